@@ -1,0 +1,101 @@
+//! Configuration, read from the environment once per cold start (never per request).
+
+use std::time::Duration;
+
+/// What a function is configured with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The DynamoDB table (`TABLE_NAME`).
+    pub table_name: String,
+    /// The secret holding the HMAC pepper (`PEPPER_SECRET_ID`).
+    pub pepper_secret_id: String,
+    /// The secret holding the WhatsApp system-user token (`WHATSAPP_TOKEN_SECRET_ID`).
+    pub whatsapp_token_secret_id: String,
+    /// Name prefix of the per-key verifier secrets (`API_KEY_SECRET_PREFIX`, default `lightotp/api-keys/`).
+    pub api_key_secret_prefix: String,
+    /// The Graph API's base URL (`WHATSAPP_API_URL`, default `https://graph.facebook.com`).
+    pub whatsapp_api_url: String,
+    /// The Graph API version in the path (`WHATSAPP_API_VERSION`, default `v23.0`).
+    pub whatsapp_api_version: String,
+    /// How long one Graph API attempt may take (`WHATSAPP_TIMEOUT_MS`, default 3000).
+    pub whatsapp_timeout: Duration,
+}
+
+/// A missing or malformed setting: fails the cold start once, loudly.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error("environment variable {0} is not set")]
+    Missing(&'static str),
+    /// A variable is set to something unusable.
+    #[error("environment variable {name} is malformed: {reason}")]
+    Malformed {
+        /// The variable.
+        name: &'static str,
+        /// Why.
+        reason: String,
+    },
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            lookup(name)
+                .filter(|v| !v.is_empty())
+                .ok_or(ConfigError::Missing(name))
+        };
+        let optional = |name: &str, default: &str| {
+            lookup(name)
+                .filter(|v| !v.is_empty())
+                .unwrap_or(default.to_owned())
+        };
+        let timeout_ms = optional("WHATSAPP_TIMEOUT_MS", "3000");
+        let timeout_ms: u64 = timeout_ms.parse().map_err(|_| ConfigError::Malformed {
+            name: "WHATSAPP_TIMEOUT_MS",
+            reason: format!("{timeout_ms:?} is not a whole number of milliseconds"),
+        })?;
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            pepper_secret_id: required("PEPPER_SECRET_ID")?,
+            whatsapp_token_secret_id: required("WHATSAPP_TOKEN_SECRET_ID")?,
+            api_key_secret_prefix: optional("API_KEY_SECRET_PREFIX", "lightotp/api-keys/"),
+            whatsapp_api_url: optional("WHATSAPP_API_URL", "https://graph.facebook.com"),
+            whatsapp_api_version: optional("WHATSAPP_API_VERSION", "v23.0"),
+            whatsapp_timeout: Duration::from_millis(timeout_ms),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn required_settings_are_named_when_missing_and_optional_ones_default() {
+        let env: HashMap<&str, &str> = [("TABLE_NAME", "t"), ("PEPPER_SECRET_ID", "p")].into();
+        let lookup = |name: &str| env.get(name).map(|v| v.to_string());
+        assert!(matches!(
+            Config::from_lookup(lookup),
+            Err(ConfigError::Missing("WHATSAPP_TOKEN_SECRET_ID"))
+        ));
+
+        let env: HashMap<&str, &str> = [
+            ("TABLE_NAME", "t"),
+            ("PEPPER_SECRET_ID", "p"),
+            ("WHATSAPP_TOKEN_SECRET_ID", "w"),
+        ]
+        .into();
+        let config = Config::from_lookup(|name| env.get(name).map(|v| v.to_string()))
+            .expect("complete config");
+        assert_eq!(config.api_key_secret_prefix, "lightotp/api-keys/");
+        assert_eq!(config.whatsapp_api_version, "v23.0");
+        assert_eq!(config.whatsapp_timeout, Duration::from_secs(3));
+    }
+}

@@ -1,0 +1,171 @@
+//! API keys (decisions.md, API keys): `lotp_<keyId>_<secret>`. The prefix lets secret scanners find leaked keys;
+//! the key id locates the verifier without a scan; only a keyed hash of the secret is ever stored.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+/// Every key starts with this, so scanners (and people) can recognise one.
+pub const PREFIX: &str = "lotp_";
+const KEY_ID_LEN: usize = 16;
+const SECRET_LEN: usize = 64;
+
+/// The public half of a key: names its verifier, safe to log.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct KeyId(String);
+
+impl KeyId {
+    /// 16 lower-case hex digits.
+    pub fn parse(raw: &str) -> Option<Self> {
+        (raw.len() == KEY_ID_LEN && is_lower_hex(raw)).then(|| Self(raw.to_owned()))
+    }
+
+    /// The id's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for KeyId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A whole API key as a client presents it. No `Display`, no `Serialize`: the secret never leaves by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    key_id: KeyId,
+    secret: String,
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ApiKey({PREFIX}{}_<redacted>)", self.key_id)
+    }
+}
+
+impl ApiKey {
+    /// Parses what a client sent; `None` when it cannot be one of our keys (answered as `ApiKeyNotFound`).
+    pub fn parse(raw: &str) -> Option<Self> {
+        let (key_id, secret) = raw.trim().strip_prefix(PREFIX)?.split_once('_')?;
+        let key_id = KeyId::parse(key_id)?;
+        (secret.len() == SECRET_LEN && is_lower_hex(secret)).then(|| Self {
+            key_id,
+            secret: secret.to_owned(),
+        })
+    }
+
+    /// Builds a key from fresh random bytes (the caller draws them from the OS CSPRNG).
+    pub fn from_random(id_bytes: [u8; KEY_ID_LEN / 2], secret_bytes: [u8; SECRET_LEN / 2]) -> Self {
+        Self {
+            key_id: KeyId(hex::encode(id_bytes)),
+            secret: hex::encode(secret_bytes),
+        }
+    }
+
+    /// Which verifier to check against.
+    pub fn key_id(&self) -> &KeyId {
+        &self.key_id
+    }
+
+    /// The full key text, for showing once at creation. Grep `reveal` to audit every use.
+    pub fn reveal(&self) -> String {
+        format!("{PREFIX}{}_{}", self.key_id, self.secret)
+    }
+
+    /// The keyed hash stored in place of the secret: hex HMAC-SHA256(pepper, secret).
+    pub fn verifier(&self, pepper: &[u8]) -> String {
+        hex::encode(keyed_hash(pepper, self.secret.as_bytes()))
+    }
+
+    /// Compares this key's verifier with a stored one in constant time.
+    pub fn matches(&self, pepper: &[u8], stored_verifier: &str) -> bool {
+        let Ok(stored) = hex::decode(stored_verifier) else {
+            return false;
+        };
+        keyed_hash(pepper, self.secret.as_bytes())
+            .ct_eq(stored.as_slice())
+            .into()
+    }
+}
+
+/// HMAC-SHA256 of `message` under `key`.
+pub fn keyed_hash(key: &[u8], message: &[u8]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable_hmac());
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
+#[cold]
+fn unreachable_hmac() -> Hmac<Sha256> {
+    // `new_from_slice` only fails for fixed-length keys; HMAC's is variable.
+    <Hmac<Sha256> as Mac>::new_from_slice(b"").unwrap_or_else(|_| unreachable_hmac())
+}
+
+fn is_lower_hex(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> ApiKey {
+        ApiKey::from_random([7; 8], [9; 32])
+    }
+
+    #[test]
+    fn a_revealed_key_parses_back_to_itself() {
+        let text = key().reveal();
+        assert!(text.starts_with("lotp_0707070707070707_"), "{text}");
+        assert_eq!(ApiKey::parse(&text), Some(key()));
+    }
+
+    #[test]
+    fn malformed_keys_are_not_keys() {
+        let good = key().reveal();
+        for bad in [
+            "",
+            "lotp_",
+            "sk_live_abc",
+            &good.replace("lotp_", "lopt_"),
+            &good[..good.len() - 1],
+            &format!("{good}0"),
+            &good.to_uppercase(),
+            &good.replacen('_', "-", 2),
+        ] {
+            assert_eq!(ApiKey::parse(bad), None, "input {bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_verifier_matches_its_key_only() {
+        let pepper = b"pepper";
+        let verifier = key().verifier(pepper);
+        assert!(key().matches(pepper, &verifier));
+        assert!(
+            !key().matches(b"another pepper", &verifier),
+            "another pepper"
+        );
+        assert!(
+            !ApiKey::from_random([7; 8], [8; 32]).matches(pepper, &verifier),
+            "another secret"
+        );
+        assert!(!key().matches(pepper, "not hex"), "garbage verifier");
+        assert!(
+            !verifier.contains(&key().reveal()[22..]),
+            "the verifier never contains the secret"
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_secret() {
+        assert_eq!(
+            format!("{:?}", key()),
+            "ApiKey(lotp_0707070707070707_<redacted>)"
+        );
+    }
+}

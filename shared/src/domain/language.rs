@@ -1,0 +1,232 @@
+//! Languages (decisions.md, Language): the human language of our text (`Accept-Language`, `ar` or `en`) and the
+//! WhatsApp template language (`languageCode`, matched against the client's templates).
+
+/// The language of the human-readable text we write: error descriptions, the cooldown sentence, emails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HumanLanguage {
+    /// English, the default.
+    #[default]
+    En,
+    /// Arabic.
+    Ar,
+}
+
+impl HumanLanguage {
+    /// Picks `ar` or `en` from an `Accept-Language` header, honouring q-values; anything else means `en`.
+    /// Among equal q-values the first listed wins.
+    pub fn from_accept_language(header: Option<&str>) -> Self {
+        let Some(header) = header else {
+            return Self::En;
+        };
+        let mut best: Option<(f32, Self)> = None;
+        for part in header.split(',') {
+            let mut pieces = part.split(';');
+            let tag = pieces.next().unwrap_or("").trim();
+            let quality = pieces
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let primary = tag
+                .split(['-', '_'])
+                .next()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            let language = match primary.as_str() {
+                "ar" => Self::Ar,
+                "en" => Self::En,
+                _ => continue,
+            };
+            if quality > 0.0 && best.is_none_or(|(q, _)| quality > q) {
+                best = Some((quality, language));
+            }
+        }
+        best.map_or(Self::En, |(_, language)| language)
+    }
+
+    /// Reads a stored client preference (`en` or `ar`); anything else is `en`.
+    pub fn from_code(code: &str) -> Self {
+        if code.eq_ignore_ascii_case("ar") {
+            Self::Ar
+        } else {
+            Self::En
+        }
+    }
+
+    /// `en` or `ar`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::Ar => "ar",
+        }
+    }
+}
+
+/// A template language in WhatsApp's spelling: a lower-case base, optionally `_` and an upper-case region
+/// (`en`, `en_US`, `ar_SA`). `en-US` and `EN_us` normalise to `en_US`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LanguageTag(String);
+
+impl LanguageTag {
+    /// `None` for anything malformed; the caller treats that as "no match" (decisions.md).
+    pub fn parse(raw: &str) -> Option<Self> {
+        let mut parts = raw.trim().split(['_', '-']);
+        let base = parts.next()?;
+        let region = parts.next();
+        if parts.next().is_some()
+            || !(2..=3).contains(&base.len())
+            || !base.bytes().all(|b| b.is_ascii_alphabetic())
+        {
+            return None;
+        }
+        let base = base.to_ascii_lowercase();
+        match region {
+            None => Some(Self(base)),
+            Some(r) if r.len() == 2 && r.bytes().all(|b| b.is_ascii_alphabetic()) => {
+                Some(Self(format!("{base}_{}", r.to_ascii_uppercase())))
+            }
+            Some(r) if r.len() == 3 && r.bytes().all(|b| b.is_ascii_digit()) => {
+                Some(Self(format!("{base}_{r}")))
+            }
+            Some(_) => None,
+        }
+    }
+
+    /// The base language alone: `en_US` → `en`.
+    pub fn base(&self) -> Self {
+        Self(self.0.split('_').next().unwrap_or(&self.0).to_owned())
+    }
+
+    /// WhatsApp's spelling.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A message template the client may send, approved in WhatsApp under `name` for `language`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Template {
+    /// The template's name in WhatsApp.
+    pub name: String,
+    /// The language it was approved in.
+    pub language: LanguageTag,
+}
+
+/// The template to send: the requested language exactly, then its base, then the client's default language
+/// (exactly, then its base). `None` is `TemplateNotFound`. A malformed request falls back like no match.
+pub fn match_template<'t>(
+    requested: Option<&str>,
+    client_default: &str,
+    templates: &'t [Template],
+) -> Option<&'t Template> {
+    let wanted = [requested, Some(client_default)]
+        .into_iter()
+        .flatten()
+        .filter_map(LanguageTag::parse)
+        .flat_map(|tag| {
+            let base = tag.base();
+            [tag, base]
+        });
+    for tag in wanted {
+        if let Some(found) = templates.iter().find(|t| t.language == tag) {
+            return Some(found);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_ar_or_en_by_quality() {
+        let cases = [
+            (None, HumanLanguage::En),
+            (Some("ar"), HumanLanguage::Ar),
+            (Some("ar-SA"), HumanLanguage::Ar),
+            (Some("AR"), HumanLanguage::Ar),
+            (Some("en"), HumanLanguage::En),
+            (Some("fr"), HumanLanguage::En),
+            (Some("fr, ar;q=0.5"), HumanLanguage::Ar),
+            (Some("en;q=0.4, ar;q=0.8"), HumanLanguage::Ar),
+            (Some("ar;q=0.4, en;q=0.8"), HumanLanguage::En),
+            (Some("ar;q=0, en;q=0"), HumanLanguage::En),
+            (Some("ar;q=0"), HumanLanguage::En),
+            (Some("ar, en"), HumanLanguage::Ar),
+            (Some("*"), HumanLanguage::En),
+            (Some(";;,,"), HumanLanguage::En),
+        ];
+        for (header, expected) in cases {
+            assert_eq!(
+                HumanLanguage::from_accept_language(header),
+                expected,
+                "header {header:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn language_tags_normalise_to_whatsapp_spelling() {
+        let cases = [
+            ("en", Some("en")),
+            ("en_US", Some("en_US")),
+            ("en-US", Some("en_US")),
+            ("EN-us", Some("en_US")),
+            ("ar_SA", Some("ar_SA")),
+            ("es_419", Some("es_419")),
+            ("e", None),
+            ("english", None),
+            ("en_USA", None),
+            ("en_US_x", None),
+            ("", None),
+            ("1n", None),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(
+                LanguageTag::parse(raw).as_ref().map(LanguageTag::as_str),
+                expected,
+                "input {raw:?}"
+            );
+        }
+    }
+
+    fn templates(languages: &[&str]) -> Vec<Template> {
+        languages
+            .iter()
+            .map(|l| Template {
+                name: format!("otp_{l}"),
+                language: LanguageTag::parse(l).expect("test tag"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_requested_language_then_its_base_then_the_client_default_is_matched() {
+        let available = templates(&["en", "ar", "en_GB"]);
+        let cases = [
+            (Some("ar"), "en", Some("otp_ar")),
+            (Some("en_GB"), "ar", Some("otp_en_GB")),
+            (Some("en-GB"), "ar", Some("otp_en_GB")),
+            (Some("en_US"), "ar", Some("otp_en")),
+            (Some("ar_SA"), "en", Some("otp_ar")),
+            (Some("fr"), "ar", Some("otp_ar")),
+            (Some("not a tag"), "ar", Some("otp_ar")),
+            (None, "en", Some("otp_en")),
+            (None, "ar_EG", Some("otp_ar")),
+            (Some("fr"), "de", None),
+        ];
+        for (requested, default, expected) in cases {
+            assert_eq!(
+                match_template(requested, default, &available).map(|t| t.name.as_str()),
+                expected,
+                "requested {requested:?}, default {default}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_base_request_does_not_match_a_regional_template() {
+        let available = templates(&["en_US"]);
+        assert_eq!(match_template(Some("en"), "en", &available), None);
+    }
+}

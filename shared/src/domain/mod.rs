@@ -1,0 +1,11 @@
+//! Pure domain rules: parsing untrusted input into product types, pricing, subscription choice, template
+//! language matching. No I/O and no clock here: callers pass `now` in.
+
+pub mod api_key;
+pub mod language;
+pub mod message;
+pub mod otp_code;
+pub mod phone;
+pub mod pricing;
+pub mod subscription;
+pub mod time_format;

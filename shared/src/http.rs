@@ -1,0 +1,357 @@
+//! The HTTP boundary of the WhatsApp API surface: request bodies in, one error enum, and [`respond`], the only place
+//! a use-case result becomes a response. Error codes are the contract's spellings and never translated; the
+//! optional `errorDescription` is human text in the request's language (decisions.md, Language).
+
+use lambda_http::http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::auth::AuthError;
+use crate::domain::language::HumanLanguage;
+use crate::domain::otp_code::OtpCodeError;
+use crate::domain::phone::PhoneError;
+use crate::store::StoreError;
+
+/// Everything SendMessage and CheckMessageStatus can answer besides success.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Authentication failed (or its store was unavailable).
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// A `Content-Type` other than `application/json`.
+    #[error("unsupported content type")]
+    UnsupportedMediaType,
+    /// Not JSON, not an object, or a known field of the wrong type.
+    #[error("request body is not the expected JSON object")]
+    InvalidRequestBody,
+    /// `otpCode` broke a rule.
+    #[error(transparent)]
+    OtpCode(#[from] OtpCodeError),
+    /// `toPhoneE164` broke a rule.
+    #[error(transparent)]
+    Phone(#[from] PhoneError),
+    /// `idempotencyKey` present but not a UUID.
+    #[error("idempotencyKey is not a UUID")]
+    InvalidIdempotencyKey,
+    /// The client has no WhatsApp sender.
+    #[error("no sender number assigned")]
+    SenderNumberNotFound,
+    /// No template matches the requested or default language.
+    #[error("no template for the language")]
+    TemplateNotFound,
+    /// No active subscription covers the cost.
+    #[error("insufficient balance")]
+    InsufficientBalance,
+    /// WhatsApp refused the send (4xx): its status and message are mirrored, with the failed message's id.
+    #[error("WhatsApp rejected message {id} with HTTP {status}")]
+    WhatsAppRejected {
+        /// WhatsApp's HTTP status (4xx).
+        status: u16,
+        /// WhatsApp's error message.
+        message: String,
+        /// The failed message, readable with CheckMessageStatus.
+        id: String,
+    },
+    /// CheckMessageStatus without an id.
+    #[error("message id missing")]
+    MessageIdIsRequired,
+    /// Unknown, malformed or another client's message id.
+    #[error("message not found")]
+    MessageNotFound,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Anything else that is our fault; the detail is logged, never sent.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status. Exhaustive, so a new variant forces a decision.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Auth(AuthError::Missing | AuthError::Expired)
+            | Self::InvalidRequestBody
+            | Self::OtpCode(_)
+            | Self::Phone(_)
+            | Self::InvalidIdempotencyKey
+            | Self::InsufficientBalance
+            | Self::MessageIdIsRequired => StatusCode::BAD_REQUEST,
+            Self::Auth(AuthError::NotFound)
+            | Self::SenderNumberNotFound
+            | Self::TemplateNotFound
+            | Self::MessageNotFound => StatusCode::NOT_FOUND,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::WhatsAppRejected { status, .. } => StatusCode::from_u16(*status)
+                .ok()
+                .filter(StatusCode::is_client_error)
+                .unwrap_or(StatusCode::BAD_REQUEST),
+            Self::Auth(AuthError::Unavailable(_)) | Self::Store(_) | Self::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    /// The wire `errorMessage`, spelled exactly as the contract spells it.
+    pub fn error_message(&self) -> &str {
+        match self {
+            Self::Auth(AuthError::Missing) => "ApiKeyIsRequired",
+            Self::Auth(AuthError::NotFound) => "ApiKeyNotFound",
+            Self::Auth(AuthError::Expired) => "ApiKeyExpired",
+            Self::UnsupportedMediaType => "UnsupportedMediaType",
+            Self::InvalidRequestBody => "InvalidRequestBody",
+            Self::OtpCode(OtpCodeError::Missing) => "OTPCodeIsRequired",
+            Self::OtpCode(OtpCodeError::TooLong) => "OTPCodeLengthMustBeLessThanOrEqualTo8",
+            Self::OtpCode(OtpCodeError::NotAlphanumeric) => "OTPCodeMustContainOnlyLettersOrDigits",
+            Self::Phone(PhoneError::Missing) => "DestinationPhoneNumberIsRequired",
+            Self::Phone(PhoneError::Empty) => "PhoneNumberCanNotBeEmpty",
+            Self::Phone(PhoneError::Invalid) => "InvalidphoneNumber",
+            Self::InvalidIdempotencyKey => "InvalidIdempotencyKey",
+            Self::SenderNumberNotFound => "SenderNumberNotFound",
+            Self::TemplateNotFound => "TemplateNotFound",
+            Self::InsufficientBalance => "InsufficientBalance",
+            Self::WhatsAppRejected { message, .. } => message,
+            Self::MessageIdIsRequired => "MessageIdIsRequired",
+            Self::MessageNotFound => "MessageNotFound",
+            Self::Auth(AuthError::Unavailable(_)) | Self::Store(_) | Self::Internal(_) => {
+                "InternalServerError"
+            }
+        }
+    }
+
+    /// Human text for the `errorDescription`, in English or Arabic.
+    pub fn description(&self, language: HumanLanguage) -> &'static str {
+        let (en, ar) = match self {
+            Self::Auth(AuthError::Missing) => (
+                "The X-Api-Key header is required.",
+                "ترويسة X-Api-Key مطلوبة.",
+            ),
+            Self::Auth(AuthError::NotFound) => (
+                "No active API key matches the provided value.",
+                "لا يوجد مفتاح API فعّال يطابق القيمة المرسلة.",
+            ),
+            Self::Auth(AuthError::Expired) => {
+                ("The API key has expired.", "انتهت صلاحية مفتاح API.")
+            }
+            Self::UnsupportedMediaType => (
+                "Content-Type must be application/json.",
+                "يجب أن يكون Content-Type هو application/json.",
+            ),
+            Self::InvalidRequestBody => (
+                "The request body must be a JSON object with fields of the documented types.",
+                "يجب أن يكون جسم الطلب كائن JSON بحقول من الأنواع الموثقة.",
+            ),
+            Self::OtpCode(OtpCodeError::Missing) => {
+                ("otpCode is required.", "الحقل otpCode مطلوب.")
+            }
+            Self::OtpCode(OtpCodeError::TooLong) => (
+                "otpCode must be at most 8 characters.",
+                "يجب ألا يتجاوز otpCode ثمانية أحرف.",
+            ),
+            Self::OtpCode(OtpCodeError::NotAlphanumeric) => (
+                "otpCode may contain only letters A-Z, a-z and digits 0-9.",
+                "يجب أن يحتوي otpCode على حروف لاتينية وأرقام فقط.",
+            ),
+            Self::Phone(PhoneError::Missing) => {
+                ("toPhoneE164 is required.", "الحقل toPhoneE164 مطلوب.")
+            }
+            Self::Phone(PhoneError::Empty) => (
+                "toPhoneE164 cannot be empty.",
+                "لا يمكن أن يكون toPhoneE164 فارغًا.",
+            ),
+            Self::Phone(PhoneError::Invalid) => (
+                "toPhoneE164 must be a valid phone number in E.164 format, such as +966551234567.",
+                "يجب أن يكون toPhoneE164 رقم هاتف صالحًا بصيغة E.164 مثل +966551234567.",
+            ),
+            Self::InvalidIdempotencyKey => (
+                "idempotencyKey must be a UUID.",
+                "يجب أن يكون idempotencyKey بصيغة UUID.",
+            ),
+            Self::SenderNumberNotFound => (
+                "No sender number is assigned to your account.",
+                "لا يوجد رقم مرسل مخصص لحسابك.",
+            ),
+            Self::TemplateNotFound => (
+                "No message template matches the requested language or your default language.",
+                "لا يوجد قالب رسالة يطابق اللغة المطلوبة أو لغتك الافتراضية.",
+            ),
+            Self::InsufficientBalance => (
+                "No active subscription has enough credits for this message.",
+                "لا يوجد اشتراك فعّال برصيد كافٍ لهذه الرسالة.",
+            ),
+            Self::WhatsAppRejected { .. } => {
+                ("WhatsApp rejected the message.", "رفض واتساب الرسالة.")
+            }
+            Self::MessageIdIsRequired => ("id is required.", "الحقل id مطلوب."),
+            Self::MessageNotFound => (
+                "No message with that id exists for your account.",
+                "لا توجد رسالة بهذا المعرّف في حسابك.",
+            ),
+            Self::Auth(AuthError::Unavailable(_)) | Self::Store(_) | Self::Internal(_) => (
+                "An unexpected error occurred. Please try again later, and if the issue persists, contact support.",
+                "حدث خطأ غير متوقع. يرجى المحاولة لاحقًا، وإذا استمرت المشكلة فتواصل مع الدعم.",
+            ),
+        };
+        match language {
+            HumanLanguage::En => en,
+            HumanLanguage::Ar => ar,
+        }
+    }
+}
+
+/// A header's value as text, if present and readable.
+pub fn header<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
+    request.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The language of human text for this request.
+pub fn human_language(request: &Request) -> HumanLanguage {
+    HumanLanguage::from_accept_language(header(request, header::ACCEPT_LANGUAGE.as_str()))
+}
+
+/// Reads the body as a JSON object into `T` (decisions.md, step 3): a present `Content-Type` other than
+/// `application/json` is `415`; anything but a JSON object, or a known field of the wrong type, is
+/// `InvalidRequestBody`. Unknown fields are ignored by `T`'s `Deserialize`.
+pub fn json_object<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+    if let Some(content_type) = request.headers().get(header::CONTENT_TYPE) {
+        let essence = content_type
+            .to_str()
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if essence != "application/json" {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+    }
+    let bytes: &[u8] = match request.body() {
+        Body::Empty => b"",
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => b"",
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|_| ApiError::InvalidRequestBody)?;
+    if !value.is_object() {
+        return Err(ApiError::InvalidRequestBody);
+    }
+    serde_json::from_value(value).map_err(|_| ApiError::InvalidRequestBody)
+}
+
+/// Turns a use-case result into the response API Gateway returns. A 5xx is logged here, once, with its cause;
+/// a 4xx is the client's mistake and is logged at `info` with its code.
+pub fn respond<T: Serialize>(
+    language: HumanLanguage,
+    result: Result<T, ApiError>,
+) -> Response<Body> {
+    let err = match result {
+        Ok(body) => return json_response(StatusCode::OK, &body),
+        Err(err) => err,
+    };
+    let status = err.status();
+    if status.is_server_error() {
+        tracing::error!(error = %err, status = status.as_u16(), "request failed");
+    } else {
+        tracing::info!(
+            error_code = err.error_message(),
+            status = status.as_u16(),
+            "request refused"
+        );
+    }
+    let mut body = json!({
+        "errorMessage": err.error_message(),
+        "errorDescription": err.description(language),
+    });
+    if let ApiError::WhatsAppRejected { id, .. } = &err {
+        body["id"] = json!(id);
+        body["messageStatus"] = json!("Failed");
+    }
+    json_response(status, &body)
+}
+
+fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
+    let text = serde_json::to_string(body)
+        .unwrap_or_else(|_| r#"{"errorMessage":"InternalServerError"}"#.to_owned());
+    let mut response = Response::new(Body::Text(text));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_code_keeps_its_status_and_spelling() {
+        let cases: Vec<(ApiError, u16, &str)> = vec![
+            (AuthError::Missing.into(), 400, "ApiKeyIsRequired"),
+            (AuthError::NotFound.into(), 404, "ApiKeyNotFound"),
+            (AuthError::Expired.into(), 400, "ApiKeyExpired"),
+            (OtpCodeError::Missing.into(), 400, "OTPCodeIsRequired"),
+            (
+                OtpCodeError::TooLong.into(),
+                400,
+                "OTPCodeLengthMustBeLessThanOrEqualTo8",
+            ),
+            (
+                OtpCodeError::NotAlphanumeric.into(),
+                400,
+                "OTPCodeMustContainOnlyLettersOrDigits",
+            ),
+            (
+                PhoneError::Missing.into(),
+                400,
+                "DestinationPhoneNumberIsRequired",
+            ),
+            (PhoneError::Invalid.into(), 400, "InvalidphoneNumber"),
+            (PhoneError::Empty.into(), 400, "PhoneNumberCanNotBeEmpty"),
+            (ApiError::InsufficientBalance, 400, "InsufficientBalance"),
+            (ApiError::SenderNumberNotFound, 404, "SenderNumberNotFound"),
+            (ApiError::TemplateNotFound, 404, "TemplateNotFound"),
+            (ApiError::Internal("x".into()), 500, "InternalServerError"),
+            (ApiError::MessageNotFound, 404, "MessageNotFound"),
+            (ApiError::MessageIdIsRequired, 400, "MessageIdIsRequired"),
+            (ApiError::InvalidRequestBody, 400, "InvalidRequestBody"),
+            (ApiError::UnsupportedMediaType, 415, "UnsupportedMediaType"),
+            (
+                ApiError::InvalidIdempotencyKey,
+                400,
+                "InvalidIdempotencyKey",
+            ),
+        ];
+        for (err, status, code) in cases {
+            assert_eq!(
+                (err.status().as_u16(), err.error_message()),
+                (status, code),
+                "{err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn whatsapp_rejections_mirror_a_4xx_and_never_become_a_5xx() {
+        let rejected = |status| ApiError::WhatsAppRejected {
+            status,
+            message: "(#131026) Message undeliverable".into(),
+            id: "m".into(),
+        };
+        assert_eq!(rejected(403).status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            rejected(400).error_message(),
+            "(#131026) Message undeliverable"
+        );
+        assert_eq!(
+            rejected(503).status(),
+            StatusCode::BAD_REQUEST,
+            "only 4xx is mirrored"
+        );
+    }
+}

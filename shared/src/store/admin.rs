@@ -1,0 +1,253 @@
+//! Writes only operators make (through `lightotp-admin`): clients, senders, templates, subscriptions, prices and
+//! API-key metadata. Each is guarded by a condition so that a typo cannot overwrite or invent a client.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::items::template_value;
+use super::schema::{PK, attr, key};
+use super::{ClientProfile, DynamoStore, StoreError, item_key, n, s};
+use crate::domain::language::Template;
+use crate::domain::pricing::Credits;
+use crate::domain::subscription::Subscription;
+use crate::domain::time_format::rfc3339_millis;
+
+/// What is stored about an API key: never the secret, never its verifier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyMetadata {
+    /// The key's public id.
+    pub key_id: String,
+    /// Its owner.
+    pub client_id: String,
+    /// When it was created.
+    pub created_at: String,
+    /// When it stops working, if ever.
+    pub expires_at: Option<String>,
+}
+
+/// One row of the pricing table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceEntry {
+    /// ISO 3166-1 alpha-2.
+    pub region: String,
+    /// Credits per message.
+    pub credits: Credits,
+}
+
+impl DynamoStore {
+    /// Creates a client profile; refuses to overwrite an existing one.
+    pub async fn create_client(&self, profile: &ClientProfile) -> Result<(), StoreError> {
+        const OP: &str = "PutItem client";
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(profile.to_item()))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        Ok(())
+    }
+
+    /// Reads a client's profile.
+    pub async fn client_profile(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<ClientProfile>, StoreError> {
+        const OP: &str = "GetItem client";
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(
+                key::client(client_id),
+                key::PROFILE.to_owned(),
+            )))
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        out.item()
+            .map(|item| ClientProfile::from_item(item, OP))
+            .transpose()
+    }
+
+    /// Assigns the client's WhatsApp sender number (replacing any previous one).
+    pub async fn assign_sender(
+        &self,
+        client_id: &str,
+        phone_number_id: &str,
+        display_phone: &str,
+    ) -> Result<(), StoreError> {
+        const OP: &str = "UpdateItem sender";
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(
+                key::client(client_id),
+                key::PROFILE.to_owned(),
+            )))
+            .update_expression("SET #pid = :pid, #display = :display")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#pid", attr::SENDER_PHONE_NUMBER_ID)
+            .expression_attribute_names("#display", attr::SENDER_DISPLAY_PHONE)
+            .expression_attribute_values(":pid", s(phone_number_id))
+            .expression_attribute_values(":display", s(display_phone))
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        Ok(())
+    }
+
+    /// Adds an approved template to the client's list.
+    pub async fn add_template(
+        &self,
+        client_id: &str,
+        template: &Template,
+    ) -> Result<(), StoreError> {
+        const OP: &str = "UpdateItem template";
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(
+                key::client(client_id),
+                key::PROFILE.to_owned(),
+            )))
+            .update_expression("SET #templates = list_append(#templates, :new)")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#templates", attr::TEMPLATES)
+            .expression_attribute_values(":new", AttributeValue::L(vec![template_value(template)]))
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        Ok(())
+    }
+
+    /// Grants a new subscription of `credits`, active at once. The client must exist.
+    pub async fn grant_subscription(
+        &self,
+        client_id: &str,
+        subscription_id: &str,
+        credits: Credits,
+        low_balance_percent: u8,
+        now: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        const OP: &str = "TransactWriteItems grant subscription";
+        let sort_key = key::subscription(now.unix_timestamp_nanos(), subscription_id);
+        let client_exists = aws_sdk_dynamodb::types::ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(item_key(
+                key::client(client_id),
+                key::PROFILE.to_owned(),
+            )))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .build()
+            .map_err(|e| StoreError::new(OP, e))?;
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .item(PK, s(key::client(client_id)))
+            .item(super::schema::SK, s(sort_key))
+            .item(attr::SUBSCRIPTION_ID, s(subscription_id))
+            .item(attr::CLIENT_ID, s(client_id))
+            .item(attr::GRANTED, n(credits))
+            .item(attr::BALANCE, n(credits))
+            .item(attr::STATE, s("Active"))
+            .item(attr::LOW_BALANCE_PERCENT, n(low_balance_percent))
+            .item(attr::CREATED_AT, s(rfc3339_millis(now)))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .build()
+            .map_err(|e| StoreError::new(OP, e))?;
+        self.client
+            .transact_write_items()
+            .transact_items(
+                aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                    .condition_check(client_exists)
+                    .build(),
+            )
+            .transact_items(
+                aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                    .put(put)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        Ok(())
+    }
+
+    /// One subscription by id, from the client's list.
+    pub async fn subscription(
+        &self,
+        client_id: &str,
+        subscription_id: &str,
+    ) -> Result<Option<Subscription>, StoreError> {
+        Ok(self
+            .subscriptions_newest_first(client_id)
+            .await?
+            .into_iter()
+            .find(|s| s.id == subscription_id))
+    }
+
+    /// Sets a country's price (overwriting the previous one).
+    pub async fn set_price(&self, price: &PriceEntry) -> Result<(), StoreError> {
+        const OP: &str = "PutItem price";
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(PK, s(key::PRICING))
+            .item(super::schema::SK, s(key::price(&price.region)))
+            .item(attr::REGION, s(price.region.clone()))
+            .item(attr::CREDITS, n(price.credits))
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        Ok(())
+    }
+
+    /// Records an API key's metadata (the verifier itself lives only in Secrets Manager).
+    pub async fn put_api_key_metadata(&self, key: &ApiKeyMetadata) -> Result<(), StoreError> {
+        const OP: &str = "PutItem api key";
+        let mut put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item(PK, s(key::client(&key.client_id)))
+            .item(super::schema::SK, s(key::api_key(&key.key_id)))
+            .item(attr::KEY_ID, s(key.key_id.clone()))
+            .item(attr::CLIENT_ID, s(key.client_id.clone()))
+            .item(attr::CREATED_AT, s(key.created_at.clone()))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK);
+        if let Some(expires) = &key.expires_at {
+            put = put.item(attr::EXPIRES, s(expires.clone()));
+        }
+        put.send().await.map_err(|e| StoreError::sdk(OP, e))?;
+        Ok(())
+    }
+
+    /// Marks an API key's metadata revoked.
+    pub async fn mark_api_key_revoked(
+        &self,
+        client_id: &str,
+        key_id: &str,
+        now: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        const OP: &str = "UpdateItem revoke api key";
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), key::api_key(key_id))))
+            .update_expression("SET #revoked = :now")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#revoked", attr::REVOKED_AT)
+            .expression_attribute_values(":now", s(rfc3339_millis(now)))
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,287 @@
+//! Turning items into product types and back. Every reader names the operation, so a corrupt item is reported
+//! with where it was met.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use super::schema::{PK, SK, attr, key};
+use super::{NewMessage, StoreError};
+use crate::domain::language::{LanguageTag, Template};
+use crate::domain::message::MessageStatus;
+use crate::domain::subscription::{StoredState, Subscription};
+use crate::domain::time_format::rfc3339_millis;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// The client a key belongs to, as the operators configured it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientProfile {
+    /// The client's id.
+    pub client_id: String,
+    /// Display name.
+    pub name: String,
+    /// Where notifications go.
+    pub email: String,
+    /// Default language: for the WhatsApp template fallback and for emails.
+    pub language: String,
+    /// Default SMS sender id (Verify API).
+    pub sms_sender: Option<String>,
+    /// The WhatsApp number messages are sent from, if one is assigned.
+    pub sender: Option<WhatsAppSender>,
+    /// Approved templates, by language.
+    pub templates: Vec<Template>,
+}
+
+/// A WhatsApp business number assigned to a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhatsAppSender {
+    /// Graph API phone-number id (the path segment of a send).
+    pub phone_number_id: String,
+    /// The number as people see it.
+    pub display_phone: String,
+}
+
+/// A message as stored (no OTP code is ever stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    /// The message id.
+    pub id: String,
+    /// Its current status.
+    pub status: MessageStatus,
+    /// Destination.
+    pub to_phone: String,
+    /// RFC 3339 UTC with milliseconds.
+    pub created_at: String,
+    /// Credits charged.
+    pub cost: u64,
+    /// The sort key of the subscription that paid, if any.
+    pub charged_subscription: Option<String>,
+    /// WhatsApp's message id, once known.
+    pub wamid: Option<String>,
+    /// Graph API error code.
+    pub failure_code: Option<i64>,
+    /// Graph API error title.
+    pub failure_title: Option<String>,
+    /// Human-readable reason.
+    pub failure_reason: Option<String>,
+    /// When the failure was recorded.
+    pub failed_at: Option<String>,
+}
+
+pub(super) fn sort_key(item: &Item) -> Option<&str> {
+    item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
+pub(super) fn string(item: &Item, name: &str, op: &'static str) -> Result<String, StoreError> {
+    optional_string(item, name)
+        .ok_or_else(|| StoreError::corrupt(op, format!("missing string {name}")))
+}
+
+pub(super) fn optional_string(item: &Item, name: &str) -> Option<String> {
+    item.get(name).and_then(|v| v.as_s().ok()).cloned()
+}
+
+pub(super) fn number<T: std::str::FromStr>(
+    item: &Item,
+    name: &str,
+    op: &'static str,
+) -> Result<T, StoreError> {
+    optional_number(item, name)
+        .ok_or_else(|| StoreError::corrupt(op, format!("missing number {name}")))
+}
+
+pub(super) fn optional_number<T: std::str::FromStr>(item: &Item, name: &str) -> Option<T> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|raw| raw.parse().ok())
+}
+
+impl ClientProfile {
+    pub(super) fn from_item(item: &Item, op: &'static str) -> Result<Self, StoreError> {
+        let sender = match (
+            optional_string(item, attr::SENDER_PHONE_NUMBER_ID),
+            optional_string(item, attr::SENDER_DISPLAY_PHONE),
+        ) {
+            (Some(phone_number_id), Some(display_phone)) => Some(WhatsAppSender {
+                phone_number_id,
+                display_phone,
+            }),
+            _ => None,
+        };
+        let templates = match item.get(attr::TEMPLATES).and_then(|v| v.as_l().ok()) {
+            None => Vec::new(),
+            Some(list) => list
+                .iter()
+                .filter_map(|entry| entry.as_m().ok())
+                .filter_map(|m| {
+                    let name = optional_string(m, attr::NAME)?;
+                    let language = LanguageTag::parse(&optional_string(m, attr::LANGUAGE)?)?;
+                    Some(Template { name, language })
+                })
+                .collect(),
+        };
+        Ok(Self {
+            client_id: string(item, attr::CLIENT_ID, op)?,
+            name: string(item, attr::NAME, op)?,
+            email: string(item, attr::EMAIL, op)?,
+            language: string(item, attr::LANGUAGE, op)?,
+            sms_sender: optional_string(item, attr::SMS_SENDER),
+            sender,
+            templates,
+        })
+    }
+
+    pub(super) fn to_item(&self) -> Item {
+        let mut item = Item::from([
+            (
+                PK.to_owned(),
+                AttributeValue::S(key::client(&self.client_id)),
+            ),
+            (SK.to_owned(), AttributeValue::S(key::PROFILE.to_owned())),
+            (
+                attr::CLIENT_ID.to_owned(),
+                AttributeValue::S(self.client_id.clone()),
+            ),
+            (attr::NAME.to_owned(), AttributeValue::S(self.name.clone())),
+            (
+                attr::EMAIL.to_owned(),
+                AttributeValue::S(self.email.clone()),
+            ),
+            (
+                attr::LANGUAGE.to_owned(),
+                AttributeValue::S(self.language.clone()),
+            ),
+            (
+                attr::TEMPLATES.to_owned(),
+                AttributeValue::L(self.templates.iter().map(template_value).collect()),
+            ),
+        ]);
+        if let Some(sender) = &self.sms_sender {
+            item.insert(
+                attr::SMS_SENDER.to_owned(),
+                AttributeValue::S(sender.clone()),
+            );
+        }
+        if let Some(sender) = &self.sender {
+            item.insert(
+                attr::SENDER_PHONE_NUMBER_ID.to_owned(),
+                AttributeValue::S(sender.phone_number_id.clone()),
+            );
+            item.insert(
+                attr::SENDER_DISPLAY_PHONE.to_owned(),
+                AttributeValue::S(sender.display_phone.clone()),
+            );
+        }
+        item
+    }
+}
+
+pub(super) fn template_value(template: &Template) -> AttributeValue {
+    AttributeValue::M(HashMap::from([
+        (
+            attr::NAME.to_owned(),
+            AttributeValue::S(template.name.clone()),
+        ),
+        (
+            attr::LANGUAGE.to_owned(),
+            AttributeValue::S(template.language.as_str().to_owned()),
+        ),
+    ]))
+}
+
+pub(super) fn subscription_from_item(
+    item: &Item,
+    op: &'static str,
+) -> Result<Subscription, StoreError> {
+    let stored_state = match string(item, attr::STATE, op)?.as_str() {
+        "Active" => StoredState::Active,
+        _ => StoredState::Expired,
+    };
+    Ok(Subscription {
+        id: string(item, attr::SUBSCRIPTION_ID, op)?,
+        sort_key: sort_key(item)
+            .map(str::to_owned)
+            .ok_or_else(|| StoreError::corrupt(op, "no sort key"))?,
+        granted: number(item, attr::GRANTED, op)?,
+        balance: number(item, attr::BALANCE, op)?,
+        stored_state,
+    })
+}
+
+pub(super) fn new_message_item(message: &NewMessage<'_>, payer: &Subscription) -> Item {
+    let created_at = rfc3339_millis(message.created_at);
+    let id = message.id.to_string();
+    Item::from([
+        (
+            PK.to_owned(),
+            AttributeValue::S(key::client(message.client_id)),
+        ),
+        (SK.to_owned(), AttributeValue::S(key::message(&id))),
+        (attr::MESSAGE_ID.to_owned(), AttributeValue::S(id)),
+        (
+            attr::CLIENT_ID.to_owned(),
+            AttributeValue::S(message.client_id.to_owned()),
+        ),
+        (
+            attr::STATUS.to_owned(),
+            AttributeValue::S(MessageStatus::Pending.as_str().to_owned()),
+        ),
+        (
+            attr::TO_PHONE.to_owned(),
+            AttributeValue::S(message.to.as_str().to_owned()),
+        ),
+        (
+            attr::REGION.to_owned(),
+            AttributeValue::S(message.to.region().as_str().to_owned()),
+        ),
+        (
+            attr::TEMPLATE_NAME.to_owned(),
+            AttributeValue::S(message.template.name.clone()),
+        ),
+        (
+            attr::LANGUAGE.to_owned(),
+            AttributeValue::S(message.template.language.as_str().to_owned()),
+        ),
+        (
+            attr::COST.to_owned(),
+            AttributeValue::N(message.cost.to_string()),
+        ),
+        (
+            attr::CHARGED_SUBSCRIPTION.to_owned(),
+            AttributeValue::S(payer.sort_key.clone()),
+        ),
+        (
+            attr::CREATED_AT.to_owned(),
+            AttributeValue::S(created_at.clone()),
+        ),
+        (
+            attr::UPDATED_AT.to_owned(),
+            AttributeValue::S(created_at.clone()),
+        ),
+        (
+            attr::PENDING_SINCE.to_owned(),
+            AttributeValue::S(created_at),
+        ),
+    ])
+}
+
+impl MessageRecord {
+    pub(super) fn from_item(item: &Item, op: &'static str) -> Result<Self, StoreError> {
+        let status = string(item, attr::STATUS, op)?;
+        Ok(Self {
+            id: string(item, attr::MESSAGE_ID, op)?,
+            status: MessageStatus::parse(&status)
+                .ok_or_else(|| StoreError::corrupt(op, format!("status {status}")))?,
+            to_phone: string(item, attr::TO_PHONE, op)?,
+            created_at: string(item, attr::CREATED_AT, op)?,
+            cost: number(item, attr::COST, op)?,
+            charged_subscription: optional_string(item, attr::CHARGED_SUBSCRIPTION),
+            wamid: optional_string(item, attr::WAMID),
+            failure_code: optional_number(item, attr::FAILURE_CODE),
+            failure_title: optional_string(item, attr::FAILURE_TITLE),
+            failure_reason: optional_string(item, attr::FAILURE_REASON),
+            failed_at: optional_string(item, attr::FAILED_AT),
+        })
+    }
+}

@@ -1,0 +1,80 @@
+//! The one table's names: keys, key prefixes, attributes and indexes. `template.yaml` declares the same table, and a
+//! test fails when the two disagree; the local stack creates the table from `template.yaml` itself.
+
+/// Partition key attribute.
+pub const PK: &str = "pk";
+/// Sort key attribute.
+pub const SK: &str = "sk";
+/// The sparse index that finds a message by its WhatsApp id.
+pub const WAMID_INDEX: &str = "wamid-index";
+/// The attribute DynamoDB's TTL deletes items by (epoch seconds).
+pub const TTL_ATTRIBUTE: &str = "expiresAt";
+
+/// Attribute names, in one place so that expressions and readers agree.
+pub mod attr {
+    #![allow(missing_docs)]
+    pub const NAME: &str = "name";
+    pub const EMAIL: &str = "email";
+    pub const LANGUAGE: &str = "language";
+    pub const SMS_SENDER: &str = "smsSender";
+    pub const SENDER_PHONE_NUMBER_ID: &str = "senderPhoneNumberId";
+    pub const SENDER_DISPLAY_PHONE: &str = "senderDisplayPhone";
+    pub const TEMPLATES: &str = "templates";
+    pub const TEMPLATE_NAME: &str = "templateName";
+    pub const CREATED_AT: &str = "createdAt";
+    pub const CLIENT_ID: &str = "clientId";
+    pub const SUBSCRIPTION_ID: &str = "subscriptionId";
+    pub const GRANTED: &str = "granted";
+    pub const BALANCE: &str = "balance";
+    pub const STATE: &str = "state";
+    pub const LOW_BALANCE_PERCENT: &str = "lowBalancePercent";
+    pub const CREDITS: &str = "credits";
+    pub const MESSAGE_ID: &str = "messageId";
+    pub const STATUS: &str = "status";
+    pub const TO_PHONE: &str = "toPhoneE164";
+    pub const REGION: &str = "region";
+    pub const COST: &str = "cost";
+    pub const CHARGED_SUBSCRIPTION: &str = "chargedSubscription";
+    pub const WAMID: &str = "wamid";
+    pub const PENDING_SINCE: &str = "pendingSince";
+    pub const UPDATED_AT: &str = "updatedAt";
+    pub const FAILURE_CODE: &str = "failureCode";
+    pub const FAILURE_TITLE: &str = "failureTitle";
+    pub const FAILURE_REASON: &str = "failureReason";
+    pub const FAILED_AT: &str = "failedAt";
+    pub const REFUNDED_AT: &str = "refundedAt";
+    pub const KEY_ID: &str = "keyId";
+    pub const EXPIRES: &str = "keyExpiresAt";
+    pub const REVOKED_AT: &str = "revokedAt";
+}
+
+/// Key builders: every item of a client lives under `CLIENT#<id>`, so a read keyed by the caller can never reach
+/// another client's item.
+pub mod key {
+    /// Partition of everything a client owns.
+    pub fn client(client_id: &str) -> String {
+        format!("CLIENT#{client_id}")
+    }
+    /// Sort key of the client's profile.
+    pub const PROFILE: &str = "PROFILE";
+    /// Sort-key prefix of subscriptions.
+    pub const SUBSCRIPTION_PREFIX: &str = "SUB#";
+    /// Sort key of a subscription: creation time first so that newest-first is reverse key order.
+    pub fn subscription(created_at_nanos: i128, subscription_id: &str) -> String {
+        format!("{SUBSCRIPTION_PREFIX}{created_at_nanos:025}#{subscription_id}")
+    }
+    /// Sort key of a message.
+    pub fn message(message_id: &str) -> String {
+        format!("MSG#{message_id}")
+    }
+    /// Sort key of an API key's metadata (no secret, no verifier).
+    pub fn api_key(key_id: &str) -> String {
+        format!("KEY#{key_id}")
+    }
+    /// Partition of the pricing table.
+    pub const PRICING: &str = "PRICING";
+    /// Sort key of one country's price.
+    pub fn price(region: &str) -> String {
+        format!("CC#{region}")
+    }
+}

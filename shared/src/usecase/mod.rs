@@ -1,0 +1,4 @@
+//! Use cases: one per endpoint, combining domain rules and storage. Handlers parse, call one of these, respond.
+
+pub mod check_status;
+pub mod send_message;

@@ -1,0 +1,219 @@
+//! The WhatsApp Cloud (Graph) API client: sends an authentication template carrying the code
+//! (../shared/guides/whatsapp-graph.md). Retries only what may succeed on retry: timeouts, connection failures and 5xx.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::domain::language::Template;
+use crate::domain::otp_code::OtpCode;
+use crate::domain::phone::PhoneE164;
+use crate::secrets::LazySecret;
+
+/// Attempts per send, the first included.
+const ATTEMPTS: u32 = 3;
+/// Pause before the second attempt; doubled before each later one.
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+
+/// A send WhatsApp did not accept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// WhatsApp refused it (4xx): mirrored to the client (decisions.md, WhatsApp outcomes of a send).
+    #[error("WhatsApp rejected the send with HTTP {status}: {message}")]
+    Rejected {
+        /// WhatsApp's HTTP status.
+        status: u16,
+        /// WhatsApp's error message.
+        message: String,
+        /// Graph API error code.
+        code: Option<i64>,
+        /// Graph API error type.
+        title: Option<String>,
+        /// Details, when WhatsApp gave any.
+        details: Option<String>,
+    },
+    /// Timeouts, connection failures or 5xx after every retry.
+    #[error("WhatsApp unavailable after retries: {0}")]
+    Unavailable(String),
+}
+
+/// What is sent: who, through which number and template, with which code.
+#[derive(Debug)]
+pub struct OutgoingOtp<'a> {
+    /// The client's WhatsApp phone-number id.
+    pub phone_number_id: &'a str,
+    /// Recipient.
+    pub to: &'a PhoneE164,
+    /// Template and language.
+    pub template: &'a Template,
+    /// The code, placed in the body and in the copy-code button.
+    pub code: &'a OtpCode,
+    /// Echoed by WhatsApp in status webhooks: our message id.
+    pub callback_data: &'a str,
+}
+
+/// Calls the Graph API with the system-user token.
+#[derive(Debug)]
+pub struct WhatsAppClient {
+    http: reqwest::Client,
+    base_url: String,
+    version: String,
+    token: LazySecret,
+}
+
+#[derive(Deserialize)]
+struct Accepted {
+    messages: Vec<AcceptedMessage>,
+}
+
+#[derive(Deserialize)]
+struct AcceptedMessage {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct GraphErrorBody {
+    error: GraphError,
+}
+
+#[derive(Deserialize)]
+struct GraphError {
+    message: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    code: Option<i64>,
+    error_data: Option<GraphErrorData>,
+}
+
+#[derive(Deserialize)]
+struct GraphErrorData {
+    details: Option<String>,
+}
+
+impl WhatsAppClient {
+    /// A client for `base_url` (e.g. `https://graph.facebook.com`) and API `version` (e.g. `v23.0`).
+    pub fn new(http: reqwest::Client, base_url: &str, version: &str, token: LazySecret) -> Self {
+        Self {
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            version: version.to_owned(),
+            token,
+        }
+    }
+
+    /// Fetches the token now (during a cold start).
+    pub async fn warm(&self) -> Result<(), crate::secrets::SecretError> {
+        self.token.get().await.map(|_| ())
+    }
+
+    /// Sends the template; returns WhatsApp's message id (`wamid…`).
+    pub async fn send_otp(&self, otp: &OutgoingOtp<'_>) -> Result<String, SendError> {
+        let token = self
+            .token
+            .get()
+            .await
+            .map_err(|e| SendError::Unavailable(e.to_string()))?;
+        let url = format!(
+            "{}/{}/{}/messages",
+            self.base_url, self.version, otp.phone_number_id
+        );
+        let body = json!({
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": otp.to.digits(),
+            "type": "template",
+            "biz_opaque_callback_data": otp.callback_data,
+            "template": {
+                "name": otp.template.name,
+                "language": { "code": otp.template.language.as_str() },
+                "components": [
+                    { "type": "body", "parameters": [ { "type": "text", "text": otp.code.expose() } ] },
+                    { "type": "button", "sub_type": "url", "index": "0",
+                      "parameters": [ { "type": "text", "text": otp.code.expose() } ] }
+                ]
+            }
+        });
+        let mut backoff = FIRST_BACKOFF;
+        let mut last_failure = String::new();
+        for attempt in 1..=ATTEMPTS {
+            match self.attempt(&url, token.expose(), &body).await {
+                Attempt::Accepted(wamid) => return Ok(wamid),
+                Attempt::Rejected(err) => return Err(err),
+                Attempt::Retryable(why) => {
+                    tracing::warn!(attempt, reason = %why, "WhatsApp send attempt failed");
+                    last_failure = why;
+                }
+            }
+            if attempt < ATTEMPTS {
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
+            }
+        }
+        Err(SendError::Unavailable(last_failure))
+    }
+
+    async fn attempt(&self, url: &str, token: &str, body: &serde_json::Value) -> Attempt {
+        let response = match self
+            .http
+            .post(url)
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+        {
+            Ok(response) => response,
+            Err(e) => return Attempt::Retryable(format!("transport: {e}")),
+        };
+        let status = response.status();
+        if status.is_server_error() {
+            return Attempt::Retryable(format!("HTTP {status}"));
+        }
+        let bytes = match response.bytes().await {
+            Ok(bytes) => bytes,
+            Err(e) => return Attempt::Retryable(format!("reading the response: {e}")),
+        };
+        if status.is_success() {
+            return match serde_json::from_slice::<Accepted>(&bytes) {
+                Ok(accepted) => match accepted.messages.into_iter().next() {
+                    Some(message) => Attempt::Accepted(message.id),
+                    None => Attempt::Retryable("accepted without a message id".to_owned()),
+                },
+                Err(e) => Attempt::Retryable(format!("unreadable success body: {e}")),
+            };
+        }
+        let graph = serde_json::from_slice::<GraphErrorBody>(&bytes)
+            .ok()
+            .map(|b| b.error);
+        let message = graph
+            .as_ref()
+            .and_then(|g| g.message.clone())
+            .unwrap_or_else(|| {
+                status
+                    .canonical_reason()
+                    .unwrap_or("WhatsApp error")
+                    .to_owned()
+            });
+        Attempt::Rejected(SendError::Rejected {
+            status: status.as_u16(),
+            message,
+            code: graph.as_ref().and_then(|g| g.code),
+            title: graph.as_ref().and_then(|g| g.kind.clone()),
+            details: graph.and_then(|g| g.error_data).and_then(|d| d.details),
+        })
+    }
+}
+
+enum Attempt {
+    Accepted(String),
+    Rejected(SendError),
+    Retryable(String),
+}
+
+/// The HTTP client every function builds once: rustls, bounded timeouts.
+pub fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(2)))
+        .build()
+}

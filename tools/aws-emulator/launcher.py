@@ -1,0 +1,453 @@
+#!/usr/bin/env python3
+"""Serialized moto launcher for the lightotp local stack.
+
+Runs moto's WSGI app on ONE thread in ONE process (werkzeug ``run_simple`` with
+``threaded=False, processes=1``), so requests are handled strictly one at a time.
+Stock ``moto_server`` is threaded and its DynamoDB backend is not safe under that
+(overdrafts, lost updates, half-applied transactions); see
+``shared/guides/local-aws.md``, section "moto, serialized".
+
+Beside moto's own routes, on the same port, it serves what AWS "sent"
+(``shared/spec/local-stack.md``, section "What AWS sent"):
+
+    GET  /_local/sms           every SMS published through SNS Publish(PhoneNumber=...)
+                               [{"phoneNumber","message","senderId","smsType","sentAt", ...}]
+    GET  /_local/emails        every email sent through SES v1 / SESv2 SendEmail
+                               (Simple, Raw and v1 SendTemplatedEmail)
+                               [{"from","to","subject","body","sentAt", ...}]
+    POST /_local/reset-outbox  clears both lists -> {"cleared": {"sms": n, "emails": m}}
+
+Both lists are oldest first, across all accounts and regions. ``POST /moto-api/reset``
+(moto's own "wipe all state") clears them too. ``sentAt`` is RFC 3339 UTC with
+milliseconds, e.g. ``2026-11-23T00:36:12.345Z``.
+
+Usage:
+    python launcher.py [--host 127.0.0.1] [--port N] [--verbose]
+
+The port defaults to $LIGHTOTP_AWS_PORT, else 4566. MOTO_PORT is set to the port
+before moto is imported. Stops on SIGINT or SIGTERM with exit code 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import email
+import email.policy
+import functools
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from datetime import datetime, timezone
+from email.utils import getaddresses
+from typing import Any, Callable, Iterable
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 4566
+
+log = logging.getLogger("lightotp.aws-emulator")
+
+
+# --------------------------------------------------------------------------- outbox
+
+
+def now_rfc3339() -> str:
+    """Current UTC time as RFC 3339 with milliseconds and a ``Z``."""
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
+
+
+class Outbox:
+    """What the emulated AWS "sent", in order, across all accounts and regions."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sms: list[dict[str, Any]] = []
+        self._emails: list[dict[str, Any]] = []
+
+    def add_sms(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self._sms.append(record)
+
+    def add_email(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self._emails.append(record)
+
+    def sms(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._sms)
+
+    def emails(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._emails)
+
+    def reset(self) -> dict[str, int]:
+        with self._lock:
+            cleared = {"sms": len(self._sms), "emails": len(self._emails)}
+            self._sms.clear()
+            self._emails.clear()
+            return cleared
+
+
+OUTBOX = Outbox()
+
+
+def _attribute_value(attributes: Any, name: str) -> str | None:
+    """Value of an SNS message attribute as moto 5.2.5 hands it to the backend.
+
+    moto's SNS responses transform ``{"DataType","StringValue"}`` into
+    ``{"Type","Value"}`` before calling ``SNSBackend.publish``; accept both shapes.
+    """
+    if not isinstance(attributes, dict):
+        return None
+    attr = attributes.get(name)
+    if not isinstance(attr, dict):
+        return None
+    for key in ("Value", "StringValue"):
+        value = attr.get(key)
+        if value is not None:
+            return str(value)
+    return None
+
+
+def _recipients(destinations: Any) -> tuple[list[str], list[str], list[str]]:
+    if not isinstance(destinations, dict):
+        return [], [], []
+    return (
+        list(destinations.get("ToAddresses") or []),
+        list(destinations.get("CcAddresses") or []),
+        list(destinations.get("BccAddresses") or []),
+    )
+
+
+def _raw_email_record(source: Any, destinations: Any, raw_data: str) -> dict[str, Any]:
+    msg = email.message_from_string(raw_data, policy=email.policy.default)
+
+    def addresses(header: str) -> list[str]:
+        values = [str(v) for v in (msg.get_all(header) or [])]
+        return [addr for _, addr in getaddresses(values) if addr]
+
+    to = addresses("To")
+    cc = addresses("Cc")
+    bcc = addresses("Bcc")
+    if not to and not cc and not bcc:
+        to = [addr for _, addr in getaddresses([str(d) for d in (destinations or [])]) if addr]
+
+    from_ = source
+    if not from_:
+        header_from = addresses("From")
+        from_ = header_from[0] if header_from else None
+
+    body: str | None = None
+    try:
+        part = msg.get_body(preferencelist=("plain", "html"))
+        if part is not None:
+            body = part.get_content()
+    except Exception:  # malformed MIME: fall back to the raw text
+        body = None
+    if body is None:
+        body = raw_data
+
+    subject = msg.get("Subject")
+    return {
+        "from": from_,
+        "to": to,
+        "cc": cc,
+        "bcc": bcc,
+        "subject": str(subject) if subject is not None else None,
+        "body": body,
+        "kind": "raw",
+    }
+
+
+# --------------------------------------------------------------------------- moto patches
+
+
+def install_recorders() -> None:
+    """Wrap moto's SNS and SES backends so sends are recorded in ``OUTBOX``.
+
+    * ``moto.sns.models.SNSBackend.publish(message, arn, phone_number=None, subject=None,
+      message_attributes=None, group_id=None, deduplication_id=None,
+      message_structure=None) -> message_id`` keeps only (number, message) for an SMS;
+      the wrapper records the sender ID and SMS type too.
+    * ``moto.ses.models.SESBackend.send_email / send_raw_email / send_templated_email``:
+      SESv2 ``SendEmail`` (Simple and Raw) delegates to the same SES v1 backend methods,
+      so wrapping them covers both APIs.
+    Each wrapper records only after the original call succeeded (a rejected send, e.g.
+    an unverified sender, is not "sent").
+    """
+    from moto.ses.models import SESBackend
+    from moto.sns.models import SNSBackend
+
+    if getattr(SNSBackend.publish, "_lightotp_wrapped", False):
+        return
+
+    original_publish = SNSBackend.publish
+
+    @functools.wraps(original_publish)
+    def publish(self: Any, message: str, *args: Any, **kwargs: Any) -> Any:
+        message_id = original_publish(self, message, *args, **kwargs)
+        phone_number = kwargs.get("phone_number")
+        if phone_number is None and len(args) >= 2:
+            phone_number = args[1]  # positional: (message, arn, phone_number, ...)
+        if phone_number:
+            attributes = kwargs.get("message_attributes")
+            if attributes is None and len(args) >= 4:
+                attributes = args[3]
+            OUTBOX.add_sms(
+                {
+                    "phoneNumber": phone_number,
+                    "message": message,
+                    "senderId": _attribute_value(attributes, "AWS.SNS.SMS.SenderID"),
+                    "smsType": _attribute_value(attributes, "AWS.SNS.SMS.SMSType"),
+                    "sentAt": now_rfc3339(),
+                    "messageId": message_id,
+                    "accountId": getattr(self, "account_id", None),
+                    "region": getattr(self, "region_name", None),
+                }
+            )
+        return message_id
+
+    publish._lightotp_wrapped = True  # type: ignore[attr-defined]
+    SNSBackend.publish = publish  # type: ignore[method-assign]
+
+    def record_email(backend: Any, message: Any, record: dict[str, Any]) -> None:
+        record["sentAt"] = now_rfc3339()
+        record["messageId"] = getattr(message, "id", None)
+        record["accountId"] = getattr(backend, "account_id", None)
+        record["region"] = getattr(backend, "region_name", None)
+        OUTBOX.add_email(record)
+
+    original_send_email = SESBackend.send_email
+
+    @functools.wraps(original_send_email)
+    def send_email(self: Any, *args: Any, **kwargs: Any) -> Any:
+        message = original_send_email(self, *args, **kwargs)
+        to, cc, bcc = _recipients(getattr(message, "destinations", None))
+        record_email(
+            self,
+            message,
+            {
+                "from": getattr(message, "source", None),
+                "to": to,
+                "cc": cc,
+                "bcc": bcc,
+                "subject": getattr(message, "subject", None),
+                # moto keeps one body: the HTML part when given, else the text part
+                "body": getattr(message, "body", None),
+                "kind": "simple",
+            },
+        )
+        return message
+
+    SESBackend.send_email = send_email  # type: ignore[method-assign]
+
+    original_send_raw_email = SESBackend.send_raw_email
+
+    @functools.wraps(original_send_raw_email)
+    def send_raw_email(self: Any, *args: Any, **kwargs: Any) -> Any:
+        message = original_send_raw_email(self, *args, **kwargs)
+        try:
+            record = _raw_email_record(
+                getattr(message, "source", None),
+                getattr(message, "destinations", None),
+                getattr(message, "raw_data", "") or "",
+            )
+        except Exception as exc:  # never fail a send because of the recorder
+            log.warning("could not parse raw email: %s", exc)
+            record = {
+                "from": getattr(message, "source", None),
+                "to": list(getattr(message, "destinations", None) or []),
+                "subject": None,
+                "body": getattr(message, "raw_data", None),
+                "kind": "raw",
+            }
+        record_email(self, message, record)
+        return message
+
+    SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign]
+
+    original_send_templated_email = SESBackend.send_templated_email
+
+    @functools.wraps(original_send_templated_email)
+    def send_templated_email(self: Any, *args: Any, **kwargs: Any) -> Any:
+        message = original_send_templated_email(self, *args, **kwargs)
+        subject = body = None
+        template_name = getattr(message, "template", None)
+        try:
+            from moto.ses.template import parse_template
+
+            template = self.templates.get(template_name) or {}
+            data = json.loads(getattr(message, "template_data", None) or "{}")
+            subject = parse_template(str(template.get("subject_part") or ""), data)
+            text = template.get("text_part")
+            html = template.get("html_part")
+            body = parse_template(str(html if html and not text else text or ""), data)
+        except Exception as exc:
+            log.warning("could not render template %r: %s", template_name, exc)
+        to, cc, bcc = _recipients(getattr(message, "destinations", None))
+        record_email(
+            self,
+            message,
+            {
+                "from": getattr(message, "source", None),
+                "to": to,
+                "cc": cc,
+                "bcc": bcc,
+                "subject": subject,
+                "body": body,
+                "kind": "templated",
+                "template": template_name,
+                "templateData": getattr(message, "template_data", None),
+            },
+        )
+        return message
+
+    SESBackend.send_templated_email = send_templated_email  # type: ignore[method-assign]
+
+
+# --------------------------------------------------------------------------- WSGI
+
+
+WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
+
+
+class LocalRoutes:
+    """WSGI middleware: serves ``/_local/*`` itself and hands everything else to moto."""
+
+    def __init__(self, app: WSGIApp, outbox: Outbox = OUTBOX) -> None:
+        self.app = app
+        self.outbox = outbox
+
+    @staticmethod
+    def _json(start_response: Callable, status: str, payload: Any, extra: list | None = None) -> list[bytes]:
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        headers = [
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("Cache-Control", "no-store"),
+        ]
+        start_response(status, headers + (extra or []))
+        return [body]
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO") or "/"
+        method = (environ.get("REQUEST_METHOD") or "GET").upper()
+        route = path.rstrip("/") or "/"
+
+        if route.startswith("/_local/") or route == "/_local":
+            routes = {
+                "/_local/sms": ("GET", lambda: self.outbox.sms()),
+                "/_local/emails": ("GET", lambda: self.outbox.emails()),
+                "/_local/reset-outbox": ("POST", lambda: {"cleared": self.outbox.reset()}),
+            }
+            if route not in routes:
+                return self._json(
+                    start_response,
+                    "404 Not Found",
+                    {"error": "not found", "routes": [f"{m} {p}" for p, (m, _) in routes.items()]},
+                )
+            allowed, handler = routes[route]
+            if method == "HEAD" and allowed == "GET":
+                result = self._json(start_response, "200 OK", handler())
+                return [b""] if result else result
+            if method != allowed:
+                return self._json(
+                    start_response,
+                    "405 Method Not Allowed",
+                    {"error": f"use {allowed} {route}"},
+                    [("Allow", allowed)],
+                )
+            return self._json(start_response, "200 OK", handler())
+
+        if route == "/moto-api/reset" and method == "POST":
+            # moto's "wipe all state": the outbox is part of that state.
+            self.outbox.reset()
+
+        return self.app(environ, start_response)
+
+
+def build_app() -> WSGIApp:
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    install_recorders()
+    return LocalRoutes(DomainDispatcherApplication(create_backend_app))
+
+
+# --------------------------------------------------------------------------- main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    env_port = os.environ.get("LIGHTOTP_AWS_PORT")
+    try:
+        default_port = int(env_port) if env_port else DEFAULT_PORT
+    except ValueError:
+        sys.exit(f"launcher: LIGHTOTP_AWS_PORT is not a port number: {env_port!r}")
+
+    parser = argparse.ArgumentParser(
+        description="moto (AWS emulator), serialized: one request at a time, plus /_local/sms and /_local/emails."
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to bind (default {DEFAULT_HOST})")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=default_port,
+        help=f"port to bind (default $LIGHTOTP_AWS_PORT, else {DEFAULT_PORT})",
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="log every request (werkzeug access log)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="aws-emulator: %(message)s",
+    )
+    # werkzeug logs one access line per request at INFO: only with --verbose.
+    logging.getLogger("werkzeug").setLevel(logging.INFO if args.verbose else logging.ERROR)
+
+    # moto reads MOTO_PORT (e.g. for URLs it hands out); set it before importing moto.
+    os.environ["MOTO_PORT"] = str(args.port)
+
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+    from werkzeug.serving import run_simple
+
+    app = build_app()
+
+    def stop(signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt  # run_simple closes the socket and returns
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    print(
+        f"aws-emulator: starting moto (serialized) on http://{args.host}:{args.port}",
+        file=sys.stderr,
+        flush=True,
+    )
+    try:
+        run_simple(
+            args.host,
+            args.port,
+            app,
+            threaded=False,
+            processes=1,
+            use_reloader=False,
+            use_debugger=False,
+            request_handler=MotoRequestHandler,
+        )
+    except KeyboardInterrupt:
+        pass
+    except OSError as exc:  # werkzeug itself reports "address in use" and exits 1
+        print(f"aws-emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

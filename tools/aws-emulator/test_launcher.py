@@ -1,0 +1,336 @@
+#!/usr/bin/env python3
+"""End-to-end check of launcher.py (plain unittest, no pytest).
+
+Starts the launcher on a free port as a subprocess, waits for ``GET /moto-api/`` and then:
+  * proves serialization: 40 concurrent TransactWriteItems debits (condition
+    ``balance >= :one``, plus a ledger Put in the same transaction) against a balance
+    of 25 must accept exactly 25, leave balance 0 and exactly 25 ledger rows;
+  * publishes SMS through SNS (with and without SenderID/SMSType) -> ``/_local/sms``;
+  * verifies an SES identity and sends via SESv2 (Simple and Raw) and SES v1 ->
+    ``/_local/emails``; an unverified sender is rejected and not recorded;
+  * ``POST /_local/reset-outbox`` empties both lists.
+
+Run with the interpreter that has ``moto[server]`` (see requirements.txt):
+    python tools/aws-emulator/test_launcher.py
+Exit code is non-zero on failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import unittest
+import urllib.error
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+HERE = Path(__file__).resolve().parent
+LAUNCHER = HERE / "launcher.py"
+RFC3339_MILLIS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+REGION = "us-east-1"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LauncherTest(unittest.TestCase):
+    proc: subprocess.Popen
+    base: str
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        port = free_port()
+        cls.base = f"http://127.0.0.1:{port}"
+        env = dict(os.environ)
+        env.pop("MOTO_PORT", None)
+        env["LIGHTOTP_AWS_PORT"] = str(port)  # exercised: no --port given
+        cls.proc = subprocess.Popen(
+            [sys.executable, str(LAUNCHER)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        cls.stderr_lines: list[str] = []
+        cls._stderr_reader = threading.Thread(target=cls._drain_stderr, daemon=True)
+        cls._stderr_reader.start()
+
+        deadline = time.monotonic() + 60
+        while True:
+            if cls.proc.poll() is not None:
+                raise RuntimeError(
+                    f"launcher exited with {cls.proc.returncode}:\n" + "".join(cls.stderr_lines)
+                )
+            try:
+                with urllib.request.urlopen(cls.base + "/moto-api/", timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            if time.monotonic() > deadline:
+                cls._stop()
+                raise RuntimeError("launcher did not answer GET /moto-api/ within 60 s")
+            time.sleep(0.2)
+
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+        cls.session = boto3.Session(
+            aws_access_key_id="test", aws_secret_access_key="test", region_name=REGION
+        )
+
+    @classmethod
+    def _drain_stderr(cls) -> None:
+        assert cls.proc.stderr is not None
+        for line in cls.proc.stderr:
+            cls.stderr_lines.append(line)
+
+    @classmethod
+    def _stop(cls) -> None:
+        if cls.proc.poll() is None:
+            cls.proc.terminate()
+            try:
+                cls.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                cls.proc.kill()
+                cls.proc.wait()
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls._stop()
+        cls._stderr_reader.join(timeout=5)
+
+    # ------------------------------------------------------------------ helpers
+
+    def client(self, service: str, **config: object):
+        return self.session.client(
+            service,
+            endpoint_url=self.base,
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}, **config),
+        )
+
+    def http(self, method: str, path: str) -> tuple[int, object]:
+        req = urllib.request.Request(self.base + path, method=method, data=b"" if method == "POST" else None)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return resp.status, json.loads(resp.read().decode("utf-8"))
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read().decode("utf-8") or "null")
+
+    def get_json(self, path: str) -> list:
+        status, body = self.http("GET", path)
+        self.assertEqual(status, 200, body)
+        self.assertIsInstance(body, list)
+        return body  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ tests
+
+    def test_1_transactions_are_serialized(self) -> None:
+        ddb = self.client("dynamodb", max_pool_connections=64)
+        table = f"wallet-{uuid.uuid4().hex[:8]}"
+        ddb.create_table(
+            TableName=table,
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+            ],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        ddb.put_item(TableName=table, Item={"pk": {"S": "wallet#1"}, "balance": {"N": "25"}})
+
+        attempts = 40
+        barrier = threading.Barrier(attempts)
+
+        def debit(i: int) -> str:
+            barrier.wait()
+            try:
+                ddb.transact_write_items(
+                    TransactItems=[
+                        {
+                            "Update": {
+                                "TableName": table,
+                                "Key": {"pk": {"S": "wallet#1"}},
+                                "UpdateExpression": "SET balance = balance - :one",
+                                "ConditionExpression": "balance >= :one",
+                                "ExpressionAttributeValues": {":one": {"N": "1"}},
+                            }
+                        },
+                        {
+                            "Put": {
+                                "TableName": table,
+                                "Item": {"pk": {"S": f"ledger#{i}"}, "amount": {"N": "-1"}},
+                                "ConditionExpression": "attribute_not_exists(pk)",
+                            }
+                        },
+                    ]
+                )
+                return "ok"
+            except ClientError as err:
+                return err.response["Error"]["Code"]
+
+        with ThreadPoolExecutor(max_workers=attempts) as pool:
+            results = list(pool.map(debit, range(attempts)))
+
+        accepted = results.count("ok")
+        cancelled = results.count("TransactionCanceledException")
+        self.assertEqual(accepted, 25, f"results: {sorted(set(results))}")
+        self.assertEqual(cancelled, attempts - 25, f"unexpected errors: {sorted(set(results))}")
+
+        item = ddb.get_item(TableName=table, Key={"pk": {"S": "wallet#1"}}, ConsistentRead=True)["Item"]
+        self.assertEqual(item["balance"]["N"], "0")
+        ledger = ddb.scan(
+            TableName=table,
+            FilterExpression="begins_with(pk, :p)",
+            ExpressionAttributeValues={":p": {"S": "ledger#"}},
+            ConsistentRead=True,
+        )
+        self.assertEqual(ledger["Count"], 25, "a cancelled transaction left its Put behind")
+
+    def test_2_sms_outbox(self) -> None:
+        sns = self.client("sns")
+        text = f"Your code is {uuid.uuid4().int % 1000000:06d}"
+        before = len(self.get_json("/_local/sms"))
+        sns.publish(
+            PhoneNumber="+966551234567",
+            Message=text,
+            MessageAttributes={
+                "AWS.SNS.SMS.SenderID": {"DataType": "String", "StringValue": "LightOTP"},
+                "AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"},
+            },
+        )
+        sns.publish(PhoneNumber="+15555550100", Message="no attributes")
+        # a topic publish is not an SMS
+        topic = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:8]}")["TopicArn"]
+        sns.publish(TopicArn=topic, Message="not an sms")
+        # a rejected publish is not recorded
+        with self.assertRaises(ClientError):
+            sns.publish(PhoneNumber="not-a-number", Message="rejected")
+
+        sms = self.get_json("/_local/sms")[before:]
+        self.assertEqual(len(sms), 2, sms)
+        first, second = sms
+        self.assertEqual(first["phoneNumber"], "+966551234567")
+        self.assertEqual(first["message"], text)
+        self.assertEqual(first["senderId"], "LightOTP")
+        self.assertEqual(first["smsType"], "Transactional")
+        self.assertRegex(first["sentAt"], RFC3339_MILLIS_Z)
+        self.assertEqual(second["phoneNumber"], "+15555550100")
+        self.assertEqual(second["message"], "no attributes")
+        self.assertIsNone(second["senderId"])
+        self.assertIsNone(second["smsType"])
+        self.assertLessEqual(first["sentAt"], second["sentAt"])  # oldest first
+
+        # the same SMS in another region still shows up, after the first
+        self.session.client("sns", region_name="eu-west-1", endpoint_url=self.base).publish(
+            PhoneNumber="+447700900123", Message="from eu-west-1"
+        )
+        sms = self.get_json("/_local/sms")
+        self.assertEqual(sms[-1]["phoneNumber"], "+447700900123")
+        self.assertEqual(sms[-1]["message"], "from eu-west-1")
+
+    def test_3_email_outbox(self) -> None:
+        sesv2 = self.client("sesv2")
+        ses = self.client("ses")
+        sender = "no-reply@lightotp.example"
+        sesv2.create_email_identity(EmailIdentity=sender)
+        before = len(self.get_json("/_local/emails"))
+
+        sesv2.send_email(
+            FromEmailAddress=sender,
+            Destination={"ToAddresses": ["alice@example.com"]},
+            Content={
+                "Simple": {
+                    "Subject": {"Data": "Your code (v2)"},
+                    "Body": {"Text": {"Data": "Code: 123456"}},
+                }
+            },
+        )
+        ses.send_email(
+            Source=sender,
+            Destination={"ToAddresses": ["bob@example.com", "carol@example.com"]},
+            Message={
+                "Subject": {"Data": "Your code (v1)"},
+                "Body": {"Text": {"Data": "Code: 654321"}},
+            },
+        )
+        raw = MIMEMultipart("alternative")
+        raw["Subject"] = "Raw code"
+        raw["From"] = sender
+        raw["To"] = "dave@example.com"
+        raw.attach(MIMEText("Code: 111222", "plain", "utf-8"))
+        raw.attach(MIMEText("<b>Code: 111222</b>", "html", "utf-8"))
+        sesv2.send_email(
+            FromEmailAddress=sender,
+            Destination={"ToAddresses": ["dave@example.com"]},
+            Content={"Raw": {"Data": raw.as_bytes()}},
+        )
+        with self.assertRaises(ClientError) as ctx:
+            sesv2.send_email(
+                FromEmailAddress="someone@unverified.example",
+                Destination={"ToAddresses": ["eve@example.com"]},
+                Content={"Simple": {"Subject": {"Data": "x"}, "Body": {"Text": {"Data": "x"}}}},
+            )
+        self.assertEqual(ctx.exception.response["Error"]["Code"], "MessageRejected")
+
+        emails = self.get_json("/_local/emails")[before:]
+        self.assertEqual(len(emails), 3, emails)
+        v2, v1, rawrec = emails
+        self.assertEqual(v2["from"], sender)
+        self.assertEqual(v2["to"], ["alice@example.com"])
+        self.assertEqual(v2["subject"], "Your code (v2)")
+        self.assertEqual(v2["body"], "Code: 123456")
+        self.assertRegex(v2["sentAt"], RFC3339_MILLIS_Z)
+        self.assertEqual(v1["from"], sender)
+        self.assertEqual(v1["to"], ["bob@example.com", "carol@example.com"])
+        self.assertEqual(v1["subject"], "Your code (v1)")
+        self.assertEqual(v1["body"], "Code: 654321")
+        self.assertEqual(rawrec["from"], sender)
+        self.assertEqual(rawrec["to"], ["dave@example.com"])
+        self.assertEqual(rawrec["subject"], "Raw code")
+        self.assertEqual(rawrec["body"].strip(), "Code: 111222")
+        self.assertTrue(v2["sentAt"] <= v1["sentAt"] <= rawrec["sentAt"])
+
+    def test_4_routes_and_reset(self) -> None:
+        status, body = self.http("GET", "/_local/reset-outbox")
+        self.assertEqual(status, 405, body)
+        status, body = self.http("POST", "/_local/sms")
+        self.assertEqual(status, 405, body)
+        status, body = self.http("GET", "/_local/nope")
+        self.assertEqual(status, 404, body)
+
+        self.client("sns").publish(PhoneNumber="+966551234567", Message="before reset")
+        self.assertTrue(self.get_json("/_local/sms"))
+        status, body = self.http("POST", "/_local/reset-outbox")
+        self.assertEqual(status, 200, body)
+        self.assertGreaterEqual(body["cleared"]["sms"], 1)  # type: ignore[index]
+        self.assertEqual(self.get_json("/_local/sms"), [])
+        self.assertEqual(self.get_json("/_local/emails"), [])
+
+        # moto still works after the reset, and records again
+        self.client("sns").publish(PhoneNumber="+966551234567", Message="after reset")
+        self.assertEqual([s["message"] for s in self.get_json("/_local/sms")], ["after reset"])
+
+    def test_5_quiet_by_default(self) -> None:
+        access = [l for l in self.stderr_lines if '"GET /' in l or '"POST /' in l]
+        self.assertEqual(access, [], "werkzeug access log should be off without --verbose")
+
+
+if __name__ == "__main__":
+    result = unittest.main(exit=False, verbosity=2).result
+    sys.exit(0 if result.wasSuccessful() else 1)

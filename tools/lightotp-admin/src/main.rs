@@ -1,0 +1,256 @@
+//! `lightotp-admin`: the operator CLI. With `--json` every command prints exactly one JSON object on stdout;
+//! errors go to stderr with a non-zero exit.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use lightotp_admin::ops::{self, Admin};
+use lightotp_admin::provision;
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+#[derive(Parser)]
+#[command(
+    name = "lightotp-admin",
+    about = "Operate lightotp: clients, keys, subscriptions, pricing"
+)]
+struct Cli {
+    /// Print exactly one JSON object on stdout.
+    #[arg(long, global = true)]
+    json: bool,
+    /// The DynamoDB table.
+    #[arg(long, global = true, env = "TABLE_NAME", default_value = ops::DEFAULT_TABLE)]
+    table: String,
+    /// The pepper secret.
+    #[arg(long, global = true, env = "PEPPER_SECRET_ID", default_value = ops::DEFAULT_PEPPER_SECRET)]
+    pepper_secret: String,
+    /// The verifier secrets' name prefix.
+    #[arg(long, global = true, env = "API_KEY_SECRET_PREFIX", default_value = ops::DEFAULT_API_KEY_PREFIX)]
+    api_key_prefix: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// WhatsApp sender numbers.
+    #[command(subcommand)]
+    Sender(SenderCommand),
+    /// WhatsApp templates.
+    #[command(subcommand)]
+    Template(TemplateCommand),
+    /// API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Subscriptions.
+    #[command(subcommand)]
+    Subscription(SubscriptionCommand),
+    /// The pricing table.
+    #[command(subcommand)]
+    Pricing(PricingCommand),
+    /// Creates a demo client with a sender, templates, credits and a key.
+    SeedDemo {
+        /// The WhatsApp phone-number id of the demo sender.
+        #[arg(long, default_value = "100000000000001")]
+        phone_number_id: String,
+    },
+    /// Creates the table and secrets declared in template.yaml (for the local emulator; on AWS, deploy the stack).
+    Provision {
+        /// The WhatsApp token to store (defaults to a random one).
+        #[arg(long, env = "LIGHTOTP_WHATSAPP_TOKEN")]
+        whatsapp_token: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Creates a client.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "en")]
+        language: String,
+        #[arg(long)]
+        sms_sender: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum SenderCommand {
+    /// Assigns a WhatsApp number to a client.
+    Assign {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        phone_number_id: String,
+        #[arg(long)]
+        display_phone: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TemplateCommand {
+    /// Adds an approved template in one language.
+    Add {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        language: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Issues a key (shown once).
+    Create(KeyCreate),
+    /// Revokes a key (effective everywhere within 60 s).
+    Revoke {
+        #[arg(long)]
+        key_id: String,
+    },
+}
+
+#[derive(Args)]
+struct KeyCreate {
+    #[arg(long)]
+    client: String,
+    /// RFC 3339 expiry, e.g. 2027-01-01T00:00:00Z.
+    #[arg(long)]
+    expires: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum SubscriptionCommand {
+    /// Grants credits as a new subscription.
+    Grant {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        credits: u64,
+        #[arg(long, default_value_t = ops::DEFAULT_LOW_BALANCE_PERCENT)]
+        low_balance_percent: u8,
+    },
+    /// Lists a client's subscriptions, newest first.
+    List {
+        #[arg(long)]
+        client: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum PricingCommand {
+    /// Sets the credits a message to a country costs.
+    Set {
+        #[arg(long)]
+        country: String,
+        #[arg(long)]
+        credits: u64,
+    },
+}
+
+async fn run(cli: Cli) -> Result<Value, String> {
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let admin = Admin::new(&aws, &cli.table, &cli.pepper_secret, &cli.api_key_prefix);
+    let now = OffsetDateTime::now_utc();
+    let result: Result<Value, ops::AdminError> = match cli.command {
+        Command::Client(ClientCommand::Create { name, email, language, sms_sender }) => {
+            admin.create_client(&name, &email, &language, sms_sender.as_deref()).await.map(|c| to_json(&c))
+        }
+        Command::Sender(SenderCommand::Assign { client, phone_number_id, display_phone }) => admin
+            .assign_sender(&client, &phone_number_id, &display_phone)
+            .await
+            .map(|()| json!({"clientId": client, "phoneNumberId": phone_number_id, "displayPhone": display_phone})),
+        Command::Template(TemplateCommand::Add { client, name, language }) => admin
+            .add_template(&client, &name, &language)
+            .await
+            .map(|()| json!({"clientId": client, "name": name, "language": language})),
+        Command::Key(KeyCommand::Create(KeyCreate { client, expires })) => {
+            let expires = match expires.as_deref().map(lightotp::domain::time_format::parse_rfc3339) {
+                Some(None) => return Err("--expires must be an RFC 3339 timestamp".to_owned()),
+                Some(Some(at)) => Some(at),
+                None => None,
+            };
+            admin.create_key(&client, expires, now).await.map(|k| to_json(&k))
+        }
+        Command::Key(KeyCommand::Revoke { key_id }) => {
+            admin.revoke_key(&key_id, now).await.map(|()| json!({"keyId": key_id, "revoked": true}))
+        }
+        Command::Subscription(SubscriptionCommand::Grant { client, credits, low_balance_percent }) => {
+            admin.grant_subscription(&client, credits, low_balance_percent, now).await.map(|s| to_json(&s))
+        }
+        Command::Subscription(SubscriptionCommand::List { client }) => {
+            admin.subscriptions(&client).await.map(|list| json!({"clientId": client, "subscriptions": list}))
+        }
+        Command::Pricing(PricingCommand::Set { country, credits }) => admin
+            .set_price(&country, credits)
+            .await
+            .map(|p| json!({"country": p.region, "credits": p.credits})),
+        Command::SeedDemo { phone_number_id } => admin.seed_demo(&phone_number_id, now).await.map(|d| to_json(&d)),
+        Command::Provision { whatsapp_token } => {
+            return provision_all(&aws, whatsapp_token).await;
+        }
+    };
+    result.map_err(|e| e.to_string())
+}
+
+async fn provision_all(
+    aws: &aws_config::SdkConfig,
+    whatsapp_token: Option<String>,
+) -> Result<Value, String> {
+    let declared = provision::resources(provision::TEMPLATE).map_err(|e| e.to_string())?;
+    let dynamodb = aws_sdk_dynamodb::Client::new(aws);
+    let secrets = aws_sdk_secretsmanager::Client::new(aws);
+    provision::create_tables(&dynamodb, &declared.tables)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut values = HashMap::new();
+    if let Some(token) = whatsapp_token {
+        values.insert(ops::DEFAULT_WHATSAPP_TOKEN_SECRET.to_owned(), token);
+    }
+    provision::create_secrets(&secrets, &declared.secrets, &values)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(json!({
+        "tables": declared.tables.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
+        "secrets": declared.secrets.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+    }))
+}
+
+fn to_json<T: serde::Serialize>(answer: &T) -> Value {
+    serde_json::to_value(answer).unwrap_or(Value::Null)
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let json_output = cli.json;
+    match run(cli).await {
+        Ok(value) => {
+            if json_output {
+                println!("{value}");
+            } else {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string())
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            if json_output {
+                eprintln!("{}", json!({ "error": message }));
+            } else {
+                eprintln!("error: {message}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! Creates the tables and secrets `template.yaml` declares, from `template.yaml` itself, so that the local stack
+//! can never drift from the deployment. Used against the emulator; on AWS, CloudFormation does this.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use serde_yaml::Value;
+
+/// The deployment description, compiled in.
+pub const TEMPLATE: &str = include_str!("../../../template.yaml");
+
+/// A DynamoDB table as the template declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableSpec {
+    /// `TableName`.
+    pub name: String,
+    /// `(attribute, S|N|B)`.
+    pub attributes: Vec<(String, String)>,
+    /// `(attribute, HASH|RANGE)`.
+    pub key_schema: Vec<(String, String)>,
+    /// Global secondary indexes.
+    pub indexes: Vec<IndexSpec>,
+    /// `TimeToLiveSpecification.AttributeName`, when enabled.
+    pub ttl_attribute: Option<String>,
+}
+
+/// A global secondary index: `(name, key schema, projection type)`.
+pub type IndexSpec = (String, Vec<(String, String)>, String);
+
+/// A secret as the template declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretSpec {
+    /// The logical id in the template (`PepperSecret`).
+    pub logical_id: String,
+    /// `Name`.
+    pub name: String,
+}
+
+/// What the template declares that the emulator must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resources {
+    /// Tables.
+    pub tables: Vec<TableSpec>,
+    /// Secrets.
+    pub secrets: Vec<SecretSpec>,
+}
+
+/// Why provisioning failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProvisionError {
+    /// The template could not be read as the shape we rely on.
+    #[error("template.yaml: {0}")]
+    Template(String),
+    /// An AWS call failed.
+    #[error("{0}")]
+    Aws(String),
+}
+
+fn text(value: &Value, field: &str) -> Result<String, ProvisionError> {
+    value
+        .get(field)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| ProvisionError::Template(format!("{field} must be a literal string")))
+}
+
+fn pairs(value: Option<&Value>, a: &str, b: &str) -> Result<Vec<(String, String)>, ProvisionError> {
+    value
+        .and_then(Value::as_sequence)
+        .ok_or_else(|| ProvisionError::Template(format!("expected a list of {a}/{b}")))?
+        .iter()
+        .map(|entry| Ok((text(entry, a)?, text(entry, b)?)))
+        .collect()
+}
+
+/// Reads the tables and secrets out of a template.
+pub fn resources(template: &str) -> Result<Resources, ProvisionError> {
+    let doc: Value =
+        serde_yaml::from_str(template).map_err(|e| ProvisionError::Template(e.to_string()))?;
+    let declared = doc
+        .get("Resources")
+        .and_then(Value::as_mapping)
+        .ok_or_else(|| ProvisionError::Template("no Resources".to_owned()))?;
+    let mut out = Resources {
+        tables: Vec::new(),
+        secrets: Vec::new(),
+    };
+    for (logical_id, resource) in declared {
+        let logical_id = logical_id.as_str().unwrap_or_default().to_owned();
+        let props = resource.get("Properties").cloned().unwrap_or(Value::Null);
+        match resource.get("Type").and_then(Value::as_str) {
+            Some("AWS::DynamoDB::Table") => {
+                let indexes = match props
+                    .get("GlobalSecondaryIndexes")
+                    .and_then(Value::as_sequence)
+                {
+                    None => Vec::new(),
+                    Some(list) => list
+                        .iter()
+                        .map(|gsi| {
+                            let projection = gsi.get("Projection").cloned().unwrap_or(Value::Null);
+                            Ok((
+                                text(gsi, "IndexName")?,
+                                pairs(gsi.get("KeySchema"), "AttributeName", "KeyType")?,
+                                text(&projection, "ProjectionType")?,
+                            ))
+                        })
+                        .collect::<Result<_, ProvisionError>>()?,
+                };
+                let ttl = props
+                    .get("TimeToLiveSpecification")
+                    .filter(|t| t.get("Enabled").and_then(Value::as_bool) == Some(true))
+                    .map(|t| text(t, "AttributeName"))
+                    .transpose()?;
+                out.tables.push(TableSpec {
+                    name: text(&props, "TableName")?,
+                    attributes: pairs(
+                        props.get("AttributeDefinitions"),
+                        "AttributeName",
+                        "AttributeType",
+                    )?,
+                    key_schema: pairs(props.get("KeySchema"), "AttributeName", "KeyType")?,
+                    indexes,
+                    ttl_attribute: ttl,
+                });
+            }
+            Some("AWS::SecretsManager::Secret") => {
+                out.secrets.push(SecretSpec {
+                    logical_id,
+                    name: text(&props, "Name")?,
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+fn key_schema(pairs: &[(String, String)]) -> Result<Vec<KeySchemaElement>, ProvisionError> {
+    pairs
+        .iter()
+        .map(|(name, kind)| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(KeyType::from(kind.as_str()))
+                .build()
+                .map_err(|e| ProvisionError::Aws(e.to_string()))
+        })
+        .collect()
+}
+
+/// Creates every table (with its indexes and TTL) that does not exist yet.
+pub async fn create_tables(
+    client: &aws_sdk_dynamodb::Client,
+    tables: &[TableSpec],
+) -> Result<(), ProvisionError> {
+    for table in tables {
+        let mut create = client
+            .create_table()
+            .table_name(&table.name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .set_key_schema(Some(key_schema(&table.key_schema)?));
+        for (name, kind) in &table.attributes {
+            create = create.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(name)
+                    .attribute_type(ScalarAttributeType::from(kind.as_str()))
+                    .build()
+                    .map_err(|e| ProvisionError::Aws(e.to_string()))?,
+            );
+        }
+        for (name, keys, projection) in &table.indexes {
+            create = create.global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(name)
+                    .set_key_schema(Some(key_schema(keys)?))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::from(projection.as_str()))
+                            .build(),
+                    )
+                    .build()
+                    .map_err(|e| ProvisionError::Aws(e.to_string()))?,
+            );
+        }
+        match create.send().await {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_in_use_exception()) =>
+            {
+                continue;
+            }
+            Err(e) => {
+                return Err(ProvisionError::Aws(
+                    aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
+                ));
+            }
+        }
+        if let Some(attribute) = &table.ttl_attribute {
+            client
+                .update_time_to_live()
+                .table_name(&table.name)
+                .time_to_live_specification(
+                    TimeToLiveSpecification::builder()
+                        .attribute_name(attribute)
+                        .enabled(true)
+                        .build()
+                        .map_err(|e| ProvisionError::Aws(e.to_string()))?,
+                )
+                .send()
+                .await
+                .map_err(|e| {
+                    ProvisionError::Aws(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
+                })?;
+        }
+    }
+    Ok(())
+}
+
+/// Creates every secret that does not exist yet, with the value given for its name or else a random one (as
+/// `GenerateSecretString` would).
+pub async fn create_secrets(
+    client: &aws_sdk_secretsmanager::Client,
+    secrets: &[SecretSpec],
+    values: &HashMap<String, String>,
+) -> Result<(), ProvisionError> {
+    for secret in secrets {
+        let value = match values.get(&secret.name) {
+            Some(value) => value.clone(),
+            None => crate::ops::random_hex(32).map_err(|e| ProvisionError::Aws(e.to_string()))?,
+        };
+        match client
+            .create_secret()
+            .name(&secret.name)
+            .secret_string(value)
+            .send()
+            .await
+        {
+            Ok(_) => {}
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_resource_exists_exception()) => {}
+            Err(e) => {
+                return Err(ProvisionError::Aws(
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lightotp::store::schema;
+
+    /// The code's names and the deployment's must agree: a rename on one side fails here.
+    #[test]
+    fn the_template_declares_the_table_and_secrets_the_code_uses() {
+        let declared = resources(TEMPLATE).expect("template.yaml parses");
+        assert_eq!(declared.tables.len(), 1, "one table");
+        let table = &declared.tables[0];
+        assert_eq!(table.name, crate::ops::DEFAULT_TABLE);
+        assert_eq!(
+            table.key_schema,
+            vec![
+                (schema::PK.to_owned(), "HASH".to_owned()),
+                (schema::SK.to_owned(), "RANGE".to_owned())
+            ]
+        );
+        assert_eq!(
+            table.indexes,
+            vec![(
+                schema::WAMID_INDEX.to_owned(),
+                vec![(schema::attr::WAMID.to_owned(), "HASH".to_owned())],
+                "KEYS_ONLY".to_owned()
+            )]
+        );
+        assert_eq!(table.ttl_attribute.as_deref(), Some(schema::TTL_ATTRIBUTE));
+        let secret_names: Vec<&str> = declared.secrets.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            secret_names,
+            [
+                crate::ops::DEFAULT_PEPPER_SECRET,
+                crate::ops::DEFAULT_WHATSAPP_TOKEN_SECRET
+            ]
+        );
+    }
+
+    #[test]
+    fn the_template_configures_every_variable_the_functions_read() {
+        let doc: Value = serde_yaml::from_str(TEMPLATE).expect("template.yaml parses");
+        let variables = &doc["Globals"]["Function"]["Environment"]["Variables"];
+        for name in [
+            "TABLE_NAME",
+            "PEPPER_SECRET_ID",
+            "WHATSAPP_TOKEN_SECRET_ID",
+            "API_KEY_SECRET_PREFIX",
+        ] {
+            assert!(!variables[name].is_null(), "{name} is not set in Globals");
+        }
+        assert_eq!(
+            variables["API_KEY_SECRET_PREFIX"].as_str(),
+            Some(crate::ops::DEFAULT_API_KEY_PREFIX)
+        );
+    }
+}

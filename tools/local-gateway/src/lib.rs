@@ -1,0 +1,175 @@
+//! The local API gateway: serves the documented paths by running the same handler code as the Lambda functions,
+//! each request turned into the API Gateway HTTP API (v2) event Lambda would receive. It also owns the movable
+//! clock and its route, which exist only here (local-stack.md).
+
+pub mod clock;
+pub mod event;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body as AxumBody, Bytes};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use lambda_http::Body;
+use lightotp::clock::Clock;
+use lightotp::deps::Deps;
+use lightotp::domain::time_format::rfc3339_millis;
+use serde::Deserialize;
+use serde_json::json;
+use tracing::Instrument;
+
+pub use clock::MovableClock;
+
+/// What every route shares.
+#[derive(Clone)]
+pub struct Gateway {
+    deps: Arc<Deps>,
+    clock: Arc<MovableClock>,
+}
+
+impl Gateway {
+    /// A gateway over dependencies built with `clock`.
+    pub fn new(deps: Arc<Deps>, clock: Arc<MovableClock>) -> Self {
+        Self { deps, clock }
+    }
+}
+
+/// Which function serves a route.
+#[derive(Debug, Clone, Copy)]
+enum Function {
+    SendMessage,
+    CheckMessageStatus,
+}
+
+/// The routes: the documented API paths and the local-only clock.
+pub fn router(gateway: Gateway) -> Router {
+    Router::new()
+        .route(
+            "/SendMessage",
+            post(|s, c, m, u, h, b| {
+                invoke(Function::SendMessage, "POST /SendMessage", s, c, m, u, h, b)
+            }),
+        )
+        .route(
+            "/CheckMessageStatus",
+            post(|s, c, m, u, h, b| {
+                invoke(
+                    Function::CheckMessageStatus,
+                    "POST /CheckMessageStatus",
+                    s,
+                    c,
+                    m,
+                    u,
+                    h,
+                    b,
+                )
+            }),
+        )
+        .route("/_local/clock", get(clock_now))
+        .route("/_local/clock/advance", post(clock_advance))
+        .route(
+            "/_local/health",
+            get(|| async { axum::Json(json!({"ok": true})) }),
+        )
+        .with_state(gateway)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn invoke(
+    function: Function,
+    route_key: &'static str,
+    State(gateway): State<Gateway>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let incoming = event::IncomingRequest {
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        body: &body,
+        source_ip: peer.ip(),
+        route_key,
+        request_id: &request_id,
+        at: gateway.clock.now(),
+    };
+    let event = event::api_gateway_v2_event(&incoming).to_string();
+    let request = match lambda_http::request::from_str(&event) {
+        Ok(request) => request,
+        Err(err) => {
+            tracing::error!(error = %err, "could not build the API Gateway event");
+            return (StatusCode::INTERNAL_SERVER_ERROR, "event conversion failed").into_response();
+        }
+    };
+    let span = tracing::info_span!("invoke", requestId = %request_id, route = route_key);
+    let result = async {
+        match function {
+            Function::SendMessage => send_message::handle(&gateway.deps, request).await,
+            Function::CheckMessageStatus => {
+                check_message_status::handle(&gateway.deps, request).await
+            }
+        }
+    }
+    .instrument(span)
+    .await;
+    match result {
+        Ok(response) => into_axum(response),
+        // What API Gateway answers when a function errors.
+        Err(err) => {
+            tracing::error!(requestId = %request_id, error = %err, "function returned an error");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                axum::Json(json!({"message": "Internal Server Error"})),
+            )
+                .into_response()
+        }
+    }
+}
+
+fn into_axum(response: lambda_http::Response<Body>) -> Response {
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        Body::Empty => Vec::new(),
+        Body::Text(text) => text.into_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => Vec::new(),
+    };
+    let mut out = Response::new(AxumBody::from(bytes));
+    *out.status_mut() = parts.status;
+    *out.headers_mut() = parts.headers;
+    out
+}
+
+async fn clock_now(State(gateway): State<Gateway>) -> impl IntoResponse {
+    axum::Json(json!({
+        "now": rfc3339_millis(gateway.clock.now()),
+        "offsetSeconds": gateway.clock.offset().as_seconds_f64(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    seconds: f64,
+}
+
+async fn clock_advance(State(gateway): State<Gateway>, body: Bytes) -> Response {
+    match serde_json::from_slice::<Advance>(&body) {
+        Ok(Advance { seconds }) if seconds.is_finite() && seconds >= 0.0 => {
+            let now = gateway.clock.advance(seconds);
+            axum::Json(json!({"now": rfc3339_millis(now), "offsetSeconds": gateway.clock.offset().as_seconds_f64()}))
+                .into_response()
+        }
+        _ => (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "expected {\"seconds\": n} with n >= 0"})),
+        )
+            .into_response(),
+    }
+}

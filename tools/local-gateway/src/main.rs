@@ -1,0 +1,59 @@
+//! `local-gateway`: the API on a laptop. Reads the same environment as the Lambda functions.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use clap::Parser;
+use lightotp::config::Config;
+use lightotp::deps::Deps;
+use local_gateway::{Gateway, MovableClock, router};
+
+#[derive(Parser)]
+#[command(about = "Serves the lightotp API locally by running the Lambda handlers in-process")]
+struct Args {
+    #[arg(long, env = "LIGHTOTP_API_HOST", default_value = "127.0.0.1")]
+    host: String,
+    #[arg(long, env = "LIGHTOTP_API_PORT", default_value_t = 3000)]
+    port: u16,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    lightotp::logging::init();
+    let args = Args::parse();
+    let config = Config::from_env()?;
+    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let clock = Arc::new(MovableClock::default());
+    let deps = Arc::new(Deps::build(config, &aws, clock.clone())?);
+    lightotp::domain::phone::warm_up();
+    let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
+    tracing::info!(address = %listener.local_addr()?, "local gateway listening");
+    let app = router(Gateway::new(deps, clock)).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(_) => {
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

@@ -1,5 +1,10 @@
 //! The WhatsApp Cloud (Graph) API client: sends an authentication template carrying the code
-//! (../shared/guides/whatsapp-graph.md). Retries only what may succeed on retry: timeouts, connection failures and 5xx.
+//! (../shared/guides/whatsapp-graph.md).
+//!
+//! Retries only what cannot have been delivered: a connection that was never made, and a 5xx answer. A timeout
+//! or a dropped connection after the request left may mean WhatsApp accepted the message, and there is no
+//! idempotency key in the Graph API, so those are not retried: the message fails (and is refunded) rather than
+//! risk reaching the user twice.
 
 use std::time::Duration;
 
@@ -33,7 +38,7 @@ pub enum SendError {
         /// Details, when WhatsApp gave any.
         details: Option<String>,
     },
-    /// Timeouts, connection failures or 5xx after every retry.
+    /// No acceptance: 5xx or no connection after every retry, or a timeout (not retried).
     #[error("WhatsApp unavailable after retries: {0}")]
     Unavailable(String),
 }
@@ -140,6 +145,7 @@ impl WhatsAppClient {
             match self.attempt(&url, token.expose(), &body).await {
                 Attempt::Accepted(wamid) => return Ok(wamid),
                 Attempt::Rejected(err) => return Err(err),
+                Attempt::Unknown(why) => return Err(SendError::Unavailable(why)),
                 Attempt::Retryable(why) => {
                     tracing::warn!(attempt, reason = %why, "WhatsApp send attempt failed");
                     last_failure = why;
@@ -163,7 +169,8 @@ impl WhatsAppClient {
             .await
         {
             Ok(response) => response,
-            Err(e) => return Attempt::Retryable(format!("transport: {e}")),
+            Err(e) if e.is_connect() => return Attempt::Retryable(format!("connecting: {e}")),
+            Err(e) => return Attempt::Unknown(format!("no answer: {e}")),
         };
         let status = response.status();
         if status.is_server_error() {
@@ -171,15 +178,15 @@ impl WhatsAppClient {
         }
         let bytes = match response.bytes().await {
             Ok(bytes) => bytes,
-            Err(e) => return Attempt::Retryable(format!("reading the response: {e}")),
+            Err(e) => return Attempt::Unknown(format!("reading the response: {e}")),
         };
         if status.is_success() {
             return match serde_json::from_slice::<Accepted>(&bytes) {
                 Ok(accepted) => match accepted.messages.into_iter().next() {
                     Some(message) => Attempt::Accepted(message.id),
-                    None => Attempt::Retryable("accepted without a message id".to_owned()),
+                    None => Attempt::Unknown("accepted without a message id".to_owned()),
                 },
-                Err(e) => Attempt::Retryable(format!("unreadable success body: {e}")),
+                Err(e) => Attempt::Unknown(format!("unreadable success body: {e}")),
             };
         }
         let graph = serde_json::from_slice::<GraphErrorBody>(&bytes)
@@ -207,7 +214,10 @@ impl WhatsAppClient {
 enum Attempt {
     Accepted(String),
     Rejected(SendError),
+    /// Certainly not delivered: worth another attempt.
     Retryable(String),
+    /// Maybe delivered: never retried.
+    Unknown(String),
 }
 
 /// The HTTP client every function builds once: rustls, bounded timeouts.

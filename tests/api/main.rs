@@ -1,1 +1,11 @@
-//! API tests.
+//! API tests: the real handlers, over HTTP through the local gateway, against the serialized AWS emulator and the
+//! fake WhatsApp Graph API. The stack is the one `cargo xtask test` starts (`LIGHTOTP_STACK_FILE`), or a running
+//! `cargo xtask up`. Without a stack these tests fail; they never skip.
+
+mod helpers;
+
+mod auth;
+mod billing;
+mod check_status;
+mod race;
+mod send_message;

@@ -81,8 +81,9 @@ pub struct NewMessage<'a> {
 pub enum Reservation {
     /// The subscription was debited and the message created `Pending`, together.
     Reserved,
-    /// The chosen subscription could no longer cover the cost (another request spent it first); nothing was written.
-    PayerCannotCover,
+    /// Another request got there first (the chosen subscription can no longer cover the cost, or a concurrent
+    /// transaction held it): nothing was written; read again and choose again.
+    ReadAgain,
 }
 
 /// Why WhatsApp failed a message, as CheckMessageStatus shows it.
@@ -115,16 +116,39 @@ fn item_key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
     HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
 }
 
-/// Whether a transaction was cancelled because its first item's condition failed (and not for another reason).
-fn first_condition_failed(err: &SdkError<TransactWriteItemsError, HttpResponse>) -> bool {
-    match err.as_service_error() {
-        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
-            .cancellation_reasons()
-            .first()
-            .is_some_and(|reason| reason.code() == Some("ConditionalCheckFailed")),
-        _ => false,
+/// Why a transaction was cancelled, when the cause is a race rather than a fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LostRace {
+    /// The first item's condition failed: the state it guards has moved on.
+    FirstCondition,
+    /// Another transaction on the same items was in flight (`TransactionConflict`): worth retrying as is.
+    Conflict,
+}
+
+fn lost_race(err: &SdkError<TransactWriteItemsError, HttpResponse>) -> Option<LostRace> {
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+        err.as_service_error()
+    else {
+        return None;
+    };
+    let reasons = cancelled.cancellation_reasons();
+    if reasons
+        .first()
+        .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
+    {
+        Some(LostRace::FirstCondition)
+    } else if reasons
+        .iter()
+        .any(|r| r.code() == Some("TransactionConflict"))
+    {
+        Some(LostRace::Conflict)
+    } else {
+        None
     }
 }
+
+/// How many times a transaction that met a `TransactionConflict` is tried again.
+const CONFLICT_ATTEMPTS: usize = 4;
 
 /// How many times a batch read retries keys DynamoDB left unprocessed (throttling) before giving up.
 const BATCH_GET_ATTEMPTS: usize = 5;
@@ -217,6 +241,8 @@ impl DynamoStore {
                 .expression_attribute_values(":pk", s(key::client(client_id)))
                 .expression_attribute_values(":prefix", s(key::SUBSCRIPTION_PREFIX))
                 .scan_index_forward(false)
+                // A stale balance would refuse a send that could be paid, or pick a payer that cannot pay.
+                .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
@@ -273,13 +299,8 @@ impl DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(Reservation::Reserved),
-            Err(err) => {
-                if first_condition_failed(&err) {
-                    Ok(Reservation::PayerCannotCover)
-                } else {
-                    Err(StoreError::sdk(OP, err))
-                }
-            }
+            Err(err) if lost_race(&err).is_some() => Ok(Reservation::ReadAgain),
+            Err(err) => Err(StoreError::sdk(OP, err)),
         }
     }
 
@@ -385,19 +406,25 @@ impl DynamoStore {
                 .map_err(|e| StoreError::new(OP, e))?;
             request = request.transact_items(TransactWriteItem::builder().update(refund).build());
         }
+        for _ in 1..CONFLICT_ATTEMPTS {
+            match request.clone().send().await {
+                Ok(_) => return Ok(true),
+                Err(err) => match lost_race(&err) {
+                    Some(LostRace::FirstCondition) => return Ok(false),
+                    Some(LostRace::Conflict) => continue,
+                    None => return Err(StoreError::sdk(OP, err)),
+                },
+            }
+        }
         match request.send().await {
             Ok(_) => Ok(true),
-            Err(err) => {
-                if first_condition_failed(&err) {
-                    Ok(false)
-                } else {
-                    Err(StoreError::sdk(OP, err))
-                }
-            }
+            Err(err) if lost_race(&err) == Some(LostRace::FirstCondition) => Ok(false),
+            Err(err) => Err(StoreError::sdk(OP, err)),
         }
     }
 
-    /// One message of one client. Another client's id is simply not under this client's key.
+    /// One message of one client, read consistently (a client checks right after sending). Another client's id is
+    /// simply not under this client's key.
     pub async fn message(
         &self,
         client_id: &str,
@@ -407,6 +434,7 @@ impl DynamoStore {
         let out = self
             .client
             .get_item()
+            .consistent_read(true)
             .table_name(&self.table)
             .set_key(Some(item_key(
                 key::client(client_id),

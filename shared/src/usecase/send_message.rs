@@ -17,8 +17,8 @@ use crate::http::ApiError;
 use crate::store::{Failure, MessageRecord, NewMessage, Reservation};
 use crate::whatsapp::{OutgoingOtp, SendError};
 
-/// How many times a reservation is retried after another request spent the chosen subscription first. Each retry
-/// reads the balances again, so the loop ends with a reservation or with `InsufficientBalance` long before this.
+/// How many times a reservation is retried after another request got to the subscription first. Each retry reads
+/// the balances again, so the loop ends with a reservation or with `InsufficientBalance` long before this.
 const RESERVE_ATTEMPTS: usize = 32;
 
 /// The body as sent: every field optional here so that each rule can answer with its own code.

@@ -104,6 +104,8 @@ pub(crate) struct FailNextRequest {
     message: Option<String>,
     error_subcode: Option<i64>,
     delay_ms: Option<u64>,
+    /// Only sends through this sender fail (an extension of local-stack.md's route, for tests sharing the fake).
+    phone_number_id: Option<String>,
 }
 
 impl FailNextRequest {
@@ -165,6 +167,7 @@ pub(crate) async fn fail_next(
 ) -> Result<Json<Value>, ControlError> {
     let Json(request) = request?;
     let count = request.count;
+    let sender = request.phone_number_id.clone();
     let failure = request.planned_failure()?;
     tracing::info!(
         count,
@@ -173,7 +176,7 @@ pub(crate) async fn fail_next(
         delay_ms = failure.delay.map(|d| d.as_millis()),
         "failures planned"
     );
-    app.ledger.plan_failures(count, failure);
+    app.ledger.plan_failures(count, failure, sender);
     Ok(Json(json!({})))
 }
 

@@ -253,19 +253,20 @@ pub(crate) async fn send_message(
         tracing::info!(code = e.code, %phone_number_id, "send refused: invalid parameter");
     })?;
 
-    if let Some(failure) = app.ledger.take_planned_failure() {
+    let planned = app.ledger.take_planned_failure(&phone_number_id);
+    if let Some(failure) = &planned
+        && let Some(error) = &failure.answer
+    {
         if let Some(delay) = failure.delay {
             tracing::info!(delay_ms = delay.as_millis(), "send delayed as planned");
             tokio::time::sleep(delay).await;
         }
-        if let Some(error) = failure.answer {
-            tracing::info!(
-                status = error.status.as_u16(),
-                code = error.code,
-                "send failed as planned"
-            );
-            return Err(error);
-        }
+        tracing::info!(
+            status = error.status.as_u16(),
+            code = error.code,
+            "send failed as planned"
+        );
+        return Err(error.clone());
     }
 
     let message = SentMessage {
@@ -290,7 +291,13 @@ pub(crate) async fn send_message(
         "contacts": [{ "input": message.to, "wa_id": wa_id(&message.to) }],
         "messages": [{ "id": message.wamid, "message_status": "accepted" }],
     });
+    // Like WhatsApp, the fake accepts the message before it answers: a late answer (a delay without an error)
+    // still delivers, even when the caller has given up waiting.
     app.ledger.record(message);
+    if let Some(delay) = planned.and_then(|failure| failure.delay) {
+        tracing::info!(delay_ms = delay.as_millis(), "answer delayed as planned");
+        tokio::time::sleep(delay).await;
+    }
     Ok(Json(answer))
 }
 

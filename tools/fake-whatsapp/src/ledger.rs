@@ -2,6 +2,7 @@
 //! the next sends. Everything sits behind one std `Mutex` that is locked briefly and never held across an
 //! `.await`; a poisoned lock is still used, since no code panics while holding it.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -70,8 +71,11 @@ pub(crate) struct PlannedFailure {
 #[derive(Debug, Default)]
 struct Memory {
     sent: Vec<SentMessage>,
-    /// The failure still planned and how many more sends it applies to; never `Some((0, _))`.
+    /// The failure still planned for any sender and how many more sends it applies to; never `Some((0, _))`.
     planned: Option<(u32, PlannedFailure)>,
+    /// Failures planned for one sender (`phoneNumberId`) only, so that tests sharing the fake do not meet each
+    /// other's failures. Counts are never 0.
+    planned_for: HashMap<String, (u32, PlannedFailure)>,
 }
 
 /// The fake's shared memory; cloning it shares it.
@@ -96,14 +100,41 @@ impl Ledger {
         self.lock().sent.iter().find(|m| m.wamid == wamid).cloned()
     }
 
-    /// Replaces whatever failures were still pending; a `count` of 0 clears them.
-    pub(crate) fn plan_failures(&self, count: u32, failure: PlannedFailure) {
-        self.lock().planned = (count > 0).then_some((count, failure));
+    /// Without a sender: replaces whatever failures were still pending, for every sender. With one: replaces
+    /// only that sender's. A `count` of 0 clears.
+    pub(crate) fn plan_failures(
+        &self,
+        count: u32,
+        failure: PlannedFailure,
+        sender: Option<String>,
+    ) {
+        let mut memory = self.lock();
+        match sender {
+            None => {
+                memory.planned_for.clear();
+                memory.planned = (count > 0).then_some((count, failure));
+            }
+            Some(sender) if count > 0 => {
+                memory.planned_for.insert(sender, (count, failure));
+            }
+            Some(sender) => {
+                memory.planned_for.remove(&sender);
+            }
+        }
     }
 
-    /// Claims one planned failure for the send in progress, if any is left.
-    pub(crate) fn take_planned_failure(&self) -> Option<PlannedFailure> {
+    /// Claims one planned failure for a send through `sender`, if any is left: the sender's own plan first,
+    /// then the plan for every sender.
+    pub(crate) fn take_planned_failure(&self, sender: &str) -> Option<PlannedFailure> {
         let mut memory = self.lock();
+        if let Some((remaining, failure)) = memory.planned_for.get_mut(sender) {
+            *remaining -= 1;
+            let failure = failure.clone();
+            if *remaining == 0 {
+                memory.planned_for.remove(sender);
+            }
+            return Some(failure);
+        }
         let (remaining, failure) = memory.planned.as_mut()?;
         *remaining -= 1;
         let failure = failure.clone();
@@ -149,11 +180,17 @@ mod tests {
     #[test]
     fn a_planned_failure_applies_to_exactly_count_sends() {
         let ledger = Ledger::default();
-        ledger.plan_failures(2, failure());
-        assert!(ledger.take_planned_failure().is_some(), "first send fails");
-        assert!(ledger.take_planned_failure().is_some(), "second send fails");
+        ledger.plan_failures(2, failure(), None);
         assert!(
-            ledger.take_planned_failure().is_none(),
+            ledger.take_planned_failure("p").is_some(),
+            "first send fails"
+        );
+        assert!(
+            ledger.take_planned_failure("p").is_some(),
+            "second send fails"
+        );
+        assert!(
+            ledger.take_planned_failure("p").is_none(),
             "third send goes through"
         );
     }
@@ -161,9 +198,9 @@ mod tests {
     #[test]
     fn a_count_of_zero_clears_pending_failures() {
         let ledger = Ledger::default();
-        ledger.plan_failures(3, failure());
-        ledger.plan_failures(0, failure());
-        assert!(ledger.take_planned_failure().is_none());
+        ledger.plan_failures(3, failure(), None);
+        ledger.plan_failures(0, failure(), None);
+        assert!(ledger.take_planned_failure("p").is_none());
     }
 
     #[test]
@@ -190,5 +227,26 @@ mod tests {
     #[test]
     fn wa_id_keeps_only_digits() {
         assert_eq!(wa_id("+966 55-123 4567"), "966551234567");
+    }
+
+    #[test]
+    fn a_failure_planned_for_one_sender_meets_only_that_sender() {
+        let ledger = Ledger::default();
+        ledger.plan_failures(1, failure(), Some("mine".to_owned()));
+        assert!(
+            ledger.take_planned_failure("theirs").is_none(),
+            "another sender is untouched"
+        );
+        assert!(
+            ledger.take_planned_failure("mine").is_some(),
+            "the planned sender fails"
+        );
+        assert!(ledger.take_planned_failure("mine").is_none(), "once");
+        ledger.plan_failures(1, failure(), Some("mine".to_owned()));
+        ledger.plan_failures(0, failure(), None);
+        assert!(
+            ledger.take_planned_failure("mine").is_none(),
+            "an unscoped clear clears every plan"
+        );
     }
 }

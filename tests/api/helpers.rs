@@ -1,0 +1,275 @@
+//! Test helpers: the stack's addresses, a fresh tenant per test, and HTTP calls that return status, headers and
+//! the JSON body.
+
+use std::path::PathBuf;
+
+use aws_config::{BehaviorVersion, Region};
+use lightotp_admin::ops::{self, Admin};
+use reqwest::header::HeaderMap;
+use serde::Deserialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StackFile {
+    api_url: String,
+    aws_endpoint_url: String,
+    whatsapp_url: String,
+}
+
+/// One test's view of the stack. Built per test: each `#[tokio::test]` has its own runtime, and connection pools
+/// must not outlive the runtime that made them.
+pub struct Ctx {
+    pub api: String,
+    pub whatsapp: String,
+    pub http: reqwest::Client,
+    pub admin: Admin,
+}
+
+/// A response: status, headers and body (JSON, or `Value::Null` when the body is not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+/// A tenant made for one test: its own client, key, WhatsApp sender id (so the fake's records can be told apart)
+/// and subscription.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub client_id: String,
+    pub api_key: String,
+    pub key_id: String,
+    pub phone_number_id: String,
+}
+
+/// How to make a tenant.
+pub struct TenantSpec<'a> {
+    pub language: &'a str,
+    pub templates: &'a [(&'a str, &'a str)],
+    pub sender: bool,
+    pub credits: Option<u64>,
+}
+
+impl Default for TenantSpec<'_> {
+    fn default() -> Self {
+        Self {
+            language: "en",
+            templates: &[("otp_auth_en", "en"), ("otp_auth_ar", "ar")],
+            sender: true,
+            credits: Some(100),
+        }
+    }
+}
+
+fn stack_file() -> PathBuf {
+    std::env::var("LIGHTOTP_STACK_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.lightotp/stack.json")
+        })
+}
+
+impl Ctx {
+    pub async fn new() -> Self {
+        let path = stack_file();
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!("no stack at {} ({e}): run `cargo xtask up`, or `cargo xtask test` which starts one", path.display())
+        });
+        let stack: StackFile = serde_json::from_str(&text)
+            .expect("stack.json has apiUrl, awsEndpointUrl, whatsappUrl");
+        let aws = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&stack.aws_endpoint_url)
+            .region(Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "test", "test", None, None, "tests",
+            ))
+            .load()
+            .await;
+        Self {
+            api: stack.api_url,
+            whatsapp: stack.whatsapp_url,
+            http: reqwest::Client::new(),
+            admin: Admin::new(
+                &aws,
+                ops::DEFAULT_TABLE,
+                ops::DEFAULT_PEPPER_SECRET,
+                ops::DEFAULT_API_KEY_PREFIX,
+            ),
+        }
+    }
+
+    /// The gateway's (movable) clock.
+    pub async fn gateway_now(&self) -> OffsetDateTime {
+        let body: Value = self
+            .http
+            .get(format!("{}/_local/clock", self.api))
+            .send()
+            .await
+            .expect("clock")
+            .json()
+            .await
+            .expect("clock json");
+        lightotp::domain::time_format::parse_rfc3339(body["now"].as_str().expect("now"))
+            .expect("rfc3339")
+    }
+
+    pub async fn advance_clock(&self, seconds: f64) {
+        let status = self
+            .http
+            .post(format!("{}/_local/clock/advance", self.api))
+            .json(&serde_json::json!({ "seconds": seconds }))
+            .send()
+            .await
+            .expect("advance")
+            .status();
+        assert!(status.is_success(), "advancing the clock answered {status}");
+    }
+
+    pub async fn tenant(&self, spec: TenantSpec<'_>) -> Tenant {
+        let now = OffsetDateTime::now_utc();
+        let client = self
+            .admin
+            .create_client("Test client", "test@example.com", spec.language, None)
+            .await
+            .expect("client");
+        let phone_number_id = format!("pn-{}", uuid::Uuid::new_v4().simple());
+        if spec.sender {
+            self.admin
+                .assign_sender(&client.client_id, &phone_number_id, "+15550001111")
+                .await
+                .expect("sender");
+        }
+        for (name, language) in spec.templates {
+            self.admin
+                .add_template(&client.client_id, name, language)
+                .await
+                .expect("template");
+        }
+        if let Some(credits) = spec.credits {
+            self.admin
+                .grant_subscription(&client.client_id, credits, 10, now)
+                .await
+                .expect("subscription");
+        }
+        let key = self
+            .admin
+            .create_key(&client.client_id, None, now)
+            .await
+            .expect("key");
+        Tenant {
+            client_id: client.client_id,
+            api_key: key.api_key,
+            key_id: key.key_id,
+            phone_number_id,
+        }
+    }
+
+    /// A tenant with the defaults: en and ar templates, a sender, 100 credits.
+    pub async fn default_tenant(&self) -> Tenant {
+        self.tenant(TenantSpec::default()).await
+    }
+
+    /// POSTs `body` (sent as is) to `path` with `X-Api-Key` and JSON content type, plus `headers`.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        api_key: Option<&str>,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.api))
+            .body(body.to_owned());
+        if !headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        {
+            request = request.header("content-type", "application/json");
+        }
+        if let Some(key) = api_key {
+            request = request.header("x-api-key", key);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("the gateway answers");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body");
+        Reply {
+            status,
+            headers,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    pub async fn send(&self, tenant: &Tenant, body: Value) -> Reply {
+        self.post_raw(
+            "/SendMessage",
+            Some(&tenant.api_key),
+            &body.to_string(),
+            &[],
+        )
+        .await
+    }
+
+    pub async fn check(&self, tenant: &Tenant, id: &str) -> Reply {
+        let body = serde_json::json!({ "id": id }).to_string();
+        self.post_raw("/CheckMessageStatus", Some(&tenant.api_key), &body, &[])
+            .await
+    }
+
+    /// What the fake WhatsApp accepted from this tenant's sender, oldest first.
+    pub async fn whatsapp_messages(&self, tenant: &Tenant) -> Vec<Value> {
+        let all: Vec<Value> = self
+            .http
+            .get(format!("{}/_fake/messages", self.whatsapp))
+            .send()
+            .await
+            .expect("fake whatsapp")
+            .json()
+            .await
+            .expect("messages json");
+        all.into_iter()
+            .filter(|m| m["phoneNumberId"] == tenant.phone_number_id.as_str())
+            .collect()
+    }
+
+    /// Makes the next `count` sends through this tenant's sender fail as `plan` says.
+    pub async fn whatsapp_fails_next(&self, tenant: &Tenant, count: u32, mut plan: Value) {
+        plan["count"] = count.into();
+        plan["phoneNumberId"] = tenant.phone_number_id.clone().into();
+        let status = self
+            .http
+            .post(format!("{}/_fake/fail-next", self.whatsapp))
+            .json(&plan)
+            .send()
+            .await
+            .expect("fail-next")
+            .status();
+        assert!(status.is_success(), "fail-next answered {status}");
+    }
+
+    /// The tenant's subscription balances, newest first.
+    pub async fn balances(&self, tenant: &Tenant) -> Vec<(u64, &'static str)> {
+        self.admin
+            .subscriptions(&tenant.client_id)
+            .await
+            .expect("subscriptions")
+            .iter()
+            .map(|s| (s.balance, s.state))
+            .collect()
+    }
+}
+
+/// A body for SendMessage with the defaults filled in.
+pub fn otp(code: &str, phone: &str) -> Value {
+    serde_json::json!({ "otpCode": code, "toPhoneE164": phone })
+}
+
+/// The demo number: Saudi Arabia, which no test prices, so it costs 1 credit.
+pub const SA_PHONE: &str = "+966551234567";

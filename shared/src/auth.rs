@@ -5,7 +5,7 @@
 //! [`CACHE_TTL`], which is the revocation promise: a warm request makes no Secrets Manager call.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
@@ -92,15 +92,13 @@ struct CachedVerifier {
 pub struct ApiKeyVerifier {
     client: Client,
     prefix: String,
-    pepper: LazySecret,
+    pepper: Arc<LazySecret>,
     cache: Mutex<HashMap<KeyId, CachedVerifier>>,
 }
 
 impl std::fmt::Debug for ApiKeyVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiKeyVerifier")
-            .field("prefix", &self.prefix)
-            .finish_non_exhaustive()
+        f.debug_struct("ApiKeyVerifier").field("prefix", &self.prefix).finish_non_exhaustive()
     }
 }
 
@@ -110,19 +108,9 @@ pub fn verifier_secret_name(prefix: &str, key_id: &KeyId) -> String {
 }
 
 impl ApiKeyVerifier {
-    /// Verifiers under `prefix`, hashed with the pepper secret `pepper_secret_id`.
-    pub fn new(
-        client: Client,
-        prefix: impl Into<String>,
-        pepper_secret_id: impl Into<String>,
-    ) -> Self {
-        let pepper = LazySecret::new(client.clone(), pepper_secret_id);
-        Self {
-            client,
-            prefix: prefix.into(),
-            pepper,
-            cache: Mutex::new(HashMap::new()),
-        }
+    /// Verifiers under `prefix`, hashed with `pepper`.
+    pub fn new(client: Client, prefix: impl Into<String>, pepper: Arc<LazySecret>) -> Self {
+        Self { client, prefix: prefix.into(), pepper, cache: Mutex::new(HashMap::new()) }
     }
 
     /// Fetches the pepper now (during a cold start) so the first request does not pay for it.
@@ -131,20 +119,10 @@ impl ApiKeyVerifier {
     }
 
     /// Checks the key a request carries (`None` when the header is absent) and says whose it is.
-    pub async fn authenticate(
-        &self,
-        header: Option<&str>,
-        now: OffsetDateTime,
-    ) -> Result<ClientId, AuthError> {
-        let raw = header
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .ok_or(AuthError::Missing)?;
+    pub async fn authenticate(&self, header: Option<&str>, now: OffsetDateTime) -> Result<ClientId, AuthError> {
+        let raw = header.map(str::trim).filter(|v| !v.is_empty()).ok_or(AuthError::Missing)?;
         let key = ApiKey::parse(raw).ok_or(AuthError::NotFound)?;
-        let stored = self
-            .verifier(key.key_id(), now)
-            .await?
-            .ok_or(AuthError::NotFound)?;
+        let stored = self.verifier(key.key_id(), now).await?.ok_or(AuthError::NotFound)?;
         let pepper = self.pepper.get().await?;
         if !key.matches(pepper.expose().as_bytes(), &stored.verifier) {
             return Err(AuthError::NotFound);
@@ -160,11 +138,7 @@ impl ApiKeyVerifier {
         Ok(ClientId::new(stored.client_id))
     }
 
-    async fn verifier(
-        &self,
-        key_id: &KeyId,
-        now: OffsetDateTime,
-    ) -> Result<Option<StoredVerifier>, AuthError> {
+    async fn verifier(&self, key_id: &KeyId, now: OffsetDateTime) -> Result<Option<StoredVerifier>, AuthError> {
         if let Some(hit) = self.cached(key_id, now) {
             return Ok(hit);
         }
@@ -176,13 +150,7 @@ impl ApiKeyVerifier {
                     cache.clear();
                 }
             }
-            cache.insert(
-                key_id.clone(),
-                CachedVerifier {
-                    fetched_at: now,
-                    verifier: fetched.clone(),
-                },
-            );
+            cache.insert(key_id.clone(), CachedVerifier { fetched_at: now, verifier: fetched.clone() });
         }
         Ok(fetched)
     }
@@ -196,25 +164,15 @@ impl ApiKeyVerifier {
     }
 
     async fn fetch(&self, key_id: &KeyId) -> Result<Option<StoredVerifier>, AuthError> {
-        let result = self
-            .client
-            .get_secret_value()
-            .secret_id(verifier_secret_name(&self.prefix, key_id))
-            .send()
-            .await;
+        let result = self.client.get_secret_value().secret_id(verifier_secret_name(&self.prefix, key_id)).send().await;
         let out = match result {
             Ok(out) => out,
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
                 return Ok(None);
             }
             Err(e) => return Err(AuthError::Unavailable(DisplayErrorContext(e).to_string())),
         };
-        let parsed = out
-            .secret_string()
-            .and_then(|raw| serde_json::from_str::<StoredVerifier>(raw).ok());
+        let parsed = out.secret_string().and_then(|raw| serde_json::from_str::<StoredVerifier>(raw).ok());
         if parsed.is_none() {
             tracing::warn!(key_id = %key_id, "unreadable API key verifier secret; treating the key as unknown");
         }

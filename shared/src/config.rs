@@ -19,6 +19,8 @@ pub struct Config {
     pub whatsapp_api_version: String,
     /// How long one Graph API attempt may take (`WHATSAPP_TIMEOUT_MS`, default 3000).
     pub whatsapp_timeout: Duration,
+    /// Requests per source IP per minute, across all endpoints (`RATE_LIMIT_PER_MINUTE`, default 60).
+    pub rate_limit_per_minute: u32,
 }
 
 /// A missing or malformed setting: fails the cold start once, loudly.
@@ -45,22 +47,21 @@ impl Config {
 
     /// Reads settings through `lookup`, so tests need not touch the process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let required = |name: &'static str| {
-            lookup(name)
-                .filter(|v| !v.is_empty())
-                .ok_or(ConfigError::Missing(name))
-        };
-        let optional = |name: &str, default: &str| {
-            lookup(name)
-                .filter(|v| !v.is_empty())
-                .unwrap_or(default.to_owned())
-        };
+        let required = |name: &'static str| lookup(name).filter(|v| !v.is_empty()).ok_or(ConfigError::Missing(name));
+        let optional = |name: &str, default: &str| lookup(name).filter(|v| !v.is_empty()).unwrap_or(default.to_owned());
         let timeout_ms = optional("WHATSAPP_TIMEOUT_MS", "3000");
         let timeout_ms: u64 = timeout_ms.parse().map_err(|_| ConfigError::Malformed {
             name: "WHATSAPP_TIMEOUT_MS",
             reason: format!("{timeout_ms:?} is not a whole number of milliseconds"),
         })?;
+        let rate_limit = optional("RATE_LIMIT_PER_MINUTE", "60");
+        let rate_limit_per_minute: u32 =
+            rate_limit.parse().ok().filter(|n| *n > 0).ok_or_else(|| ConfigError::Malformed {
+                name: "RATE_LIMIT_PER_MINUTE",
+                reason: format!("{rate_limit:?} is not a positive whole number"),
+            })?;
         Ok(Self {
+            rate_limit_per_minute,
             table_name: required("TABLE_NAME")?,
             pepper_secret_id: required("PEPPER_SECRET_ID")?,
             whatsapp_token_secret_id: required("WHATSAPP_TOKEN_SECRET_ID")?,
@@ -81,21 +82,14 @@ mod tests {
     fn required_settings_are_named_when_missing_and_optional_ones_default() {
         let env: HashMap<&str, &str> = [("TABLE_NAME", "t"), ("PEPPER_SECRET_ID", "p")].into();
         let lookup = |name: &str| env.get(name).map(|v| v.to_string());
-        assert!(matches!(
-            Config::from_lookup(lookup),
-            Err(ConfigError::Missing("WHATSAPP_TOKEN_SECRET_ID"))
-        ));
+        assert!(matches!(Config::from_lookup(lookup), Err(ConfigError::Missing("WHATSAPP_TOKEN_SECRET_ID"))));
 
-        let env: HashMap<&str, &str> = [
-            ("TABLE_NAME", "t"),
-            ("PEPPER_SECRET_ID", "p"),
-            ("WHATSAPP_TOKEN_SECRET_ID", "w"),
-        ]
-        .into();
-        let config = Config::from_lookup(|name| env.get(name).map(|v| v.to_string()))
-            .expect("complete config");
+        let env: HashMap<&str, &str> =
+            [("TABLE_NAME", "t"), ("PEPPER_SECRET_ID", "p"), ("WHATSAPP_TOKEN_SECRET_ID", "w")].into();
+        let config = Config::from_lookup(|name| env.get(name).map(|v| v.to_string())).expect("complete config");
         assert_eq!(config.api_key_secret_prefix, "lightotp/api-keys/");
         assert_eq!(config.whatsapp_api_version, "v23.0");
         assert_eq!(config.whatsapp_timeout, Duration::from_secs(3));
+        assert_eq!(config.rate_limit_per_minute, 60);
     }
 }

@@ -22,6 +22,8 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
     /// API-key verification with its cache.
     pub api_keys: ApiKeyVerifier,
+    /// The HMAC key of API-key verifiers and request fingerprints.
+    pub pepper: Arc<LazySecret>,
     /// The Graph API client.
     pub whatsapp: WhatsAppClient,
 }
@@ -53,19 +55,22 @@ impl Deps {
     }
 
     /// Builds from explicit parts: the local stack passes its movable clock here.
-    pub fn build(
-        config: Config,
-        aws: &SdkConfig,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, DepsError> {
+    pub fn build(config: Config, aws: &SdkConfig, clock: Arc<dyn Clock>) -> Result<Self, DepsError> {
         let dynamodb = aws_sdk_dynamodb::Client::new(aws);
         let secrets = aws_sdk_secretsmanager::Client::new(aws);
+        Self::from_clients(config, dynamodb, secrets, clock)
+    }
+
+    /// Builds from ready SDK clients (tests pass clients carrying a request-counting interceptor).
+    pub fn from_clients(
+        config: Config,
+        dynamodb: aws_sdk_dynamodb::Client,
+        secrets: aws_sdk_secretsmanager::Client,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, DepsError> {
         let store = DynamoStore::new(dynamodb, &config.table_name);
-        let api_keys = ApiKeyVerifier::new(
-            secrets.clone(),
-            &config.api_key_secret_prefix,
-            &config.pepper_secret_id,
-        );
+        let pepper = Arc::new(LazySecret::new(secrets.clone(), &config.pepper_secret_id));
+        let api_keys = ApiKeyVerifier::new(secrets.clone(), &config.api_key_secret_prefix, Arc::clone(&pepper));
         let token = LazySecret::new(secrets, &config.whatsapp_token_secret_id);
         let whatsapp = WhatsAppClient::new(
             http_client(config.whatsapp_timeout)?,
@@ -73,12 +78,6 @@ impl Deps {
             &config.whatsapp_api_version,
             token,
         );
-        Ok(Self {
-            config,
-            store,
-            clock,
-            api_keys,
-            whatsapp,
-        })
+        Ok(Self { config, store, clock, api_keys, pepper, whatsapp })
     }
 }

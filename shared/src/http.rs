@@ -2,14 +2,20 @@
 //! a use-case result becomes a response. Error codes are the contract's spellings and never translated; the
 //! optional `errorDescription` is human text in the request's language (decisions.md, Language).
 
+use std::borrow::Cow;
+use std::time::Duration;
+
 use lambda_http::http::{HeaderValue, StatusCode, header};
-use lambda_http::{Body, Request, Response};
+use lambda_http::request::RequestContext;
+use lambda_http::{Body, Request, RequestExt, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::auth::AuthError;
+use crate::domain::cooldown::{refusal_sentence, retry_after_seconds};
 use crate::domain::language::HumanLanguage;
+use crate::domain::message::OriginalResponse;
 use crate::domain::otp_code::OtpCodeError;
 use crate::domain::phone::PhoneError;
 use crate::store::StoreError;
@@ -17,6 +23,12 @@ use crate::store::StoreError;
 /// Everything SendMessage and CheckMessageStatus can answer besides success.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// The source IP used up its requests for this minute.
+    #[error("rate limit reached; retry in {retry_after} s")]
+    TooManyRequests {
+        /// Seconds until the window ends.
+        retry_after: u64,
+    },
     /// Authentication failed (or its store was unavailable).
     #[error(transparent)]
     Auth(#[from] AuthError),
@@ -44,6 +56,18 @@ pub enum ApiError {
     /// No active subscription covers the cost.
     #[error("insufficient balance")]
     InsufficientBalance,
+    /// The duplicate-send cooldown for this recipient is still running.
+    #[error("cooldown: {wait:?} left")]
+    Cooldown {
+        /// How long is left.
+        wait: Duration,
+    },
+    /// The idempotency key was bound by a different request.
+    #[error("idempotency key reused for a different request")]
+    IdempotencyKeyReused,
+    /// The request that bound the idempotency key has not finished yet.
+    #[error("idempotency key still in flight")]
+    IdempotencyKeyInProgress,
     /// WhatsApp refused the send (4xx): its status and message are mirrored, with the failed message's id.
     #[error("WhatsApp rejected message {id} with HTTP {status}")]
     WhatsAppRejected {
@@ -78,7 +102,11 @@ impl ApiError {
             | Self::Phone(_)
             | Self::InvalidIdempotencyKey
             | Self::InsufficientBalance
+            | Self::Cooldown { .. }
             | Self::MessageIdIsRequired => StatusCode::BAD_REQUEST,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::IdempotencyKeyInProgress => StatusCode::CONFLICT,
             Self::Auth(AuthError::NotFound)
             | Self::SenderNumberNotFound
             | Self::TemplateNotFound
@@ -94,9 +122,14 @@ impl ApiError {
         }
     }
 
-    /// The wire `errorMessage`, spelled exactly as the contract spells it.
-    pub fn error_message(&self) -> &str {
-        match self {
+    /// The wire `errorMessage`, spelled exactly as the contract spells it. Only the cooldown's is a sentence, in
+    /// the request's language (decisions.md, Duplicate-send cooldown).
+    pub fn error_message(&self, language: HumanLanguage) -> Cow<'_, str> {
+        Cow::Borrowed(match self {
+            Self::Cooldown { wait } => return Cow::Owned(refusal_sentence(*wait, language)),
+            Self::TooManyRequests { .. } => "TooManyRequests",
+            Self::IdempotencyKeyReused => "IdempotencyKeyReused",
+            Self::IdempotencyKeyInProgress => "IdempotencyKeyInProgress",
             Self::Auth(AuthError::Missing) => "ApiKeyIsRequired",
             Self::Auth(AuthError::NotFound) => "ApiKeyNotFound",
             Self::Auth(AuthError::Expired) => "ApiKeyExpired",
@@ -115,64 +148,69 @@ impl ApiError {
             Self::WhatsAppRejected { message, .. } => message,
             Self::MessageIdIsRequired => "MessageIdIsRequired",
             Self::MessageNotFound => "MessageNotFound",
-            Self::Auth(AuthError::Unavailable(_)) | Self::Store(_) | Self::Internal(_) => {
-                "InternalServerError"
-            }
+            Self::Auth(AuthError::Unavailable(_)) | Self::Store(_) | Self::Internal(_) => "InternalServerError",
+        })
+    }
+
+    /// Seconds for a `Retry-After` header, when waiting helps.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests { retry_after } => Some(*retry_after),
+            Self::Cooldown { wait } => Some(retry_after_seconds(*wait)),
+            Self::IdempotencyKeyInProgress => Some(1),
+            _ => None,
         }
     }
 
     /// Human text for the `errorDescription`, in English or Arabic.
     pub fn description(&self, language: HumanLanguage) -> &'static str {
         let (en, ar) = match self {
-            Self::Auth(AuthError::Missing) => (
-                "The X-Api-Key header is required.",
-                "ترويسة X-Api-Key مطلوبة.",
+            Self::TooManyRequests { .. } => (
+                "Too many requests from your address. Please wait and try again.",
+                "طلبات كثيرة جدًا من عنوانك. يرجى الانتظار ثم المحاولة مرة أخرى.",
             ),
-            Self::Auth(AuthError::NotFound) => (
-                "No active API key matches the provided value.",
-                "لا يوجد مفتاح API فعّال يطابق القيمة المرسلة.",
+            Self::Cooldown { .. } => (
+                "The duplicate-send wait for this number is still running.",
+                "فترة الانتظار بين الإرسالات لهذا الرقم ما زالت سارية.",
             ),
-            Self::Auth(AuthError::Expired) => {
-                ("The API key has expired.", "انتهت صلاحية مفتاح API.")
+            Self::IdempotencyKeyReused => (
+                "This idempotencyKey was already used for a different request. Use a new key for a new message.",
+                "سبق استخدام مفتاح idempotencyKey هذا لطلب مختلف. استخدم مفتاحًا جديدًا لرسالة جديدة.",
+            ),
+            Self::IdempotencyKeyInProgress => (
+                "A request with this idempotencyKey is still being processed. Retry shortly to get its result.",
+                "ما زال طلب بمفتاح idempotencyKey هذا قيد المعالجة. أعد المحاولة بعد قليل لتحصل على نتيجته.",
+            ),
+            Self::Auth(AuthError::Missing) => ("The X-Api-Key header is required.", "ترويسة X-Api-Key مطلوبة."),
+            Self::Auth(AuthError::NotFound) => {
+                ("No active API key matches the provided value.", "لا يوجد مفتاح API فعّال يطابق القيمة المرسلة.")
             }
-            Self::UnsupportedMediaType => (
-                "Content-Type must be application/json.",
-                "يجب أن يكون Content-Type هو application/json.",
-            ),
+            Self::Auth(AuthError::Expired) => ("The API key has expired.", "انتهت صلاحية مفتاح API."),
+            Self::UnsupportedMediaType => {
+                ("Content-Type must be application/json.", "يجب أن يكون Content-Type هو application/json.")
+            }
             Self::InvalidRequestBody => (
                 "The request body must be a JSON object with fields of the documented types.",
                 "يجب أن يكون جسم الطلب كائن JSON بحقول من الأنواع الموثقة.",
             ),
-            Self::OtpCode(OtpCodeError::Missing) => {
-                ("otpCode is required.", "الحقل otpCode مطلوب.")
+            Self::OtpCode(OtpCodeError::Missing) => ("otpCode is required.", "الحقل otpCode مطلوب."),
+            Self::OtpCode(OtpCodeError::TooLong) => {
+                ("otpCode must be at most 8 characters.", "يجب ألا يتجاوز otpCode ثمانية أحرف.")
             }
-            Self::OtpCode(OtpCodeError::TooLong) => (
-                "otpCode must be at most 8 characters.",
-                "يجب ألا يتجاوز otpCode ثمانية أحرف.",
-            ),
             Self::OtpCode(OtpCodeError::NotAlphanumeric) => (
                 "otpCode may contain only letters A-Z, a-z and digits 0-9.",
                 "يجب أن يحتوي otpCode على حروف لاتينية وأرقام فقط.",
             ),
-            Self::Phone(PhoneError::Missing) => {
-                ("toPhoneE164 is required.", "الحقل toPhoneE164 مطلوب.")
-            }
-            Self::Phone(PhoneError::Empty) => (
-                "toPhoneE164 cannot be empty.",
-                "لا يمكن أن يكون toPhoneE164 فارغًا.",
-            ),
+            Self::Phone(PhoneError::Missing) => ("toPhoneE164 is required.", "الحقل toPhoneE164 مطلوب."),
+            Self::Phone(PhoneError::Empty) => ("toPhoneE164 cannot be empty.", "لا يمكن أن يكون toPhoneE164 فارغًا."),
             Self::Phone(PhoneError::Invalid) => (
                 "toPhoneE164 must be a valid phone number in E.164 format, such as +966551234567.",
                 "يجب أن يكون toPhoneE164 رقم هاتف صالحًا بصيغة E.164 مثل +966551234567.",
             ),
-            Self::InvalidIdempotencyKey => (
-                "idempotencyKey must be a UUID.",
-                "يجب أن يكون idempotencyKey بصيغة UUID.",
-            ),
-            Self::SenderNumberNotFound => (
-                "No sender number is assigned to your account.",
-                "لا يوجد رقم مرسل مخصص لحسابك.",
-            ),
+            Self::InvalidIdempotencyKey => ("idempotencyKey must be a UUID.", "يجب أن يكون idempotencyKey بصيغة UUID."),
+            Self::SenderNumberNotFound => {
+                ("No sender number is assigned to your account.", "لا يوجد رقم مرسل مخصص لحسابك.")
+            }
             Self::TemplateNotFound => (
                 "No message template matches the requested language or your default language.",
                 "لا يوجد قالب رسالة يطابق اللغة المطلوبة أو لغتك الافتراضية.",
@@ -181,14 +219,11 @@ impl ApiError {
                 "No active subscription has enough credits for this message.",
                 "لا يوجد اشتراك فعّال برصيد كافٍ لهذه الرسالة.",
             ),
-            Self::WhatsAppRejected { .. } => {
-                ("WhatsApp rejected the message.", "رفض واتساب الرسالة.")
-            }
+            Self::WhatsAppRejected { .. } => ("WhatsApp rejected the message.", "رفض واتساب الرسالة."),
             Self::MessageIdIsRequired => ("id is required.", "الحقل id مطلوب."),
-            Self::MessageNotFound => (
-                "No message with that id exists for your account.",
-                "لا توجد رسالة بهذا المعرّف في حسابك.",
-            ),
+            Self::MessageNotFound => {
+                ("No message with that id exists for your account.", "لا توجد رسالة بهذا المعرّف في حسابك.")
+            }
             Self::Auth(AuthError::Unavailable(_)) | Self::Store(_) | Self::Internal(_) => (
                 "An unexpected error occurred. Please try again later, and if the issue persists, contact support.",
                 "حدث خطأ غير متوقع. يرجى المحاولة لاحقًا، وإذا استمرت المشكلة فتواصل مع الدعم.",
@@ -216,14 +251,7 @@ pub fn human_language(request: &Request) -> HumanLanguage {
 /// `InvalidRequestBody`. Unknown fields are ignored by `T`'s `Deserialize`.
 pub fn json_object<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
     if let Some(content_type) = request.headers().get(header::CONTENT_TYPE) {
-        let essence = content_type
-            .to_str()
-            .unwrap_or("")
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
+        let essence = content_type.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();
         if essence != "application/json" {
             return Err(ApiError::UnsupportedMediaType);
         }
@@ -234,54 +262,84 @@ pub fn json_object<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError
         Body::Binary(bytes) => bytes,
         _ => b"",
     };
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|_| ApiError::InvalidRequestBody)?;
+    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|_| ApiError::InvalidRequestBody)?;
     if !value.is_object() {
         return Err(ApiError::InvalidRequestBody);
     }
     serde_json::from_value(value).map_err(|_| ApiError::InvalidRequestBody)
 }
 
-/// Turns a use-case result into the response API Gateway returns. A 5xx is logged here, once, with its cause;
-/// a 4xx is the client's mistake and is logged at `info` with its code.
-pub fn respond<T: Serialize>(
-    language: HumanLanguage,
-    result: Result<T, ApiError>,
-) -> Response<Body> {
-    let err = match result {
-        Ok(body) => return json_response(StatusCode::OK, &body),
-        Err(err) => err,
-    };
-    let status = err.status();
-    if status.is_server_error() {
-        tracing::error!(error = %err, status = status.as_u16(), "request failed");
-    } else {
-        tracing::info!(
-            error_code = err.error_message(),
-            status = status.as_u16(),
-            "request refused"
-        );
-    }
-    let mut body = json!({
-        "errorMessage": err.error_message(),
-        "errorDescription": err.description(language),
-    });
-    if let ApiError::WhatsAppRejected { id, .. } = &err {
-        body["id"] = json!(id);
-        body["messageStatus"] = json!("Failed");
-    }
-    json_response(status, &body)
+/// What a use case answers: a fresh body, or the stored bytes of an earlier answer (an idempotent replay).
+#[derive(Debug)]
+pub enum Answer<T> {
+    /// Rendered now.
+    Fresh(T),
+    /// Replayed exactly as first sent.
+    Replay(OriginalResponse),
 }
 
-fn json_response<T: Serialize>(status: StatusCode, body: &T) -> Response<Body> {
-    let text = serde_json::to_string(body)
-        .unwrap_or_else(|_| r#"{"errorMessage":"InternalServerError"}"#.to_owned());
-    let mut response = Response::new(Body::Text(text));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+/// The status and body a result renders to, as [`respond`] sends them (without logging): use cases store this to
+/// replay it later.
+pub fn render<T: Serialize>(language: HumanLanguage, result: &Result<T, ApiError>) -> OriginalResponse {
+    match result {
+        Ok(body) => OriginalResponse { status: 200, body: to_json_text(body) },
+        Err(err) => {
+            let mut body = json!({
+                "errorMessage": err.error_message(language),
+                "errorDescription": err.description(language),
+            });
+            if let ApiError::WhatsAppRejected { id, .. } = err {
+                body["id"] = json!(id);
+                body["messageStatus"] = json!("Failed");
+            }
+            OriginalResponse { status: err.status().as_u16(), body: to_json_text(&body) }
+        }
+    }
+}
+
+/// Turns a use-case result into the response API Gateway returns. A 5xx is logged here, once, with its cause;
+/// a 4xx is the client's mistake and is logged at `info` with its code.
+pub fn respond<T: Serialize>(language: HumanLanguage, result: Result<Answer<T>, ApiError>) -> Response<Body> {
+    let result = match result {
+        Ok(Answer::Replay(original)) => {
+            tracing::info!(status = original.status, "idempotent replay");
+            return json_response(original);
+        }
+        Ok(Answer::Fresh(body)) => Ok(body),
+        Err(err) => Err(err),
+    };
+    let retry_after = result.as_ref().err().and_then(ApiError::retry_after);
+    if let Err(err) = &result {
+        let status = err.status();
+        if status.is_server_error() {
+            tracing::error!(error = %err, status = status.as_u16(), "request failed");
+        } else {
+            tracing::info!(error_code = %err.error_message(HumanLanguage::En), status = status.as_u16(), "request refused");
+        }
+    }
+    let mut response = json_response(render(language, &result));
+    if let Some(seconds) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    response
+}
+
+/// The API Gateway source IP of the request (never a client-supplied header); `None` outside API Gateway.
+pub fn source_ip(request: &Request) -> Option<&str> {
+    match request.request_context_ref()? {
+        RequestContext::ApiGatewayV2(context) => context.http.source_ip.as_deref(),
+        _ => None,
+    }
+}
+
+fn to_json_text<T: Serialize>(body: &T) -> String {
+    serde_json::to_string(body).unwrap_or_else(|_| r#"{"errorMessage":"InternalServerError"}"#.to_owned())
+}
+
+fn json_response(original: OriginalResponse) -> Response<Body> {
+    let mut response = Response::new(Body::Text(original.body));
+    *response.status_mut() = StatusCode::from_u16(original.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -296,21 +354,9 @@ mod tests {
             (AuthError::NotFound.into(), 404, "ApiKeyNotFound"),
             (AuthError::Expired.into(), 400, "ApiKeyExpired"),
             (OtpCodeError::Missing.into(), 400, "OTPCodeIsRequired"),
-            (
-                OtpCodeError::TooLong.into(),
-                400,
-                "OTPCodeLengthMustBeLessThanOrEqualTo8",
-            ),
-            (
-                OtpCodeError::NotAlphanumeric.into(),
-                400,
-                "OTPCodeMustContainOnlyLettersOrDigits",
-            ),
-            (
-                PhoneError::Missing.into(),
-                400,
-                "DestinationPhoneNumberIsRequired",
-            ),
+            (OtpCodeError::TooLong.into(), 400, "OTPCodeLengthMustBeLessThanOrEqualTo8"),
+            (OtpCodeError::NotAlphanumeric.into(), 400, "OTPCodeMustContainOnlyLettersOrDigits"),
+            (PhoneError::Missing.into(), 400, "DestinationPhoneNumberIsRequired"),
             (PhoneError::Invalid.into(), 400, "InvalidphoneNumber"),
             (PhoneError::Empty.into(), 400, "PhoneNumberCanNotBeEmpty"),
             (ApiError::InsufficientBalance, 400, "InsufficientBalance"),
@@ -321,18 +367,10 @@ mod tests {
             (ApiError::MessageIdIsRequired, 400, "MessageIdIsRequired"),
             (ApiError::InvalidRequestBody, 400, "InvalidRequestBody"),
             (ApiError::UnsupportedMediaType, 415, "UnsupportedMediaType"),
-            (
-                ApiError::InvalidIdempotencyKey,
-                400,
-                "InvalidIdempotencyKey",
-            ),
+            (ApiError::InvalidIdempotencyKey, 400, "InvalidIdempotencyKey"),
         ];
         for (err, status, code) in cases {
-            assert_eq!(
-                (err.status().as_u16(), err.error_message()),
-                (status, code),
-                "{err:?}"
-            );
+            assert_eq!((err.status().as_u16(), err.error_message(HumanLanguage::Ar).as_ref()), (status, code), "{err:?}");
         }
     }
 
@@ -344,14 +382,27 @@ mod tests {
             id: "m".into(),
         };
         assert_eq!(rejected(403).status(), StatusCode::FORBIDDEN);
+        assert_eq!(rejected(400).error_message(HumanLanguage::Ar), "(#131026) Message undeliverable");
+        assert_eq!(rejected(503).status(), StatusCode::BAD_REQUEST, "only 4xx is mirrored");
+    }
+
+    #[test]
+    fn the_cooldown_refusal_is_the_sentence_with_a_retry_after() {
+        let err = ApiError::Cooldown { wait: Duration::from_millis(29_500) };
+        assert_eq!(err.status(), StatusCode::BAD_REQUEST);
         assert_eq!(
-            rejected(400).error_message(),
-            "(#131026) Message undeliverable"
+            err.error_message(HumanLanguage::En),
+            "You can't send another message to the same number yet. Please wait 00:00:30 and try again."
         );
-        assert_eq!(
-            rejected(503).status(),
-            StatusCode::BAD_REQUEST,
-            "only 4xx is mirrored"
-        );
+        let response = respond::<()>(HumanLanguage::En, Err(err));
+        assert_eq!(response.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("30"));
+    }
+
+    #[test]
+    fn a_replay_is_sent_byte_for_byte() {
+        let original = OriginalResponse { status: 400, body: r#"{"errorMessage":"x", "odd spacing": 1}"#.to_owned() };
+        let response = respond::<()>(HumanLanguage::Ar, Ok(Answer::Replay(original.clone())));
+        assert_eq!(response.status().as_u16(), 400);
+        assert_eq!(response.body().as_ref(), original.body.as_bytes());
     }
 }

@@ -6,9 +6,7 @@ pub fn init() {
         .or_else(|_| {
             std::env::var("AWS_LAMBDA_LOG_LEVEL")
                 .map_err(|_| ())
-                .and_then(|level| {
-                    tracing_subscriber::EnvFilter::try_new(level.to_lowercase()).map_err(|_| ())
-                })
+                .and_then(|level| tracing_subscriber::EnvFilter::try_new(level.to_lowercase()).map_err(|_| ()))
         })
         .unwrap_or_else(|()| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()

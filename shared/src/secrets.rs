@@ -40,33 +40,20 @@ pub struct SecretError {
 impl LazySecret {
     /// Names the secret; nothing is fetched yet.
     pub fn new(client: Client, secret_id: impl Into<String>) -> Self {
-        Self {
-            client,
-            secret_id: secret_id.into(),
-            value: OnceCell::new(),
-        }
+        Self { client, secret_id: secret_id.into(), value: OnceCell::new() }
     }
 
     /// The secret's text: one `GetSecretValue` the first time, memory afterwards.
     pub async fn get(&self) -> Result<&SecretText, SecretError> {
         self.value
             .get_or_try_init(|| async {
-                let out = self
-                    .client
-                    .get_secret_value()
-                    .secret_id(&self.secret_id)
-                    .send()
-                    .await
-                    .map_err(|e| SecretError {
-                        secret_id: self.secret_id.clone(),
-                        detail: DisplayErrorContext(e).to_string(),
-                    })?;
-                out.secret_string()
-                    .map(|s| SecretText(s.to_owned()))
-                    .ok_or_else(|| SecretError {
-                        secret_id: self.secret_id.clone(),
-                        detail: "the secret has no string value".to_owned(),
-                    })
+                let out = self.client.get_secret_value().secret_id(&self.secret_id).send().await.map_err(|e| {
+                    SecretError { secret_id: self.secret_id.clone(), detail: DisplayErrorContext(e).to_string() }
+                })?;
+                out.secret_string().map(|s| SecretText(s.to_owned())).ok_or_else(|| SecretError {
+                    secret_id: self.secret_id.clone(),
+                    detail: "the secret has no string value".to_owned(),
+                })
             })
             .await
     }

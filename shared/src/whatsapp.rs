@@ -99,12 +99,7 @@ struct GraphErrorData {
 impl WhatsAppClient {
     /// A client for `base_url` (e.g. `https://graph.facebook.com`) and API `version` (e.g. `v23.0`).
     pub fn new(http: reqwest::Client, base_url: &str, version: &str, token: LazySecret) -> Self {
-        Self {
-            http,
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            version: version.to_owned(),
-            token,
-        }
+        Self { http, base_url: base_url.trim_end_matches('/').to_owned(), version: version.to_owned(), token }
     }
 
     /// Fetches the token now (during a cold start).
@@ -114,15 +109,8 @@ impl WhatsAppClient {
 
     /// Sends the template; returns WhatsApp's message id (`wamid…`).
     pub async fn send_otp(&self, otp: &OutgoingOtp<'_>) -> Result<String, SendError> {
-        let token = self
-            .token
-            .get()
-            .await
-            .map_err(|e| SendError::Unavailable(e.to_string()))?;
-        let url = format!(
-            "{}/{}/{}/messages",
-            self.base_url, self.version, otp.phone_number_id
-        );
+        let token = self.token.get().await.map_err(|e| SendError::Unavailable(e.to_string()))?;
+        let url = format!("{}/{}/{}/messages", self.base_url, self.version, otp.phone_number_id);
         let body = json!({
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
@@ -160,14 +148,7 @@ impl WhatsAppClient {
     }
 
     async fn attempt(&self, url: &str, token: &str, body: &serde_json::Value) -> Attempt {
-        let response = match self
-            .http
-            .post(url)
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-        {
+        let response = match self.http.post(url).bearer_auth(token).json(body).send().await {
             Ok(response) => response,
             Err(e) if e.is_connect() => return Attempt::Retryable(format!("connecting: {e}")),
             Err(e) => return Attempt::Unknown(format!("no answer: {e}")),
@@ -189,18 +170,11 @@ impl WhatsAppClient {
                 Err(e) => Attempt::Unknown(format!("unreadable success body: {e}")),
             };
         }
-        let graph = serde_json::from_slice::<GraphErrorBody>(&bytes)
-            .ok()
-            .map(|b| b.error);
+        let graph = serde_json::from_slice::<GraphErrorBody>(&bytes).ok().map(|b| b.error);
         let message = graph
             .as_ref()
             .and_then(|g| g.message.clone())
-            .unwrap_or_else(|| {
-                status
-                    .canonical_reason()
-                    .unwrap_or("WhatsApp error")
-                    .to_owned()
-            });
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("WhatsApp error").to_owned());
         Attempt::Rejected(SendError::Rejected {
             status: status.as_u16(),
             message,
@@ -222,8 +196,5 @@ enum Attempt {
 
 /// The HTTP client every function builds once: rustls, bounded timeouts.
 pub fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(timeout.min(Duration::from_secs(2)))
-        .build()
+    reqwest::Client::builder().timeout(timeout).connect_timeout(timeout.min(Duration::from_secs(2))).build()
 }

@@ -2,15 +2,14 @@
 
 use serde_json::json;
 
-use crate::helpers::{Ctx, SA_PHONE, otp};
+use crate::helpers::{Ctx, SA_PHONE, exclusive_clock, otp};
 
 #[tokio::test]
 async fn the_key_is_checked_before_the_body_and_in_the_documented_order() {
     let ctx = Ctx::new().await;
     let tenant = ctx.default_tenant().await;
     let bad_body = "this is not json";
-    let unknown =
-        "lotp_0123456789abcdef_0000000000000000000000000000000000000000000000000000000000000000";
+    let unknown = "lotp_0123456789abcdef_0000000000000000000000000000000000000000000000000000000000000000";
     let wrong_secret = format!("lotp_{}_{}", tenant.key_id, "f".repeat(64));
     let cases: [(Option<&str>, u16, &str); 6] = [
         (None, 400, "ApiKeyIsRequired"),
@@ -30,126 +29,58 @@ async fn the_key_is_checked_before_the_body_and_in_the_documented_order() {
             );
         }
     }
-    assert!(
-        ctx.whatsapp_messages(&tenant).await.is_empty(),
-        "nothing was sent"
-    );
-    assert_eq!(
-        ctx.balances(&tenant).await,
-        [(100, "Active")],
-        "nothing was charged"
-    );
+    assert!(ctx.whatsapp_messages(&tenant).await.is_empty(), "nothing was sent");
+    assert_eq!(ctx.balances(&tenant).await, [(100, "Active")], "nothing was charged");
 }
 
 #[tokio::test]
 async fn an_expired_key_is_refused_with_api_key_expired_even_with_a_bad_body() {
+    let _clock = exclusive_clock().await;
     let ctx = Ctx::new().await;
     let tenant = ctx.default_tenant().await;
     let expires = ctx.gateway_now().await + time::Duration::minutes(30);
-    let key = ctx
-        .admin
-        .create_key(
-            &tenant.client_id,
-            Some(expires),
-            time::OffsetDateTime::now_utc(),
-        )
-        .await
-        .expect("key");
+    let key =
+        ctx.admin.create_key(&tenant.client_id, Some(expires), time::OffsetDateTime::now_utc()).await.expect("key");
     assert!(key.expires_at.is_some());
 
-    let before = ctx
-        .post_raw(
-            "/SendMessage",
-            Some(&key.api_key),
-            &otp("1234", SA_PHONE).to_string(),
-            &[],
-        )
-        .await;
-    assert_eq!(
-        before.status, 200,
-        "the key works before it expires: {:?}",
-        before.body
-    );
+    let before = ctx.post_raw("/SendMessage", Some(&key.api_key), &otp("1234", SA_PHONE).to_string(), &[]).await;
+    assert_eq!(before.status, 200, "the key works before it expires: {:?}", before.body);
 
     ctx.advance_clock(31.0 * 60.0).await;
     for body in [otp("1234", SA_PHONE).to_string(), "{".to_owned()] {
-        let after = ctx
-            .post_raw("/SendMessage", Some(&key.api_key), &body, &[])
-            .await;
-        assert_eq!(
-            (after.status, after.body["errorMessage"].as_str()),
-            (400, Some("ApiKeyExpired")),
-            "body {body}"
-        );
+        let after = ctx.post_raw("/SendMessage", Some(&key.api_key), &body, &[]).await;
+        assert_eq!((after.status, after.body["errorMessage"].as_str()), (400, Some("ApiKeyExpired")), "body {body}");
     }
-    assert_eq!(
-        ctx.whatsapp_messages(&tenant).await.len(),
-        1,
-        "only the send before expiry went out"
-    );
-    assert_eq!(
-        ctx.balances(&tenant).await,
-        [(99, "Active")],
-        "only the send before expiry was charged"
-    );
+    assert_eq!(ctx.whatsapp_messages(&tenant).await.len(), 1, "only the send before expiry went out");
+    assert_eq!(ctx.balances(&tenant).await, [(99, "Active")], "only the send before expiry was charged");
 }
 
 #[tokio::test]
 async fn a_revoked_key_stops_working_within_sixty_seconds() {
+    let _clock = exclusive_clock().await;
     let ctx = Ctx::new().await;
     let tenant = ctx.default_tenant().await;
     let first = ctx.send(&tenant, otp("1234", SA_PHONE)).await;
     assert_eq!(first.status, 200, "{:?}", first.body);
 
-    ctx.admin
-        .revoke_key(&tenant.key_id, time::OffsetDateTime::now_utc())
-        .await
-        .expect("revoke");
+    ctx.admin.revoke_key(&tenant.key_id, time::OffsetDateTime::now_utc()).await.expect("revoke");
     // The verifier cache may still hold the key for up to 60 s; after that it must be gone everywhere.
     ctx.advance_clock(61.0).await;
-    let reply = ctx
-        .check(&tenant, first.body["id"].as_str().expect("id"))
-        .await;
-    assert_eq!(
-        (reply.status, reply.body["errorMessage"].as_str()),
-        (404, Some("ApiKeyNotFound"))
-    );
-    let reply = ctx
-        .send(&tenant, json!({"otpCode": "1234", "toPhoneE164": SA_PHONE}))
-        .await;
-    assert_eq!(
-        (reply.status, reply.body["errorMessage"].as_str()),
-        (404, Some("ApiKeyNotFound"))
-    );
+    let reply = ctx.check(&tenant, first.body["id"].as_str().expect("id")).await;
+    assert_eq!((reply.status, reply.body["errorMessage"].as_str()), (404, Some("ApiKeyNotFound")));
+    let reply = ctx.send(&tenant, json!({"otpCode": "1234", "toPhoneE164": SA_PHONE})).await;
+    assert_eq!((reply.status, reply.body["errorMessage"].as_str()), (404, Some("ApiKeyNotFound")));
 }
 
 #[tokio::test]
 async fn every_key_of_a_client_works_and_shows_a_recognisable_prefix() {
     let ctx = Ctx::new().await;
     let tenant = ctx.default_tenant().await;
-    let second = ctx
-        .admin
-        .create_key(&tenant.client_id, None, time::OffsetDateTime::now_utc())
-        .await
-        .expect("key");
-    assert!(
-        second.api_key.starts_with("lotp_"),
-        "prefix for secret scanners"
-    );
+    let second = ctx.admin.create_key(&tenant.client_id, None, time::OffsetDateTime::now_utc()).await.expect("key");
+    assert!(second.api_key.starts_with("lotp_"), "prefix for secret scanners");
     assert_ne!(second.api_key, tenant.api_key);
     let sent = ctx.send(&tenant, otp("1234", SA_PHONE)).await;
     let id = sent.body["id"].as_str().expect("id");
-    let reply = ctx
-        .post_raw(
-            "/CheckMessageStatus",
-            Some(&second.api_key),
-            &json!({"id": id}).to_string(),
-            &[],
-        )
-        .await;
-    assert_eq!(
-        reply.status, 200,
-        "a second key of the same client reads the message: {:?}",
-        reply.body
-    );
+    let reply = ctx.post_raw("/CheckMessageStatus", Some(&second.api_key), &json!({"id": id}).to_string(), &[]).await;
+    assert_eq!(reply.status, 200, "a second key of the same client reads the message: {:?}", reply.body);
 }

@@ -22,10 +22,7 @@ async fn a_sent_message_reads_back_with_every_documented_field() {
     let id = sent.body["id"].as_str().expect("id").to_owned();
     let reply = ctx.check(&tenant, &id).await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
-    let created_at = reply.body["createdAt"]
-        .as_str()
-        .expect("createdAt")
-        .to_owned();
+    let created_at = reply.body["createdAt"].as_str().expect("createdAt").to_owned();
     assert!(is_rfc3339_utc_millis(&created_at), "createdAt {created_at}");
     assert_eq!(
         reply.body,
@@ -41,10 +38,7 @@ async fn a_sent_message_reads_back_with_every_documented_field() {
         }),
         "exactly the documented fields"
     );
-    assert!(
-        !reply.body.to_string().contains("482913"),
-        "the code is never returned"
-    );
+    assert!(!reply.body.to_string().contains("482913"), "the code is never returned");
 }
 
 #[tokio::test]
@@ -55,20 +49,8 @@ async fn missing_malformed_unknown_and_foreign_ids_answer_as_decided() {
     let sent = ctx.send(&owner, otp("1234", SA_PHONE)).await;
     let id = sent.body["id"].as_str().expect("id");
 
-    for body in [
-        json!({}),
-        json!({"id": null}),
-        json!({"id": ""}),
-        json!({"id": "  "}),
-    ] {
-        let reply = ctx
-            .post_raw(
-                "/CheckMessageStatus",
-                Some(&stranger.api_key),
-                &body.to_string(),
-                &[],
-            )
-            .await;
+    for body in [json!({}), json!({"id": null}), json!({"id": ""}), json!({"id": "  "})] {
+        let reply = ctx.post_raw("/CheckMessageStatus", Some(&stranger.api_key), &body.to_string(), &[]).await;
         assert_eq!(
             (reply.status, reply.body["errorMessage"].as_str()),
             (400, Some("MessageIdIsRequired")),
@@ -78,24 +60,10 @@ async fn missing_malformed_unknown_and_foreign_ids_answer_as_decided() {
     let unknown = uuid::Uuid::new_v4().to_string();
     for raw in ["not-a-uuid", "123", unknown.as_str(), id] {
         let reply = ctx.check(&stranger, raw).await;
-        assert_eq!(
-            (reply.status, reply.body["errorMessage"].as_str()),
-            (404, Some("MessageNotFound")),
-            "id {raw}"
-        );
+        assert_eq!((reply.status, reply.body["errorMessage"].as_str()), (404, Some("MessageNotFound")), "id {raw}");
     }
-    let reply = ctx
-        .post_raw(
-            "/CheckMessageStatus",
-            Some(&stranger.api_key),
-            &json!({"id": 5}).to_string(),
-            &[],
-        )
-        .await;
-    assert_eq!(
-        (reply.status, reply.body["errorMessage"].as_str()),
-        (400, Some("InvalidRequestBody"))
-    );
+    let reply = ctx.post_raw("/CheckMessageStatus", Some(&stranger.api_key), &json!({"id": 5}).to_string(), &[]).await;
+    assert_eq!((reply.status, reply.body["errorMessage"].as_str()), (400, Some("InvalidRequestBody")));
     let reply = ctx.check(&owner, id).await;
     assert_eq!(reply.status, 200, "the owner still reads it");
 }

@@ -1,7 +1,9 @@
 //! Test helpers: the stack's addresses, a fresh tenant per test, and HTTP calls that return status, headers and
 //! the JSON body.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_config::{BehaviorVersion, Region};
 use lightotp_admin::ops::{self, Admin};
@@ -9,6 +11,38 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
+use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// Tests that move the stack's clock hold it exclusively; tests whose expectations a clock jump would break (a
+/// cooldown still running, a rate window still open) hold it shared.
+static CLOCK: RwLock<()> = RwLock::const_new(());
+
+/// No test may move the clock while the guard lives.
+pub async fn steady_clock() -> RwLockReadGuard<'static, ()> {
+    CLOCK.read().await
+}
+
+/// This test alone may move the clock, and no clock-sensitive test runs meanwhile.
+pub async fn exclusive_clock() -> RwLockWriteGuard<'static, ()> {
+    CLOCK.write().await
+}
+
+/// A random loopback address other than 127.0.0.1: each looks like its own client IP to the gateway.
+pub fn random_loopback() -> IpAddr {
+    let bytes = uuid::Uuid::new_v4().into_bytes();
+    IpAddr::V4(Ipv4Addr::new(127, 1 + bytes[0] % 250, 1 + bytes[1] % 250, 1 + bytes[2] % 250))
+}
+
+/// An HTTP client whose requests come from `ip`.
+pub fn client_from(ip: IpAddr) -> reqwest::Client {
+    reqwest::Client::builder().local_address(ip).build().expect("HTTP client")
+}
+
+/// A fresh, valid Saudi mobile number, so that tests never meet each other's cooldowns.
+pub fn fresh_sa_phone() -> String {
+    let n = uuid::Uuid::new_v4().as_u128() % 10_000_000;
+    format!("+96655{n:07}")
+}
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -23,6 +57,10 @@ struct StackFile {
 pub struct Ctx {
     pub api: String,
     pub whatsapp: String,
+    pub aws: String,
+    /// Clients from a few random source IPs, used in turn, so that a busy test stays under the per-IP limit.
+    clients: Vec<reqwest::Client>,
+    next: AtomicUsize,
     pub http: reqwest::Client,
     pub admin: Admin,
 }
@@ -64,12 +102,19 @@ impl Default for TenantSpec<'_> {
     }
 }
 
+async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tests"))
+        .load()
+        .await
+}
+
 fn stack_file() -> PathBuf {
     std::env::var("LIGHTOTP_STACK_FILE")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.lightotp/stack.json")
-        })
+        .unwrap_or_else(|_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.lightotp/stack.json"))
 }
 
 impl Ctx {
@@ -78,27 +123,22 @@ impl Ctx {
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
             panic!("no stack at {} ({e}): run `cargo xtask up`, or `cargo xtask test` which starts one", path.display())
         });
-        let stack: StackFile = serde_json::from_str(&text)
-            .expect("stack.json has apiUrl, awsEndpointUrl, whatsappUrl");
-        let aws = aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(&stack.aws_endpoint_url)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "test", "test", None, None, "tests",
-            ))
-            .load()
-            .await;
+        let stack: StackFile = serde_json::from_str(&text).expect("stack.json has apiUrl, awsEndpointUrl, whatsappUrl");
+        let aws = sdk_config(&stack.aws_endpoint_url).await;
         Self {
             api: stack.api_url,
             whatsapp: stack.whatsapp_url,
+            aws: stack.aws_endpoint_url.clone(),
+            clients: (0..4).map(|_| client_from(random_loopback())).collect(),
+            next: AtomicUsize::new(0),
             http: reqwest::Client::new(),
-            admin: Admin::new(
-                &aws,
-                ops::DEFAULT_TABLE,
-                ops::DEFAULT_PEPPER_SECRET,
-                ops::DEFAULT_API_KEY_PREFIX,
-            ),
+            admin: Admin::new(&aws, ops::DEFAULT_TABLE, ops::DEFAULT_PEPPER_SECRET, ops::DEFAULT_API_KEY_PREFIX),
         }
+    }
+
+    /// An SDK configuration pointing at the stack's emulator.
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        sdk_config(&self.aws).await
     }
 
     /// The gateway's (movable) clock.
@@ -112,8 +152,7 @@ impl Ctx {
             .json()
             .await
             .expect("clock json");
-        lightotp::domain::time_format::parse_rfc3339(body["now"].as_str().expect("now"))
-            .expect("rfc3339")
+        lightotp::domain::time_format::parse_rfc3339(body["now"].as_str().expect("now")).expect("rfc3339")
     }
 
     pub async fn advance_clock(&self, seconds: f64) {
@@ -130,41 +169,20 @@ impl Ctx {
 
     pub async fn tenant(&self, spec: TenantSpec<'_>) -> Tenant {
         let now = OffsetDateTime::now_utc();
-        let client = self
-            .admin
-            .create_client("Test client", "test@example.com", spec.language, None)
-            .await
-            .expect("client");
+        let client =
+            self.admin.create_client("Test client", "test@example.com", spec.language, None).await.expect("client");
         let phone_number_id = format!("pn-{}", uuid::Uuid::new_v4().simple());
         if spec.sender {
-            self.admin
-                .assign_sender(&client.client_id, &phone_number_id, "+15550001111")
-                .await
-                .expect("sender");
+            self.admin.assign_sender(&client.client_id, &phone_number_id, "+15550001111").await.expect("sender");
         }
         for (name, language) in spec.templates {
-            self.admin
-                .add_template(&client.client_id, name, language)
-                .await
-                .expect("template");
+            self.admin.add_template(&client.client_id, name, language).await.expect("template");
         }
         if let Some(credits) = spec.credits {
-            self.admin
-                .grant_subscription(&client.client_id, credits, 10, now)
-                .await
-                .expect("subscription");
+            self.admin.grant_subscription(&client.client_id, credits, 10, now).await.expect("subscription");
         }
-        let key = self
-            .admin
-            .create_key(&client.client_id, None, now)
-            .await
-            .expect("key");
-        Tenant {
-            client_id: client.client_id,
-            api_key: key.api_key,
-            key_id: key.key_id,
-            phone_number_id,
-        }
+        let key = self.admin.create_key(&client.client_id, None, now).await.expect("key");
+        Tenant { client_id: client.client_id, api_key: key.api_key, key_id: key.key_id, phone_number_id }
     }
 
     /// A tenant with the defaults: en and ar templates, a sender, 100 credits.
@@ -173,21 +191,22 @@ impl Ctx {
     }
 
     /// POSTs `body` (sent as is) to `path` with `X-Api-Key` and JSON content type, plus `headers`.
-    pub async fn post_raw(
+    pub async fn post_raw(&self, path: &str, api_key: Option<&str>, body: &str, headers: &[(&str, &str)]) -> Reply {
+        let client = &self.clients[self.next.fetch_add(1, Ordering::Relaxed) % self.clients.len()];
+        self.post_from(client, path, api_key, body, headers).await
+    }
+
+    /// Like [`Self::post_raw`], from a given client (and so a given source IP).
+    pub async fn post_from(
         &self,
+        client: &reqwest::Client,
         path: &str,
         api_key: Option<&str>,
         body: &str,
         headers: &[(&str, &str)],
     ) -> Reply {
-        let mut request = self
-            .http
-            .post(format!("{}{path}", self.api))
-            .body(body.to_owned());
-        if !headers
-            .iter()
-            .any(|(name, _)| name.eq_ignore_ascii_case("content-type"))
-        {
+        let mut request = client.post(format!("{}{path}", self.api)).body(body.to_owned());
+        if !headers.iter().any(|(name, _)| name.eq_ignore_ascii_case("content-type")) {
             request = request.header("content-type", "application/json");
         }
         if let Some(key) = api_key {
@@ -200,27 +219,16 @@ impl Ctx {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("body");
-        Reply {
-            status,
-            headers,
-            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        }
+        Reply { status, headers, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
     }
 
     pub async fn send(&self, tenant: &Tenant, body: Value) -> Reply {
-        self.post_raw(
-            "/SendMessage",
-            Some(&tenant.api_key),
-            &body.to_string(),
-            &[],
-        )
-        .await
+        self.post_raw("/SendMessage", Some(&tenant.api_key), &body.to_string(), &[]).await
     }
 
     pub async fn check(&self, tenant: &Tenant, id: &str) -> Reply {
         let body = serde_json::json!({ "id": id }).to_string();
-        self.post_raw("/CheckMessageStatus", Some(&tenant.api_key), &body, &[])
-            .await
+        self.post_raw("/CheckMessageStatus", Some(&tenant.api_key), &body, &[]).await
     }
 
     /// What the fake WhatsApp accepted from this tenant's sender, oldest first.
@@ -234,9 +242,7 @@ impl Ctx {
             .json()
             .await
             .expect("messages json");
-        all.into_iter()
-            .filter(|m| m["phoneNumberId"] == tenant.phone_number_id.as_str())
-            .collect()
+        all.into_iter().filter(|m| m["phoneNumberId"] == tenant.phone_number_id.as_str()).collect()
     }
 
     /// Makes the next `count` sends through this tenant's sender fail as `plan` says.

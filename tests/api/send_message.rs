@@ -3,33 +3,18 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Ctx, SA_PHONE, TenantSpec, otp};
+use crate::helpers::{Ctx, SA_PHONE, TenantSpec, fresh_sa_phone, otp};
 
 #[tokio::test]
 async fn a_send_reaches_whatsapp_as_an_authentication_template_and_is_pending() {
     let ctx = Ctx::new().await;
     let tenant = ctx.default_tenant().await;
-    let reply = ctx
-        .send(
-            &tenant,
-            json!({"otpCode": "482913", "toPhoneE164": SA_PHONE, "languageCode": "en"}),
-        )
-        .await;
+    let reply = ctx.send(&tenant, json!({"otpCode": "482913", "toPhoneE164": SA_PHONE, "languageCode": "en"})).await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
-    assert_eq!(
-        reply
-            .headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok()),
-        Some("application/json")
-    );
+    assert_eq!(reply.headers.get("content-type").and_then(|v| v.to_str().ok()), Some("application/json"));
     let id = reply.body["id"].as_str().expect("id").to_owned();
     assert!(uuid::Uuid::parse_str(&id).is_ok(), "id is a UUID: {id}");
-    assert_eq!(
-        reply.body,
-        json!({"id": id, "messageStatus": "Pending"}),
-        "exactly the documented body"
-    );
+    assert_eq!(reply.body, json!({"id": id, "messageStatus": "Pending"}), "exactly the documented body");
 
     let sent = ctx.whatsapp_messages(&tenant).await;
     assert_eq!(sent.len(), 1);
@@ -37,11 +22,7 @@ async fn a_send_reaches_whatsapp_as_an_authentication_template_and_is_pending() 
     assert_eq!(sent[0]["code"], "482913");
     assert_eq!(sent[0]["template"], "otp_auth_en");
     assert_eq!(sent[0]["language"], "en");
-    assert_eq!(
-        sent[0]["bizOpaqueCallbackData"],
-        id.as_str(),
-        "our id rides along for the webhooks"
-    );
+    assert_eq!(sent[0]["bizOpaqueCallbackData"], id.as_str(), "our id rides along for the webhooks");
     assert_eq!(ctx.balances(&tenant).await, [(99, "Active")]);
 }
 
@@ -51,101 +32,35 @@ async fn every_validation_error_answers_its_code_in_the_decided_order_and_charge
     let tenant = ctx.default_tenant().await;
     let cases: Vec<(Value, &str)> = vec![
         (json!({}), "OTPCodeIsRequired"),
-        (
-            json!({"otpCode": null, "toPhoneE164": "x"}),
-            "OTPCodeIsRequired",
-        ),
-        (
-            json!({"otpCode": "", "toPhoneE164": SA_PHONE}),
-            "OTPCodeIsRequired",
-        ),
-        (
-            json!({"otpCode": "123456789", "toPhoneE164": ""}),
-            "OTPCodeLengthMustBeLessThanOrEqualTo8",
-        ),
-        (
-            json!({"otpCode": "12 34", "toPhoneE164": SA_PHONE}),
-            "OTPCodeMustContainOnlyLettersOrDigits",
-        ),
-        (
-            json!({"otpCode": "١٢٣٤", "toPhoneE164": SA_PHONE}),
-            "OTPCodeMustContainOnlyLettersOrDigits",
-        ),
-        (
-            json!({"otpCode": "12-4", "toPhoneE164": SA_PHONE}),
-            "OTPCodeMustContainOnlyLettersOrDigits",
-        ),
-        (
-            json!({"otpCode": "1234"}),
-            "DestinationPhoneNumberIsRequired",
-        ),
-        (
-            json!({"otpCode": "1234", "toPhoneE164": null}),
-            "DestinationPhoneNumberIsRequired",
-        ),
-        (
-            json!({"otpCode": "1234", "toPhoneE164": ""}),
-            "PhoneNumberCanNotBeEmpty",
-        ),
-        (
-            json!({"otpCode": "1234", "toPhoneE164": "   "}),
-            "PhoneNumberCanNotBeEmpty",
-        ),
-        (
-            json!({"otpCode": "1234", "toPhoneE164": "0551234567"}),
-            "InvalidphoneNumber",
-        ),
-        (
-            json!({"otpCode": "1234", "toPhoneE164": "+999999999999"}),
-            "InvalidphoneNumber",
-        ),
-        (
-            json!({"otpCode": "1234", "toPhoneE164": "+966 55 123 4567"}),
-            "InvalidphoneNumber",
-        ),
-        (
-            json!({"otpCode": "1234", "toPhoneE164": "00966551234567"}),
-            "InvalidphoneNumber",
-        ),
-        (
-            json!({"otpCode": "1234", "toPhoneE164": "+9665512"}),
-            "InvalidphoneNumber",
-        ),
-        (
-            json!({"otpCode": "1234", "toPhoneE164": SA_PHONE, "idempotencyKey": "nope"}),
-            "InvalidIdempotencyKey",
-        ),
-        (
-            json!({"otpCode": "1234", "toPhoneE164": "+1", "idempotencyKey": "nope"}),
-            "InvalidphoneNumber",
-        ),
-        (
-            json!({"otpCode": 1234, "toPhoneE164": SA_PHONE}),
-            "InvalidRequestBody",
-        ),
-        (
-            json!({"otpCode": "1234", "toPhoneE164": 966551234567u64}),
-            "InvalidRequestBody",
-        ),
-        (
-            json!({"otpCode": "1234", "toPhoneE164": SA_PHONE, "languageCode": 7}),
-            "InvalidRequestBody",
-        ),
+        (json!({"otpCode": null, "toPhoneE164": "x"}), "OTPCodeIsRequired"),
+        (json!({"otpCode": "", "toPhoneE164": SA_PHONE}), "OTPCodeIsRequired"),
+        (json!({"otpCode": "123456789", "toPhoneE164": ""}), "OTPCodeLengthMustBeLessThanOrEqualTo8"),
+        (json!({"otpCode": "12 34", "toPhoneE164": SA_PHONE}), "OTPCodeMustContainOnlyLettersOrDigits"),
+        (json!({"otpCode": "١٢٣٤", "toPhoneE164": SA_PHONE}), "OTPCodeMustContainOnlyLettersOrDigits"),
+        (json!({"otpCode": "12-4", "toPhoneE164": SA_PHONE}), "OTPCodeMustContainOnlyLettersOrDigits"),
+        (json!({"otpCode": "1234"}), "DestinationPhoneNumberIsRequired"),
+        (json!({"otpCode": "1234", "toPhoneE164": null}), "DestinationPhoneNumberIsRequired"),
+        (json!({"otpCode": "1234", "toPhoneE164": ""}), "PhoneNumberCanNotBeEmpty"),
+        (json!({"otpCode": "1234", "toPhoneE164": "   "}), "PhoneNumberCanNotBeEmpty"),
+        (json!({"otpCode": "1234", "toPhoneE164": "0551234567"}), "InvalidphoneNumber"),
+        (json!({"otpCode": "1234", "toPhoneE164": "+999999999999"}), "InvalidphoneNumber"),
+        (json!({"otpCode": "1234", "toPhoneE164": "+966 55 123 4567"}), "InvalidphoneNumber"),
+        (json!({"otpCode": "1234", "toPhoneE164": "00966551234567"}), "InvalidphoneNumber"),
+        (json!({"otpCode": "1234", "toPhoneE164": "+9665512"}), "InvalidphoneNumber"),
+        (json!({"otpCode": "1234", "toPhoneE164": SA_PHONE, "idempotencyKey": "nope"}), "InvalidIdempotencyKey"),
+        (json!({"otpCode": "1234", "toPhoneE164": "+1", "idempotencyKey": "nope"}), "InvalidphoneNumber"),
+        (json!({"otpCode": 1234, "toPhoneE164": SA_PHONE}), "InvalidRequestBody"),
+        (json!({"otpCode": "1234", "toPhoneE164": 966551234567u64}), "InvalidRequestBody"),
+        (json!({"otpCode": "1234", "toPhoneE164": SA_PHONE, "languageCode": 7}), "InvalidRequestBody"),
         (json!(["1234", SA_PHONE]), "InvalidRequestBody"),
         (json!("1234"), "InvalidRequestBody"),
     ];
     for (body, code) in &cases {
         let reply = ctx.send(&tenant, body.clone()).await;
-        assert_eq!(
-            (reply.status, reply.body["errorMessage"].as_str()),
-            (400, Some(*code)),
-            "body {body}"
-        );
+        assert_eq!((reply.status, reply.body["errorMessage"].as_str()), (400, Some(*code)), "body {body}");
     }
     for raw in ["", "{", "null", "{\"otpCode\": \"12\""] {
-        let reply = ctx
-            .post_raw("/SendMessage", Some(&tenant.api_key), raw, &[])
-            .await;
+        let reply = ctx.post_raw("/SendMessage", Some(&tenant.api_key), raw, &[]).await;
         assert_eq!(
             (reply.status, reply.body["errorMessage"].as_str()),
             (400, Some("InvalidRequestBody")),
@@ -154,40 +69,20 @@ async fn every_validation_error_answers_its_code_in_the_decided_order_and_charge
     }
     for content_type in ["text/plain", "application/x-www-form-urlencoded"] {
         let body = otp("1234", SA_PHONE).to_string();
-        let reply = ctx
-            .post_raw(
-                "/SendMessage",
-                Some(&tenant.api_key),
-                &body,
-                &[("content-type", content_type)],
-            )
-            .await;
+        let reply = ctx.post_raw("/SendMessage", Some(&tenant.api_key), &body, &[("content-type", content_type)]).await;
         assert_eq!(
             (reply.status, reply.body["errorMessage"].as_str()),
             (415, Some("UnsupportedMediaType")),
             "{content_type}"
         );
     }
-    assert!(
-        ctx.whatsapp_messages(&tenant).await.is_empty(),
-        "nothing was sent"
-    );
-    assert_eq!(
-        ctx.balances(&tenant).await,
-        [(100, "Active")],
-        "nothing was charged"
-    );
+    assert!(ctx.whatsapp_messages(&tenant).await.is_empty(), "nothing was sent");
+    assert_eq!(ctx.balances(&tenant).await, [(100, "Active")], "nothing was charged");
 
     // Unknown fields are ignored and a charset parameter is fine.
-    let body =
-        json!({"otpCode": "AbC123", "toPhoneE164": "+14155552671", "extra": {"x": 1}}).to_string();
+    let body = json!({"otpCode": "AbC123", "toPhoneE164": "+14155552671", "extra": {"x": 1}}).to_string();
     let reply = ctx
-        .post_raw(
-            "/SendMessage",
-            Some(&tenant.api_key),
-            &body,
-            &[("content-type", "application/json; charset=utf-8")],
-        )
+        .post_raw("/SendMessage", Some(&tenant.api_key), &body, &[("content-type", "application/json; charset=utf-8")])
         .await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
 }
@@ -195,47 +90,20 @@ async fn every_validation_error_answers_its_code_in_the_decided_order_and_charge
 #[tokio::test]
 async fn a_client_without_a_sender_or_a_matching_template_is_refused_and_not_charged() {
     let ctx = Ctx::new().await;
-    let no_sender = ctx
-        .tenant(TenantSpec {
-            sender: false,
-            ..TenantSpec::default()
-        })
-        .await;
+    let no_sender = ctx.tenant(TenantSpec { sender: false, ..TenantSpec::default() }).await;
     let reply = ctx.send(&no_sender, otp("1234", SA_PHONE)).await;
-    assert_eq!(
-        (reply.status, reply.body["errorMessage"].as_str()),
-        (404, Some("SenderNumberNotFound"))
-    );
+    assert_eq!((reply.status, reply.body["errorMessage"].as_str()), (404, Some("SenderNumberNotFound")));
     assert_eq!(ctx.balances(&no_sender).await, [(100, "Active")]);
 
-    let no_template = ctx
-        .tenant(TenantSpec {
-            language: "en",
-            templates: &[("otp_fr", "fr")],
-            ..TenantSpec::default()
-        })
-        .await;
-    let reply = ctx
-        .send(
-            &no_template,
-            json!({"otpCode": "1234", "toPhoneE164": SA_PHONE, "languageCode": "de"}),
-        )
-        .await;
-    assert_eq!(
-        (reply.status, reply.body["errorMessage"].as_str()),
-        (404, Some("TemplateNotFound"))
-    );
+    let no_template =
+        ctx.tenant(TenantSpec { language: "en", templates: &[("otp_fr", "fr")], ..TenantSpec::default() }).await;
+    let reply = ctx.send(&no_template, json!({"otpCode": "1234", "toPhoneE164": SA_PHONE, "languageCode": "de"})).await;
+    assert_eq!((reply.status, reply.body["errorMessage"].as_str()), (404, Some("TemplateNotFound")));
     assert_eq!(ctx.balances(&no_template).await, [(100, "Active")]);
     assert!(ctx.whatsapp_messages(&no_template).await.is_empty());
 
     // Sender comes before template (decisions.md step 8).
-    let neither = ctx
-        .tenant(TenantSpec {
-            sender: false,
-            templates: &[],
-            ..TenantSpec::default()
-        })
-        .await;
+    let neither = ctx.tenant(TenantSpec { sender: false, templates: &[], ..TenantSpec::default() }).await;
     let reply = ctx.send(&neither, otp("1234", SA_PHONE)).await;
     assert_eq!(reply.body["errorMessage"], "SenderNumberNotFound");
 }
@@ -259,16 +127,12 @@ async fn the_template_language_is_matched_exactly_then_by_base_then_by_the_clien
         (None, "t_ar", "ar"),
     ];
     for (i, (language, template, code)) in cases.iter().enumerate() {
-        let mut body = otp(&format!("{i}000"), SA_PHONE);
+        let mut body = otp(&format!("{i}000"), &fresh_sa_phone());
         if let Some(language) = language {
             body["languageCode"] = (*language).into();
         }
         let reply = ctx.send(&tenant, body).await;
-        assert_eq!(
-            reply.status, 200,
-            "languageCode {language:?}: {:?}",
-            reply.body
-        );
+        assert_eq!(reply.status, 200, "languageCode {language:?}: {:?}", reply.body);
         let sent = ctx.whatsapp_messages(&tenant).await;
         let last = sent.last().expect("a send");
         assert_eq!(
@@ -284,47 +148,17 @@ async fn arabic_requests_get_arabic_descriptions_and_unchanged_codes() {
     let ctx = Ctx::new().await;
     let tenant = ctx.default_tenant().await;
     let body = json!({"otpCode": "123456789", "toPhoneE164": SA_PHONE}).to_string();
-    let english = ctx
-        .post_raw("/SendMessage", Some(&tenant.api_key), &body, &[])
-        .await;
+    let english = ctx.post_raw("/SendMessage", Some(&tenant.api_key), &body, &[]).await;
     let arabic = ctx
-        .post_raw(
-            "/SendMessage",
-            Some(&tenant.api_key),
-            &body,
-            &[("accept-language", "ar-SA,ar;q=0.9,en;q=0.5")],
-        )
+        .post_raw("/SendMessage", Some(&tenant.api_key), &body, &[("accept-language", "ar-SA,ar;q=0.9,en;q=0.5")])
         .await;
-    assert_eq!(
-        english.body["errorMessage"], arabic.body["errorMessage"],
-        "codes are never translated"
-    );
-    assert_eq!(
-        arabic.body["errorMessage"],
-        "OTPCodeLengthMustBeLessThanOrEqualTo8"
-    );
-    assert_eq!(
-        english.body["errorDescription"],
-        "otpCode must be at most 8 characters."
-    );
-    let description = arabic.body["errorDescription"]
-        .as_str()
-        .expect("description");
-    assert!(
-        description
-            .chars()
-            .any(|c| ('\u{0600}'..='\u{06FF}').contains(&c)),
-        "Arabic text: {description}"
-    );
+    assert_eq!(english.body["errorMessage"], arabic.body["errorMessage"], "codes are never translated");
+    assert_eq!(arabic.body["errorMessage"], "OTPCodeLengthMustBeLessThanOrEqualTo8");
+    assert_eq!(english.body["errorDescription"], "otpCode must be at most 8 characters.");
+    let description = arabic.body["errorDescription"].as_str().expect("description");
+    assert!(description.chars().any(|c| ('\u{0600}'..='\u{06FF}').contains(&c)), "Arabic text: {description}");
 
-    let no_key = ctx
-        .post_raw(
-            "/CheckMessageStatus",
-            None,
-            "{}",
-            &[("accept-language", "ar")],
-        )
-        .await;
+    let no_key = ctx.post_raw("/CheckMessageStatus", None, "{}", &[("accept-language", "ar")]).await;
     assert_eq!(no_key.body["errorMessage"], "ApiKeyIsRequired");
     assert_eq!(no_key.body["errorDescription"], "ترويسة X-Api-Key مطلوبة.");
 }
@@ -341,10 +175,7 @@ async fn a_whatsapp_4xx_is_mirrored_with_the_failed_message_id_and_refunded() {
     .await;
     let reply = ctx.send(&tenant, otp("1234", SA_PHONE)).await;
     assert_eq!(reply.status, 400, "{:?}", reply.body);
-    assert_eq!(
-        reply.body["errorMessage"],
-        "(#131026) Message undeliverable"
-    );
+    assert_eq!(reply.body["errorMessage"], "(#131026) Message undeliverable");
     assert_eq!(reply.body["messageStatus"], "Failed");
     let id = reply.body["id"].as_str().expect("the failed message's id");
 
@@ -353,23 +184,9 @@ async fn a_whatsapp_4xx_is_mirrored_with_the_failed_message_id_and_refunded() {
     assert_eq!(status.body["messageStatus"], "Failed");
     assert_eq!(status.body["failureCode"], 131026);
     assert!(status.body["failureTitle"].is_string(), "{:?}", status.body);
-    assert!(
-        status.body["failureReason"].is_string(),
-        "{:?}",
-        status.body
-    );
-    assert!(
-        status.body["failedAt"]
-            .as_str()
-            .is_some_and(|t| t.ends_with('Z')),
-        "{:?}",
-        status.body
-    );
-    assert_eq!(
-        ctx.balances(&tenant).await,
-        [(100, "Active")],
-        "a failed message is not charged"
-    );
+    assert!(status.body["failureReason"].is_string(), "{:?}", status.body);
+    assert!(status.body["failedAt"].as_str().is_some_and(|t| t.ends_with('Z')), "{:?}", status.body);
+    assert_eq!(ctx.balances(&tenant).await, [(100, "Active")], "a failed message is not charged");
     assert!(ctx.whatsapp_messages(&tenant).await.is_empty());
 }
 
@@ -377,8 +194,7 @@ async fn a_whatsapp_4xx_is_mirrored_with_the_failed_message_id_and_refunded() {
 async fn a_whatsapp_5xx_after_retries_is_an_internal_error_and_refunded() {
     let ctx = Ctx::new().await;
     let tenant = ctx.default_tenant().await;
-    ctx.whatsapp_fails_next(&tenant, 5, json!({"httpStatus": 503}))
-        .await;
+    ctx.whatsapp_fails_next(&tenant, 5, json!({"httpStatus": 503})).await;
     let reply = ctx.send(&tenant, otp("1234", SA_PHONE)).await;
     assert_eq!(
         (reply.status, reply.body["errorMessage"].as_str()),
@@ -386,19 +202,11 @@ async fn a_whatsapp_5xx_after_retries_is_an_internal_error_and_refunded() {
         "{:?}",
         reply.body
     );
-    assert_eq!(
-        ctx.balances(&tenant).await,
-        [(100, "Active")],
-        "not charged"
-    );
+    assert_eq!(ctx.balances(&tenant).await, [(100, "Active")], "not charged");
     // The send made three attempts, so two planned failures remain: the next send meets both and its third
     // attempt succeeds.
     let next = ctx.send(&tenant, otp("1234", SA_PHONE)).await;
-    assert_eq!(
-        next.status, 200,
-        "two failures left after three attempts: {:?}",
-        next.body
-    );
+    assert_eq!(next.status, 200, "two failures left after three attempts: {:?}", next.body);
 }
 
 #[tokio::test]
@@ -406,8 +214,7 @@ async fn a_whatsapp_timeout_is_never_retried_so_the_user_never_gets_the_code_twi
     let ctx = Ctx::new().await;
     let tenant = ctx.default_tenant().await;
     // The fake accepts the message, but only after our 3 s timeout: WhatsApp may have delivered it.
-    ctx.whatsapp_fails_next(&tenant, 3, json!({"delayMs": 3500}))
-        .await;
+    ctx.whatsapp_fails_next(&tenant, 3, json!({"delayMs": 3500})).await;
     let reply = ctx.send(&tenant, otp("1234", SA_PHONE)).await;
     assert_eq!(
         (reply.status, reply.body["errorMessage"].as_str()),
@@ -416,15 +223,7 @@ async fn a_whatsapp_timeout_is_never_retried_so_the_user_never_gets_the_code_twi
         reply.body
     );
     tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-    assert_eq!(
-        ctx.whatsapp_messages(&tenant).await.len(),
-        1,
-        "one attempt only: no second copy of the code"
-    );
-    assert_eq!(
-        ctx.balances(&tenant).await,
-        [(100, "Active")],
-        "not charged"
-    );
+    assert_eq!(ctx.whatsapp_messages(&tenant).await.len(), 1, "one attempt only: no second copy of the code");
+    assert_eq!(ctx.balances(&tenant).await, [(100, "Active")], "not charged");
     ctx.whatsapp_fails_next(&tenant, 0, json!({})).await;
 }

@@ -3,24 +3,18 @@
 use lambda_http::{Body, Error, Request, Response};
 use lightotp::auth::API_KEY_HEADER;
 use lightotp::deps::Deps;
-use lightotp::http::{self, ApiError, respond};
-use lightotp::usecase::check_status::{
-    CheckMessageStatusRequest, MessageStatusResponse, check_message_status,
-};
+use lightotp::http::{self, Answer, ApiError, respond};
+use lightotp::usecase::check_status::{CheckMessageStatusRequest, MessageStatusResponse, check_message_status};
+use lightotp::usecase::rate_limit::admit;
 
 /// Never `Err` for a client mistake: API Gateway would answer a bare 5xx outside the contract.
 pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, Error> {
-    Ok(respond(
-        http::human_language(&request),
-        check(deps, &request).await,
-    ))
+    Ok(respond(http::human_language(&request), check(deps, &request).await))
 }
 
-async fn check(deps: &Deps, request: &Request) -> Result<MessageStatusResponse, ApiError> {
-    let client = deps
-        .api_keys
-        .authenticate(http::header(request, API_KEY_HEADER), deps.clock.now())
-        .await?;
+async fn check(deps: &Deps, request: &Request) -> Result<Answer<MessageStatusResponse>, ApiError> {
+    admit(deps, http::source_ip(request)).await?;
+    let client = deps.api_keys.authenticate(http::header(request, API_KEY_HEADER), deps.clock.now()).await?;
     let id = http::json_object::<CheckMessageStatusRequest>(request)?.validate()?;
     check_message_status(deps, &client, id).await
 }

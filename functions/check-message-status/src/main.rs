@@ -10,8 +10,5 @@ async fn main() -> Result<(), Error> {
     if let Err(err) = deps.api_keys.warm().await {
         tracing::warn!(error = %err, "pepper not loaded at cold start; the first request will retry");
     }
-    lambda_http::run(service_fn(|request| {
-        check_message_status::handle(&deps, request)
-    }))
-    .await
+    lambda_http::run(service_fn(|request| check_message_status::handle(&deps, request))).await
 }

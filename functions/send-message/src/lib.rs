@@ -3,23 +3,25 @@
 use lambda_http::{Body, Error, Request, Response};
 use lightotp::auth::API_KEY_HEADER;
 use lightotp::deps::Deps;
-use lightotp::http::{self, ApiError, respond};
+use lightotp::domain::language::HumanLanguage;
+use lightotp::http::{self, Answer, ApiError, respond};
+use lightotp::usecase::rate_limit::admit;
 use lightotp::usecase::send_message::{SendMessageRequest, SendMessageResponse, send_message};
 
 /// Never `Err` for a client mistake: API Gateway would answer a bare 5xx outside the contract.
 pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, Error> {
-    Ok(respond(
-        http::human_language(&request),
-        send(deps, &request).await,
-    ))
+    let language = http::human_language(&request);
+    Ok(respond(language, send(deps, &request, language).await))
 }
 
-async fn send(deps: &Deps, request: &Request) -> Result<SendMessageResponse, ApiError> {
-    // The key is checked before the body is read (decisions.md, step 2).
-    let client = deps
-        .api_keys
-        .authenticate(http::header(request, API_KEY_HEADER), deps.clock.now())
-        .await?;
+async fn send(
+    deps: &Deps,
+    request: &Request,
+    language: HumanLanguage,
+) -> Result<Answer<SendMessageResponse>, ApiError> {
+    // Rate limit, then the key, then the body (decisions.md, steps 1–3).
+    admit(deps, http::source_ip(request)).await?;
+    let client = deps.api_keys.authenticate(http::header(request, API_KEY_HEADER), deps.clock.now()).await?;
     let input = http::json_object::<SendMessageRequest>(request)?.validate()?;
-    send_message(deps, &client, input).await
+    send_message(deps, &client, input, language).await
 }

@@ -50,18 +50,12 @@ impl ApiKey {
     pub fn parse(raw: &str) -> Option<Self> {
         let (key_id, secret) = raw.trim().strip_prefix(PREFIX)?.split_once('_')?;
         let key_id = KeyId::parse(key_id)?;
-        (secret.len() == SECRET_LEN && is_lower_hex(secret)).then(|| Self {
-            key_id,
-            secret: secret.to_owned(),
-        })
+        (secret.len() == SECRET_LEN && is_lower_hex(secret)).then(|| Self { key_id, secret: secret.to_owned() })
     }
 
     /// Builds a key from fresh random bytes (the caller draws them from the OS CSPRNG).
     pub fn from_random(id_bytes: [u8; KEY_ID_LEN / 2], secret_bytes: [u8; SECRET_LEN / 2]) -> Self {
-        Self {
-            key_id: KeyId(hex::encode(id_bytes)),
-            secret: hex::encode(secret_bytes),
-        }
+        Self { key_id: KeyId(hex::encode(id_bytes)), secret: hex::encode(secret_bytes) }
     }
 
     /// Which verifier to check against.
@@ -84,9 +78,7 @@ impl ApiKey {
         let Ok(stored) = hex::decode(stored_verifier) else {
             return false;
         };
-        keyed_hash(pepper, self.secret.as_bytes())
-            .ct_eq(stored.as_slice())
-            .into()
+        keyed_hash(pepper, self.secret.as_bytes()).ct_eq(stored.as_slice()).into()
     }
 }
 
@@ -105,8 +97,7 @@ fn unreachable_hmac() -> Hmac<Sha256> {
 }
 
 fn is_lower_hex(s: &str) -> bool {
-    s.bytes()
-        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 #[cfg(test)]
@@ -146,26 +137,14 @@ mod tests {
         let pepper = b"pepper";
         let verifier = key().verifier(pepper);
         assert!(key().matches(pepper, &verifier));
-        assert!(
-            !key().matches(b"another pepper", &verifier),
-            "another pepper"
-        );
-        assert!(
-            !ApiKey::from_random([7; 8], [8; 32]).matches(pepper, &verifier),
-            "another secret"
-        );
+        assert!(!key().matches(b"another pepper", &verifier), "another pepper");
+        assert!(!ApiKey::from_random([7; 8], [8; 32]).matches(pepper, &verifier), "another secret");
         assert!(!key().matches(pepper, "not hex"), "garbage verifier");
-        assert!(
-            !verifier.contains(&key().reveal()[22..]),
-            "the verifier never contains the secret"
-        );
+        assert!(!verifier.contains(&key().reveal()[22..]), "the verifier never contains the secret");
     }
 
     #[test]
     fn debug_hides_the_secret() {
-        assert_eq!(
-            format!("{:?}", key()),
-            "ApiKey(lotp_0707070707070707_<redacted>)"
-        );
+        assert_eq!(format!("{:?}", key()), "ApiKey(lotp_0707070707070707_<redacted>)");
     }
 }

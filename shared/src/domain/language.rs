@@ -26,11 +26,7 @@ impl HumanLanguage {
                 .filter_map(|p| p.trim().strip_prefix("q="))
                 .find_map(|q| q.trim().parse::<f32>().ok())
                 .unwrap_or(1.0);
-            let primary = tag
-                .split(['-', '_'])
-                .next()
-                .unwrap_or("")
-                .to_ascii_lowercase();
+            let primary = tag.split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
             let language = match primary.as_str() {
                 "ar" => Self::Ar,
                 "en" => Self::En,
@@ -45,11 +41,7 @@ impl HumanLanguage {
 
     /// Reads a stored client preference (`en` or `ar`); anything else is `en`.
     pub fn from_code(code: &str) -> Self {
-        if code.eq_ignore_ascii_case("ar") {
-            Self::Ar
-        } else {
-            Self::En
-        }
+        if code.eq_ignore_ascii_case("ar") { Self::Ar } else { Self::En }
     }
 
     /// `en` or `ar`.
@@ -72,10 +64,7 @@ impl LanguageTag {
         let mut parts = raw.trim().split(['_', '-']);
         let base = parts.next()?;
         let region = parts.next();
-        if parts.next().is_some()
-            || !(2..=3).contains(&base.len())
-            || !base.bytes().all(|b| b.is_ascii_alphabetic())
-        {
+        if parts.next().is_some() || !(2..=3).contains(&base.len()) || !base.bytes().all(|b| b.is_ascii_alphabetic()) {
             return None;
         }
         let base = base.to_ascii_lowercase();
@@ -84,9 +73,7 @@ impl LanguageTag {
             Some(r) if r.len() == 2 && r.bytes().all(|b| b.is_ascii_alphabetic()) => {
                 Some(Self(format!("{base}_{}", r.to_ascii_uppercase())))
             }
-            Some(r) if r.len() == 3 && r.bytes().all(|b| b.is_ascii_digit()) => {
-                Some(Self(format!("{base}_{r}")))
-            }
+            Some(r) if r.len() == 3 && r.bytes().all(|b| b.is_ascii_digit()) => Some(Self(format!("{base}_{r}"))),
             Some(_) => None,
         }
     }
@@ -118,11 +105,8 @@ pub fn match_template<'t>(
     client_default: &str,
     templates: &'t [Template],
 ) -> Option<&'t Template> {
-    let wanted = [requested, Some(client_default)]
-        .into_iter()
-        .flatten()
-        .filter_map(LanguageTag::parse)
-        .flat_map(|tag| {
+    let wanted =
+        [requested, Some(client_default)].into_iter().flatten().filter_map(LanguageTag::parse).flat_map(|tag| {
             let base = tag.base();
             [tag, base]
         });
@@ -157,11 +141,7 @@ mod tests {
             (Some(";;,,"), HumanLanguage::En),
         ];
         for (header, expected) in cases {
-            assert_eq!(
-                HumanLanguage::from_accept_language(header),
-                expected,
-                "header {header:?}"
-            );
+            assert_eq!(HumanLanguage::from_accept_language(header), expected, "header {header:?}");
         }
     }
 
@@ -182,21 +162,14 @@ mod tests {
             ("1n", None),
         ];
         for (raw, expected) in cases {
-            assert_eq!(
-                LanguageTag::parse(raw).as_ref().map(LanguageTag::as_str),
-                expected,
-                "input {raw:?}"
-            );
+            assert_eq!(LanguageTag::parse(raw).as_ref().map(LanguageTag::as_str), expected, "input {raw:?}");
         }
     }
 
     fn templates(languages: &[&str]) -> Vec<Template> {
         languages
             .iter()
-            .map(|l| Template {
-                name: format!("otp_{l}"),
-                language: LanguageTag::parse(l).expect("test tag"),
-            })
+            .map(|l| Template { name: format!("otp_{l}"), language: LanguageTag::parse(l).expect("test tag") })
             .collect()
     }
 

@@ -24,6 +24,16 @@ impl std::fmt::Display for MessageId {
     }
 }
 
+/// The exact status and body a SendMessage answered, kept with the message so that an idempotent retry replays it
+/// byte for byte (decisions.md, Idempotency).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OriginalResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// JSON body, exactly as sent.
+    pub body: String,
+}
+
 /// Where a message is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageStatus {
@@ -56,16 +66,9 @@ impl MessageStatus {
 
     /// Reads the contract's spelling back.
     pub fn parse(raw: &str) -> Option<Self> {
-        [
-            Self::Pending,
-            Self::Sent,
-            Self::Delivered,
-            Self::Read,
-            Self::Failed,
-            Self::Deleted,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == raw)
+        [Self::Pending, Self::Sent, Self::Delivered, Self::Read, Self::Failed, Self::Deleted]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
     }
 }
 
@@ -76,11 +79,7 @@ mod tests {
     #[test]
     fn statuses_round_trip_through_their_contract_spelling() {
         for raw in ["Pending", "Sent", "Delivered", "Read", "Failed", "Deleted"] {
-            assert_eq!(
-                MessageStatus::parse(raw).map(MessageStatus::as_str),
-                Some(raw),
-                "{raw}"
-            );
+            assert_eq!(MessageStatus::parse(raw).map(MessageStatus::as_str), Some(raw), "{raw}");
         }
         assert_eq!(MessageStatus::parse("pending"), None);
     }

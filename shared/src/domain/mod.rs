@@ -2,10 +2,13 @@
 //! language matching. No I/O and no clock here: callers pass `now` in.
 
 pub mod api_key;
+pub mod cooldown;
+pub mod idempotency;
 pub mod language;
 pub mod message;
 pub mod otp_code;
 pub mod phone;
 pub mod pricing;
+pub mod rate_limit;
 pub mod subscription;
 pub mod time_format;

@@ -15,8 +15,7 @@ pub struct Region(String);
 impl Region {
     /// Accepts two ASCII letters, in either case, and keeps them upper case.
     pub fn parse(raw: &str) -> Option<Self> {
-        (raw.len() == 2 && raw.bytes().all(|b| b.is_ascii_alphabetic()))
-            .then(|| Self(raw.to_ascii_uppercase()))
+        (raw.len() == 2 && raw.bytes().all(|b| b.is_ascii_alphabetic())).then(|| Self(raw.to_ascii_uppercase()))
     }
 
     /// The two upper-case letters.
@@ -60,15 +59,8 @@ impl PhoneE164 {
         if !phonenumber::is_valid(&number) {
             return Err(PhoneError::Invalid);
         }
-        let region = number
-            .country()
-            .id()
-            .and_then(|id| Region::parse(id.as_ref()))
-            .ok_or(PhoneError::Invalid)?;
-        Ok(Self {
-            e164: raw.to_owned(),
-            region,
-        })
+        let region = number.country().id().and_then(|id| Region::parse(id.as_ref())).ok_or(PhoneError::Invalid)?;
+        Ok(Self { e164: raw.to_owned(), region })
     }
 
     /// The number as the client sent it, which strict parsing makes canonical: `+966551234567`.
@@ -99,11 +91,7 @@ mod tests {
 
     #[test]
     fn documented_examples_are_accepted_with_their_region() {
-        for (raw, region) in [
-            ("+966551234567", "SA"),
-            ("+201001234567", "EG"),
-            ("+14155552671", "US"),
-        ] {
+        for (raw, region) in [("+966551234567", "SA"), ("+201001234567", "EG"), ("+14155552671", "US")] {
             let phone = PhoneE164::parse(Some(raw)).unwrap_or_else(|e| panic!("{raw}: {e}"));
             assert_eq!(phone.region().as_str(), region, "region of {raw}");
             assert_eq!(phone.as_str(), raw);
@@ -136,10 +124,7 @@ mod tests {
 
     #[test]
     fn region_codes_are_two_letters_kept_upper_case() {
-        assert_eq!(
-            Region::parse("sa").map(|r| r.to_string()),
-            Some("SA".to_owned())
-        );
+        assert_eq!(Region::parse("sa").map(|r| r.to_string()), Some("SA".to_owned()));
         assert_eq!(Region::parse("SAU"), None);
         assert_eq!(Region::parse("1A"), None);
     }

@@ -60,9 +60,7 @@ impl Subscription {
 /// The subscription that pays for a message of `cost`: the most recently created active one whose balance covers
 /// the whole cost. `newest_first` must be ordered newest first. A message is never split across subscriptions.
 pub fn choose_payer(newest_first: &[Subscription], cost: Credits) -> Option<&Subscription> {
-    newest_first
-        .iter()
-        .find(|s| s.effective_state() == SubscriptionState::Active && s.balance >= cost)
+    newest_first.iter().find(|s| s.effective_state() == SubscriptionState::Active && s.balance >= cost)
 }
 
 #[cfg(test)]
@@ -70,13 +68,7 @@ mod tests {
     use super::*;
 
     fn sub(id: &str, balance: Credits, stored_state: StoredState) -> Subscription {
-        Subscription {
-            id: id.into(),
-            sort_key: id.into(),
-            granted: 100,
-            balance,
-            stored_state,
-        }
+        Subscription { id: id.into(), sort_key: id.into(), granted: 100, balance, stored_state }
     }
 
     #[test]
@@ -87,38 +79,17 @@ mod tests {
             sub("older-enough", 3, StoredState::Active),
             sub("oldest-rich", 90, StoredState::Active),
         ];
-        assert_eq!(
-            choose_payer(&subs, 1).map(|s| s.id.as_str()),
-            Some("newer-short"),
-            "cost 1"
-        );
-        assert_eq!(
-            choose_payer(&subs, 3).map(|s| s.id.as_str()),
-            Some("older-enough"),
-            "cost 3: never split"
-        );
-        assert_eq!(
-            choose_payer(&subs, 4).map(|s| s.id.as_str()),
-            Some("oldest-rich"),
-            "cost 4"
-        );
+        assert_eq!(choose_payer(&subs, 1).map(|s| s.id.as_str()), Some("newer-short"), "cost 1");
+        assert_eq!(choose_payer(&subs, 3).map(|s| s.id.as_str()), Some("older-enough"), "cost 3: never split");
+        assert_eq!(choose_payer(&subs, 4).map(|s| s.id.as_str()), Some("oldest-rich"), "cost 4");
         assert_eq!(choose_payer(&subs, 91), None, "cost 91: nobody covers it");
         assert_eq!(choose_payer(&[], 1), None, "no subscription at all");
     }
 
     #[test]
     fn a_subscription_is_expired_at_zero_and_active_again_with_credits() {
-        assert_eq!(
-            sub("s", 0, StoredState::Active).effective_state(),
-            SubscriptionState::Expired
-        );
-        assert_eq!(
-            sub("s", 1, StoredState::Active).effective_state(),
-            SubscriptionState::Active
-        );
-        assert_eq!(
-            sub("s", 5, StoredState::Expired).effective_state(),
-            SubscriptionState::Expired
-        );
+        assert_eq!(sub("s", 0, StoredState::Active).effective_state(), SubscriptionState::Expired);
+        assert_eq!(sub("s", 1, StoredState::Active).effective_state(), SubscriptionState::Active);
+        assert_eq!(sub("s", 5, StoredState::Expired).effective_state(), SubscriptionState::Expired);
     }
 }

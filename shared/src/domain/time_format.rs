@@ -9,9 +9,7 @@ const RFC3339_MILLIS: &[FormatItem<'static>] =
 
 /// `2026-05-14T09:13:42.812Z`: always UTC, always three fractional digits (truncated, never rounded up).
 pub fn rfc3339_millis(at: OffsetDateTime) -> String {
-    at.to_offset(time::UtcOffset::UTC)
-        .format(RFC3339_MILLIS)
-        .unwrap_or_else(|_| at.unix_timestamp().to_string())
+    at.to_offset(time::UtcOffset::UTC).format(RFC3339_MILLIS).unwrap_or_else(|_| at.unix_timestamp().to_string())
 }
 
 /// Reads back what [`rfc3339_millis`] wrote (and any RFC 3339 timestamp).
@@ -26,14 +24,8 @@ mod tests {
 
     #[test]
     fn formats_utc_with_three_fractional_digits_and_z() {
-        assert_eq!(
-            rfc3339_millis(datetime!(2026-05-14 09:13:42.812_999 UTC)),
-            "2026-05-14T09:13:42.812Z"
-        );
-        assert_eq!(
-            rfc3339_millis(datetime!(2026-05-14 12:13:42 +03:00)),
-            "2026-05-14T09:13:42.000Z"
-        );
+        assert_eq!(rfc3339_millis(datetime!(2026-05-14 09:13:42.812_999 UTC)), "2026-05-14T09:13:42.812Z");
+        assert_eq!(rfc3339_millis(datetime!(2026-05-14 12:13:42 +03:00)), "2026-05-14T09:13:42.000Z");
     }
 
     #[test]

@@ -50,25 +50,17 @@ impl DynamoStore {
     }
 
     /// Reads a client's profile.
-    pub async fn client_profile(
-        &self,
-        client_id: &str,
-    ) -> Result<Option<ClientProfile>, StoreError> {
+    pub async fn client_profile(&self, client_id: &str) -> Result<Option<ClientProfile>, StoreError> {
         const OP: &str = "GetItem client";
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(item_key(
-                key::client(client_id),
-                key::PROFILE.to_owned(),
-            )))
+            .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
             .send()
             .await
             .map_err(|e| StoreError::sdk(OP, e))?;
-        out.item()
-            .map(|item| ClientProfile::from_item(item, OP))
-            .transpose()
+        out.item().map(|item| ClientProfile::from_item(item, OP)).transpose()
     }
 
     /// Assigns the client's WhatsApp sender number (replacing any previous one).
@@ -82,10 +74,7 @@ impl DynamoStore {
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(item_key(
-                key::client(client_id),
-                key::PROFILE.to_owned(),
-            )))
+            .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
             .update_expression("SET #pid = :pid, #display = :display")
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", PK)
@@ -100,19 +89,12 @@ impl DynamoStore {
     }
 
     /// Adds an approved template to the client's list.
-    pub async fn add_template(
-        &self,
-        client_id: &str,
-        template: &Template,
-    ) -> Result<(), StoreError> {
+    pub async fn add_template(&self, client_id: &str, template: &Template) -> Result<(), StoreError> {
         const OP: &str = "UpdateItem template";
         self.client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(item_key(
-                key::client(client_id),
-                key::PROFILE.to_owned(),
-            )))
+            .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
             .update_expression("SET #templates = list_append(#templates, :new)")
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", PK)
@@ -137,10 +119,7 @@ impl DynamoStore {
         let sort_key = key::subscription(now.unix_timestamp_nanos(), subscription_id);
         let client_exists = aws_sdk_dynamodb::types::ConditionCheck::builder()
             .table_name(&self.table)
-            .set_key(Some(item_key(
-                key::client(client_id),
-                key::PROFILE.to_owned(),
-            )))
+            .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", PK)
             .build()
@@ -163,15 +142,9 @@ impl DynamoStore {
         self.client
             .transact_write_items()
             .transact_items(
-                aws_sdk_dynamodb::types::TransactWriteItem::builder()
-                    .condition_check(client_exists)
-                    .build(),
+                aws_sdk_dynamodb::types::TransactWriteItem::builder().condition_check(client_exists).build(),
             )
-            .transact_items(
-                aws_sdk_dynamodb::types::TransactWriteItem::builder()
-                    .put(put)
-                    .build(),
-            )
+            .transact_items(aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build())
             .send()
             .await
             .map_err(|e| StoreError::sdk(OP, e))?;
@@ -184,11 +157,7 @@ impl DynamoStore {
         client_id: &str,
         subscription_id: &str,
     ) -> Result<Option<Subscription>, StoreError> {
-        Ok(self
-            .subscriptions_newest_first(client_id)
-            .await?
-            .into_iter()
-            .find(|s| s.id == subscription_id))
+        Ok(self.subscriptions_newest_first(client_id).await?.into_iter().find(|s| s.id == subscription_id))
     }
 
     /// Sets a country's price (overwriting the previous one).

@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::schema::{PK, SK, attr, key};
-use super::{NewMessage, StoreError};
+use super::{IdempotencyBinding, NewMessage, StoreError};
+use crate::domain::cooldown::{CooldownWindow, CountedSend};
 use crate::domain::language::{LanguageTag, Template};
-use crate::domain::message::MessageStatus;
+use crate::domain::message::{MessageStatus, OriginalResponse};
 use crate::domain::subscription::{StoredState, Subscription};
 use crate::domain::time_format::rfc3339_millis;
 
@@ -67,6 +68,8 @@ pub struct MessageRecord {
     pub failure_reason: Option<String>,
     /// When the failure was recorded.
     pub failed_at: Option<String>,
+    /// What SendMessage answered for it, once known: an idempotent retry replays exactly this.
+    pub replay: Option<OriginalResponse>,
 }
 
 pub(super) fn sort_key(item: &Item) -> Option<&str> {
@@ -74,27 +77,19 @@ pub(super) fn sort_key(item: &Item) -> Option<&str> {
 }
 
 pub(super) fn string(item: &Item, name: &str, op: &'static str) -> Result<String, StoreError> {
-    optional_string(item, name)
-        .ok_or_else(|| StoreError::corrupt(op, format!("missing string {name}")))
+    optional_string(item, name).ok_or_else(|| StoreError::corrupt(op, format!("missing string {name}")))
 }
 
 pub(super) fn optional_string(item: &Item, name: &str) -> Option<String> {
     item.get(name).and_then(|v| v.as_s().ok()).cloned()
 }
 
-pub(super) fn number<T: std::str::FromStr>(
-    item: &Item,
-    name: &str,
-    op: &'static str,
-) -> Result<T, StoreError> {
-    optional_number(item, name)
-        .ok_or_else(|| StoreError::corrupt(op, format!("missing number {name}")))
+pub(super) fn number<T: std::str::FromStr>(item: &Item, name: &str, op: &'static str) -> Result<T, StoreError> {
+    optional_number(item, name).ok_or_else(|| StoreError::corrupt(op, format!("missing number {name}")))
 }
 
 pub(super) fn optional_number<T: std::str::FromStr>(item: &Item, name: &str) -> Option<T> {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|raw| raw.parse().ok())
+    item.get(name).and_then(|v| v.as_n().ok()).and_then(|raw| raw.parse().ok())
 }
 
 impl ClientProfile {
@@ -103,10 +98,7 @@ impl ClientProfile {
             optional_string(item, attr::SENDER_PHONE_NUMBER_ID),
             optional_string(item, attr::SENDER_DISPLAY_PHONE),
         ) {
-            (Some(phone_number_id), Some(display_phone)) => Some(WhatsAppSender {
-                phone_number_id,
-                display_phone,
-            }),
+            (Some(phone_number_id), Some(display_phone)) => Some(WhatsAppSender { phone_number_id, display_phone }),
             _ => None,
         };
         let templates = match item.get(attr::TEMPLATES).and_then(|v| v.as_l().ok()) {
@@ -134,44 +126,20 @@ impl ClientProfile {
 
     pub(super) fn to_item(&self) -> Item {
         let mut item = Item::from([
-            (
-                PK.to_owned(),
-                AttributeValue::S(key::client(&self.client_id)),
-            ),
+            (PK.to_owned(), AttributeValue::S(key::client(&self.client_id))),
             (SK.to_owned(), AttributeValue::S(key::PROFILE.to_owned())),
-            (
-                attr::CLIENT_ID.to_owned(),
-                AttributeValue::S(self.client_id.clone()),
-            ),
+            (attr::CLIENT_ID.to_owned(), AttributeValue::S(self.client_id.clone())),
             (attr::NAME.to_owned(), AttributeValue::S(self.name.clone())),
-            (
-                attr::EMAIL.to_owned(),
-                AttributeValue::S(self.email.clone()),
-            ),
-            (
-                attr::LANGUAGE.to_owned(),
-                AttributeValue::S(self.language.clone()),
-            ),
-            (
-                attr::TEMPLATES.to_owned(),
-                AttributeValue::L(self.templates.iter().map(template_value).collect()),
-            ),
+            (attr::EMAIL.to_owned(), AttributeValue::S(self.email.clone())),
+            (attr::LANGUAGE.to_owned(), AttributeValue::S(self.language.clone())),
+            (attr::TEMPLATES.to_owned(), AttributeValue::L(self.templates.iter().map(template_value).collect())),
         ]);
         if let Some(sender) = &self.sms_sender {
-            item.insert(
-                attr::SMS_SENDER.to_owned(),
-                AttributeValue::S(sender.clone()),
-            );
+            item.insert(attr::SMS_SENDER.to_owned(), AttributeValue::S(sender.clone()));
         }
         if let Some(sender) = &self.sender {
-            item.insert(
-                attr::SENDER_PHONE_NUMBER_ID.to_owned(),
-                AttributeValue::S(sender.phone_number_id.clone()),
-            );
-            item.insert(
-                attr::SENDER_DISPLAY_PHONE.to_owned(),
-                AttributeValue::S(sender.display_phone.clone()),
-            );
+            item.insert(attr::SENDER_PHONE_NUMBER_ID.to_owned(), AttributeValue::S(sender.phone_number_id.clone()));
+            item.insert(attr::SENDER_DISPLAY_PHONE.to_owned(), AttributeValue::S(sender.display_phone.clone()));
         }
         item
     }
@@ -179,90 +147,97 @@ impl ClientProfile {
 
 pub(super) fn template_value(template: &Template) -> AttributeValue {
     AttributeValue::M(HashMap::from([
-        (
-            attr::NAME.to_owned(),
-            AttributeValue::S(template.name.clone()),
-        ),
-        (
-            attr::LANGUAGE.to_owned(),
-            AttributeValue::S(template.language.as_str().to_owned()),
-        ),
+        (attr::NAME.to_owned(), AttributeValue::S(template.name.clone())),
+        (attr::LANGUAGE.to_owned(), AttributeValue::S(template.language.as_str().to_owned())),
     ]))
 }
 
-pub(super) fn subscription_from_item(
-    item: &Item,
-    op: &'static str,
-) -> Result<Subscription, StoreError> {
+pub(super) fn subscription_from_item(item: &Item, op: &'static str) -> Result<Subscription, StoreError> {
     let stored_state = match string(item, attr::STATE, op)?.as_str() {
         "Active" => StoredState::Active,
         _ => StoredState::Expired,
     };
     Ok(Subscription {
         id: string(item, attr::SUBSCRIPTION_ID, op)?,
-        sort_key: sort_key(item)
-            .map(str::to_owned)
-            .ok_or_else(|| StoreError::corrupt(op, "no sort key"))?,
+        sort_key: sort_key(item).map(str::to_owned).ok_or_else(|| StoreError::corrupt(op, "no sort key"))?,
         granted: number(item, attr::GRANTED, op)?,
         balance: number(item, attr::BALANCE, op)?,
         stored_state,
     })
 }
 
-pub(super) fn new_message_item(message: &NewMessage<'_>, payer: &Subscription) -> Item {
+pub(super) fn new_message_item(message: &NewMessage<'_>, payer: &Subscription, key: Option<uuid::Uuid>) -> Item {
     let created_at = rfc3339_millis(message.created_at);
     let id = message.id.to_string();
-    Item::from([
-        (
-            PK.to_owned(),
-            AttributeValue::S(key::client(message.client_id)),
-        ),
+    let mut item = Item::from([
+        (PK.to_owned(), AttributeValue::S(key::client(message.client_id))),
         (SK.to_owned(), AttributeValue::S(key::message(&id))),
         (attr::MESSAGE_ID.to_owned(), AttributeValue::S(id)),
-        (
-            attr::CLIENT_ID.to_owned(),
-            AttributeValue::S(message.client_id.to_owned()),
-        ),
-        (
-            attr::STATUS.to_owned(),
-            AttributeValue::S(MessageStatus::Pending.as_str().to_owned()),
-        ),
-        (
-            attr::TO_PHONE.to_owned(),
-            AttributeValue::S(message.to.as_str().to_owned()),
-        ),
-        (
-            attr::REGION.to_owned(),
-            AttributeValue::S(message.to.region().as_str().to_owned()),
-        ),
-        (
-            attr::TEMPLATE_NAME.to_owned(),
-            AttributeValue::S(message.template.name.clone()),
-        ),
-        (
-            attr::LANGUAGE.to_owned(),
-            AttributeValue::S(message.template.language.as_str().to_owned()),
-        ),
-        (
-            attr::COST.to_owned(),
-            AttributeValue::N(message.cost.to_string()),
-        ),
-        (
-            attr::CHARGED_SUBSCRIPTION.to_owned(),
-            AttributeValue::S(payer.sort_key.clone()),
-        ),
-        (
-            attr::CREATED_AT.to_owned(),
-            AttributeValue::S(created_at.clone()),
-        ),
-        (
-            attr::UPDATED_AT.to_owned(),
-            AttributeValue::S(created_at.clone()),
-        ),
-        (
-            attr::PENDING_SINCE.to_owned(),
-            AttributeValue::S(created_at),
-        ),
+        (attr::CLIENT_ID.to_owned(), AttributeValue::S(message.client_id.to_owned())),
+        (attr::STATUS.to_owned(), AttributeValue::S(MessageStatus::Pending.as_str().to_owned())),
+        (attr::TO_PHONE.to_owned(), AttributeValue::S(message.to.as_str().to_owned())),
+        (attr::REGION.to_owned(), AttributeValue::S(message.to.region().as_str().to_owned())),
+        (attr::TEMPLATE_NAME.to_owned(), AttributeValue::S(message.template.name.clone())),
+        (attr::LANGUAGE.to_owned(), AttributeValue::S(message.template.language.as_str().to_owned())),
+        (attr::COST.to_owned(), AttributeValue::N(message.cost.to_string())),
+        (attr::CHARGED_SUBSCRIPTION.to_owned(), AttributeValue::S(payer.sort_key.clone())),
+        (attr::CREATED_AT.to_owned(), AttributeValue::S(created_at.clone())),
+        (attr::UPDATED_AT.to_owned(), AttributeValue::S(created_at.clone())),
+        (attr::PENDING_SINCE.to_owned(), AttributeValue::S(created_at)),
+    ]);
+    if let Some(key) = key {
+        item.insert(attr::IDEMPOTENCY_KEY.to_owned(), AttributeValue::S(key.to_string()));
+    }
+    item
+}
+
+pub(super) fn binding_from_item(item: &Item, op: &'static str) -> Result<IdempotencyBinding, StoreError> {
+    Ok(IdempotencyBinding {
+        message_id: string(item, attr::MESSAGE_ID, op)?,
+        fingerprint: string(item, attr::FINGERPRINT, op)?,
+    })
+}
+
+pub(super) fn cooldown_from_item(item: &Item, op: &'static str) -> Result<CooldownWindow, StoreError> {
+    let recent = item
+        .get(attr::RECENT)
+        .and_then(|v| v.as_l().ok())
+        .map(|list| {
+            list.iter()
+                .filter_map(|entry| entry.as_m().ok())
+                .map(|m| {
+                    Ok(CountedSend {
+                        message_id: string(m, attr::MESSAGE_ID, op)?,
+                        at_millis: number(m, attr::AT, op)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, StoreError>>()
+        })
+        .transpose()?
+        .unwrap_or_default();
+    Ok(CooldownWindow { streak: number(item, attr::STREAK, op)?, recent, version: number(item, attr::VERSION, op)? })
+}
+
+pub(super) fn cooldown_item(client_id: &str, phone: &str, window: &CooldownWindow) -> Item {
+    let recent = window
+        .recent
+        .iter()
+        .map(|send| {
+            AttributeValue::M(HashMap::from([
+                (attr::MESSAGE_ID.to_owned(), AttributeValue::S(send.message_id.clone())),
+                (attr::AT.to_owned(), AttributeValue::N(send.at_millis.to_string())),
+            ]))
+        })
+        .collect();
+    let last = window.recent.last().map_or(0, |s| s.at_millis);
+    Item::from([
+        (PK.to_owned(), AttributeValue::S(key::client(client_id))),
+        (SK.to_owned(), AttributeValue::S(key::cooldown(phone))),
+        (attr::STREAK.to_owned(), AttributeValue::N(window.streak.to_string())),
+        (attr::RECENT.to_owned(), AttributeValue::L(recent)),
+        (attr::VERSION.to_owned(), AttributeValue::N(window.version.to_string())),
+        // Nothing is left to remember 6 h after the last counted send; a day later the item may go.
+        (super::schema::TTL_ATTRIBUTE.to_owned(), AttributeValue::N((last / 1000 + 30 * 3600).to_string())),
     ])
 }
 
@@ -271,8 +246,7 @@ impl MessageRecord {
         let status = string(item, attr::STATUS, op)?;
         Ok(Self {
             id: string(item, attr::MESSAGE_ID, op)?,
-            status: MessageStatus::parse(&status)
-                .ok_or_else(|| StoreError::corrupt(op, format!("status {status}")))?,
+            status: MessageStatus::parse(&status).ok_or_else(|| StoreError::corrupt(op, format!("status {status}")))?,
             to_phone: string(item, attr::TO_PHONE, op)?,
             created_at: string(item, attr::CREATED_AT, op)?,
             cost: number(item, attr::COST, op)?,
@@ -282,6 +256,10 @@ impl MessageRecord {
             failure_title: optional_string(item, attr::FAILURE_TITLE),
             failure_reason: optional_string(item, attr::FAILURE_REASON),
             failed_at: optional_string(item, attr::FAILED_AT),
+            replay: match (optional_number(item, attr::REPLAY_STATUS), optional_string(item, attr::REPLAY_BODY)) {
+                (Some(status), Some(body)) => Some(OriginalResponse { status, body }),
+                _ => None,
+            },
         })
     }
 }

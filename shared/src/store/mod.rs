@@ -12,11 +12,16 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 
+use uuid::Uuid;
+
+use crate::domain::cooldown::CooldownWindow;
 use crate::domain::language::Template;
-use crate::domain::message::{MessageId, MessageStatus};
-use crate::domain::phone::{PhoneE164, Region};
+use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
+use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::Credits;
 use crate::domain::subscription::Subscription;
 use crate::domain::time_format::rfc3339_millis;
@@ -35,10 +40,7 @@ pub struct StoreError {
 impl StoreError {
     /// Wraps an SDK (or any) error with the operation it broke.
     pub fn new(operation: &'static str, err: impl std::fmt::Display) -> Self {
-        Self {
-            operation,
-            detail: err.to_string(),
-        }
+        Self { operation, detail: err.to_string() }
     }
 
     pub(crate) fn sdk<E: std::error::Error>(operation: &'static str, err: E) -> Self {
@@ -57,6 +59,28 @@ pub struct SendContext {
     pub profile: Option<ClientProfile>,
     /// The destination country's listed price, if listed.
     pub listed_price: Option<Credits>,
+    /// The recipient's cooldown window (version 0 when none was ever written).
+    pub cooldown: CooldownWindow,
+    /// The message the request's idempotency key is already bound to, if it is.
+    pub binding: Option<IdempotencyBinding>,
+}
+
+/// An idempotency key a request wants to bind to the message it creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyClaim {
+    /// The client's key.
+    pub key: Uuid,
+    /// Keyed hash of the request (never the code itself).
+    pub fingerprint: String,
+}
+
+/// What an idempotency key is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyBinding {
+    /// The message the key created.
+    pub message_id: String,
+    /// The fingerprint of the request that created it.
+    pub fingerprint: String,
 }
 
 /// A message about to be created and charged.
@@ -77,12 +101,15 @@ pub struct NewMessage<'a> {
 }
 
 /// The outcome of reserving credits for a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reservation {
-    /// The subscription was debited and the message created `Pending`, together.
+    /// The key was bound, the cooldown advanced, the subscription debited and the message created `Pending`,
+    /// together.
     Reserved,
-    /// Another request got there first (the chosen subscription can no longer cover the cost, or a concurrent
-    /// transaction held it): nothing was written; read again and choose again.
+    /// The idempotency key was bound by another request first; nothing was written.
+    KeyAlreadyBound(IdempotencyBinding),
+    /// Another request got there first (the cooldown window moved, the chosen subscription can no longer cover the
+    /// cost, or a concurrent transaction held an item): nothing was written; read again and decide again.
     ReadAgain,
 }
 
@@ -116,35 +143,26 @@ fn item_key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
     HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
 }
 
-/// Why a transaction was cancelled, when the cause is a race rather than a fault.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum LostRace {
-    /// The first item's condition failed: the state it guards has moved on.
-    FirstCondition,
-    /// Another transaction on the same items was in flight (`TransactionConflict`): worth retrying as is.
-    Conflict,
+/// The cancellation reasons of a cancelled transaction, one per item in order; `None` when the error is not a
+/// cancellation (a fault, not a race).
+fn cancellation_reasons(
+    err: &SdkError<TransactWriteItemsError, HttpResponse>,
+) -> Option<&[aws_sdk_dynamodb::types::CancellationReason]> {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+            Some(cancelled.cancellation_reasons())
+        }
+        _ => None,
+    }
 }
 
-fn lost_race(err: &SdkError<TransactWriteItemsError, HttpResponse>) -> Option<LostRace> {
-    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-        err.as_service_error()
-    else {
-        return None;
-    };
-    let reasons = cancelled.cancellation_reasons();
-    if reasons
-        .first()
-        .is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
-    {
-        Some(LostRace::FirstCondition)
-    } else if reasons
-        .iter()
-        .any(|r| r.code() == Some("TransactionConflict"))
-    {
-        Some(LostRace::Conflict)
-    } else {
-        None
-    }
+fn condition_failed(reasons: &[aws_sdk_dynamodb::types::CancellationReason], index: usize) -> bool {
+    reasons.get(index).is_some_and(|r| r.code() == Some("ConditionalCheckFailed"))
+}
+
+/// Whether a cancellation was a race (a failed condition or a `TransactionConflict`) rather than a fault.
+fn is_race(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> bool {
+    reasons.iter().any(|r| matches!(r.code(), Some("ConditionalCheckFailed" | "TransactionConflict")))
 }
 
 /// How many times a transaction that met a `TransactionConflict` is tried again.
@@ -156,10 +174,7 @@ const BATCH_GET_ATTEMPTS: usize = 5;
 impl DynamoStore {
     /// A store over `table`.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 
     /// The table's name.
@@ -172,20 +187,30 @@ impl DynamoStore {
         &self.client
     }
 
-    /// Reads the caller's profile and the destination's price in one `BatchGetItem`.
+    /// Reads, in one strongly consistent `BatchGetItem`, everything a SendMessage decides on besides the balances:
+    /// the caller's profile, the destination's price, the recipient's cooldown window and the idempotency key's
+    /// binding.
     pub async fn send_context(
         &self,
         client_id: &str,
-        region: &Region,
+        to: &PhoneE164,
+        key: Option<Uuid>,
     ) -> Result<SendContext, StoreError> {
         const OP: &str = "BatchGetItem send context";
-        let profile_key = item_key(key::client(client_id), key::PROFILE.to_owned());
-        let price_key = item_key(key::PRICING.to_owned(), key::price(region.as_str()));
-        let mut pending = vec![profile_key, price_key];
+        let cooldown_sk = key::cooldown(to.as_str());
+        let mut pending = vec![
+            item_key(key::client(client_id), key::PROFILE.to_owned()),
+            item_key(key::PRICING.to_owned(), key::price(to.region().as_str())),
+            item_key(key::client(client_id), cooldown_sk.clone()),
+        ];
+        if let Some(key) = key {
+            pending.push(item_key(key::client(client_id), key::idempotency(&key.to_string())));
+        }
         let mut found = Vec::new();
         for _ in 0..BATCH_GET_ATTEMPTS {
             let keys = KeysAndAttributes::builder()
                 .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
                 .build()
                 .map_err(|e| StoreError::new(OP, e))?;
             let out = self
@@ -208,13 +233,13 @@ impl DynamoStore {
         if !pending.is_empty() {
             return Err(StoreError::new(OP, "keys left unprocessed after retries"));
         }
-        let mut context = SendContext {
-            profile: None,
-            listed_price: None,
-        };
+        let mut context =
+            SendContext { profile: None, listed_price: None, cooldown: CooldownWindow::default(), binding: None };
         for item in found {
             match items::sort_key(&item) {
                 Some(key::PROFILE) => context.profile = Some(ClientProfile::from_item(&item, OP)?),
+                Some(sk) if sk == cooldown_sk => context.cooldown = items::cooldown_from_item(&item, OP)?,
+                Some(sk) if sk.starts_with("IDEM#") => context.binding = Some(items::binding_from_item(&item, OP)?),
                 Some(_) => context.listed_price = Some(items::number(&item, attr::CREDITS, OP)?),
                 None => return Err(StoreError::corrupt(OP, "item without a sort key")),
             }
@@ -223,10 +248,7 @@ impl DynamoStore {
     }
 
     /// The client's subscriptions, newest first (one `Query`, paginated only past 1 MB).
-    pub async fn subscriptions_newest_first(
-        &self,
-        client_id: &str,
-    ) -> Result<Vec<Subscription>, StoreError> {
+    pub async fn subscriptions_newest_first(&self, client_id: &str) -> Result<Vec<Subscription>, StoreError> {
         const OP: &str = "Query subscriptions";
         let mut subscriptions = Vec::new();
         let mut start = None;
@@ -257,25 +279,27 @@ impl DynamoStore {
         }
     }
 
-    /// Debits `payer` and creates the message `Pending`, in one transaction: the debit's condition
-    /// (`state = Active AND balance >= cost`) makes a negative balance impossible under any concurrency, and the
-    /// message's (`attribute_not_exists(pk)`) makes it created once.
+    /// Reserves a message in one transaction, all or nothing:
+    /// 1. debit `payer` (`attribute_exists(pk) AND state = Active AND balance >= cost`): never below zero;
+    /// 2. create the message `Pending` (`attribute_not_exists(pk)`): created once;
+    /// 3. write the cooldown window `next` (`version = read.version`, or `attribute_not_exists(pk)` for a first
+    ///    send): two racing sends to one number cannot both pass the cooldown;
+    /// 4. bind the idempotency key, if any (`attribute_not_exists(pk)`): bound to one message for ever.
     pub async fn reserve(
         &self,
         message: &NewMessage<'_>,
         payer: &Subscription,
+        read: &CooldownWindow,
+        next: &CooldownWindow,
+        claim: Option<&IdempotencyClaim>,
     ) -> Result<Reservation, StoreError> {
         const OP: &str = "TransactWriteItems reserve";
+        const KEY_ITEM: usize = 3;
         let debit = Update::builder()
             .table_name(&self.table)
-            .set_key(Some(item_key(
-                key::client(message.client_id),
-                payer.sort_key.clone(),
-            )))
+            .set_key(Some(item_key(key::client(message.client_id), payer.sort_key.clone())))
             .update_expression("SET #balance = #balance - :cost")
-            .condition_expression(
-                "attribute_exists(#pk) AND #state = :active AND #balance >= :cost",
-            )
+            .condition_expression("attribute_exists(#pk) AND #state = :active AND #balance >= :cost")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#balance", attr::BALANCE)
             .expression_attribute_names("#state", attr::STATE)
@@ -285,166 +309,244 @@ impl DynamoStore {
             .map_err(|e| StoreError::new(OP, e))?;
         let create = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(items::new_message_item(message, payer)))
+            .set_item(Some(items::new_message_item(message, payer, claim.map(|c| c.key))))
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", PK)
             .build()
             .map_err(|e| StoreError::new(OP, e))?;
-        let result = self
+        let cooldown = self
+            .cooldown_put(message.client_id, message.to.as_str(), read, next)
+            .map_err(|e| StoreError::new(OP, e))?;
+        let mut request = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(debit).build())
             .transact_items(TransactWriteItem::builder().put(create).build())
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(Reservation::Reserved),
-            Err(err) if lost_race(&err).is_some() => Ok(Reservation::ReadAgain),
-            Err(err) => Err(StoreError::sdk(OP, err)),
+            .transact_items(TransactWriteItem::builder().put(cooldown).build());
+        if let Some(claim) = claim {
+            let bind = Put::builder()
+                .table_name(&self.table)
+                .item(PK, s(key::client(message.client_id)))
+                .item(SK, s(key::idempotency(&claim.key.to_string())))
+                .item(attr::MESSAGE_ID, s(message.id.to_string()))
+                .item(attr::FINGERPRINT, s(claim.fingerprint.clone()))
+                .item(attr::CREATED_AT, s(rfc3339_millis(message.created_at)))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PK)
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build()
+                .map_err(|e| StoreError::new(OP, e))?;
+            request = request.transact_items(TransactWriteItem::builder().put(bind).build());
         }
+        let err = match request.send().await {
+            Ok(_) => return Ok(Reservation::Reserved),
+            Err(err) => err,
+        };
+        let Some(reasons) = cancellation_reasons(&err) else { return Err(StoreError::sdk(OP, err)) };
+        if condition_failed(reasons, KEY_ITEM) {
+            let bound = reasons.get(KEY_ITEM).and_then(|r| r.item());
+            return match bound {
+                Some(item) => Ok(Reservation::KeyAlreadyBound(items::binding_from_item(item, OP)?)),
+                // The old item is always returned (ALL_OLD); without it, a fresh read will find the binding.
+                None => Ok(Reservation::ReadAgain),
+            };
+        }
+        if is_race(reasons) { Ok(Reservation::ReadAgain) } else { Err(StoreError::sdk(OP, err)) }
     }
 
-    /// Records WhatsApp's id for a message still `Pending`. Returns `false` when the message had already moved on.
-    pub async fn record_whatsapp_id(
+    /// The conditional write of a cooldown window: `next` replaces what was `read`, only if nobody wrote in between.
+    fn cooldown_put(
+        &self,
+        client_id: &str,
+        phone: &str,
+        read: &CooldownWindow,
+        next: &CooldownWindow,
+    ) -> Result<Put, aws_sdk_dynamodb::error::BuildError> {
+        let put = Put::builder().table_name(&self.table).set_item(Some(items::cooldown_item(client_id, phone, next)));
+        let put = if read.version == 0 {
+            put.condition_expression("attribute_not_exists(#pk)").expression_attribute_names("#pk", PK)
+        } else {
+            put.condition_expression("#version = :read")
+                .expression_attribute_names("#version", attr::VERSION)
+                .expression_attribute_values(":read", n(read.version))
+        };
+        put.build()
+    }
+
+    /// Records WhatsApp's id, and the response to replay, for a message still `Pending`. Returns `false` when the
+    /// message had already moved on.
+    pub async fn record_sent(
         &self,
         client_id: &str,
         id: MessageId,
         wamid: &str,
+        response: &OriginalResponse,
+        now: time::OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        const OP: &str = "UpdateItem record wamid";
+        const OP: &str = "UpdateItem record sent";
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(item_key(
-                key::client(client_id),
-                key::message(&id.to_string()),
-            )))
-            .update_expression("SET #wamid = :wamid REMOVE #pending")
+            .set_key(Some(item_key(key::client(client_id), key::message(&id.to_string()))))
+            .update_expression(
+                "SET #wamid = :wamid, #replayStatus = :status, #replayBody = :body, #updatedAt = :now REMOVE #pending",
+            )
             .condition_expression("#status = :pending")
             .expression_attribute_names("#wamid", attr::WAMID)
+            .expression_attribute_names("#replayStatus", attr::REPLAY_STATUS)
+            .expression_attribute_names("#replayBody", attr::REPLAY_BODY)
+            .expression_attribute_names("#updatedAt", attr::UPDATED_AT)
             .expression_attribute_names("#pending", attr::PENDING_SINCE)
             .expression_attribute_names("#status", attr::STATUS)
             .expression_attribute_values(":wamid", s(wamid))
+            .expression_attribute_values(":status", n(response.status))
+            .expression_attribute_values(":body", s(response.body.clone()))
+            .expression_attribute_values(":now", s(rfc3339_millis(now)))
             .expression_attribute_values(":pending", s(MessageStatus::Pending.as_str()))
             .send()
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
             Err(e) => Err(StoreError::sdk(OP, e)),
         }
     }
 
-    /// Fails a `Pending` message and refunds what it was charged, in one transaction guarded by
-    /// `attribute_not_exists(refundedAt)`: however many callers race, the credits come back once.
-    /// Returns `false` when the message was no longer `Pending` or already refunded.
+    /// Fails a `Pending` message, refunds what it was charged and takes it out of the recipient's cooldown streak,
+    /// in one transaction guarded by `status = Pending AND attribute_not_exists(refundedAt)`: however many callers
+    /// race, the credits come back once. `response` is what an idempotent retry will replay. Returns `false` when
+    /// the message was no longer `Pending` or already refunded.
     pub async fn fail_and_refund(
         &self,
         client_id: &str,
         message: &MessageRecord,
         failure: &Failure,
+        response: &OriginalResponse,
         now: time::OffsetDateTime,
     ) -> Result<bool, StoreError> {
         const OP: &str = "TransactWriteItems fail and refund";
         let now = rfc3339_millis(now);
-        let fail = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(item_key(
-                key::client(client_id),
-                key::message(&message.id),
-            )))
-            .update_expression(
-                "SET #status = :failed, #failedAt = :now, #refundedAt = :now, #updatedAt = :now, \
-                 #fcode = :fcode, #ftitle = :ftitle, #freason = :freason REMOVE #pending",
-            )
-            .condition_expression("#status = :pending AND attribute_not_exists(#refundedAt)")
-            .expression_attribute_names("#status", attr::STATUS)
-            .expression_attribute_names("#failedAt", attr::FAILED_AT)
-            .expression_attribute_names("#refundedAt", attr::REFUNDED_AT)
-            .expression_attribute_names("#updatedAt", attr::UPDATED_AT)
-            .expression_attribute_names("#fcode", attr::FAILURE_CODE)
-            .expression_attribute_names("#ftitle", attr::FAILURE_TITLE)
-            .expression_attribute_names("#freason", attr::FAILURE_REASON)
-            .expression_attribute_names("#pending", attr::PENDING_SINCE)
-            .expression_attribute_values(":failed", s(MessageStatus::Failed.as_str()))
-            .expression_attribute_values(":pending", s(MessageStatus::Pending.as_str()))
-            .expression_attribute_values(":now", s(now))
-            .expression_attribute_values(
-                ":fcode",
-                failure.code.map_or(AttributeValue::Null(true), n),
-            )
-            .expression_attribute_values(
-                ":ftitle",
-                failure.title.clone().map_or(AttributeValue::Null(true), s),
-            )
-            .expression_attribute_values(
-                ":freason",
-                failure.reason.clone().map_or(AttributeValue::Null(true), s),
-            )
-            .build()
-            .map_err(|e| StoreError::new(OP, e))?;
-        let mut request = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(fail).build());
-        if let Some(payer) = &message.charged_subscription {
-            let refund = Update::builder()
+        for _ in 0..CONFLICT_ATTEMPTS {
+            let window = self.cooldown_window(client_id, &message.to_phone).await?;
+            let fail = Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(item_key(key::client(client_id), payer.clone())))
-                .update_expression("SET #balance = #balance + :cost")
-                .condition_expression("attribute_exists(#pk)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#balance", attr::BALANCE)
-                .expression_attribute_values(":cost", n(message.cost))
+                .set_key(Some(item_key(key::client(client_id), key::message(&message.id))))
+                .update_expression(
+                    "SET #status = :failed, #failedAt = :now, #refundedAt = :now, #updatedAt = :now, \
+                     #fcode = :fcode, #ftitle = :ftitle, #freason = :freason, \
+                     #replayStatus = :rstatus, #replayBody = :rbody REMOVE #pending",
+                )
+                .condition_expression("#status = :pending AND attribute_not_exists(#refundedAt)")
+                .expression_attribute_names("#status", attr::STATUS)
+                .expression_attribute_names("#failedAt", attr::FAILED_AT)
+                .expression_attribute_names("#refundedAt", attr::REFUNDED_AT)
+                .expression_attribute_names("#updatedAt", attr::UPDATED_AT)
+                .expression_attribute_names("#fcode", attr::FAILURE_CODE)
+                .expression_attribute_names("#ftitle", attr::FAILURE_TITLE)
+                .expression_attribute_names("#freason", attr::FAILURE_REASON)
+                .expression_attribute_names("#replayStatus", attr::REPLAY_STATUS)
+                .expression_attribute_names("#replayBody", attr::REPLAY_BODY)
+                .expression_attribute_names("#pending", attr::PENDING_SINCE)
+                .expression_attribute_values(":failed", s(MessageStatus::Failed.as_str()))
+                .expression_attribute_values(":pending", s(MessageStatus::Pending.as_str()))
+                .expression_attribute_values(":now", s(now.clone()))
+                .expression_attribute_values(":fcode", failure.code.map_or(AttributeValue::Null(true), n))
+                .expression_attribute_values(":ftitle", failure.title.clone().map_or(AttributeValue::Null(true), s))
+                .expression_attribute_values(":freason", failure.reason.clone().map_or(AttributeValue::Null(true), s))
+                .expression_attribute_values(":rstatus", n(response.status))
+                .expression_attribute_values(":rbody", s(response.body.clone()))
                 .build()
                 .map_err(|e| StoreError::new(OP, e))?;
-            request = request.transact_items(TransactWriteItem::builder().update(refund).build());
-        }
-        for _ in 1..CONFLICT_ATTEMPTS {
-            match request.clone().send().await {
+            let mut request =
+                self.client.transact_write_items().transact_items(TransactWriteItem::builder().update(fail).build());
+            if let Some(payer) = &message.charged_subscription {
+                let refund = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(item_key(key::client(client_id), payer.clone())))
+                    .update_expression("SET #balance = #balance + :cost")
+                    .condition_expression("attribute_exists(#pk)")
+                    .expression_attribute_names("#pk", PK)
+                    .expression_attribute_names("#balance", attr::BALANCE)
+                    .expression_attribute_values(":cost", n(message.cost))
+                    .build()
+                    .map_err(|e| StoreError::new(OP, e))?;
+                request = request.transact_items(TransactWriteItem::builder().update(refund).build());
+            }
+            if let Some(next) = window.without(&message.id) {
+                let put = self
+                    .cooldown_put(client_id, &message.to_phone, &window, &next)
+                    .map_err(|e| StoreError::new(OP, e))?;
+                request = request.transact_items(TransactWriteItem::builder().put(put).build());
+            }
+            let err = match request.send().await {
                 Ok(_) => return Ok(true),
-                Err(err) => match lost_race(&err) {
-                    Some(LostRace::FirstCondition) => return Ok(false),
-                    Some(LostRace::Conflict) => continue,
-                    None => return Err(StoreError::sdk(OP, err)),
-                },
+                Err(err) => err,
+            };
+            match cancellation_reasons(&err) {
+                Some(reasons) if condition_failed(reasons, 0) => return Ok(false),
+                // The window moved (another send or failure) or a transaction held an item: read again.
+                Some(reasons) if is_race(reasons) => continue,
+                _ => return Err(StoreError::sdk(OP, err)),
             }
         }
-        match request.send().await {
-            Ok(_) => Ok(true),
-            Err(err) if lost_race(&err) == Some(LostRace::FirstCondition) => Ok(false),
-            Err(err) => Err(StoreError::sdk(OP, err)),
-        }
+        Err(StoreError::new(OP, "kept losing races"))
+    }
+
+    async fn cooldown_window(&self, client_id: &str, phone: &str) -> Result<CooldownWindow, StoreError> {
+        const OP: &str = "GetItem cooldown";
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), key::cooldown(phone))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        out.item().map_or(Ok(CooldownWindow::default()), |item| items::cooldown_from_item(item, OP))
     }
 
     /// One message of one client, read consistently (a client checks right after sending). Another client's id is
     /// simply not under this client's key.
-    pub async fn message(
-        &self,
-        client_id: &str,
-        id: MessageId,
-    ) -> Result<Option<MessageRecord>, StoreError> {
+    pub async fn message(&self, client_id: &str, id: MessageId) -> Result<Option<MessageRecord>, StoreError> {
         const OP: &str = "GetItem message";
         let out = self
             .client
             .get_item()
-            .consistent_read(true)
             .table_name(&self.table)
-            .set_key(Some(item_key(
-                key::client(client_id),
-                key::message(&id.to_string()),
-            )))
+            .set_key(Some(item_key(key::client(client_id), key::message(&id.to_string()))))
+            .consistent_read(true)
             .send()
             .await
             .map_err(|e| StoreError::sdk(OP, e))?;
-        out.item()
-            .map(|item| MessageRecord::from_item(item, OP))
-            .transpose()
+        out.item().map(|item| MessageRecord::from_item(item, OP)).transpose()
+    }
+
+    /// Counts a request from `source_ip` in its one-minute window: `ADD count 1` guarded by
+    /// `attribute_not_exists(count) OR count < :limit`, so the counter stops at the limit. Returns `false` when
+    /// the window is full. The counter expires (TTL) an hour after its window.
+    pub async fn count_request(&self, source_ip: &str, window: i64, limit: u32) -> Result<bool, StoreError> {
+        const OP: &str = "UpdateItem rate window";
+        let expires = (window + 61) * 60;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::rate_window(source_ip, window), key::RATE.to_owned())))
+            .update_expression("ADD #count :one SET #ttl = :expires")
+            .condition_expression("attribute_not_exists(#count) OR #count < :limit")
+            .expression_attribute_names("#count", attr::COUNT)
+            .expression_attribute_names("#ttl", schema::TTL_ATTRIBUTE)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":limit", n(limit))
+            .expression_attribute_values(":expires", n(expires))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(StoreError::sdk(OP, e)),
+        }
     }
 }

@@ -46,6 +46,15 @@ pub mod attr {
     pub const KEY_ID: &str = "keyId";
     pub const EXPIRES: &str = "keyExpiresAt";
     pub const REVOKED_AT: &str = "revokedAt";
+    pub const IDEMPOTENCY_KEY: &str = "idempotencyKey";
+    pub const FINGERPRINT: &str = "fingerprint";
+    pub const VERSION: &str = "version";
+    pub const STREAK: &str = "streak";
+    pub const RECENT: &str = "recent";
+    pub const AT: &str = "at";
+    pub const REPLAY_STATUS: &str = "replayStatus";
+    pub const REPLAY_BODY: &str = "replayBody";
+    pub const COUNT: &str = "count";
 }
 
 /// Key builders: every item of a client lives under `CLIENT#<id>`, so a read keyed by the caller can never reach
@@ -71,6 +80,21 @@ pub mod key {
     pub fn api_key(key_id: &str) -> String {
         format!("KEY#{key_id}")
     }
+    /// Sort key of an idempotency key's binding to a message.
+    pub fn idempotency(key: &str) -> String {
+        format!("IDEM#{key}")
+    }
+    /// Sort key of the cooldown window of one recipient number.
+    pub fn cooldown(phone_e164: &str) -> String {
+        format!("COOL#{phone_e164}")
+    }
+    /// Partition of one source IP's request counter for one minute (its own partition: counters of different IPs
+    /// never contend).
+    pub fn rate_window(source_ip: &str, window: i64) -> String {
+        format!("RATE#{source_ip}#{window}")
+    }
+    /// Sort key of a rate counter.
+    pub const RATE: &str = "RATE";
     /// Partition of the pricing table.
     pub const PRICING: &str = "PRICING";
     /// Sort key of one country's price.

@@ -6,7 +6,7 @@ use tracing::instrument;
 use crate::auth::ClientId;
 use crate::deps::Deps;
 use crate::domain::message::MessageId;
-use crate::http::ApiError;
+use crate::http::{Answer, ApiError};
 use crate::store::MessageRecord;
 
 /// The body as sent.
@@ -19,10 +19,7 @@ impl CheckMessageStatusRequest {
     /// Missing, `null`, `""` or blank → `MessageIdIsRequired`; anything not a UUID can be no message of the
     /// caller's, so it answers `MessageNotFound` like an unknown id.
     pub fn validate(self) -> Result<MessageId, ApiError> {
-        let raw = self
-            .id
-            .filter(|id| !id.trim().is_empty())
-            .ok_or(ApiError::MessageIdIsRequired)?;
+        let raw = self.id.filter(|id| !id.trim().is_empty()).ok_or(ApiError::MessageIdIsRequired)?;
         MessageId::parse(raw.trim()).ok_or(ApiError::MessageNotFound)
     }
 }
@@ -71,11 +68,7 @@ pub async fn check_message_status(
     deps: &Deps,
     client: &ClientId,
     id: MessageId,
-) -> Result<MessageStatusResponse, ApiError> {
-    let record = deps
-        .store
-        .message(client.as_str(), id)
-        .await?
-        .ok_or(ApiError::MessageNotFound)?;
-    Ok(record.into())
+) -> Result<Answer<MessageStatusResponse>, ApiError> {
+    let record = deps.store.message(client.as_str(), id).await?.ok_or(ApiError::MessageNotFound)?;
+    Ok(Answer::Fresh(record.into()))
 }

@@ -1,4 +1,5 @@
 //! Use cases: one per endpoint, combining domain rules and storage. Handlers parse, call one of these, respond.
 
 pub mod check_status;
+pub mod rate_limit;
 pub mod send_message;

@@ -7,14 +7,15 @@ use uuid::Uuid;
 
 use crate::auth::ClientId;
 use crate::deps::Deps;
-use crate::domain::language::match_template;
+use crate::domain::idempotency::request_fingerprint;
+use crate::domain::language::{HumanLanguage, match_template};
 use crate::domain::message::{MessageId, MessageStatus};
 use crate::domain::otp_code::OtpCode;
 use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::message_cost;
 use crate::domain::subscription::choose_payer;
-use crate::http::ApiError;
-use crate::store::{Failure, MessageRecord, NewMessage, Reservation};
+use crate::http::{Answer, ApiError, render};
+use crate::store::{Failure, IdempotencyBinding, IdempotencyClaim, MessageRecord, NewMessage, Reservation};
 use crate::whatsapp::{OutgoingOtp, SendError};
 
 /// How many times a reservation is retried after another request got to the subscription first. Each retry reads
@@ -54,12 +55,7 @@ impl SendMessageRequest {
             .idempotency_key
             .map(|raw| Uuid::parse_str(&raw).map_err(|_| ApiError::InvalidIdempotencyKey))
             .transpose()?;
-        Ok(SendMessageInput {
-            code,
-            to,
-            language_code: self.language_code,
-            idempotency_key,
-        })
+        Ok(SendMessageInput { code, to, language_code: self.language_code, idempotency_key })
     }
 }
 
@@ -73,134 +69,154 @@ pub struct SendMessageResponse {
     pub message_status: &'static str,
 }
 
-/// Checks the sender, the template and the balance, reserves the credits together with the message, sends it
-/// through WhatsApp and records WhatsApp's id. A refused request writes nothing and charges nothing; a send
-/// WhatsApp refuses is stored `Failed` and its credits come back.
+/// Replays an earlier answer when the idempotency key is already bound; otherwise checks the sender, the template,
+/// the cooldown and the balance, reserves everything in one transaction, sends through WhatsApp and records the
+/// answer for replay. A refused request writes nothing, binds nothing and charges nothing; a send WhatsApp refuses is
+/// stored `Failed`, refunded and taken out of the cooldown.
 #[instrument(skip_all, fields(client_id = %client, message_id, region = %input.to.region()))]
 pub async fn send_message(
     deps: &Deps,
     client: &ClientId,
     input: SendMessageInput,
-) -> Result<SendMessageResponse, ApiError> {
-    let context = deps
-        .store
-        .send_context(client.as_str(), input.to.region())
-        .await?;
-    let profile = context.profile.ok_or(ApiError::SenderNumberNotFound)?;
-    let sender = profile
-        .sender
-        .as_ref()
-        .ok_or(ApiError::SenderNumberNotFound)?;
-    let template = match_template(
-        input.language_code.as_deref(),
-        &profile.language,
-        &profile.templates,
-    )
-    .ok_or(ApiError::TemplateNotFound)?;
-    let cost = message_cost(context.listed_price);
-
-    let id = MessageId::new_random();
-    tracing::Span::current().record("message_id", tracing::field::display(id));
-    let message = NewMessage {
-        client_id: client.as_str(),
-        id,
-        to: &input.to,
-        template,
-        cost,
-        created_at: deps.clock.now(),
+    language: HumanLanguage,
+) -> Result<Answer<SendMessageResponse>, ApiError> {
+    let claim = match input.idempotency_key {
+        None => None,
+        Some(key) => {
+            let pepper = deps.pepper.get().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+            let fingerprint =
+                request_fingerprint(pepper.expose().as_bytes(), &input.code, &input.to, input.language_code.as_deref());
+            Some(IdempotencyClaim { key, fingerprint })
+        }
     };
-    let payer = reserve(deps, &message).await?;
+    let id = MessageId::new_random();
+    let mut reserved = None;
+    for _ in 0..RESERVE_ATTEMPTS {
+        let context = deps.store.send_context(client.as_str(), &input.to, input.idempotency_key).await?;
+        if let (Some(claim), Some(bound)) = (&claim, &context.binding) {
+            return replay(deps, client, claim, bound).await;
+        }
+        let profile = context.profile.ok_or(ApiError::SenderNumberNotFound)?;
+        let sender = profile.sender.clone().ok_or(ApiError::SenderNumberNotFound)?;
+        let template = match_template(input.language_code.as_deref(), &profile.language, &profile.templates)
+            .cloned()
+            .ok_or(ApiError::TemplateNotFound)?;
+        let now = deps.clock.now();
+        let now_millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
+        // The cooldown is checked before the balance: when both refuse, the cooldown wins (decisions.md step 8).
+        if let Some(wait) = context.cooldown.remaining(now_millis) {
+            return Err(ApiError::Cooldown { wait });
+        }
+        let cost = message_cost(context.listed_price);
+        let subscriptions = deps.store.subscriptions_newest_first(client.as_str()).await?;
+        let payer = choose_payer(&subscriptions, cost).ok_or(ApiError::InsufficientBalance)?;
+        let message =
+            NewMessage { client_id: client.as_str(), id, to: &input.to, template: &template, cost, created_at: now };
+        let next_window = context.cooldown.after_send(&id.to_string(), now_millis);
+        match deps.store.reserve(&message, payer, &context.cooldown, &next_window, claim.as_ref()).await? {
+            Reservation::Reserved => {
+                reserved = Some((sender, template, cost, payer.sort_key.clone()));
+                break;
+            }
+            Reservation::ReadAgain => continue,
+            Reservation::KeyAlreadyBound(bound) => {
+                if let Some(claim) = &claim {
+                    return replay(deps, client, claim, &bound).await;
+                }
+            }
+        }
+    }
+    let Some((sender, template, cost, payer)) = reserved else {
+        return Err(ApiError::Internal("reservation kept losing races".to_owned()));
+    };
+    tracing::Span::current().record("message_id", tracing::field::display(id));
 
     let outgoing = OutgoingOtp {
         phone_number_id: &sender.phone_number_id,
         to: &input.to,
-        template,
+        template: &template,
         code: &input.code,
         callback_data: &id.to_string(),
     };
     match deps.whatsapp.send_otp(&outgoing).await {
         Ok(wamid) => {
-            // The message went out and is paid for: a failure to record the id must not make the client retry
+            let answer = SendMessageResponse { id: id.to_string(), message_status: MessageStatus::Pending.as_str() };
+            let original = render(language, &Ok::<_, ApiError>(&answer));
+            // The message went out and is paid for: a failure to record it must not make the client retry
             // (a second send), so it is logged and the send still succeeds.
-            if let Err(err) = deps
-                .store
-                .record_whatsapp_id(client.as_str(), id, &wamid)
-                .await
-            {
+            if let Err(err) = deps.store.record_sent(client.as_str(), id, &wamid, &original, deps.clock.now()).await {
                 tracing::error!(error = %err, "sent, but the WhatsApp id could not be recorded");
             }
             tracing::info!(cost, "message sent");
-            Ok(SendMessageResponse {
-                id: id.to_string(),
-                message_status: MessageStatus::Pending.as_str(),
-            })
+            Ok(Answer::Fresh(answer))
         }
         Err(err) => {
-            let record = charged_record(&message, &payer);
             let failure = failure_of(&err);
-            deps.store
-                .fail_and_refund(client.as_str(), &record, &failure, deps.clock.now())
-                .await?;
-            match err {
-                SendError::Rejected {
-                    status, message, ..
-                } => Err(ApiError::WhatsAppRejected {
-                    status,
-                    message,
-                    id: id.to_string(),
-                }),
-                SendError::Unavailable(why) => {
-                    Err(ApiError::Internal(format!("WhatsApp unavailable: {why}")))
+            let refused = match err {
+                SendError::Rejected { status, message, .. } => {
+                    ApiError::WhatsAppRejected { status, message, id: id.to_string() }
                 }
-            }
+                SendError::Unavailable(why) => ApiError::Internal(format!("WhatsApp unavailable: {why}")),
+            };
+            let refused = Err::<SendMessageResponse, _>(refused);
+            let original = render(language, &refused);
+            let record = charged_record(id, &input.to, cost, &payer);
+            deps.store.fail_and_refund(client.as_str(), &record, &failure, &original, deps.clock.now()).await?;
+            refused.map(Answer::Fresh)
         }
     }
 }
 
-/// Picks the payer and reserves; when another request spends the chosen subscription first, reads again.
-async fn reserve(deps: &Deps, message: &NewMessage<'_>) -> Result<String, ApiError> {
-    for _ in 0..RESERVE_ATTEMPTS {
-        let subscriptions = deps
-            .store
-            .subscriptions_newest_first(message.client_id)
-            .await?;
-        let payer =
-            choose_payer(&subscriptions, message.cost).ok_or(ApiError::InsufficientBalance)?;
-        if deps.store.reserve(message, payer).await? == Reservation::Reserved {
-            return Ok(payer.sort_key.clone());
+/// How long, and how often, a request whose key is bound by a request still in flight waits for its answer.
+const IN_FLIGHT_POLLS: u32 = 8;
+const IN_FLIGHT_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Same key and same request: the original answer, byte for byte, once it exists (decisions.md, Idempotency).
+async fn replay(
+    deps: &Deps,
+    client: &ClientId,
+    claim: &IdempotencyClaim,
+    bound: &IdempotencyBinding,
+) -> Result<Answer<SendMessageResponse>, ApiError> {
+    if bound.fingerprint != claim.fingerprint {
+        return Err(ApiError::IdempotencyKeyReused);
+    }
+    let message_id = MessageId::parse(&bound.message_id)
+        .ok_or_else(|| ApiError::Internal(format!("binding to a malformed message id {}", bound.message_id)))?;
+    for poll in 0..=IN_FLIGHT_POLLS {
+        if poll > 0 {
+            tokio::time::sleep(IN_FLIGHT_POLL_INTERVAL).await;
+        }
+        let message = deps.store.message(client.as_str(), message_id).await?;
+        if let Some(original) = message.and_then(|m| m.replay) {
+            return Ok(Answer::Replay(original));
         }
     }
-    Err(ApiError::Internal(
-        "reservation kept losing races".to_owned(),
-    ))
+    Err(ApiError::IdempotencyKeyInProgress)
 }
 
-fn charged_record(message: &NewMessage<'_>, payer: &str) -> MessageRecord {
+/// What a reserved message looks like to the fail-and-refund path.
+fn charged_record(id: MessageId, to: &PhoneE164, cost: u64, payer: &str) -> MessageRecord {
     MessageRecord {
-        id: message.id.to_string(),
+        id: id.to_string(),
         status: MessageStatus::Pending,
-        to_phone: message.to.as_str().to_owned(),
+        to_phone: to.as_str().to_owned(),
         created_at: String::new(),
-        cost: message.cost,
+        cost,
         charged_subscription: Some(payer.to_owned()),
         wamid: None,
         failure_code: None,
         failure_title: None,
         failure_reason: None,
         failed_at: None,
+        replay: None,
     }
 }
 
 /// The failure fields CheckMessageStatus will show for a send WhatsApp refused or never answered.
 fn failure_of(err: &SendError) -> Failure {
     match err {
-        SendError::Rejected {
-            message,
-            code,
-            title,
-            details,
-            ..
-        } => Failure {
+        SendError::Rejected { message, code, title, details, .. } => Failure {
             code: *code,
             title: title.clone().or_else(|| Some(message.clone())),
             reason: details.clone().or_else(|| Some(message.clone())),
@@ -208,9 +224,7 @@ fn failure_of(err: &SendError) -> Failure {
         SendError::Unavailable(_) => Failure {
             code: None,
             title: Some("WhatsAppUnavailable".to_owned()),
-            reason: Some(
-                "WhatsApp did not accept the message in time (timeout or server error).".to_owned(),
-            ),
+            reason: Some("WhatsApp did not accept the message in time (timeout or server error).".to_owned()),
         },
     }
 }
@@ -232,44 +246,18 @@ mod tests {
     fn validation_runs_code_then_phone_then_idempotency_key() {
         let cases = [
             (request(None, None, Some("x")), "OTPCodeIsRequired"),
-            (
-                request(Some("123456789"), Some(""), Some("x")),
-                "OTPCodeLengthMustBeLessThanOrEqualTo8",
-            ),
-            (
-                request(Some("12 3"), None, Some("x")),
-                "OTPCodeMustContainOnlyLettersOrDigits",
-            ),
-            (
-                request(Some("123"), None, Some("x")),
-                "DestinationPhoneNumberIsRequired",
-            ),
-            (
-                request(Some("123"), Some(" "), Some("x")),
-                "PhoneNumberCanNotBeEmpty",
-            ),
-            (
-                request(Some("123"), Some("+999999999999"), Some("x")),
-                "InvalidphoneNumber",
-            ),
-            (
-                request(Some("123"), Some("+966551234567"), Some("x")),
-                "InvalidIdempotencyKey",
-            ),
+            (request(Some("123456789"), Some(""), Some("x")), "OTPCodeLengthMustBeLessThanOrEqualTo8"),
+            (request(Some("12 3"), None, Some("x")), "OTPCodeMustContainOnlyLettersOrDigits"),
+            (request(Some("123"), None, Some("x")), "DestinationPhoneNumberIsRequired"),
+            (request(Some("123"), Some(" "), Some("x")), "PhoneNumberCanNotBeEmpty"),
+            (request(Some("123"), Some("+999999999999"), Some("x")), "InvalidphoneNumber"),
+            (request(Some("123"), Some("+966551234567"), Some("x")), "InvalidIdempotencyKey"),
         ];
         for (request, expected) in cases {
-            let got = request
-                .validate()
-                .map(|_| ())
-                .map_err(|e| e.error_message().to_owned());
+            let got = request.validate().map(|_| ()).map_err(|e| e.error_message(HumanLanguage::En).into_owned());
             assert_eq!(got, Err(expected.to_owned()));
         }
-        let ok = request(
-            Some("123"),
-            Some("+966551234567"),
-            Some("a3f1c2e4-9b27-4d6a-8e5f-1c2b3d4e5f60"),
-        )
-        .validate();
+        let ok = request(Some("123"), Some("+966551234567"), Some("a3f1c2e4-9b27-4d6a-8e5f-1c2b3d4e5f60")).validate();
         assert!(ok.is_ok_and(|input| input.idempotency_key.is_some()));
     }
 }

@@ -43,9 +43,7 @@ pub(crate) enum ControlError {
     ErrorWithoutFailure,
     #[error("unknown wamid")]
     UnknownWamid,
-    #[error(
-        "no webhook URL configured: start the fake with --webhook-url or FAKE_WHATSAPP_WEBHOOK_URL"
-    )]
+    #[error("no webhook URL configured: start the fake with --webhook-url or FAKE_WHATSAPP_WEBHOOK_URL")]
     NoWebhookUrl,
     #[error("cannot deliver the webhook to {url}: {reason}")]
     WebhookUnreachable { url: String, reason: String },
@@ -113,49 +111,27 @@ impl FailNextRequest {
     fn planned_failure(self) -> Result<PlannedFailure, ControlError> {
         let delay = self.delay_ms.map(Duration::from_millis);
         let Some(http_status) = self.http_status else {
-            if self.code.is_some()
-                || self.title.is_some()
-                || self.message.is_some()
-                || self.error_subcode.is_some()
-            {
+            if self.code.is_some() || self.title.is_some() || self.message.is_some() || self.error_subcode.is_some() {
                 return Err(ControlError::ErrorFieldsWithoutStatus);
             }
             if delay.is_none() && self.count > 0 {
                 return Err(ControlError::NothingPlanned);
             }
-            return Ok(PlannedFailure {
-                delay,
-                answer: None,
-            });
+            return Ok(PlannedFailure { delay, answer: None });
         };
         let status = StatusCode::from_u16(http_status)
             .ok()
             .filter(|s| s.is_client_error() || s.is_server_error())
             .ok_or(ControlError::NotAnErrorStatus(http_status))?;
-        let default_code = if status.is_server_error() {
-            DEFAULT_SERVER_ERROR_CODE
-        } else {
-            DEFAULT_CLIENT_ERROR_CODE
-        };
+        let default_code = if status.is_server_error() { DEFAULT_SERVER_ERROR_CODE } else { DEFAULT_CLIENT_ERROR_CODE };
         let code = self.code.unwrap_or(default_code);
-        let title = self
-            .title
-            .unwrap_or_else(|| known_title(code).unwrap_or(FALLBACK_TITLE).to_owned());
+        let title = self.title.unwrap_or_else(|| known_title(code).unwrap_or(FALLBACK_TITLE).to_owned());
         let (message, details) = match self.message {
             Some(message) => (message.clone(), message),
             None => (format!("(#{code}) {title}"), title),
         };
-        let answer = GraphError {
-            status,
-            code,
-            message,
-            details: Some(details),
-            subcode: self.error_subcode,
-        };
-        Ok(PlannedFailure {
-            delay,
-            answer: Some(answer),
-        })
+        let answer = GraphError { status, code, message, details: Some(details), subcode: self.error_subcode };
+        Ok(PlannedFailure { delay, answer: Some(answer) })
     }
 }
 
@@ -193,17 +169,10 @@ pub(crate) struct StatusErrorRequest {
 impl StatusErrorRequest {
     fn status_error(self) -> StatusError {
         let code = self.code.unwrap_or(DEFAULT_CLIENT_ERROR_CODE);
-        let title = self
-            .title
-            .unwrap_or_else(|| known_title(code).unwrap_or(FALLBACK_TITLE).to_owned());
+        let title = self.title.unwrap_or_else(|| known_title(code).unwrap_or(FALLBACK_TITLE).to_owned());
         let message = self.message.unwrap_or_else(|| title.clone());
         let details = self.details.unwrap_or_else(|| message.clone());
-        StatusError {
-            code,
-            title,
-            message,
-            details,
-        }
+        StatusError { code, title, message, details }
     }
 }
 
@@ -228,22 +197,10 @@ pub(crate) async fn status(
         (_, Some(_)) => return Err(ControlError::ErrorWithoutFailure),
         (_, None) => None,
     };
-    let message = app
-        .ledger
-        .find(&request.wamid)
-        .ok_or(ControlError::UnknownWamid)?;
-    let url = app
-        .config
-        .webhook_url
-        .as_deref()
-        .ok_or(ControlError::NoWebhookUrl)?;
+    let message = app.ledger.find(&request.wamid).ok_or(ControlError::UnknownWamid)?;
+    let url = app.config.webhook_url.as_deref().ok_or(ControlError::NoWebhookUrl)?;
 
-    let notification = status_notification(
-        &message,
-        request.status,
-        error.as_ref(),
-        OffsetDateTime::now_utc(),
-    );
+    let notification = status_notification(&message, request.status, error.as_ref(), OffsetDateTime::now_utc());
     let body = serde_json::to_vec(&notification)?;
     let signature = sign(&app.config.app_secret, &body)?;
     let answer = app
@@ -255,10 +212,7 @@ pub(crate) async fn status(
         .timeout(WEBHOOK_TIMEOUT)
         .send()
         .await
-        .map_err(|e| ControlError::WebhookUnreachable {
-            url: url.to_owned(),
-            reason: error_chain(&e),
-        })?;
+        .map_err(|e| ControlError::WebhookUnreachable { url: url.to_owned(), reason: error_chain(&e) })?;
 
     let webhook_status = answer.status().as_u16();
     tracing::info!(wamid = %message.wamid, status = ?request.status, webhook_status, "status webhook delivered");
@@ -289,44 +243,19 @@ mod tests {
     use super::*;
 
     fn plan(body: Value) -> Result<PlannedFailure, ControlError> {
-        serde_json::from_value::<FailNextRequest>(body)
-            .unwrap()
-            .planned_failure()
+        serde_json::from_value::<FailNextRequest>(body).unwrap().planned_failure()
     }
 
     #[test]
     fn a_planned_error_reads_like_graph_with_defaults_by_status_class() {
         let cases = [
-            (
-                json!({"count": 1, "httpStatus": 400}),
-                400,
-                131026,
-                "(#131026) Message undeliverable",
-            ),
-            (
-                json!({"count": 1, "httpStatus": 503}),
-                503,
-                131000,
-                "(#131000) Something went wrong",
-            ),
-            (
-                json!({"count": 1, "httpStatus": 400, "code": 4242, "title": "Odd"}),
-                400,
-                4242,
-                "(#4242) Odd",
-            ),
-            (
-                json!({"count": 1, "httpStatus": 429, "code": 130429, "message": "Slow down"}),
-                429,
-                130429,
-                "Slow down",
-            ),
+            (json!({"count": 1, "httpStatus": 400}), 400, 131026, "(#131026) Message undeliverable"),
+            (json!({"count": 1, "httpStatus": 503}), 503, 131000, "(#131000) Something went wrong"),
+            (json!({"count": 1, "httpStatus": 400, "code": 4242, "title": "Odd"}), 400, 4242, "(#4242) Odd"),
+            (json!({"count": 1, "httpStatus": 429, "code": 130429, "message": "Slow down"}), 429, 130429, "Slow down"),
         ];
         for (body, status, code, message) in cases {
-            let answer = plan(body.clone())
-                .unwrap()
-                .answer
-                .unwrap_or_else(|| panic!("{body}: no answer"));
+            let answer = plan(body.clone()).unwrap().answer.unwrap_or_else(|| panic!("{body}: no answer"));
             assert_eq!(
                 (answer.status.as_u16(), answer.code, answer.message.as_str()),
                 (status, code, message),
@@ -358,9 +287,6 @@ mod tests {
     #[test]
     fn a_failed_status_without_error_reports_undeliverable() {
         let error = StatusErrorRequest::default().status_error();
-        assert_eq!(
-            (error.code, error.title.as_str()),
-            (131026, "Message undeliverable")
-        );
+        assert_eq!((error.code, error.title.as_str()), (131026, "Message undeliverable"));
     }
 }

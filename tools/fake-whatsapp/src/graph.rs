@@ -176,31 +176,23 @@ impl TemplateSend {
     /// Checks only what the product relies on; anything else in the body is ignored, as Graph ignores it.
     fn parse(body: &[u8]) -> Result<Self, GraphError> {
         let request: SendRequest = serde_json::from_slice(body).map_err(|e| {
-            GraphError::invalid_parameter(format!(
-                "The request body is not valid JSON for a send: {e}"
-            ))
+            GraphError::invalid_parameter(format!("The request body is not valid JSON for a send: {e}"))
         })?;
         if request.messaging_product.as_deref() != Some("whatsapp") {
-            return Err(GraphError::invalid_parameter(
-                "The parameter messaging_product must be \"whatsapp\".",
-            ));
+            return Err(GraphError::invalid_parameter("The parameter messaging_product must be \"whatsapp\"."));
         }
-        let to = non_empty(request.to)
-            .ok_or_else(|| GraphError::invalid_parameter("The parameter to is required."))?;
+        let to = non_empty(request.to).ok_or_else(|| GraphError::invalid_parameter("The parameter to is required."))?;
         if request.kind.as_deref() != Some("template") {
             return Err(GraphError::invalid_parameter(
                 "The parameter type must be \"template\": this fake only sends authentication templates.",
             ));
         }
-        let template = request
-            .template
-            .ok_or_else(|| GraphError::invalid_parameter("The parameter template is required."))?;
-        let name = non_empty(template.name).ok_or_else(|| {
-            GraphError::invalid_parameter("The parameter template.name is required.")
-        })?;
-        let language = non_empty(template.language.and_then(|l| l.code)).ok_or_else(|| {
-            GraphError::invalid_parameter("The parameter template.language.code is required.")
-        })?;
+        let template =
+            request.template.ok_or_else(|| GraphError::invalid_parameter("The parameter template is required."))?;
+        let name = non_empty(template.name)
+            .ok_or_else(|| GraphError::invalid_parameter("The parameter template.name is required."))?;
+        let language = non_empty(template.language.and_then(|l| l.code))
+            .ok_or_else(|| GraphError::invalid_parameter("The parameter template.language.code is required."))?;
         let code = template
             .components
             .into_iter()
@@ -209,9 +201,7 @@ impl TemplateSend {
             .find(|p| p.kind.as_deref() == Some("text"))
             .and_then(|p| non_empty(p.text))
             .ok_or_else(|| {
-                GraphError::invalid_parameter(
-                    "The code parameter is required: a body component with a text parameter.",
-                )
+                GraphError::invalid_parameter("The code parameter is required: a body component with a text parameter.")
             })?;
         if let Some(callback) = &request.biz_opaque_callback_data
             && callback.chars().count() > MAX_CALLBACK_DATA_CHARS
@@ -220,13 +210,7 @@ impl TemplateSend {
                 "The parameter biz_opaque_callback_data is longer than 512 characters.",
             ));
         }
-        Ok(Self {
-            to,
-            template: name,
-            language,
-            code,
-            biz_opaque_callback_data: request.biz_opaque_callback_data,
-        })
+        Ok(Self { to, template: name, language, code, biz_opaque_callback_data: request.biz_opaque_callback_data })
     }
 }
 
@@ -261,11 +245,7 @@ pub(crate) async fn send_message(
             tracing::info!(delay_ms = delay.as_millis(), "send delayed as planned");
             tokio::time::sleep(delay).await;
         }
-        tracing::info!(
-            status = error.status.as_u16(),
-            code = error.code,
-            "send failed as planned"
-        );
+        tracing::info!(status = error.status.as_u16(), code = error.code, "send failed as planned");
         return Err(error.clone());
     }
 
@@ -306,10 +286,7 @@ pub(crate) async fn unknown_path(method: Method, uri: Uri) -> GraphError {
     GraphError {
         status: StatusCode::NOT_FOUND,
         code: 100,
-        message: format!(
-            "(#100) Unsupported {method} request: the fake WhatsApp API has no route {}",
-            uri.path()
-        ),
+        message: format!("(#100) Unsupported {method} request: the fake WhatsApp API has no route {}", uri.path()),
         details: None,
         subcode: None,
     }
@@ -343,12 +320,7 @@ mod tests {
     fn an_authentication_template_is_accepted_with_its_code() {
         let send = template_send(|_| {}).map_err(|e| e.body()).unwrap();
         assert_eq!(
-            (
-                send.to.as_str(),
-                send.template.as_str(),
-                send.language.as_str(),
-                send.code.as_str()
-            ),
+            (send.to.as_str(), send.template.as_str(), send.language.as_str(), send.code.as_str()),
             ("+966551234567", "otp_en", "en_US", "123456")
         );
     }
@@ -359,28 +331,16 @@ mod tests {
     #[test]
     fn each_missing_field_is_a_code_100_bad_request() {
         let cases: [(&str, Spoil); 6] = [
-            ("messaging_product", |b| {
-                b["messaging_product"] = json!("sms")
-            }),
+            ("messaging_product", |b| b["messaging_product"] = json!("sms")),
             ("to", |b| b["to"] = Value::Null),
             ("type", |b| b["type"] = json!("text")),
             ("template.name", |b| b["template"]["name"] = json!("")),
-            ("template.language", |b| {
-                b["template"]["language"] = json!({})
-            }),
-            ("code", |b| {
-                b["template"]["components"][0]["parameters"] = json!([])
-            }),
+            ("template.language", |b| b["template"]["language"] = json!({})),
+            ("code", |b| b["template"]["components"][0]["parameters"] = json!([])),
         ];
         for (field, change) in cases {
-            let error = template_send(change)
-                .err()
-                .unwrap_or_else(|| panic!("{field}: accepted"));
-            assert_eq!(
-                (error.status, error.code),
-                (StatusCode::BAD_REQUEST, 100),
-                "{field}"
-            );
+            let error = template_send(change).err().unwrap_or_else(|| panic!("{field}: accepted"));
+            assert_eq!((error.status, error.code), (StatusCode::BAD_REQUEST, 100), "{field}");
         }
     }
 
@@ -388,10 +348,7 @@ mod tests {
     fn token_errors_carry_no_error_data() {
         let body = GraphError::invalid_token().body();
         assert_eq!(body["error"]["code"], 190);
-        assert_eq!(
-            body["error"]["message"],
-            "(#190) Invalid OAuth access token"
-        );
+        assert_eq!(body["error"]["message"], "(#190) Invalid OAuth access token");
         assert!(body["error"].get("error_data").is_none());
         assert_eq!(body["error"]["fbtrace_id"].as_str().map(str::len), Some(23));
     }

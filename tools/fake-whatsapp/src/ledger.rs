@@ -102,12 +102,7 @@ impl Ledger {
 
     /// Without a sender: replaces whatever failures were still pending, for every sender. With one: replaces
     /// only that sender's. A `count` of 0 clears.
-    pub(crate) fn plan_failures(
-        &self,
-        count: u32,
-        failure: PlannedFailure,
-        sender: Option<String>,
-    ) {
+    pub(crate) fn plan_failures(&self, count: u32, failure: PlannedFailure, sender: Option<String>) {
         let mut memory = self.lock();
         match sender {
             None => {
@@ -171,28 +166,16 @@ mod tests {
     use time::macros::datetime;
 
     fn failure() -> PlannedFailure {
-        PlannedFailure {
-            delay: Some(Duration::from_millis(1)),
-            answer: None,
-        }
+        PlannedFailure { delay: Some(Duration::from_millis(1)), answer: None }
     }
 
     #[test]
     fn a_planned_failure_applies_to_exactly_count_sends() {
         let ledger = Ledger::default();
         ledger.plan_failures(2, failure(), None);
-        assert!(
-            ledger.take_planned_failure("p").is_some(),
-            "first send fails"
-        );
-        assert!(
-            ledger.take_planned_failure("p").is_some(),
-            "second send fails"
-        );
-        assert!(
-            ledger.take_planned_failure("p").is_none(),
-            "third send goes through"
-        );
+        assert!(ledger.take_planned_failure("p").is_some(), "first send fails");
+        assert!(ledger.take_planned_failure("p").is_some(), "second send fails");
+        assert!(ledger.take_planned_failure("p").is_none(), "third send goes through");
     }
 
     #[test]
@@ -206,18 +189,9 @@ mod tests {
     #[test]
     fn received_at_is_utc_with_milliseconds() {
         let cases = [
-            (
-                datetime!(2025-06-01 09:30:00.125 UTC),
-                "2025-06-01T09:30:00.125Z",
-            ),
-            (
-                datetime!(2025-06-01 12:30:00 +03:00),
-                "2025-06-01T09:30:00.000Z",
-            ),
-            (
-                datetime!(2025-12-31 23:59:59.999999 UTC),
-                "2025-12-31T23:59:59.999Z",
-            ),
+            (datetime!(2025-06-01 09:30:00.125 UTC), "2025-06-01T09:30:00.125Z"),
+            (datetime!(2025-06-01 12:30:00 +03:00), "2025-06-01T09:30:00.000Z"),
+            (datetime!(2025-12-31 23:59:59.999999 UTC), "2025-12-31T23:59:59.999Z"),
         ];
         for (at, want) in cases {
             assert_eq!(rfc3339_millis(at), want, "for {at}");
@@ -233,20 +207,11 @@ mod tests {
     fn a_failure_planned_for_one_sender_meets_only_that_sender() {
         let ledger = Ledger::default();
         ledger.plan_failures(1, failure(), Some("mine".to_owned()));
-        assert!(
-            ledger.take_planned_failure("theirs").is_none(),
-            "another sender is untouched"
-        );
-        assert!(
-            ledger.take_planned_failure("mine").is_some(),
-            "the planned sender fails"
-        );
+        assert!(ledger.take_planned_failure("theirs").is_none(), "another sender is untouched");
+        assert!(ledger.take_planned_failure("mine").is_some(), "the planned sender fails");
         assert!(ledger.take_planned_failure("mine").is_none(), "once");
         ledger.plan_failures(1, failure(), Some("mine".to_owned()));
         ledger.plan_failures(0, failure(), None);
-        assert!(
-            ledger.take_planned_failure("mine").is_none(),
-            "an unscoped clear clears every plan"
-        );
+        assert!(ledger.take_planned_failure("mine").is_none(), "an unscoped clear clears every plan");
     }
 }

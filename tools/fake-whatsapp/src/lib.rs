@@ -59,16 +59,9 @@ pub(crate) struct App {
 
 /// The fake's routes, with fresh state: no sends recorded and no failures planned.
 pub fn router(config: FakeConfig) -> Router {
-    let app = App {
-        config: Arc::new(config),
-        ledger: ledger::Ledger::default(),
-        http: reqwest::Client::new(),
-    };
+    let app = App { config: Arc::new(config), ledger: ledger::Ledger::default(), http: reqwest::Client::new() };
     Router::new()
-        .route(
-            "/{version}/{phone_number_id}/messages",
-            post(graph::send_message),
-        )
+        .route("/{version}/{phone_number_id}/messages", post(graph::send_message))
         .route("/_fake/messages", get(control::messages))
         .route("/_fake/fail-next", post(control::fail_next))
         .route("/_fake/status", post(control::status))

@@ -18,20 +18,10 @@ struct Cli {
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
     /// Access token a send must carry as `Authorization: Bearer <token>`.
-    #[arg(
-        long,
-        env = "FAKE_WHATSAPP_TOKEN",
-        default_value = "local-whatsapp-token",
-        hide_env_values = true
-    )]
+    #[arg(long, env = "FAKE_WHATSAPP_TOKEN", default_value = "local-whatsapp-token", hide_env_values = true)]
     token: String,
     /// App secret that signs status webhooks (`X-Hub-Signature-256`).
-    #[arg(
-        long,
-        env = "FAKE_WHATSAPP_APP_SECRET",
-        default_value = "local-app-secret",
-        hide_env_values = true
-    )]
+    #[arg(long, env = "FAKE_WHATSAPP_APP_SECRET", default_value = "local-app-secret", hide_env_values = true)]
     app_secret: String,
     /// The product's WhatsApp webhook, where `POST /_fake/status` delivers, e.g.
     /// http://127.0.0.1:3000/webhooks/whatsapp.
@@ -43,9 +33,7 @@ struct Cli {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .with_writer(std::io::stderr)
         .init();
 
@@ -63,21 +51,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let address = listener
-        .local_addr()
-        .map(|a| a.to_string())
-        .unwrap_or_else(|_| cli.host.clone());
+    let address = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| cli.host.clone());
     tracing::info!(%address, webhook_url = cli.webhook_url.as_deref(), "fake WhatsApp Graph API listening");
 
-    let config = FakeConfig {
-        token: cli.token,
-        app_secret: cli.app_secret,
-        webhook_url: cli.webhook_url,
-    };
-    match axum::serve(listener, router(config))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-    {
+    let config = FakeConfig { token: cli.token, app_secret: cli.app_secret, webhook_url: cli.webhook_url };
+    match axum::serve(listener, router(config)).with_graceful_shutdown(shutdown_signal()).await {
         Ok(()) => {
             tracing::info!("fake WhatsApp Graph API stopped");
             ExitCode::SUCCESS

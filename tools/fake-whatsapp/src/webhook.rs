@@ -20,8 +20,7 @@ pub(crate) const FAKE_WABA_ID: &str = "100000000000001";
 pub(crate) const FAKE_DISPLAY_PHONE_NUMBER: &str = "15555550100";
 
 /// Where Meta points from an error in a status webhook.
-const ERROR_CODES_HREF: &str =
-    "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/";
+const ERROR_CODES_HREF: &str = "https://developers.facebook.com/docs/whatsapp/cloud-api/support/error-codes/";
 
 /// Why a `failed` status failed, as its `errors[0]` says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,10 +37,7 @@ pub(crate) struct StatusError {
 pub fn sign(app_secret: &str, body: &[u8]) -> Result<String, InvalidLength> {
     let mut mac = Hmac::<Sha256>::new_from_slice(app_secret.as_bytes())?;
     mac.update(body);
-    Ok(format!(
-        "sha256={}",
-        hex::encode(mac.finalize().into_bytes())
-    ))
+    Ok(format!("sha256={}", hex::encode(mac.finalize().into_bytes())))
 }
 
 /// One notification carrying one status of `message`, shaped as Meta sends it.
@@ -110,10 +106,7 @@ mod tests {
     fn signature_matches_a_known_hmac_sha256_vector() {
         // RFC 4231 test case 2.
         let signature = sign("Jefe", b"what do ya want for nothing?").unwrap();
-        assert_eq!(
-            signature,
-            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
-        );
+        assert_eq!(signature, "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     }
 
     #[test]
@@ -144,18 +137,10 @@ mod tests {
             message: "Message undeliverable".to_owned(),
             details: "Recipient is not on WhatsApp".to_owned(),
         };
-        let body = status_notification(
-            &sent(None),
-            DeliveryStatus::Failed,
-            Some(&error),
-            OffsetDateTime::now_utc(),
-        );
+        let body = status_notification(&sent(None), DeliveryStatus::Failed, Some(&error), OffsetDateTime::now_utc());
         let status = &body["entry"][0]["changes"][0]["value"]["statuses"][0];
         assert!(status.get("biz_opaque_callback_data").is_none());
         assert_eq!(status["errors"][0]["code"], 131026);
-        assert_eq!(
-            status["errors"][0]["error_data"]["details"],
-            "Recipient is not on WhatsApp"
-        );
+        assert_eq!(status["errors"][0]["error_data"]["details"], "Recipient is not on WhatsApp");
     }
 }

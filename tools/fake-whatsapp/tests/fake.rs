@@ -28,16 +28,9 @@ struct Fake {
 async fn spawn_fake(webhook_url: Option<String>) -> Fake {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let config = FakeConfig {
-        token: TOKEN.to_owned(),
-        app_secret: APP_SECRET.to_owned(),
-        webhook_url,
-    };
+    let config = FakeConfig { token: TOKEN.to_owned(), app_secret: APP_SECRET.to_owned(), webhook_url };
     tokio::spawn(fake_whatsapp::serve(listener, config));
-    Fake {
-        base,
-        http: reqwest::Client::new(),
-    }
+    Fake { base, http: reqwest::Client::new() }
 }
 
 /// An authentication-template send, as the product's client builds it.
@@ -87,33 +80,18 @@ impl Fake {
     }
 
     async fn messages(&self) -> Vec<Value> {
-        let response = self
-            .http
-            .get(format!("{}/_fake/messages", self.base))
-            .send()
-            .await
-            .unwrap();
+        let response = self.http.get(format!("{}/_fake/messages", self.base)).send().await.unwrap();
         assert_eq!(response.status(), 200);
         response.json().await.unwrap()
     }
 
     async fn control(&self, route: &str, body: &Value) -> reqwest::Response {
-        self.http
-            .post(format!("{}/_fake/{route}", self.base))
-            .json(body)
-            .send()
-            .await
-            .unwrap()
+        self.http.post(format!("{}/_fake/{route}", self.base)).json(body).send().await.unwrap()
     }
 
     async fn fail_next(&self, body: Value) {
         let response = self.control("fail-next", &body).await;
-        assert_eq!(
-            response.status(),
-            200,
-            "fail-next {body} refused: {}",
-            response.text().await.unwrap()
-        );
+        assert_eq!(response.status(), 200, "fail-next {body} refused: {}", response.text().await.unwrap());
     }
 }
 
@@ -122,23 +100,15 @@ async fn an_accepted_send_is_answered_like_graph_and_recorded_with_every_field()
     let fake = spawn_fake(None).await;
     let before = OffsetDateTime::now_utc();
 
-    let response = fake
-        .send(&template("+966551234567", "482913", Some("message-42")))
-        .await;
+    let response = fake.send(&template("+966551234567", "482913", Some("message-42"))).await;
 
     assert_eq!(response.status(), 200);
     let answer: Value = response.json().await.unwrap();
     assert_eq!(answer["messaging_product"], "whatsapp");
-    assert_eq!(
-        answer["contacts"],
-        json!([{ "input": "+966551234567", "wa_id": "966551234567" }])
-    );
+    assert_eq!(answer["contacts"], json!([{ "input": "+966551234567", "wa_id": "966551234567" }]));
     assert_eq!(answer["messages"][0]["message_status"], "accepted");
     let wamid = answer["messages"][0]["id"].as_str().unwrap().to_owned();
-    assert!(
-        wamid.starts_with("wamid.") && wamid.len() > 10,
-        "wamid {wamid}"
-    );
+    assert!(wamid.starts_with("wamid.") && wamid.len() > 10, "wamid {wamid}");
 
     let messages = fake.messages().await;
     assert_eq!(messages.len(), 1);
@@ -151,15 +121,9 @@ async fn an_accepted_send_is_answered_like_graph_and_recorded_with_every_field()
     assert_eq!(recorded["wamid"], wamid.as_str());
     assert_eq!(recorded["bizOpaqueCallbackData"], "message-42");
     let received_at = recorded["receivedAt"].as_str().unwrap();
-    assert!(
-        received_at.ends_with('Z') && received_at.len() == 24,
-        "receivedAt {received_at}: not UTC millis"
-    );
+    assert!(received_at.ends_with('Z') && received_at.len() == 24, "receivedAt {received_at}: not UTC millis");
     let received_at = OffsetDateTime::parse(received_at, &Rfc3339).unwrap();
-    assert!(
-        received_at >= before - Duration::from_millis(1),
-        "receivedAt {received_at} is before the send"
-    );
+    assert!(received_at >= before - Duration::from_millis(1), "receivedAt {received_at} is before the send");
     serde_json::from_value::<SentMessage>(recorded.clone()).unwrap();
 }
 
@@ -170,39 +134,24 @@ async fn sends_are_listed_oldest_first_and_callback_data_is_null_when_absent() {
         assert_eq!(fake.send_code(code).await.0, StatusCode::OK);
     }
     let messages = fake.messages().await;
-    let codes: Vec<_> = messages
-        .iter()
-        .map(|m| m["code"].as_str().unwrap())
-        .collect();
+    let codes: Vec<_> = messages.iter().map(|m| m["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["111111", "222222", "333333"]);
-    assert!(
-        messages[0]["bizOpaqueCallbackData"].is_null(),
-        "{}",
-        messages[0]
-    );
+    assert!(messages[0]["bizOpaqueCallbackData"].is_null(), "{}", messages[0]);
 }
 
 #[tokio::test]
 async fn a_wrong_or_missing_token_is_refused_with_graph_error_190_and_not_recorded() {
     let fake = spawn_fake(None).await;
     for token in [Some("not-the-token"), None] {
-        let response = fake
-            .send_as(token, &template("+966551234567", "123456", None))
-            .await;
+        let response = fake.send_as(token, &template("+966551234567", "123456", None)).await;
         assert_eq!(response.status(), 401, "token {token:?}");
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["error"]["code"], 190, "token {token:?}");
         assert_eq!(body["error"]["type"], "OAuthException");
-        assert_eq!(
-            body["error"]["message"],
-            "(#190) Invalid OAuth access token"
-        );
+        assert_eq!(body["error"]["message"], "(#190) Invalid OAuth access token");
         assert!(!body["error"]["fbtrace_id"].as_str().unwrap().is_empty());
     }
-    assert!(
-        fake.messages().await.is_empty(),
-        "a refused send was recorded"
-    );
+    assert!(fake.messages().await.is_empty(), "a refused send was recorded");
 }
 
 #[tokio::test]
@@ -217,12 +166,7 @@ async fn an_invalid_send_is_a_code_100_bad_request_and_not_recorded() {
     let mut text = template("+966551234567", "123456", None);
     text["type"] = json!("text");
 
-    for (name, body) in [
-        ("messaging_product", not_whatsapp),
-        ("code", no_code),
-        ("to", no_to),
-        ("type", text),
-    ] {
+    for (name, body) in [("messaging_product", not_whatsapp), ("code", no_code), ("to", no_to), ("type", text)] {
         let response = fake.send(&body).await;
         assert_eq!(response.status(), 400, "{name}");
         let answer: Value = response.json().await.unwrap();
@@ -234,10 +178,7 @@ async fn an_invalid_send_is_a_code_100_bad_request_and_not_recorded() {
 #[tokio::test]
 async fn fail_next_400_with_count_2_fails_two_sends_then_lets_the_third_through() {
     let fake = spawn_fake(None).await;
-    fake.fail_next(
-        json!({"count": 2, "httpStatus": 400, "code": 131026, "title": "Message undeliverable"}),
-    )
-    .await;
+    fake.fail_next(json!({"count": 2, "httpStatus": 400, "code": 131026, "title": "Message undeliverable"})).await;
 
     for attempt in 1..=2 {
         let (status, body) = fake.send_code("123456").await;
@@ -266,10 +207,7 @@ async fn a_given_message_is_answered_verbatim_and_500_defaults_to_code_131000() 
     let (status, body) = fake.send_code("123456").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["message"], "(#131056) Pair rate limit");
-    assert_eq!(
-        body["error"]["error_data"]["details"],
-        "(#131056) Pair rate limit"
-    );
+    assert_eq!(body["error"]["error_data"]["details"], "(#131056) Pair rate limit");
 
     fake.fail_next(json!({"count": 1, "httpStatus": 500})).await;
     let (status, body) = fake.send_code("123456").await;
@@ -283,27 +221,14 @@ async fn a_new_fail_next_replaces_pending_failures_and_count_0_clears_them() {
     let fake = spawn_fake(None).await;
 
     fake.fail_next(json!({"count": 5, "httpStatus": 500})).await;
-    fake.fail_next(json!({"count": 1, "httpStatus": 400, "code": 131047}))
-        .await;
+    fake.fail_next(json!({"count": 1, "httpStatus": 400, "code": 131047})).await;
     let (status, body) = fake.send_code("123456").await;
-    assert_eq!(
-        (status, &body["error"]["code"]),
-        (StatusCode::BAD_REQUEST, &json!(131047)),
-        "replaced plan"
-    );
-    assert_eq!(
-        fake.send_code("123456").await.0,
-        StatusCode::OK,
-        "the five 500s must be gone"
-    );
+    assert_eq!((status, &body["error"]["code"]), (StatusCode::BAD_REQUEST, &json!(131047)), "replaced plan");
+    assert_eq!(fake.send_code("123456").await.0, StatusCode::OK, "the five 500s must be gone");
 
     fake.fail_next(json!({"count": 3, "httpStatus": 500})).await;
     fake.fail_next(json!({"count": 0})).await;
-    assert_eq!(
-        fake.send_code("123456").await.0,
-        StatusCode::OK,
-        "count 0 must clear"
-    );
+    assert_eq!(fake.send_code("123456").await.0, StatusCode::OK, "count 0 must clear");
 }
 
 #[tokio::test]
@@ -312,21 +237,9 @@ async fn a_plan_that_would_do_nothing_is_refused() {
     let response = fake.control("fail-next", &json!({"count": 2})).await;
     assert_eq!(response.status(), 400);
     let body: Value = response.json().await.unwrap();
-    assert!(
-        body["error"].as_str().is_some_and(|e| !e.is_empty()),
-        "{body}"
-    );
-    let response = fake
-        .control(
-            "fail-next",
-            &json!({"count": 2, "httpStatus": 500, "statusCode": 1}),
-        )
-        .await;
-    assert_eq!(
-        response.status(),
-        400,
-        "an unknown field is a typo worth reporting"
-    );
+    assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{body}");
+    let response = fake.control("fail-next", &json!({"count": 2, "httpStatus": 500, "statusCode": 1})).await;
+    assert_eq!(response.status(), 400, "an unknown field is a typo worth reporting");
     assert_eq!(fake.send_code("123456").await.0, StatusCode::OK);
 }
 
@@ -335,49 +248,32 @@ async fn delay_ms_holds_the_answer_back_then_answers_normally() {
     let fake = spawn_fake(None).await;
     fake.fail_next(json!({"count": 2, "delayMs": 400})).await;
 
-    let impatient = reqwest::Client::builder()
-        .timeout(Duration::from_millis(100))
-        .build()
-        .unwrap();
+    let impatient = reqwest::Client::builder().timeout(Duration::from_millis(100)).build().unwrap();
     let timed_out = impatient
         .post(fake.send_url())
         .bearer_auth(TOKEN)
         .json(&template("+966551234567", "111111", None))
         .send()
         .await;
-    assert!(
-        timed_out.as_ref().is_err_and(reqwest::Error::is_timeout),
-        "expected a client timeout: {timed_out:?}"
-    );
+    assert!(timed_out.as_ref().is_err_and(reqwest::Error::is_timeout), "expected a client timeout: {timed_out:?}");
 
     let started = Instant::now();
     let (status, _) = fake.send_code("222222").await;
     let waited = started.elapsed();
     assert_eq!(status, StatusCode::OK, "a delay alone answers normally");
-    assert!(
-        waited >= Duration::from_millis(400),
-        "answered after {waited:?}"
-    );
-    assert!(
-        fake.messages().await.iter().any(|m| m["code"] == "222222"),
-        "the delayed send is recorded"
-    );
+    assert!(waited >= Duration::from_millis(400), "answered after {waited:?}");
+    assert!(fake.messages().await.iter().any(|m| m["code"] == "222222"), "the delayed send is recorded");
 }
 
 #[tokio::test]
 async fn delay_ms_with_http_status_fails_after_the_delay() {
     let fake = spawn_fake(None).await;
-    fake.fail_next(json!({"count": 1, "delayMs": 300, "httpStatus": 503}))
-        .await;
+    fake.fail_next(json!({"count": 1, "delayMs": 300, "httpStatus": 503})).await;
     let started = Instant::now();
     let (status, body) = fake.send_code("123456").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["error"]["code"], 131000);
-    assert!(
-        started.elapsed() >= Duration::from_millis(300),
-        "answered after {:?}",
-        started.elapsed()
-    );
+    assert!(started.elapsed() >= Duration::from_millis(300), "answered after {:?}", started.elapsed());
     assert!(fake.messages().await.is_empty());
 }
 
@@ -390,11 +286,7 @@ async fn reset_forgets_sends_and_planned_failures() {
     assert_eq!(fake.control("reset", &json!({})).await.status(), 200);
 
     assert!(fake.messages().await.is_empty(), "sends survived the reset");
-    assert_eq!(
-        fake.send_code("123456").await.0,
-        StatusCode::OK,
-        "planned failures survived the reset"
-    );
+    assert_eq!(fake.send_code("123456").await.0, StatusCode::OK, "planned failures survived the reset");
 }
 
 /// A webhook as the product received it.
@@ -420,38 +312,22 @@ async fn spawn_receiver(answer: StatusCode) -> (String, mpsc::UnboundedReceiver<
         )
         .with_state((sender, answer));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!(
-        "http://{}/webhooks/whatsapp",
-        listener.local_addr().unwrap()
-    );
+    let url = format!("http://{}/webhooks/whatsapp", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
     (url, receiver)
 }
 
 /// Checks `X-Hub-Signature-256` over the raw bytes, in constant time, as the product must.
 fn assert_signed(received: &Received) {
-    let header = received
-        .headers
-        .get(SIGNATURE_HEADER)
-        .expect("no X-Hub-Signature-256 header");
-    let hex_signature = header
-        .to_str()
-        .unwrap()
-        .strip_prefix("sha256=")
-        .expect("signature lacks sha256=");
+    let header = received.headers.get(SIGNATURE_HEADER).expect("no X-Hub-Signature-256 header");
+    let hex_signature = header.to_str().unwrap().strip_prefix("sha256=").expect("signature lacks sha256=");
     let mut mac = Hmac::<Sha256>::new_from_slice(APP_SECRET.as_bytes()).unwrap();
     mac.update(&received.body);
-    assert!(
-        mac.verify_slice(&hex::decode(hex_signature).unwrap())
-            .is_ok(),
-        "signature does not match the body"
-    );
+    assert!(mac.verify_slice(&hex::decode(hex_signature).unwrap()).is_ok(), "signature does not match the body");
 }
 
 async fn accepted_wamid(fake: &Fake, callback: Option<&str>) -> String {
-    let response = fake
-        .send(&template("+966551234567", "123456", callback))
-        .await;
+    let response = fake.send(&template("+966551234567", "123456", callback)).await;
     assert_eq!(response.status(), 200);
     let answer: Value = response.json().await.unwrap();
     answer["messages"][0]["id"].as_str().unwrap().to_owned()
@@ -464,32 +340,19 @@ async fn status_posts_a_correctly_signed_meta_shaped_webhook_and_reports_the_pro
     let wamid = accepted_wamid(&fake, Some("message-42")).await;
     let before = OffsetDateTime::now_utc().unix_timestamp();
 
-    let response = fake
-        .control("status", &json!({"wamid": wamid, "status": "delivered"}))
-        .await;
+    let response = fake.control("status", &json!({"wamid": wamid, "status": "delivered"})).await;
 
     assert_eq!(response.status(), 200);
-    assert_eq!(
-        response.json::<Value>().await.unwrap(),
-        json!({"webhookStatus": 202})
-    );
-    let webhook = received
-        .try_recv()
-        .expect("the product received no webhook");
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({"webhookStatus": 202}));
+    let webhook = received.try_recv().expect("the product received no webhook");
     assert_signed(&webhook);
-    assert_eq!(
-        webhook.headers.get("content-type").unwrap(),
-        "application/json"
-    );
+    assert_eq!(webhook.headers.get("content-type").unwrap(), "application/json");
     let body: Value = serde_json::from_slice(&webhook.body).unwrap();
     assert_eq!(body["object"], "whatsapp_business_account");
     let change = &body["entry"][0]["changes"][0];
     assert_eq!(change["field"], "messages");
     assert_eq!(change["value"]["messaging_product"], "whatsapp");
-    assert_eq!(
-        change["value"]["metadata"]["phone_number_id"],
-        PHONE_NUMBER_ID
-    );
+    assert_eq!(change["value"]["metadata"]["phone_number_id"], PHONE_NUMBER_ID);
     assert!(change["value"]["metadata"]["display_phone_number"].is_string());
     let status = &change["value"]["statuses"][0];
     assert_eq!(status["id"], wamid.as_str());
@@ -497,14 +360,8 @@ async fn status_posts_a_correctly_signed_meta_shaped_webhook_and_reports_the_pro
     assert_eq!(status["recipient_id"], "966551234567");
     assert_eq!(status["biz_opaque_callback_data"], "message-42");
     let timestamp: i64 = status["timestamp"].as_str().unwrap().parse().unwrap();
-    assert!(
-        (before..=before + 5).contains(&timestamp),
-        "timestamp {timestamp}, sent at {before}"
-    );
-    assert!(
-        status.get("errors").is_none(),
-        "a delivered status carries no errors"
-    );
+    assert!((before..=before + 5).contains(&timestamp), "timestamp {timestamp}, sent at {before}");
+    assert!(status.get("errors").is_none(), "a delivered status carries no errors");
 }
 
 #[tokio::test]
@@ -515,36 +372,20 @@ async fn a_failed_status_carries_its_error_in_the_signed_webhook() {
 
     let error = json!({"code": 131026, "title": "Message undeliverable", "message": "Undeliverable",
                        "details": "Recipient is not on WhatsApp"});
-    let response = fake
-        .control(
-            "status",
-            &json!({"wamid": wamid, "status": "failed", "error": error}),
-        )
-        .await;
+    let response = fake.control("status", &json!({"wamid": wamid, "status": "failed", "error": error})).await;
 
-    assert_eq!(
-        response.json::<Value>().await.unwrap(),
-        json!({"webhookStatus": 200})
-    );
-    let webhook = received
-        .try_recv()
-        .expect("the product received no webhook");
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({"webhookStatus": 200}));
+    let webhook = received.try_recv().expect("the product received no webhook");
     assert_signed(&webhook);
     let body: Value = serde_json::from_slice(&webhook.body).unwrap();
     let status = &body["entry"][0]["changes"][0]["value"]["statuses"][0];
     assert_eq!(status["status"], "failed");
-    assert!(
-        status.get("biz_opaque_callback_data").is_none(),
-        "no callback data was sent"
-    );
+    assert!(status.get("biz_opaque_callback_data").is_none(), "no callback data was sent");
     let reported = &status["errors"][0];
     assert_eq!(reported["code"], 131026);
     assert_eq!(reported["title"], "Message undeliverable");
     assert_eq!(reported["message"], "Undeliverable");
-    assert_eq!(
-        reported["error_data"]["details"],
-        "Recipient is not on WhatsApp"
-    );
+    assert_eq!(reported["error_data"]["details"], "Recipient is not on WhatsApp");
 }
 
 #[tokio::test]
@@ -552,19 +393,11 @@ async fn status_for_an_unknown_wamid_is_404_and_posts_nothing() {
     let (url, mut received) = spawn_receiver(StatusCode::OK).await;
     let fake = spawn_fake(Some(url)).await;
 
-    let response = fake
-        .control("status", &json!({"wamid": "wamid.NOPE", "status": "read"}))
-        .await;
+    let response = fake.control("status", &json!({"wamid": "wamid.NOPE", "status": "read"})).await;
 
     assert_eq!(response.status(), 404);
-    assert_eq!(
-        response.json::<Value>().await.unwrap(),
-        json!({"error": "unknown wamid"})
-    );
-    assert!(
-        received.try_recv().is_err(),
-        "a webhook was posted for an unknown wamid"
-    );
+    assert_eq!(response.json::<Value>().await.unwrap(), json!({"error": "unknown wamid"}));
+    assert!(received.try_recv().is_err(), "a webhook was posted for an unknown wamid");
 }
 
 #[tokio::test]
@@ -576,14 +409,9 @@ async fn status_is_502_when_the_webhook_cannot_be_reached_or_is_not_configured()
     for webhook_url in [Some(url), None] {
         let fake = spawn_fake(webhook_url.clone()).await;
         let wamid = accepted_wamid(&fake, None).await;
-        let response = fake
-            .control("status", &json!({"wamid": wamid, "status": "sent"}))
-            .await;
+        let response = fake.control("status", &json!({"wamid": wamid, "status": "sent"})).await;
         assert_eq!(response.status(), 502, "webhook {webhook_url:?}");
         let body: Value = response.json().await.unwrap();
-        assert!(
-            body["error"].as_str().is_some_and(|e| !e.is_empty()),
-            "{body}"
-        );
+        assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{body}");
     }
 }

@@ -11,10 +11,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 #[derive(Parser)]
-#[command(
-    name = "lightotp-admin",
-    about = "Operate lightotp: clients, keys, subscriptions, pricing"
-)]
+#[command(name = "lightotp-admin", about = "Operate lightotp: clients, keys, subscriptions, pricing")]
 struct Cli {
     /// Print exactly one JSON object on stdout.
     #[arg(long, global = true)]
@@ -189,10 +186,9 @@ async fn run(cli: Cli) -> Result<Value, String> {
         Command::Subscription(SubscriptionCommand::List { client }) => {
             admin.subscriptions(&client).await.map(|list| json!({"clientId": client, "subscriptions": list}))
         }
-        Command::Pricing(PricingCommand::Set { country, credits }) => admin
-            .set_price(&country, credits)
-            .await
-            .map(|p| json!({"country": p.region, "credits": p.credits})),
+        Command::Pricing(PricingCommand::Set { country, credits }) => {
+            admin.set_price(&country, credits).await.map(|p| json!({"country": p.region, "credits": p.credits}))
+        }
         Command::SeedDemo { phone_number_id } => admin.seed_demo(&phone_number_id, now).await.map(|d| to_json(&d)),
         Command::Provision { whatsapp_token } => {
             return provision_all(&aws, whatsapp_token).await;
@@ -201,23 +197,16 @@ async fn run(cli: Cli) -> Result<Value, String> {
     result.map_err(|e| e.to_string())
 }
 
-async fn provision_all(
-    aws: &aws_config::SdkConfig,
-    whatsapp_token: Option<String>,
-) -> Result<Value, String> {
+async fn provision_all(aws: &aws_config::SdkConfig, whatsapp_token: Option<String>) -> Result<Value, String> {
     let declared = provision::resources(provision::TEMPLATE).map_err(|e| e.to_string())?;
     let dynamodb = aws_sdk_dynamodb::Client::new(aws);
     let secrets = aws_sdk_secretsmanager::Client::new(aws);
-    provision::create_tables(&dynamodb, &declared.tables)
-        .await
-        .map_err(|e| e.to_string())?;
+    provision::create_tables(&dynamodb, &declared.tables).await.map_err(|e| e.to_string())?;
     let mut values = HashMap::new();
     if let Some(token) = whatsapp_token {
         values.insert(ops::DEFAULT_WHATSAPP_TOKEN_SECRET.to_owned(), token);
     }
-    provision::create_secrets(&secrets, &declared.secrets, &values)
-        .await
-        .map_err(|e| e.to_string())?;
+    provision::create_secrets(&secrets, &declared.secrets, &values).await.map_err(|e| e.to_string())?;
     Ok(json!({
         "tables": declared.tables.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
         "secrets": declared.secrets.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
@@ -237,10 +226,7 @@ async fn main() -> ExitCode {
             if json_output {
                 println!("{value}");
             } else {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string())
-                );
+                println!("{}", serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string()));
             }
             ExitCode::SUCCESS
         }

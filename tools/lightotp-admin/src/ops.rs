@@ -134,12 +134,7 @@ fn sm_error<E: std::error::Error>(err: E) -> AdminError {
 
 impl Admin {
     /// Connects with the standard AWS configuration (honours `AWS_ENDPOINT_URL`).
-    pub fn new(
-        aws: &aws_config::SdkConfig,
-        table: &str,
-        pepper_secret: &str,
-        api_key_prefix: &str,
-    ) -> Self {
+    pub fn new(aws: &aws_config::SdkConfig, table: &str, pepper_secret: &str, api_key_prefix: &str) -> Self {
         Self {
             store: DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table),
             secrets: aws_sdk_secretsmanager::Client::new(aws),
@@ -149,10 +144,7 @@ impl Admin {
     }
 
     async fn existing_client(&self, client_id: &str) -> Result<ClientProfile, AdminError> {
-        self.store
-            .client_profile(client_id)
-            .await?
-            .ok_or_else(|| AdminError::NotFound(format!("client {client_id}")))
+        self.store.client_profile(client_id).await?.ok_or_else(|| AdminError::NotFound(format!("client {client_id}")))
     }
 
     /// Creates a client with its default language (`en` or `ar`) and optional SMS sender id.
@@ -164,9 +156,7 @@ impl Admin {
         sms_sender: Option<&str>,
     ) -> Result<CreatedClient, AdminError> {
         if !matches!(language, "en" | "ar") {
-            return Err(AdminError::Invalid(format!(
-                "language must be en or ar, not {language:?}"
-            )));
+            return Err(AdminError::Invalid(format!("language must be en or ar, not {language:?}")));
         }
         let client_id = Uuid::new_v4().to_string();
         let profile = ClientProfile {
@@ -190,35 +180,15 @@ impl Admin {
         display_phone: &str,
     ) -> Result<(), AdminError> {
         self.existing_client(client_id).await?;
-        Ok(self
-            .store
-            .assign_sender(client_id, phone_number_id, display_phone)
-            .await?)
+        Ok(self.store.assign_sender(client_id, phone_number_id, display_phone).await?)
     }
 
     /// Adds an approved template in a language (`en`, `en_US`, `ar`, …).
-    pub async fn add_template(
-        &self,
-        client_id: &str,
-        name: &str,
-        language: &str,
-    ) -> Result<(), AdminError> {
-        let language = LanguageTag::parse(language).ok_or_else(|| {
-            AdminError::Invalid(format!(
-                "{language:?} is not a language tag such as en or en_US"
-            ))
-        })?;
+    pub async fn add_template(&self, client_id: &str, name: &str, language: &str) -> Result<(), AdminError> {
+        let language = LanguageTag::parse(language)
+            .ok_or_else(|| AdminError::Invalid(format!("{language:?} is not a language tag such as en or en_US")))?;
         self.existing_client(client_id).await?;
-        Ok(self
-            .store
-            .add_template(
-                client_id,
-                &Template {
-                    name: name.to_owned(),
-                    language,
-                },
-            )
-            .await?)
+        Ok(self.store.add_template(client_id, &Template { name: name.to_owned(), language }).await?)
     }
 
     /// Issues a key for a client: the verifier goes to Secrets Manager, the metadata to the table, and the key
@@ -242,8 +212,7 @@ impl Admin {
             verifier: key.verifier(pepper.as_bytes()),
             expires_at: expires_at.clone(),
         };
-        let body =
-            serde_json::to_string(&stored).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        let body = serde_json::to_string(&stored).map_err(|e| AdminError::Invalid(e.to_string()))?;
         self.secrets
             .create_secret()
             .name(verifier_secret_name(&self.api_key_prefix, key.key_id()))
@@ -260,33 +229,18 @@ impl Admin {
                 expires_at: expires_at.clone(),
             })
             .await?;
-        Ok(CreatedKey {
-            key_id: key.key_id().to_string(),
-            api_key: key.reveal(),
-            expires_at,
-        })
+        Ok(CreatedKey { key_id: key.key_id().to_string(), api_key: key.reveal(), expires_at })
     }
 
     /// Revokes a key: its verifier is deleted at once, so every function stops accepting it when its cache entry
     /// ages out (at most 60 s).
     pub async fn revoke_key(&self, key_id: &str, now: OffsetDateTime) -> Result<(), AdminError> {
-        let key_id = KeyId::parse(key_id)
-            .ok_or_else(|| AdminError::Invalid(format!("{key_id:?} is not a key id")))?;
+        let key_id = KeyId::parse(key_id).ok_or_else(|| AdminError::Invalid(format!("{key_id:?} is not a key id")))?;
         let name = verifier_secret_name(&self.api_key_prefix, &key_id);
-        let current = self
-            .secrets
-            .get_secret_value()
-            .secret_id(&name)
-            .send()
-            .await;
+        let current = self.secrets.get_secret_value().secret_id(&name).send().await;
         let stored = match current {
-            Ok(out) => out
-                .secret_string()
-                .and_then(|raw| serde_json::from_str::<StoredVerifier>(raw).ok()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_not_found_exception()) =>
-            {
+            Ok(out) => out.secret_string().and_then(|raw| serde_json::from_str::<StoredVerifier>(raw).ok()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
                 return Err(AdminError::NotFound(format!("key {key_id}")));
             }
             Err(e) => return Err(sm_error(e)),
@@ -299,9 +253,7 @@ impl Admin {
             .await
             .map_err(sm_error)?;
         if let Some(stored) = stored {
-            self.store
-                .mark_api_key_revoked(&stored.client_id, key_id.as_str(), now)
-                .await?;
+            self.store.mark_api_key_revoked(&stored.client_id, key_id.as_str(), now).await?;
         }
         Ok(())
     }
@@ -318,96 +270,45 @@ impl Admin {
             return Err(AdminError::Invalid("credits must be at least 1".to_owned()));
         }
         if low_balance_percent > 100 {
-            return Err(AdminError::Invalid(
-                "low-balance percent must be 0 to 100".to_owned(),
-            ));
+            return Err(AdminError::Invalid("low-balance percent must be 0 to 100".to_owned()));
         }
         self.existing_client(client_id).await?;
         let subscription_id = Uuid::new_v4().to_string();
-        self.store
-            .grant_subscription(
-                client_id,
-                &subscription_id,
-                credits,
-                low_balance_percent,
-                now,
-            )
-            .await?;
+        self.store.grant_subscription(client_id, &subscription_id, credits, low_balance_percent, now).await?;
         Ok(GrantedSubscription { subscription_id })
     }
 
     /// The client's subscriptions, newest first.
-    pub async fn subscriptions(
-        &self,
-        client_id: &str,
-    ) -> Result<Vec<SubscriptionView>, AdminError> {
+    pub async fn subscriptions(&self, client_id: &str) -> Result<Vec<SubscriptionView>, AdminError> {
         self.existing_client(client_id).await?;
-        Ok(self
-            .store
-            .subscriptions_newest_first(client_id)
-            .await?
-            .iter()
-            .map(SubscriptionView::from)
-            .collect())
+        Ok(self.store.subscriptions_newest_first(client_id).await?.iter().map(SubscriptionView::from).collect())
     }
 
     /// Sets a country's price in credits (at least 1).
-    pub async fn set_price(
-        &self,
-        country: &str,
-        credits: Credits,
-    ) -> Result<PriceEntry, AdminError> {
-        let region = Region::parse(country).ok_or_else(|| {
-            AdminError::Invalid(format!("{country:?} is not an ISO 3166-1 alpha-2 code"))
-        })?;
+    pub async fn set_price(&self, country: &str, credits: Credits) -> Result<PriceEntry, AdminError> {
+        let region = Region::parse(country)
+            .ok_or_else(|| AdminError::Invalid(format!("{country:?} is not an ISO 3166-1 alpha-2 code")))?;
         if credits == 0 {
-            return Err(AdminError::Invalid(
-                "a message costs at least 1 credit".to_owned(),
-            ));
+            return Err(AdminError::Invalid("a message costs at least 1 credit".to_owned()));
         }
-        let price = PriceEntry {
-            region: region.as_str().to_owned(),
-            credits,
-        };
+        let price = PriceEntry { region: region.as_str().to_owned(), credits };
         self.store.set_price(&price).await?;
         Ok(price)
     }
 
     /// A demo client with a WhatsApp sender, `en` and `ar` templates, 1000 credits and a key.
-    pub async fn seed_demo(
-        &self,
-        whatsapp_phone_number_id: &str,
-        now: OffsetDateTime,
-    ) -> Result<Demo, AdminError> {
-        let client = self
-            .create_client("Demo client", "demo@example.com", "en", Some("LightOTP"))
-            .await?;
-        self.assign_sender(&client.client_id, whatsapp_phone_number_id, "+15550001234")
-            .await?;
-        self.add_template(&client.client_id, "lightotp_auth", "en")
-            .await?;
-        self.add_template(&client.client_id, "lightotp_auth", "ar")
-            .await?;
-        self.grant_subscription(&client.client_id, 1000, DEFAULT_LOW_BALANCE_PERCENT, now)
-            .await?;
+    pub async fn seed_demo(&self, whatsapp_phone_number_id: &str, now: OffsetDateTime) -> Result<Demo, AdminError> {
+        let client = self.create_client("Demo client", "demo@example.com", "en", Some("LightOTP")).await?;
+        self.assign_sender(&client.client_id, whatsapp_phone_number_id, "+15550001234").await?;
+        self.add_template(&client.client_id, "lightotp_auth", "en").await?;
+        self.add_template(&client.client_id, "lightotp_auth", "ar").await?;
+        self.grant_subscription(&client.client_id, 1000, DEFAULT_LOW_BALANCE_PERCENT, now).await?;
         let key = self.create_key(&client.client_id, None, now).await?;
-        Ok(Demo {
-            client_id: client.client_id,
-            api_key: key.api_key,
-            phone_e164: "+966551234567".to_owned(),
-        })
+        Ok(Demo { client_id: client.client_id, api_key: key.api_key, phone_e164: "+966551234567".to_owned() })
     }
 
     async fn pepper(&self) -> Result<String, AdminError> {
-        let out = self
-            .secrets
-            .get_secret_value()
-            .secret_id(&self.pepper_secret)
-            .send()
-            .await
-            .map_err(sm_error)?;
-        out.secret_string()
-            .map(str::to_owned)
-            .ok_or_else(|| AdminError::Secrets("the pepper has no value".to_owned()))
+        let out = self.secrets.get_secret_value().secret_id(&self.pepper_secret).send().await.map_err(sm_error)?;
+        out.secret_string().map(str::to_owned).ok_or_else(|| AdminError::Secrets("the pepper has no value".to_owned()))
     }
 }

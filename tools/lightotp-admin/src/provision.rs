@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 use serde_yaml::Value;
 
@@ -78,25 +78,18 @@ fn pairs(value: Option<&Value>, a: &str, b: &str) -> Result<Vec<(String, String)
 
 /// Reads the tables and secrets out of a template.
 pub fn resources(template: &str) -> Result<Resources, ProvisionError> {
-    let doc: Value =
-        serde_yaml::from_str(template).map_err(|e| ProvisionError::Template(e.to_string()))?;
+    let doc: Value = serde_yaml::from_str(template).map_err(|e| ProvisionError::Template(e.to_string()))?;
     let declared = doc
         .get("Resources")
         .and_then(Value::as_mapping)
         .ok_or_else(|| ProvisionError::Template("no Resources".to_owned()))?;
-    let mut out = Resources {
-        tables: Vec::new(),
-        secrets: Vec::new(),
-    };
+    let mut out = Resources { tables: Vec::new(), secrets: Vec::new() };
     for (logical_id, resource) in declared {
         let logical_id = logical_id.as_str().unwrap_or_default().to_owned();
         let props = resource.get("Properties").cloned().unwrap_or(Value::Null);
         match resource.get("Type").and_then(Value::as_str) {
             Some("AWS::DynamoDB::Table") => {
-                let indexes = match props
-                    .get("GlobalSecondaryIndexes")
-                    .and_then(Value::as_sequence)
-                {
+                let indexes = match props.get("GlobalSecondaryIndexes").and_then(Value::as_sequence) {
                     None => Vec::new(),
                     Some(list) => list
                         .iter()
@@ -117,21 +110,14 @@ pub fn resources(template: &str) -> Result<Resources, ProvisionError> {
                     .transpose()?;
                 out.tables.push(TableSpec {
                     name: text(&props, "TableName")?,
-                    attributes: pairs(
-                        props.get("AttributeDefinitions"),
-                        "AttributeName",
-                        "AttributeType",
-                    )?,
+                    attributes: pairs(props.get("AttributeDefinitions"), "AttributeName", "AttributeType")?,
                     key_schema: pairs(props.get("KeySchema"), "AttributeName", "KeyType")?,
                     indexes,
                     ttl_attribute: ttl,
                 });
             }
             Some("AWS::SecretsManager::Secret") => {
-                out.secrets.push(SecretSpec {
-                    logical_id,
-                    name: text(&props, "Name")?,
-                });
+                out.secrets.push(SecretSpec { logical_id, name: text(&props, "Name")? });
             }
             _ => {}
         }
@@ -153,10 +139,7 @@ fn key_schema(pairs: &[(String, String)]) -> Result<Vec<KeySchemaElement>, Provi
 }
 
 /// Creates every table (with its indexes and TTL) that does not exist yet.
-pub async fn create_tables(
-    client: &aws_sdk_dynamodb::Client,
-    tables: &[TableSpec],
-) -> Result<(), ProvisionError> {
+pub async fn create_tables(client: &aws_sdk_dynamodb::Client, tables: &[TableSpec]) -> Result<(), ProvisionError> {
     for table in tables {
         let mut create = client
             .create_table()
@@ -178,9 +161,7 @@ pub async fn create_tables(
                     .index_name(name)
                     .set_key_schema(Some(key_schema(keys)?))
                     .projection(
-                        Projection::builder()
-                            .projection_type(ProjectionType::from(projection.as_str()))
-                            .build(),
+                        Projection::builder().projection_type(ProjectionType::from(projection.as_str())).build(),
                     )
                     .build()
                     .map_err(|e| ProvisionError::Aws(e.to_string()))?,
@@ -188,16 +169,11 @@ pub async fn create_tables(
         }
         match create.send().await {
             Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_in_use_exception()) =>
-            {
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {
                 continue;
             }
             Err(e) => {
-                return Err(ProvisionError::Aws(
-                    aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string(),
-                ));
+                return Err(ProvisionError::Aws(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()));
             }
         }
         if let Some(attribute) = &table.ttl_attribute {
@@ -213,9 +189,7 @@ pub async fn create_tables(
                 )
                 .send()
                 .await
-                .map_err(|e| {
-                    ProvisionError::Aws(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string())
-                })?;
+                .map_err(|e| ProvisionError::Aws(aws_sdk_dynamodb::error::DisplayErrorContext(e).to_string()))?;
         }
     }
     Ok(())
@@ -233,21 +207,11 @@ pub async fn create_secrets(
             Some(value) => value.clone(),
             None => crate::ops::random_hex(32).map_err(|e| ProvisionError::Aws(e.to_string()))?,
         };
-        match client
-            .create_secret()
-            .name(&secret.name)
-            .secret_string(value)
-            .send()
-            .await
-        {
+        match client.create_secret().name(&secret.name).secret_string(value).send().await {
             Ok(_) => {}
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_resource_exists_exception()) => {}
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_exists_exception()) => {}
             Err(e) => {
-                return Err(ProvisionError::Aws(
-                    aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
-                ));
+                return Err(ProvisionError::Aws(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()));
             }
         }
     }
@@ -268,10 +232,7 @@ mod tests {
         assert_eq!(table.name, crate::ops::DEFAULT_TABLE);
         assert_eq!(
             table.key_schema,
-            vec![
-                (schema::PK.to_owned(), "HASH".to_owned()),
-                (schema::SK.to_owned(), "RANGE".to_owned())
-            ]
+            vec![(schema::PK.to_owned(), "HASH".to_owned()), (schema::SK.to_owned(), "RANGE".to_owned())]
         );
         assert_eq!(
             table.indexes,
@@ -283,30 +244,16 @@ mod tests {
         );
         assert_eq!(table.ttl_attribute.as_deref(), Some(schema::TTL_ATTRIBUTE));
         let secret_names: Vec<&str> = declared.secrets.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(
-            secret_names,
-            [
-                crate::ops::DEFAULT_PEPPER_SECRET,
-                crate::ops::DEFAULT_WHATSAPP_TOKEN_SECRET
-            ]
-        );
+        assert_eq!(secret_names, [crate::ops::DEFAULT_PEPPER_SECRET, crate::ops::DEFAULT_WHATSAPP_TOKEN_SECRET]);
     }
 
     #[test]
     fn the_template_configures_every_variable_the_functions_read() {
         let doc: Value = serde_yaml::from_str(TEMPLATE).expect("template.yaml parses");
         let variables = &doc["Globals"]["Function"]["Environment"]["Variables"];
-        for name in [
-            "TABLE_NAME",
-            "PEPPER_SECRET_ID",
-            "WHATSAPP_TOKEN_SECRET_ID",
-            "API_KEY_SECRET_PREFIX",
-        ] {
+        for name in ["TABLE_NAME", "PEPPER_SECRET_ID", "WHATSAPP_TOKEN_SECRET_ID", "API_KEY_SECRET_PREFIX"] {
             assert!(!variables[name].is_null(), "{name} is not set in Globals");
         }
-        assert_eq!(
-            variables["API_KEY_SECRET_PREFIX"].as_str(),
-            Some(crate::ops::DEFAULT_API_KEY_PREFIX)
-        );
+        assert_eq!(variables["API_KEY_SECRET_PREFIX"].as_str(), Some(crate::ops::DEFAULT_API_KEY_PREFIX));
     }
 }

@@ -43,10 +43,6 @@ mod tests {
         clock.advance(3600.0);
         assert!(clock.now() - before >= Duration::hours(1));
         clock.advance(-50.0);
-        assert_eq!(
-            clock.offset(),
-            Duration::hours(1),
-            "negative advances are ignored"
-        );
+        assert_eq!(clock.offset(), Duration::hours(1), "negative advances are ignored");
     }
 }

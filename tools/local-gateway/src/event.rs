@@ -57,10 +57,7 @@ pub fn api_gateway_v2_event(request: &IncomingRequest<'_>) -> serde_json::Value 
     }
     let (body, encoded) = match std::str::from_utf8(request.body) {
         Ok(text) => (text.to_owned(), false),
-        Err(_) => (
-            base64::engine::general_purpose::STANDARD.encode(request.body),
-            true,
-        ),
+        Err(_) => (base64::engine::general_purpose::STANDARD.encode(request.body), true),
     };
     let path = request.uri.path();
     json!({
@@ -94,9 +91,7 @@ pub fn api_gateway_v2_event(request: &IncomingRequest<'_>) -> serde_json::Value 
 }
 
 fn url_pairs(query: &str) -> Vec<(String, String)> {
-    form_urlencoded::parse(query.as_bytes())
-        .map(|(name, value)| (name.into_owned(), value.into_owned()))
-        .collect()
+    form_urlencoded::parse(query.as_bytes()).map(|(name, value)| (name.into_owned(), value.into_owned())).collect()
 }
 
 #[cfg(test)]
@@ -108,9 +103,7 @@ mod tests {
     #[test]
     fn lambda_http_reads_the_event_as_it_would_in_lambda() {
         let method = Method::POST;
-        let uri: Uri = "/webhooks/whatsapp?hub.mode=subscribe&hub.challenge=a%20b"
-            .parse()
-            .expect("uri");
+        let uri: Uri = "/webhooks/whatsapp?hub.mode=subscribe&hub.challenge=a%20b".parse().expect("uri");
         let mut headers = HeaderMap::new();
         headers.insert("x-api-key", "k".parse().expect("header"));
         headers.insert("x-forwarded-for", "203.0.113.9".parse().expect("header"));
@@ -126,25 +119,12 @@ mod tests {
         };
         let event = api_gateway_v2_event(&incoming).to_string();
         let request = lambda_http::request::from_str(&event).expect("lambda_http parses the event");
-        assert_eq!(
-            request
-                .headers()
-                .get("x-api-key")
-                .and_then(|v| v.to_str().ok()),
-            Some("k")
-        );
+        assert_eq!(request.headers().get("x-api-key").and_then(|v| v.to_str().ok()), Some("k"));
         assert_eq!(request.uri().path(), "/webhooks/whatsapp");
-        assert_eq!(
-            request.query_string_parameters().first("hub.challenge"),
-            Some("a b")
-        );
+        assert_eq!(request.query_string_parameters().first("hub.challenge"), Some("a b"));
         match request.request_context() {
             RequestContext::ApiGatewayV2(context) => {
-                assert_eq!(
-                    context.http.source_ip.as_deref(),
-                    Some("127.0.0.7"),
-                    "the peer, not X-Forwarded-For"
-                );
+                assert_eq!(context.http.source_ip.as_deref(), Some("127.0.0.7"), "the peer, not X-Forwarded-For");
                 assert_eq!(context.request_id.as_deref(), Some("req-1"));
             }
             _ => panic!("expected an HTTP API v2 context"),

@@ -50,31 +50,15 @@ pub fn router(gateway: Gateway) -> Router {
     Router::new()
         .route(
             "/SendMessage",
-            post(|s, c, m, u, h, b| {
-                invoke(Function::SendMessage, "POST /SendMessage", s, c, m, u, h, b)
-            }),
+            post(|s, c, m, u, h, b| invoke(Function::SendMessage, "POST /SendMessage", s, c, m, u, h, b)),
         )
         .route(
             "/CheckMessageStatus",
-            post(|s, c, m, u, h, b| {
-                invoke(
-                    Function::CheckMessageStatus,
-                    "POST /CheckMessageStatus",
-                    s,
-                    c,
-                    m,
-                    u,
-                    h,
-                    b,
-                )
-            }),
+            post(|s, c, m, u, h, b| invoke(Function::CheckMessageStatus, "POST /CheckMessageStatus", s, c, m, u, h, b)),
         )
         .route("/_local/clock", get(clock_now))
         .route("/_local/clock/advance", post(clock_advance))
-        .route(
-            "/_local/health",
-            get(|| async { axum::Json(json!({"ok": true})) }),
-        )
+        .route("/_local/health", get(|| async { axum::Json(json!({"ok": true})) }))
         .with_state(gateway)
 }
 
@@ -112,9 +96,7 @@ async fn invoke(
     let result = async {
         match function {
             Function::SendMessage => send_message::handle(&gateway.deps, request).await,
-            Function::CheckMessageStatus => {
-                check_message_status::handle(&gateway.deps, request).await
-            }
+            Function::CheckMessageStatus => check_message_status::handle(&gateway.deps, request).await,
         }
     }
     .instrument(span)
@@ -124,11 +106,7 @@ async fn invoke(
         // What API Gateway answers when a function errors.
         Err(err) => {
             tracing::error!(requestId = %request_id, error = %err, "function returned an error");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                axum::Json(json!({"message": "Internal Server Error"})),
-            )
-                .into_response()
+            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"message": "Internal Server Error"}))).into_response()
         }
     }
 }
@@ -166,10 +144,7 @@ async fn clock_advance(State(gateway): State<Gateway>, body: Bytes) -> Response 
             axum::Json(json!({"now": rfc3339_millis(now), "offsetSeconds": gateway.clock.offset().as_seconds_f64()}))
                 .into_response()
         }
-        _ => (
-            StatusCode::BAD_REQUEST,
-            axum::Json(json!({"error": "expected {\"seconds\": n} with n >= 0"})),
-        )
+        _ => (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "expected {\"seconds\": n} with n >= 0"})))
             .into_response(),
     }
 }

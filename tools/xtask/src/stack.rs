@@ -31,9 +31,7 @@ impl Ports {
     fn from_env() -> Result<Self, String> {
         let port = |name: &str, default: u16| -> Result<u16, String> {
             match std::env::var(name) {
-                Ok(raw) => raw
-                    .parse()
-                    .map_err(|_| format!("{name}={raw:?} is not a port")),
+                Ok(raw) => raw.parse().map_err(|_| format!("{name}={raw:?} is not a port")),
                 Err(_) => Ok(default),
             }
         };
@@ -75,15 +73,9 @@ fn function_env(ports: Ports) -> Vec<(&'static str, String)> {
         ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
         ("TABLE_NAME", "lightotp".to_owned()),
         ("PEPPER_SECRET_ID", "lightotp/pepper".to_owned()),
-        (
-            "WHATSAPP_TOKEN_SECRET_ID",
-            "lightotp/whatsapp-token".to_owned(),
-        ),
+        ("WHATSAPP_TOKEN_SECRET_ID", "lightotp/whatsapp-token".to_owned()),
         ("API_KEY_SECRET_PREFIX", "lightotp/api-keys/".to_owned()),
-        (
-            "WHATSAPP_API_URL",
-            format!("http://127.0.0.1:{}", ports.whatsapp),
-        ),
+        ("WHATSAPP_API_URL", format!("http://127.0.0.1:{}", ports.whatsapp)),
         ("WHATSAPP_API_VERSION", "v23.0".to_owned()),
         ("WHATSAPP_APP_SECRET", WHATSAPP_APP_SECRET.to_owned()),
         ("LIGHTOTP_API_PORT", ports.api.to_string()),
@@ -93,15 +85,12 @@ fn function_env(ports: Ports) -> Vec<(&'static str, String)> {
 }
 
 fn binary(name: &str) -> PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root().join("target"));
+    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("target"));
     target.join("debug").join(name)
 }
 
 fn spawn(name: &str, command: &mut Command, log_dir: &Path) -> Result<(String, Child), String> {
-    let log = std::fs::File::create(log_dir.join(format!("{name}.log")))
-        .map_err(|e| format!("{name} log: {e}"))?;
+    let log = std::fs::File::create(log_dir.join(format!("{name}.log"))).map_err(|e| format!("{name} log: {e}"))?;
     let log_err = log.try_clone().map_err(|e| format!("{name} log: {e}"))?;
     let child = command
         .current_dir(root())
@@ -114,11 +103,7 @@ fn spawn(name: &str, command: &mut Command, log_dir: &Path) -> Result<(String, C
     Ok((name.to_owned(), child))
 }
 
-async fn wait_until_answers(
-    name: &str,
-    url: &str,
-    children: &mut [(String, Child)],
-) -> Result<(), String> {
+async fn wait_until_answers(name: &str, url: &str, children: &mut [(String, Child)]) -> Result<(), String> {
     let http = reqwest::Client::new();
     for _ in 0..300 {
         if let Ok(response) = http.get(url).timeout(Duration::from_secs(2)).send().await
@@ -128,9 +113,7 @@ async fn wait_until_answers(
         }
         for (child_name, child) in children.iter_mut() {
             if let Ok(Some(status)) = child.try_wait() {
-                return Err(format!(
-                    "{child_name} exited ({status}) while waiting for {name}; see .lightotp/logs/"
-                ));
+                return Err(format!("{child_name} exited ({status}) while waiting for {name}; see .lightotp/logs/"));
             }
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -147,11 +130,7 @@ fn admin(ports: Ports, args: &[&str]) -> Result<Value, String> {
         .output()
         .map_err(|e| format!("lightotp-admin: {e}"))?;
     if !output.status.success() {
-        return Err(format!(
-            "lightotp-admin {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr)
-        ));
+        return Err(format!("lightotp-admin {}: {}", args.join(" "), String::from_utf8_lossy(&output.stderr)));
     }
     serde_json::from_slice(&output.stdout)
         .map_err(|e| format!("lightotp-admin {} printed no JSON: {e}", args.join(" ")))
@@ -163,17 +142,16 @@ pub async fn start(ports: Ports, stack_file: &Path) -> Result<Running, String> {
     let moto = venv(".venv", "tools/aws-emulator/requirements.txt")?;
     run(
         "building the stack's binaries",
-        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "fake-whatsapp",
-                "-p",
-                "local-gateway",
-                "-p",
-                "lightotp-admin",
-            ]),
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())).args([
+            "build",
+            "--quiet",
+            "-p",
+            "fake-whatsapp",
+            "-p",
+            "local-gateway",
+            "-p",
+            "lightotp-admin",
+        ]),
     )?;
     let log_dir = root().join(".lightotp/logs");
     std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
@@ -182,18 +160,16 @@ pub async fn start(ports: Ports, stack_file: &Path) -> Result<Running, String> {
 
     children.push(spawn(
         "aws-emulator",
-        Command::new(moto.join("bin/python"))
-            .arg("tools/aws-emulator/launcher.py")
-            .args(["--host", "127.0.0.1", "--port", &ports.aws.to_string()]),
+        Command::new(moto.join("bin/python")).arg("tools/aws-emulator/launcher.py").args([
+            "--host",
+            "127.0.0.1",
+            "--port",
+            &ports.aws.to_string(),
+        ]),
         &log_dir,
     )?);
     let aws_url = format!("http://127.0.0.1:{}", ports.aws);
-    wait_until_answers(
-        "the AWS emulator",
-        &format!("{aws_url}/moto-api/"),
-        &mut children,
-    )
-    .await?;
+    wait_until_answers("the AWS emulator", &format!("{aws_url}/moto-api/"), &mut children).await?;
 
     let api_url = format!("http://127.0.0.1:{}", ports.api);
     let whatsapp_url = format!("http://127.0.0.1:{}", ports.whatsapp);
@@ -201,12 +177,7 @@ pub async fn start(ports: Ports, stack_file: &Path) -> Result<Running, String> {
         "fake-whatsapp",
         Command::new(binary("fake-whatsapp"))
             .args(["--host", "127.0.0.1", "--port", &ports.whatsapp.to_string()])
-            .args([
-                "--token",
-                WHATSAPP_TOKEN,
-                "--app-secret",
-                WHATSAPP_APP_SECRET,
-            ])
+            .args(["--token", WHATSAPP_TOKEN, "--app-secret", WHATSAPP_APP_SECRET])
             .args(["--webhook-url", &format!("{api_url}/webhooks/whatsapp")]),
         &log_dir,
     )?);
@@ -218,18 +189,8 @@ pub async fn start(ports: Ports, stack_file: &Path) -> Result<Running, String> {
         Command::new(binary("local-gateway")).envs(env.iter().map(|(k, v)| (*k, v.as_str()))),
         &log_dir,
     )?);
-    wait_until_answers(
-        "the fake WhatsApp",
-        &format!("{whatsapp_url}/_fake/messages"),
-        &mut children,
-    )
-    .await?;
-    wait_until_answers(
-        "the local gateway",
-        &format!("{api_url}/_local/health"),
-        &mut children,
-    )
-    .await?;
+    wait_until_answers("the fake WhatsApp", &format!("{whatsapp_url}/_fake/messages"), &mut children).await?;
+    wait_until_answers("the local gateway", &format!("{api_url}/_local/health"), &mut children).await?;
 
     let demo = admin(ports, &["seed-demo"])?;
     let stack = json!({
@@ -246,10 +207,7 @@ pub async fn start(ports: Ports, stack_file: &Path) -> Result<Running, String> {
     std::fs::write(&env_file, env_text).map_err(|e| format!("{}: {e}", env_file.display()))?;
     let text = serde_json::to_string_pretty(&stack).map_err(|e| e.to_string())?;
     std::fs::write(stack_file, text).map_err(|e| format!("{}: {e}", stack_file.display()))?;
-    Ok(Running {
-        children,
-        stack_file: stack_file.to_owned(),
-    })
+    Ok(Running { children, stack_file: stack_file.to_owned() })
 }
 
 /// `cargo xtask up`.
@@ -281,14 +239,13 @@ pub async fn up() -> Result<(), String> {
 }
 
 async fn wait_for_stop_signal() {
-    let mut terminate =
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(signal) => signal,
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-                return;
-            }
-        };
+    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        Ok(signal) => signal,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {},
         _ = terminate.recv() => {},

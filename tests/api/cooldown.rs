@@ -1,0 +1,145 @@
+//! The duplicate-send cooldown: 30 s doubling to a 6 h cap, the streak reset after 6 quiet hours, failed and refused
+//! sends not counting, the exact sentences and `Retry-After`, and parallel sends to one number.
+
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+use tokio::sync::Barrier;
+
+use crate::helpers::{Ctx, Reply, Tenant, TenantSpec, exclusive_clock, fresh_sa_phone, otp, steady_clock};
+
+fn sentence(clock: &str) -> String {
+    format!("You can't send another message to the same number yet. Please wait {clock} and try again.")
+}
+
+fn arabic_sentence(clock: &str) -> String {
+    format!("لا يمكنك إرسال رسالة أخرى إلى الرقم نفسه بعد. يرجى الانتظار {clock} ثم المحاولة مرة أخرى.")
+}
+
+fn assert_refused(reply: &Reply, clock: &str, retry_after: u64, context: &str) {
+    assert_eq!(reply.status, 400, "{context}: {:?}", reply.body);
+    assert_eq!(reply.body["errorMessage"], Value::from(sentence(clock)), "{context}");
+    let header = reply.headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    assert_eq!(header, Some(retry_after), "{context}: Retry-After");
+}
+
+async fn send_ok(ctx: &Ctx, tenant: &Tenant, phone: &str, context: &str) {
+    let reply = ctx.send(tenant, otp("1234", phone)).await;
+    assert_eq!(reply.status, 200, "{context}: {:?}", reply.body);
+}
+
+#[tokio::test]
+async fn the_wait_doubles_from_30_seconds_to_the_6_hour_cap_and_resets_after_6_quiet_hours() {
+    let _clock = exclusive_clock().await;
+    let ctx = Ctx::new().await;
+    let tenant = ctx.tenant(TenantSpec { credits: Some(100), ..TenantSpec::default() }).await;
+    let phone = fresh_sa_phone();
+    let waits: [(u64, &str); 11] = [
+        (30, "00:00:30"),
+        (60, "00:01:00"),
+        (120, "00:02:00"),
+        (240, "00:04:00"),
+        (480, "00:08:00"),
+        (960, "00:16:00"),
+        (1920, "00:32:00"),
+        (3840, "01:04:00"),
+        (7680, "02:08:00"),
+        (15360, "04:16:00"),
+        (21600, "06:00:00"),
+    ];
+    for (n, (seconds, clock)) in waits.iter().enumerate() {
+        let n = n + 1;
+        send_ok(&ctx, &tenant, &phone, &format!("send #{n}")).await;
+        let refused = ctx.send(&tenant, otp("1234", &phone)).await;
+        assert_refused(&refused, clock, *seconds, &format!("right after send #{n}"));
+        ctx.advance_clock(*seconds as f64 - 1.0).await;
+        let almost = ctx.send(&tenant, otp("1234", &phone)).await;
+        assert_refused(&almost, "00:00:01", 1, &format!("1 s before the wait after send #{n} ends"));
+        ctx.advance_clock(1.0).await;
+    }
+    // The 6 h cap ran out, which is also 6 quiet hours: the streak starts over at 30 s.
+    send_ok(&ctx, &tenant, &phone, "first send of a new streak").await;
+    assert_refused(&ctx.send(&tenant, otp("1234", &phone)).await, "00:00:30", 30, "after the reset");
+
+    // A short streak also ends after 6 quiet hours.
+    ctx.advance_clock(30.0).await;
+    send_ok(&ctx, &tenant, &phone, "second send of the new streak").await;
+    assert_refused(&ctx.send(&tenant, otp("1234", &phone)).await, "00:01:00", 60, "second of the new streak");
+    ctx.advance_clock(6.0 * 3600.0).await;
+    send_ok(&ctx, &tenant, &phone, "after 6 quiet hours").await;
+    assert_refused(&ctx.send(&tenant, otp("1234", &phone)).await, "00:00:30", 30, "a fresh streak");
+    assert_eq!(ctx.whatsapp_messages(&tenant).await.len(), 14, "refused sends were never sent");
+}
+
+#[tokio::test]
+async fn the_refusal_is_in_arabic_for_ar_and_the_cooldown_wins_over_the_balance() {
+    let _clock = steady_clock().await;
+    let ctx = Ctx::new().await;
+    let tenant = ctx.tenant(TenantSpec { credits: Some(1), ..TenantSpec::default() }).await;
+    let phone = fresh_sa_phone();
+    send_ok(&ctx, &tenant, &phone, "the only credit").await;
+    let body = otp("1234", &phone).to_string();
+    let arabic = ctx.post_raw("/SendMessage", Some(&tenant.api_key), &body, &[("accept-language", "ar")]).await;
+    assert_eq!(arabic.status, 400);
+    assert_eq!(
+        arabic.body["errorMessage"],
+        Value::from(arabic_sentence("00:00:30")),
+        "cooldown before balance, in Arabic"
+    );
+    assert_eq!(arabic.headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("30"));
+    let elsewhere = ctx.send(&tenant, otp("1234", &fresh_sa_phone())).await;
+    assert_eq!(elsewhere.body["errorMessage"], "InsufficientBalance", "another number has no cooldown, only no credit");
+}
+
+#[tokio::test]
+async fn the_cooldown_is_per_client_and_number_and_failed_sends_do_not_count() {
+    let _clock = steady_clock().await;
+    let ctx = Ctx::new().await;
+    let tenant = ctx.default_tenant().await;
+    let other = ctx.default_tenant().await;
+    let phone = fresh_sa_phone();
+
+    ctx.whatsapp_fails_next(&tenant, 1, json!({"httpStatus": 400, "code": 131026})).await;
+    let failed = ctx.send(&tenant, otp("1234", &phone)).await;
+    assert_eq!(failed.status, 400, "{:?}", failed.body);
+    send_ok(&ctx, &tenant, &phone, "a failed send started no cooldown").await;
+    assert_refused(&ctx.send(&tenant, otp("1234", &phone)).await, "00:00:30", 30, "the counted send did");
+    send_ok(&ctx, &other, &phone, "another client, same number").await;
+    send_ok(&ctx, &tenant, &fresh_sa_phone(), "same client, another number").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn parallel_sends_to_one_number_let_exactly_one_through() {
+    const REQUESTS: usize = 12;
+    let _clock = steady_clock().await;
+    let ctx = Arc::new(Ctx::new().await);
+    let tenant = Arc::new(ctx.default_tenant().await);
+    let phone = Arc::new(fresh_sa_phone());
+    let barrier = Arc::new(Barrier::new(REQUESTS));
+    let racers: Vec<_> = (0..REQUESTS)
+        .map(|i| {
+            let (ctx, tenant, phone, barrier) =
+                (Arc::clone(&ctx), Arc::clone(&tenant), Arc::clone(&phone), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                ctx.send(&tenant, otp(&format!("{i:04}"), &phone)).await
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    for racer in racers {
+        let reply = racer.await.expect("racer");
+        match reply.status {
+            200 => accepted += 1,
+            400 => assert!(
+                reply.body["errorMessage"].as_str().is_some_and(|m| m.starts_with("You can't send")),
+                "{:?}",
+                reply.body
+            ),
+            other => panic!("unexpected {other}: {:?}", reply.body),
+        }
+    }
+    assert_eq!(accepted, 1, "exactly one send gets through the cooldown");
+    assert_eq!(ctx.whatsapp_messages(&tenant).await.len(), 1);
+    assert_eq!(ctx.balances(&tenant).await, [(99, "Active")]);
+}

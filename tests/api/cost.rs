@@ -1,0 +1,133 @@
+//! Requests to AWS per operation, counted through the SDK: the real handlers run in this process with SDK clients
+//! carrying a counting interceptor, against the same emulator and fake WhatsApp as the stack. A change that adds a
+//! round trip fails here.
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use lightotp::clock::SystemClock;
+use lightotp::config::Config;
+use lightotp::deps::Deps;
+use serde_json::{Value, json};
+
+use crate::helpers::{Ctx, Tenant, fresh_sa_phone};
+
+/// Every request an SDK client puts on the wire, as `Service.Operation`.
+#[derive(Debug, Clone, Default)]
+struct RequestLog(Arc<Mutex<Vec<String>>>);
+
+impl Intercept for RequestLog {
+    fn name(&self) -> &'static str {
+        "RequestLog"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg.load::<Metadata>().map(|m| m.name().to_owned()).unwrap_or_else(|| "unknown".to_owned());
+        self.0.lock().map_err(|_| "poisoned")?.push(operation);
+        Ok(())
+    }
+}
+
+impl RequestLog {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().expect("log"))
+    }
+}
+
+async fn counted_deps(ctx: &Ctx) -> (Deps, RequestLog, RequestLog) {
+    let dynamodb_log = RequestLog::default();
+    let secrets_log = RequestLog::default();
+    let aws = ctx.sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&aws).interceptor(dynamodb_log.clone()).build(),
+    );
+    let secrets = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::config::Builder::from(&aws).interceptor(secrets_log.clone()).build(),
+    );
+    let whatsapp = ctx.whatsapp.clone();
+    let config = Config::from_lookup(|name| match name {
+        "TABLE_NAME" => Some("lightotp".to_owned()),
+        "PEPPER_SECRET_ID" => Some("lightotp/pepper".to_owned()),
+        "WHATSAPP_TOKEN_SECRET_ID" => Some("lightotp/whatsapp-token".to_owned()),
+        "WHATSAPP_API_URL" => Some(whatsapp.clone()),
+        _ => None,
+    })
+    .expect("config");
+    let deps = Deps::from_clients(config, dynamodb, secrets, Arc::new(SystemClock)).expect("deps");
+    (deps, dynamodb_log, secrets_log)
+}
+
+/// An API Gateway v2 event for `path`, parsed by lambda_http exactly as in Lambda.
+fn request(path: &str, api_key: &str, body: &Value) -> lambda_http::Request {
+    let method = http::Method::POST;
+    let uri: http::Uri = path.parse().expect("path");
+    let mut headers = http::HeaderMap::new();
+    headers.insert("content-type", "application/json".parse().expect("header"));
+    headers.insert("x-api-key", api_key.parse().expect("header"));
+    let body = body.to_string();
+    let incoming = local_gateway::event::IncomingRequest {
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+        body: body.as_bytes(),
+        source_ip: crate::helpers::random_loopback(),
+        route_key: if path == "/SendMessage" { "POST /SendMessage" } else { "POST /CheckMessageStatus" },
+        request_id: "counted",
+        at: time::OffsetDateTime::now_utc(),
+    };
+    lambda_http::request::from_str(&local_gateway::event::api_gateway_v2_event(&incoming).to_string()).expect("event")
+}
+
+async fn send(deps: &Deps, tenant: &Tenant, body: Value) -> (u16, Value) {
+    let response = send_message::handle(deps, request("/SendMessage", &tenant.api_key, &body)).await.expect("handled");
+    (response.status().as_u16(), serde_json::from_slice(response.body()).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_warm_send_makes_at_most_five_dynamodb_requests_no_secrets_request_and_one_whatsapp_request() {
+    let ctx = Ctx::new().await;
+    let tenant = ctx.default_tenant().await;
+    let (deps, dynamodb, secrets) = counted_deps(&ctx).await;
+
+    // Cold: the pepper, the WhatsApp token and the key's verifier are fetched once.
+    let (status, _) = send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": fresh_sa_phone()})).await;
+    assert_eq!(status, 200);
+    let cold = secrets.take();
+    assert_eq!(cold.len(), 3, "pepper, WhatsApp token, verifier: {cold:?}");
+    dynamodb.take();
+
+    let key = uuid::Uuid::new_v4().to_string();
+    let body = json!({"otpCode": "5678", "toPhoneE164": fresh_sa_phone(), "idempotencyKey": key});
+    let (status, reply) = send(&deps, &tenant, body.clone()).await;
+    assert_eq!(status, 200, "{reply:?}");
+    assert_eq!(
+        dynamodb.take(),
+        ["UpdateItem", "BatchGetItem", "Query", "TransactWriteItems", "UpdateItem"],
+        "rate counter; profile, price, cooldown and key in one read; subscriptions; the reservation; the WhatsApp id"
+    );
+    assert_eq!(secrets.take(), Vec::<String>::new(), "a warm request makes no Secrets Manager call");
+    assert_eq!(ctx.whatsapp_messages(&tenant).await.len(), 2, "one Graph API request per send");
+
+    // A replay sends nothing and writes nothing but the rate counter.
+    let (status, replayed) = send(&deps, &tenant, body).await;
+    assert_eq!((status, &replayed), (200, &reply));
+    assert_eq!(dynamodb.take(), ["UpdateItem", "BatchGetItem", "GetItem"], "rate counter; the binding; the answer");
+    assert_eq!(ctx.whatsapp_messages(&tenant).await.len(), 2, "a replay sends nothing");
+
+    let id = reply["id"].as_str().expect("id");
+    let response =
+        check_message_status::handle(&deps, request("/CheckMessageStatus", &tenant.api_key, &json!({"id": id})))
+            .await
+            .expect("handled");
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(dynamodb.take(), ["UpdateItem", "GetItem"], "CheckMessageStatus: rate counter and the message");
+    assert_eq!(secrets.take(), Vec::<String>::new());
+}

@@ -370,7 +370,11 @@ mod tests {
             (ApiError::InvalidIdempotencyKey, 400, "InvalidIdempotencyKey"),
         ];
         for (err, status, code) in cases {
-            assert_eq!((err.status().as_u16(), err.error_message(HumanLanguage::Ar).as_ref()), (status, code), "{err:?}");
+            assert_eq!(
+                (err.status().as_u16(), err.error_message(HumanLanguage::Ar).as_ref()),
+                (status, code),
+                "{err:?}"
+            );
         }
     }
 

@@ -21,6 +21,18 @@ pub struct Config {
     pub whatsapp_timeout: Duration,
     /// Requests per source IP per minute, across all endpoints (`RATE_LIMIT_PER_MINUTE`, default 60).
     pub rate_limit_per_minute: u32,
+    /// The secret holding the WhatsApp app secret that signs webhooks (`WHATSAPP_APP_SECRET_ID`, default
+    /// `lightotp/whatsapp-app-secret`).
+    pub whatsapp_app_secret_id: String,
+    /// The secret holding the webhook verify token (`WHATSAPP_VERIFY_TOKEN_SECRET_ID`, default
+    /// `lightotp/whatsapp-verify-token`).
+    pub whatsapp_verify_token_secret_id: String,
+    /// The address platform emails come from, an SES-verified identity (`EMAIL_FROM`, default
+    /// `notifications@lightotp.example`, `template.yaml`'s default).
+    pub email_from: String,
+    /// How long a message may stay `Pending` without WhatsApp's answer before the sweep fails it
+    /// (`SWEEP_GRACE_SECONDS`, default 300: far longer than a function may run).
+    pub sweep_grace: Duration,
 }
 
 /// A missing or malformed setting: fails the cold start once, loudly.
@@ -60,8 +72,20 @@ impl Config {
                 name: "RATE_LIMIT_PER_MINUTE",
                 reason: format!("{rate_limit:?} is not a positive whole number"),
             })?;
+        let grace = optional("SWEEP_GRACE_SECONDS", "300");
+        let grace: u64 = grace.parse().map_err(|_| ConfigError::Malformed {
+            name: "SWEEP_GRACE_SECONDS",
+            reason: format!("{grace:?} is not a whole number of seconds"),
+        })?;
         Ok(Self {
             rate_limit_per_minute,
+            whatsapp_app_secret_id: optional("WHATSAPP_APP_SECRET_ID", "lightotp/whatsapp-app-secret"),
+            whatsapp_verify_token_secret_id: optional(
+                "WHATSAPP_VERIFY_TOKEN_SECRET_ID",
+                "lightotp/whatsapp-verify-token",
+            ),
+            email_from: optional("EMAIL_FROM", "notifications@lightotp.example"),
+            sweep_grace: Duration::from_secs(grace),
             table_name: required("TABLE_NAME")?,
             pepper_secret_id: required("PEPPER_SECRET_ID")?,
             whatsapp_token_secret_id: required("WHATSAPP_TOKEN_SECRET_ID")?,

@@ -7,6 +7,7 @@ use aws_config::{BehaviorVersion, SdkConfig};
 use crate::auth::ApiKeyVerifier;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
+use crate::email::Mailer;
 use crate::secrets::LazySecret;
 use crate::store::DynamoStore;
 use crate::whatsapp::{WhatsAppClient, http_client};
@@ -26,6 +27,12 @@ pub struct Deps {
     pub pepper: Arc<LazySecret>,
     /// The Graph API client.
     pub whatsapp: WhatsAppClient,
+    /// The WhatsApp app secret that signs webhooks.
+    pub whatsapp_app_secret: LazySecret,
+    /// The token Meta echoes when it checks the webhook subscription.
+    pub whatsapp_verify_token: LazySecret,
+    /// Platform emails (SES).
+    pub mailer: Mailer,
 }
 
 impl std::fmt::Debug for dyn Clock {
@@ -58,7 +65,8 @@ impl Deps {
     pub fn build(config: Config, aws: &SdkConfig, clock: Arc<dyn Clock>) -> Result<Self, DepsError> {
         let dynamodb = aws_sdk_dynamodb::Client::new(aws);
         let secrets = aws_sdk_secretsmanager::Client::new(aws);
-        Self::from_clients(config, dynamodb, secrets, clock)
+        let ses = aws_sdk_sesv2::Client::new(aws);
+        Self::from_clients(config, dynamodb, secrets, ses, clock)
     }
 
     /// Builds from ready SDK clients (tests pass clients carrying a request-counting interceptor).
@@ -66,18 +74,32 @@ impl Deps {
         config: Config,
         dynamodb: aws_sdk_dynamodb::Client,
         secrets: aws_sdk_secretsmanager::Client,
+        ses: aws_sdk_sesv2::Client,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, DepsError> {
         let store = DynamoStore::new(dynamodb, &config.table_name);
         let pepper = Arc::new(LazySecret::new(secrets.clone(), &config.pepper_secret_id));
         let api_keys = ApiKeyVerifier::new(secrets.clone(), &config.api_key_secret_prefix, Arc::clone(&pepper));
-        let token = LazySecret::new(secrets, &config.whatsapp_token_secret_id);
+        let token = LazySecret::new(secrets.clone(), &config.whatsapp_token_secret_id);
+        let whatsapp_app_secret = LazySecret::new(secrets.clone(), &config.whatsapp_app_secret_id);
+        let whatsapp_verify_token = LazySecret::new(secrets, &config.whatsapp_verify_token_secret_id);
+        let mailer = Mailer::new(ses, &config.email_from);
         let whatsapp = WhatsAppClient::new(
             http_client(config.whatsapp_timeout)?,
             &config.whatsapp_api_url,
             &config.whatsapp_api_version,
             token,
         );
-        Ok(Self { config, store, clock, api_keys, pepper, whatsapp })
+        Ok(Self {
+            config,
+            store,
+            clock,
+            api_keys,
+            pepper,
+            whatsapp,
+            whatsapp_app_secret,
+            whatsapp_verify_token,
+            mailer,
+        })
     }
 }

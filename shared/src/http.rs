@@ -19,6 +19,7 @@ use crate::domain::message::OriginalResponse;
 use crate::domain::otp_code::OtpCodeError;
 use crate::domain::phone::PhoneError;
 use crate::store::StoreError;
+use crate::usecase::webhook::WebhookError;
 
 /// Everything SendMessage and CheckMessageStatus can answer besides success.
 #[derive(Debug, thiserror::Error)]
@@ -322,6 +323,51 @@ pub fn respond<T: Serialize>(language: HumanLanguage, result: Result<Answer<T>, 
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
+}
+
+/// What the WhatsApp webhook answers on success.
+#[derive(Debug)]
+pub enum WebhookReply {
+    /// The handshake's challenge, echoed as plain text.
+    Challenge(String),
+    /// A notification was applied.
+    Applied(crate::usecase::webhook::Applied),
+}
+
+/// Turns a webhook result into its response: Meta reads only the status (and the challenge).
+pub fn respond_webhook(result: Result<WebhookReply, WebhookError>) -> Response<Body> {
+    let (status, body) = match result {
+        Ok(WebhookReply::Challenge(challenge)) => {
+            let mut response = Response::new(Body::Text(challenge));
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+            return response;
+        }
+        Ok(WebhookReply::Applied(applied)) => (StatusCode::OK, json!(applied)),
+        Err(err) => {
+            let status = match &err {
+                WebhookError::Forbidden => StatusCode::FORBIDDEN,
+                WebhookError::BadSignature => StatusCode::UNAUTHORIZED,
+                WebhookError::BadPayload => StatusCode::BAD_REQUEST,
+                WebhookError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            };
+            if status.is_server_error() {
+                tracing::error!(error = %err, "webhook failed");
+            } else {
+                tracing::warn!(error = %err, status = status.as_u16(), "webhook refused");
+            }
+            (status, json!({ "error": err.to_string() }))
+        }
+    };
+    json_response(OriginalResponse { status: status.as_u16(), body: to_json_text(&body) })
+}
+
+/// The raw body bytes, as API Gateway delivered them (signatures are over exactly these).
+pub fn raw_body(request: &Request) -> &[u8] {
+    match request.body() {
+        Body::Text(text) => text.as_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => b"",
+    }
 }
 
 /// The API Gateway source IP of the request (never a client-supplied header); `None` outside API Gateway.

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod deps;
 pub mod domain;
+pub mod email;
 pub mod http;
 pub mod logging;
 pub mod secrets;

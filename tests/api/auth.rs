@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::helpers::{Ctx, SA_PHONE, exclusive_clock, otp};
+use crate::helpers::{Ctx, SA_PHONE, otp};
 
 #[tokio::test]
 async fn the_key_is_checked_before_the_body_and_in_the_documented_order() {
@@ -35,8 +35,7 @@ async fn the_key_is_checked_before_the_body_and_in_the_documented_order() {
 
 #[tokio::test]
 async fn an_expired_key_is_refused_with_api_key_expired_even_with_a_bad_body() {
-    let _clock = exclusive_clock().await;
-    let ctx = Ctx::new().await;
+    let ctx = Ctx::exclusive().await;
     let tenant = ctx.default_tenant().await;
     let expires = ctx.gateway_now().await + time::Duration::minutes(30);
     let key =
@@ -57,8 +56,7 @@ async fn an_expired_key_is_refused_with_api_key_expired_even_with_a_bad_body() {
 
 #[tokio::test]
 async fn a_revoked_key_stops_working_within_sixty_seconds() {
-    let _clock = exclusive_clock().await;
-    let ctx = Ctx::new().await;
+    let ctx = Ctx::exclusive().await;
     let tenant = ctx.default_tenant().await;
     let first = ctx.send(&tenant, otp("1234", SA_PHONE)).await;
     assert_eq!(first.status, 200, "{:?}", first.body);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
 
-use crate::helpers::{Ctx, Reply, Tenant, TenantSpec, exclusive_clock, fresh_sa_phone, otp, steady_clock};
+use crate::helpers::{Ctx, Reply, Tenant, TenantSpec, fresh_sa_phone, otp};
 
 fn sentence(clock: &str) -> String {
     format!("You can't send another message to the same number yet. Please wait {clock} and try again.")
@@ -30,8 +30,7 @@ async fn send_ok(ctx: &Ctx, tenant: &Tenant, phone: &str, context: &str) {
 
 #[tokio::test]
 async fn the_wait_doubles_from_30_seconds_to_the_6_hour_cap_and_resets_after_6_quiet_hours() {
-    let _clock = exclusive_clock().await;
-    let ctx = Ctx::new().await;
+    let ctx = Ctx::exclusive().await;
     let tenant = ctx.tenant(TenantSpec { credits: Some(100), ..TenantSpec::default() }).await;
     let phone = fresh_sa_phone();
     let waits: [(u64, &str); 11] = [
@@ -73,7 +72,6 @@ async fn the_wait_doubles_from_30_seconds_to_the_6_hour_cap_and_resets_after_6_q
 
 #[tokio::test]
 async fn the_refusal_is_in_arabic_for_ar_and_the_cooldown_wins_over_the_balance() {
-    let _clock = steady_clock().await;
     let ctx = Ctx::new().await;
     let tenant = ctx.tenant(TenantSpec { credits: Some(1), ..TenantSpec::default() }).await;
     let phone = fresh_sa_phone();
@@ -93,7 +91,6 @@ async fn the_refusal_is_in_arabic_for_ar_and_the_cooldown_wins_over_the_balance(
 
 #[tokio::test]
 async fn the_cooldown_is_per_client_and_number_and_failed_sends_do_not_count() {
-    let _clock = steady_clock().await;
     let ctx = Ctx::new().await;
     let tenant = ctx.default_tenant().await;
     let other = ctx.default_tenant().await;
@@ -111,7 +108,6 @@ async fn the_cooldown_is_per_client_and_number_and_failed_sends_do_not_count() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn parallel_sends_to_one_number_let_exactly_one_through() {
     const REQUESTS: usize = 12;
-    let _clock = steady_clock().await;
     let ctx = Arc::new(Ctx::new().await);
     let tenant = Arc::new(ctx.default_tenant().await);
     let phone = Arc::new(fresh_sa_phone());

@@ -61,7 +61,8 @@ async fn counted_deps(ctx: &Ctx) -> (Deps, RequestLog, RequestLog) {
         _ => None,
     })
     .expect("config");
-    let deps = Deps::from_clients(config, dynamodb, secrets, Arc::new(SystemClock)).expect("deps");
+    let ses = aws_sdk_sesv2::Client::new(&aws);
+    let deps = Deps::from_clients(config, dynamodb, secrets, ses, Arc::new(SystemClock)).expect("deps");
     (deps, dynamodb_log, secrets_log)
 }
 

@@ -13,18 +13,21 @@ use serde_json::Value;
 use time::OffsetDateTime;
 use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-/// Tests that move the stack's clock hold it exclusively; tests whose expectations a clock jump would break (a
-/// cooldown still running, a rate window still open) hold it shared.
+/// Tests that move the stack's clock hold it exclusively; every other test holds it shared (through its [`Ctx`]),
+/// because a jump would break what it expects: a cooldown still running, a rate window still open, a message in
+/// flight that a jumped sweep would take for stranded.
 static CLOCK: RwLock<()> = RwLock::const_new(());
 
-/// No test may move the clock while the guard lives.
-pub async fn steady_clock() -> RwLockReadGuard<'static, ()> {
-    CLOCK.read().await
+/// This test alone may move the clock: no other test runs meanwhile (see [`Ctx::exclusive`]).
+async fn exclusive_clock() -> RwLockWriteGuard<'static, ()> {
+    CLOCK.write().await
 }
 
-/// This test alone may move the clock, and no clock-sensitive test runs meanwhile.
-pub async fn exclusive_clock() -> RwLockWriteGuard<'static, ()> {
-    CLOCK.write().await
+/// What a [`Ctx`] holds of the clock lock.
+#[allow(dead_code)] // held for its Drop
+enum ClockGuard {
+    Shared(RwLockReadGuard<'static, ()>),
+    Exclusive(RwLockWriteGuard<'static, ()>),
 }
 
 /// A random loopback address other than 127.0.0.1: each looks like its own client IP to the gateway.
@@ -61,6 +64,7 @@ pub struct Ctx {
     /// Clients from a few random source IPs, used in turn, so that a busy test stays under the per-IP limit.
     clients: Vec<reqwest::Client>,
     next: AtomicUsize,
+    _clock: ClockGuard,
     pub http: reqwest::Client,
     pub admin: Admin,
 }
@@ -81,6 +85,7 @@ pub struct Tenant {
     pub api_key: String,
     pub key_id: String,
     pub phone_number_id: String,
+    pub email: String,
 }
 
 /// How to make a tenant.
@@ -118,7 +123,17 @@ fn stack_file() -> PathBuf {
 }
 
 impl Ctx {
+    /// A test that does not move the clock (and must not see it move).
     pub async fn new() -> Self {
+        Self::with_guard(ClockGuard::Shared(CLOCK.read().await)).await
+    }
+
+    /// A test that moves the clock: it runs alone.
+    pub async fn exclusive() -> Self {
+        Self::with_guard(ClockGuard::Exclusive(exclusive_clock().await)).await
+    }
+
+    async fn with_guard(clock: ClockGuard) -> Self {
         let path = stack_file();
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
             panic!("no stack at {} ({e}): run `cargo xtask up`, or `cargo xtask test` which starts one", path.display())
@@ -131,9 +146,15 @@ impl Ctx {
             aws: stack.aws_endpoint_url.clone(),
             clients: (0..4).map(|_| client_from(random_loopback())).collect(),
             next: AtomicUsize::new(0),
+            _clock: clock,
             http: reqwest::Client::new(),
             admin: Admin::new(&aws, ops::DEFAULT_TABLE, ops::DEFAULT_PEPPER_SECRET, ops::DEFAULT_API_KEY_PREFIX),
         }
+    }
+
+    /// A Secrets Manager client on the stack's emulator.
+    pub async fn secrets(&self) -> aws_sdk_secretsmanager::Client {
+        aws_sdk_secretsmanager::Client::new(&self.sdk_config().await)
     }
 
     /// An SDK configuration pointing at the stack's emulator.
@@ -169,8 +190,8 @@ impl Ctx {
 
     pub async fn tenant(&self, spec: TenantSpec<'_>) -> Tenant {
         let now = OffsetDateTime::now_utc();
-        let client =
-            self.admin.create_client("Test client", "test@example.com", spec.language, None).await.expect("client");
+        let email = format!("client-{}@example.com", uuid::Uuid::new_v4().simple());
+        let client = self.admin.create_client("Test client", &email, spec.language, None).await.expect("client");
         let phone_number_id = format!("pn-{}", uuid::Uuid::new_v4().simple());
         if spec.sender {
             self.admin.assign_sender(&client.client_id, &phone_number_id, "+15550001111").await.expect("sender");
@@ -182,7 +203,7 @@ impl Ctx {
             self.admin.grant_subscription(&client.client_id, credits, 10, now).await.expect("subscription");
         }
         let key = self.admin.create_key(&client.client_id, None, now).await.expect("key");
-        Tenant { client_id: client.client_id, api_key: key.api_key, key_id: key.key_id, phone_number_id }
+        Tenant { client_id: client.client_id, api_key: key.api_key, key_id: key.key_id, phone_number_id, email }
     }
 
     /// A tenant with the defaults: en and ar templates, a sender, 100 credits.
@@ -258,6 +279,61 @@ impl Ctx {
             .expect("fail-next")
             .status();
         assert!(status.is_success(), "fail-next answered {status}");
+    }
+
+    /// Emails the emulator's SES "sent" to this tenant.
+    pub async fn emails_to(&self, tenant: &Tenant) -> Vec<Value> {
+        let all: Vec<Value> = self
+            .http
+            .get(format!("{}/_local/emails", self.aws))
+            .send()
+            .await
+            .expect("emulator")
+            .json()
+            .await
+            .expect("emails json");
+        all.into_iter()
+            .filter(|e| e["to"].as_array().is_some_and(|to| to.iter().any(|a| a == tenant.email.as_str())))
+            .collect()
+    }
+
+    /// Asks the fake WhatsApp to post a signed status webhook, as Meta does; returns what our webhook answered.
+    pub async fn whatsapp_status(&self, wamid: &str, status: &str, error: Option<Value>) -> u16 {
+        let mut body = serde_json::json!({ "wamid": wamid, "status": status });
+        if let Some(error) = error {
+            body["error"] = error;
+        }
+        let reply: Value = self
+            .http
+            .post(format!("{}/_fake/status", self.whatsapp))
+            .json(&body)
+            .send()
+            .await
+            .expect("fake status")
+            .json()
+            .await
+            .expect("fake status json");
+        reply["webhookStatus"].as_u64().and_then(|s| u16::try_from(s).ok()).unwrap_or(0)
+    }
+
+    /// The WhatsApp id the fake gave this tenant's latest accepted send.
+    pub async fn last_wamid(&self, tenant: &Tenant) -> String {
+        let sent = self.whatsapp_messages(tenant).await;
+        sent.last().and_then(|m| m["wamid"].as_str()).expect("a send with a wamid").to_owned()
+    }
+
+    /// Runs the stack's sweep now.
+    pub async fn sweep(&self) -> u64 {
+        let reply: Value = self
+            .http
+            .post(format!("{}/_local/sweep", self.api))
+            .send()
+            .await
+            .expect("sweep")
+            .json()
+            .await
+            .expect("json");
+        reply["swept"].as_u64().expect("swept count")
     }
 
     /// The tenant's subscription balances, newest first.

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::sync::Barrier;
 
-use crate::helpers::{Ctx, TenantSpec, fresh_sa_phone, steady_clock};
+use crate::helpers::{Ctx, TenantSpec, fresh_sa_phone};
 
 fn keyed(code: &str, phone: &str, key: &str) -> Value {
     json!({"otpCode": code, "toPhoneE164": phone, "languageCode": "en", "idempotencyKey": key})
@@ -101,7 +101,6 @@ async fn a_key_reused_for_another_request_is_refused_and_nothing_is_sent() {
 
 #[tokio::test]
 async fn a_refused_request_binds_nothing_and_its_key_works_later() {
-    let _clock = steady_clock().await;
     let ctx = Ctx::new().await;
     let tenant = ctx.tenant(TenantSpec { credits: None, ..TenantSpec::default() }).await;
     let (key, phone) = (new_key(), fresh_sa_phone());

@@ -10,6 +10,7 @@ mod check_status;
 mod cooldown;
 mod cost;
 mod idempotency;
+mod lifecycle;
 mod race;
 mod rate_limit;
 mod send_message;

@@ -1,12 +1,11 @@
 //! The per-IP rate limit: 60 requests a minute across all endpoints, counted before the key is checked, keyed by the
 //! connection's source IP (never a header).
 
-use crate::helpers::{Ctx, client_from, exclusive_clock, random_loopback};
+use crate::helpers::{Ctx, client_from, random_loopback};
 
 #[tokio::test]
 async fn the_61st_request_of_a_minute_from_one_ip_is_refused_and_other_ips_are_not() {
-    let _clock = exclusive_clock().await;
-    let ctx = Ctx::new().await;
+    let ctx = Ctx::exclusive().await;
     // Keep the whole test inside one clock minute: start at the beginning of the next one.
     let now = ctx.gateway_now().await;
     ctx.advance_clock(f64::from(60 - u32::from(now.second())) + 0.5).await;

@@ -64,6 +64,36 @@ impl MessageStatus {
         }
     }
 
+    /// The statuses a message may move to `self` from (decisions.md, Message status): forward only,
+    /// `Pending → Sent → Delivered → Read`, `Failed` from any of the first three, `Deleted` from anything else. A
+    /// repeated or backward step is not in the list, so it changes nothing.
+    pub fn predecessors(self) -> &'static [Self] {
+        match self {
+            Self::Pending => &[],
+            Self::Sent => &[Self::Pending],
+            Self::Delivered => &[Self::Pending, Self::Sent],
+            Self::Read => &[Self::Pending, Self::Sent, Self::Delivered],
+            Self::Failed => &[Self::Pending, Self::Sent, Self::Delivered],
+            Self::Deleted => &[Self::Pending, Self::Sent, Self::Delivered, Self::Read, Self::Failed],
+        }
+    }
+
+    /// Whether a message may move from `self` to `to`.
+    pub fn can_move_to(self, to: Self) -> bool {
+        to.predecessors().contains(&self)
+    }
+
+    /// A WhatsApp status webhook's `status` (`sent`, `delivered`, `read`, `failed`); others are not ours to apply.
+    pub fn from_whatsapp(raw: &str) -> Option<Self> {
+        match raw {
+            "sent" => Some(Self::Sent),
+            "delivered" => Some(Self::Delivered),
+            "read" => Some(Self::Read),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+
     /// Reads the contract's spelling back.
     pub fn parse(raw: &str) -> Option<Self> {
         [Self::Pending, Self::Sent, Self::Delivered, Self::Read, Self::Failed, Self::Deleted]
@@ -82,6 +112,40 @@ mod tests {
             assert_eq!(MessageStatus::parse(raw).map(MessageStatus::as_str), Some(raw), "{raw}");
         }
         assert_eq!(MessageStatus::parse("pending"), None);
+    }
+
+    #[test]
+    fn statuses_only_move_forward_failed_from_the_first_three_and_deleted_from_anything() {
+        use MessageStatus::*;
+        let all = [Pending, Sent, Delivered, Read, Failed, Deleted];
+        let allowed = [
+            (Pending, Sent),
+            (Pending, Delivered),
+            (Pending, Read),
+            (Sent, Delivered),
+            (Sent, Read),
+            (Delivered, Read),
+            (Pending, Failed),
+            (Sent, Failed),
+            (Delivered, Failed),
+            (Pending, Deleted),
+            (Sent, Deleted),
+            (Delivered, Deleted),
+            (Read, Deleted),
+            (Failed, Deleted),
+        ];
+        for from in all {
+            for to in all {
+                assert_eq!(from.can_move_to(to), allowed.contains(&(from, to)), "{from:?} -> {to:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn whatsapp_statuses_map_to_ours() {
+        assert_eq!(MessageStatus::from_whatsapp("delivered"), Some(MessageStatus::Delivered));
+        assert_eq!(MessageStatus::from_whatsapp("failed"), Some(MessageStatus::Failed));
+        assert_eq!(MessageStatus::from_whatsapp("deleted"), None);
     }
 
     #[test]

@@ -45,6 +45,49 @@ pub struct Subscription {
     pub balance: Credits,
     /// What an operator set.
     pub stored_state: StoredState,
+    /// The balance below which the client is told, once, that credits run low.
+    pub low_balance_threshold: Credits,
+    /// Whether that email was already claimed.
+    pub low_balance_notified: bool,
+}
+
+/// The low-balance threshold of a subscription granted `credits` with `percent` (decisions.md: default 10 %).
+pub fn low_balance_threshold(credits: Credits, percent: u8) -> Credits {
+    credits.saturating_mul(u64::from(percent)) / 100
+}
+
+/// How a debit is guarded so that exactly one debit, the one that takes the balance below the threshold, claims
+/// the low-balance email, in the same write (decisions.md, Billing: once per subscription, even under races).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DebitGuard {
+    /// The email was already claimed: only `balance >= cost`.
+    AlreadyNotified,
+    /// The balance stays at or above the threshold: `balance >= cost + threshold`.
+    StaysAbove {
+        /// `cost + threshold`.
+        floor: Credits,
+    },
+    /// The balance ends below the threshold: `balance >= cost AND balance < cost + threshold`, and this debit claims
+    /// the email (`attribute_not_exists(notified)`).
+    Crosses {
+        /// `cost + threshold`.
+        floor: Credits,
+    },
+}
+
+impl DebitGuard {
+    /// The guard for debiting `cost` from `payer` as last read. If the read is stale, the guard's condition fails
+    /// and the caller reads again.
+    pub fn for_debit(payer: &Subscription, cost: Credits) -> Self {
+        let floor = cost.saturating_add(payer.low_balance_threshold);
+        if payer.low_balance_notified {
+            Self::AlreadyNotified
+        } else if payer.balance >= floor {
+            Self::StaysAbove { floor }
+        } else {
+            Self::Crosses { floor }
+        }
+    }
 }
 
 impl Subscription {
@@ -68,7 +111,15 @@ mod tests {
     use super::*;
 
     fn sub(id: &str, balance: Credits, stored_state: StoredState) -> Subscription {
-        Subscription { id: id.into(), sort_key: id.into(), granted: 100, balance, stored_state }
+        Subscription {
+            id: id.into(),
+            sort_key: id.into(),
+            granted: 100,
+            balance,
+            stored_state,
+            low_balance_threshold: 10,
+            low_balance_notified: false,
+        }
     }
 
     #[test]
@@ -84,6 +135,19 @@ mod tests {
         assert_eq!(choose_payer(&subs, 4).map(|s| s.id.as_str()), Some("oldest-rich"), "cost 4");
         assert_eq!(choose_payer(&subs, 91), None, "cost 91: nobody covers it");
         assert_eq!(choose_payer(&[], 1), None, "no subscription at all");
+    }
+
+    #[test]
+    fn the_debit_that_ends_below_the_threshold_claims_the_email() {
+        let at = |balance| sub("s", balance, StoredState::Active);
+        assert_eq!(DebitGuard::for_debit(&at(13), 3), DebitGuard::StaysAbove { floor: 13 }, "13 - 3 = 10: not below");
+        assert_eq!(DebitGuard::for_debit(&at(12), 3), DebitGuard::Crosses { floor: 13 }, "12 - 3 = 9: below");
+        assert_eq!(DebitGuard::for_debit(&at(5), 1), DebitGuard::Crosses { floor: 11 }, "already below, not yet told");
+        let notified = Subscription { low_balance_notified: true, ..at(5) };
+        assert_eq!(DebitGuard::for_debit(&notified, 1), DebitGuard::AlreadyNotified);
+        assert_eq!(low_balance_threshold(1000, 10), 100);
+        assert_eq!(low_balance_threshold(15, 10), 1, "rounded down");
+        assert_eq!(low_balance_threshold(50, 0), 0, "0 % never notifies");
     }
 
     #[test]

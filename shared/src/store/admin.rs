@@ -8,7 +8,7 @@ use super::schema::{PK, attr, key};
 use super::{ClientProfile, DynamoStore, StoreError, item_key, n, s};
 use crate::domain::language::Template;
 use crate::domain::pricing::Credits;
-use crate::domain::subscription::Subscription;
+use crate::domain::subscription::{Subscription, low_balance_threshold};
 use crate::domain::time_format::rfc3339_millis;
 
 /// What is stored about an API key: never the secret, never its verifier.
@@ -134,6 +134,7 @@ impl DynamoStore {
             .item(attr::BALANCE, n(credits))
             .item(attr::STATE, s("Active"))
             .item(attr::LOW_BALANCE_PERCENT, n(low_balance_percent))
+            .item(attr::LOW_BALANCE_THRESHOLD, n(low_balance_threshold(credits, low_balance_percent)))
             .item(attr::CREATED_AT, s(rfc3339_millis(now)))
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", PK)
@@ -218,5 +219,34 @@ impl DynamoStore {
             .await
             .map_err(|e| StoreError::sdk(OP, e))?;
         Ok(())
+    }
+
+    /// Finds which client a message belongs to when the operator knows only its id (a filtered `Scan`: an operator
+    /// action, never on a request path).
+    pub async fn client_of_message(&self, message_id: &str) -> Result<Option<String>, StoreError> {
+        const OP: &str = "Scan message owner";
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("#sk = :sk")
+                .expression_attribute_names("#sk", super::schema::SK)
+                .expression_attribute_values(":sk", s(key::message(message_id)))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::sdk(OP, e))?;
+            if let Some(owner) =
+                out.items().first().and_then(|item| item.get(attr::CLIENT_ID)).and_then(|v| v.as_s().ok())
+            {
+                return Ok(Some(owner.clone()));
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(None);
+            }
+        }
     }
 }

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::schema::{PK, SK, attr, key};
 use super::{IdempotencyBinding, NewMessage, StoreError};
 use crate::domain::cooldown::{CooldownWindow, CountedSend};
-use crate::domain::language::{LanguageTag, Template};
+use crate::domain::language::{HumanLanguage, LanguageTag, Template};
 use crate::domain::message::{MessageStatus, OriginalResponse};
 use crate::domain::subscription::{StoredState, Subscription};
 use crate::domain::time_format::rfc3339_millis;
@@ -48,6 +48,10 @@ pub struct WhatsAppSender {
 pub struct MessageRecord {
     /// The message id.
     pub id: String,
+    /// Its client.
+    pub client_id: String,
+    /// The language of the request that created it (for a failure rendered later, by the sweep).
+    pub language: HumanLanguage,
     /// Its current status.
     pub status: MessageStatus,
     /// Destination.
@@ -163,6 +167,8 @@ pub(super) fn subscription_from_item(item: &Item, op: &'static str) -> Result<Su
         granted: number(item, attr::GRANTED, op)?,
         balance: number(item, attr::BALANCE, op)?,
         stored_state,
+        low_balance_threshold: optional_number(item, attr::LOW_BALANCE_THRESHOLD).unwrap_or(0),
+        low_balance_notified: item.contains_key(attr::LOW_BALANCE_NOTIFIED_AT),
     })
 }
 
@@ -184,6 +190,8 @@ pub(super) fn new_message_item(message: &NewMessage<'_>, payer: &Subscription, k
         (attr::CREATED_AT.to_owned(), AttributeValue::S(created_at.clone())),
         (attr::UPDATED_AT.to_owned(), AttributeValue::S(created_at.clone())),
         (attr::PENDING_SINCE.to_owned(), AttributeValue::S(created_at)),
+        (attr::PENDING_BUCKET.to_owned(), AttributeValue::S(super::schema::PENDING_BUCKET.to_owned())),
+        (attr::HUMAN_LANGUAGE.to_owned(), AttributeValue::S(message.language.code().to_owned())),
     ]);
     if let Some(key) = key {
         item.insert(attr::IDEMPOTENCY_KEY.to_owned(), AttributeValue::S(key.to_string()));
@@ -246,6 +254,8 @@ impl MessageRecord {
         let status = string(item, attr::STATUS, op)?;
         Ok(Self {
             id: string(item, attr::MESSAGE_ID, op)?,
+            client_id: string(item, attr::CLIENT_ID, op)?,
+            language: HumanLanguage::from_code(&optional_string(item, attr::HUMAN_LANGUAGE).unwrap_or_default()),
             status: MessageStatus::parse(&status).ok_or_else(|| StoreError::corrupt(op, format!("status {status}")))?,
             to_phone: string(item, attr::TO_PHONE, op)?,
             created_at: string(item, attr::CREATED_AT, op)?,

@@ -19,11 +19,11 @@ use aws_sdk_dynamodb::types::{
 use uuid::Uuid;
 
 use crate::domain::cooldown::CooldownWindow;
-use crate::domain::language::Template;
+use crate::domain::language::{HumanLanguage, Template};
 use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
 use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::Credits;
-use crate::domain::subscription::Subscription;
+use crate::domain::subscription::{DebitGuard, Subscription};
 use crate::domain::time_format::rfc3339_millis;
 pub use admin::{ApiKeyMetadata, PriceEntry};
 pub use items::{ClientProfile, MessageRecord, WhatsAppSender};
@@ -98,6 +98,8 @@ pub struct NewMessage<'a> {
     pub cost: Credits,
     /// When it was created.
     pub created_at: time::OffsetDateTime,
+    /// The language of the request's human text.
+    pub language: HumanLanguage,
 }
 
 /// The outcome of reserving credits for a message.
@@ -280,7 +282,8 @@ impl DynamoStore {
     }
 
     /// Reserves a message in one transaction, all or nothing:
-    /// 1. debit `payer` (`attribute_exists(pk) AND state = Active AND balance >= cost`): never below zero;
+    /// 1. debit `payer` (`attribute_exists(pk) AND state = Active AND balance >= cost`, plus `guard`'s threshold
+    ///    clause): never below zero, and exactly one debit claims the low-balance email;
     /// 2. create the message `Pending` (`attribute_not_exists(pk)`): created once;
     /// 3. write the cooldown window `next` (`version = read.version`, or `attribute_not_exists(pk)` for a first
     ///    send): two racing sends to one number cannot both pass the cooldown;
@@ -289,6 +292,7 @@ impl DynamoStore {
         &self,
         message: &NewMessage<'_>,
         payer: &Subscription,
+        guard: DebitGuard,
         read: &CooldownWindow,
         next: &CooldownWindow,
         claim: Option<&IdempotencyClaim>,
@@ -298,15 +302,29 @@ impl DynamoStore {
         let debit = Update::builder()
             .table_name(&self.table)
             .set_key(Some(item_key(key::client(message.client_id), payer.sort_key.clone())))
-            .update_expression("SET #balance = #balance - :cost")
-            .condition_expression("attribute_exists(#pk) AND #state = :active AND #balance >= :cost")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#balance", attr::BALANCE)
             .expression_attribute_names("#state", attr::STATE)
             .expression_attribute_values(":cost", n(message.cost))
-            .expression_attribute_values(":active", s("Active"))
-            .build()
-            .map_err(|e| StoreError::new(OP, e))?;
+            .expression_attribute_values(":active", s("Active"));
+        const DEBITABLE: &str = "attribute_exists(#pk) AND #state = :active AND #balance >= :cost";
+        let debit = match guard {
+            DebitGuard::AlreadyNotified => {
+                debit.update_expression("SET #balance = #balance - :cost").condition_expression(DEBITABLE)
+            }
+            DebitGuard::StaysAbove { floor } => debit
+                .update_expression("SET #balance = #balance - :cost")
+                .condition_expression(format!("{DEBITABLE} AND #balance >= :floor"))
+                .expression_attribute_values(":floor", n(floor)),
+            DebitGuard::Crosses { floor } => debit
+                .update_expression("SET #balance = #balance - :cost, #notified = :now")
+                .condition_expression(format!("{DEBITABLE} AND #balance < :floor AND attribute_not_exists(#notified)"))
+                .expression_attribute_names("#notified", attr::LOW_BALANCE_NOTIFIED_AT)
+                .expression_attribute_values(":floor", n(floor))
+                .expression_attribute_values(":now", s(rfc3339_millis(message.created_at))),
+        }
+        .build()
+        .map_err(|e| StoreError::new(OP, e))?;
         let create = Put::builder()
             .table_name(&self.table)
             .set_item(Some(items::new_message_item(message, payer, claim.map(|c| c.key))))
@@ -390,7 +408,8 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(item_key(key::client(client_id), key::message(&id.to_string()))))
             .update_expression(
-                "SET #wamid = :wamid, #replayStatus = :status, #replayBody = :body, #updatedAt = :now REMOVE #pending",
+                "SET #wamid = :wamid, #replayStatus = :status, #replayBody = :body, #updatedAt = :now \
+                 REMOVE #pending, #bucket",
             )
             .condition_expression("#status = :pending")
             .expression_attribute_names("#wamid", attr::WAMID)
@@ -398,6 +417,7 @@ impl DynamoStore {
             .expression_attribute_names("#replayBody", attr::REPLAY_BODY)
             .expression_attribute_names("#updatedAt", attr::UPDATED_AT)
             .expression_attribute_names("#pending", attr::PENDING_SINCE)
+            .expression_attribute_names("#bucket", attr::PENDING_BUCKET)
             .expression_attribute_names("#status", attr::STATUS)
             .expression_attribute_values(":wamid", s(wamid))
             .expression_attribute_values(":status", n(response.status))
@@ -413,31 +433,32 @@ impl DynamoStore {
         }
     }
 
-    /// Fails a `Pending` message, refunds what it was charged and takes it out of the recipient's cooldown streak,
-    /// in one transaction guarded by `status = Pending AND attribute_not_exists(refundedAt)`: however many callers
-    /// race, the credits come back once. `response` is what an idempotent retry will replay. Returns `false` when
-    /// the message was no longer `Pending` or already refunded.
+    /// Fails a message that is `Pending`, `Sent` or `Delivered`, refunds what it was charged and takes it out of the
+    /// recipient's cooldown streak, in one transaction guarded by
+    /// `status IN (Pending, Sent, Delivered) AND attribute_not_exists(refundedAt)`: however many callers race (the
+    /// send itself, webhooks delivered twice, the sweep), the credits come back once. `replay` is what an idempotent
+    /// retry will answer from now on (set when the client never got an answer, or got this failure); `None` keeps
+    /// the original answer. Returns `false` when the message could not fail any more (or was already refunded).
     pub async fn fail_and_refund(
         &self,
-        client_id: &str,
         message: &MessageRecord,
         failure: &Failure,
-        response: &OriginalResponse,
+        replay: Option<&OriginalResponse>,
         now: time::OffsetDateTime,
     ) -> Result<bool, StoreError> {
         const OP: &str = "TransactWriteItems fail and refund";
+        let client_id = message.client_id.as_str();
         let now = rfc3339_millis(now);
         for _ in 0..CONFLICT_ATTEMPTS {
             let window = self.cooldown_window(client_id, &message.to_phone).await?;
-            let fail = Update::builder()
+            let mut set = String::from(
+                "SET #status = :failed, #failedAt = :now, #refundedAt = :now, #updatedAt = :now, \
+                 #fcode = :fcode, #ftitle = :ftitle, #freason = :freason",
+            );
+            let mut fail = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(item_key(key::client(client_id), key::message(&message.id))))
-                .update_expression(
-                    "SET #status = :failed, #failedAt = :now, #refundedAt = :now, #updatedAt = :now, \
-                     #fcode = :fcode, #ftitle = :ftitle, #freason = :freason, \
-                     #replayStatus = :rstatus, #replayBody = :rbody REMOVE #pending",
-                )
-                .condition_expression("#status = :pending AND attribute_not_exists(#refundedAt)")
+                .condition_expression("#status IN (:pending, :sent, :delivered) AND attribute_not_exists(#refundedAt)")
                 .expression_attribute_names("#status", attr::STATUS)
                 .expression_attribute_names("#failedAt", attr::FAILED_AT)
                 .expression_attribute_names("#refundedAt", attr::REFUNDED_AT)
@@ -445,19 +466,26 @@ impl DynamoStore {
                 .expression_attribute_names("#fcode", attr::FAILURE_CODE)
                 .expression_attribute_names("#ftitle", attr::FAILURE_TITLE)
                 .expression_attribute_names("#freason", attr::FAILURE_REASON)
-                .expression_attribute_names("#replayStatus", attr::REPLAY_STATUS)
-                .expression_attribute_names("#replayBody", attr::REPLAY_BODY)
                 .expression_attribute_names("#pending", attr::PENDING_SINCE)
+                .expression_attribute_names("#bucket", attr::PENDING_BUCKET)
                 .expression_attribute_values(":failed", s(MessageStatus::Failed.as_str()))
                 .expression_attribute_values(":pending", s(MessageStatus::Pending.as_str()))
+                .expression_attribute_values(":sent", s(MessageStatus::Sent.as_str()))
+                .expression_attribute_values(":delivered", s(MessageStatus::Delivered.as_str()))
                 .expression_attribute_values(":now", s(now.clone()))
                 .expression_attribute_values(":fcode", failure.code.map_or(AttributeValue::Null(true), n))
                 .expression_attribute_values(":ftitle", failure.title.clone().map_or(AttributeValue::Null(true), s))
-                .expression_attribute_values(":freason", failure.reason.clone().map_or(AttributeValue::Null(true), s))
-                .expression_attribute_values(":rstatus", n(response.status))
-                .expression_attribute_values(":rbody", s(response.body.clone()))
-                .build()
-                .map_err(|e| StoreError::new(OP, e))?;
+                .expression_attribute_values(":freason", failure.reason.clone().map_or(AttributeValue::Null(true), s));
+            if let Some(replay) = replay {
+                set.push_str(", #replayStatus = :rstatus, #replayBody = :rbody");
+                fail = fail
+                    .expression_attribute_names("#replayStatus", attr::REPLAY_STATUS)
+                    .expression_attribute_names("#replayBody", attr::REPLAY_BODY)
+                    .expression_attribute_values(":rstatus", n(replay.status))
+                    .expression_attribute_values(":rbody", s(replay.body.clone()));
+            }
+            set.push_str(" REMOVE #pending, #bucket");
+            let fail = fail.update_expression(set).build().map_err(|e| StoreError::new(OP, e))?;
             let mut request =
                 self.client.transact_write_items().transact_items(TransactWriteItem::builder().update(fail).build());
             if let Some(payer) = &message.charged_subscription {
@@ -491,6 +519,114 @@ impl DynamoStore {
             }
         }
         Err(StoreError::new(OP, "kept losing races"))
+    }
+
+    /// Moves a message forward to `to` (`Sent`, `Delivered`, `Read` or `Deleted`), guarded by
+    /// `status IN (<to's predecessors>)`: a repeated or backward update changes nothing and returns `false`.
+    pub async fn advance_status(
+        &self,
+        client_id: &str,
+        message_id: &str,
+        to: MessageStatus,
+        now: time::OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        const OP: &str = "UpdateItem advance status";
+        let from = to.predecessors();
+        if from.is_empty() || to == MessageStatus::Failed {
+            return Err(StoreError::new(OP, format!("{to:?} is not reached by advancing")));
+        }
+        let placeholders: Vec<String> = (0..from.len()).map(|i| format!(":from{i}")).collect();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), key::message(message_id))))
+            .update_expression("SET #status = :to, #updatedAt = :now REMOVE #pending, #bucket")
+            .condition_expression(format!("#status IN ({})", placeholders.join(", ")))
+            .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_names("#updatedAt", attr::UPDATED_AT)
+            .expression_attribute_names("#pending", attr::PENDING_SINCE)
+            .expression_attribute_names("#bucket", attr::PENDING_BUCKET)
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":now", s(rfc3339_millis(now)));
+        for (placeholder, status) in placeholders.iter().zip(from) {
+            update = update.expression_attribute_values(placeholder, s(status.as_str()));
+        }
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(StoreError::sdk(OP, e)),
+        }
+    }
+
+    /// The message WhatsApp knows as `wamid`, through the sparse `wamid-index`; `None` for an id that is not ours.
+    pub async fn message_by_wamid(&self, wamid: &str) -> Result<Option<MessageRecord>, StoreError> {
+        const OP: &str = "Query wamid-index";
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(schema::WAMID_INDEX)
+            .key_condition_expression("#wamid = :wamid")
+            .expression_attribute_names("#wamid", attr::WAMID)
+            .expression_attribute_values(":wamid", s(wamid))
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        let Some(keys) = out.items().first() else { return Ok(None) };
+        self.message_at(keys.clone()).await
+    }
+
+    /// Messages still `Pending` without a WhatsApp answer since before `cutoff`, oldest first, through the sparse
+    /// `pending-index` (at most `limit`).
+    pub async fn stranded_messages(
+        &self,
+        cutoff: time::OffsetDateTime,
+        limit: i32,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        const OP: &str = "Query pending-index";
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(schema::PENDING_INDEX)
+            .key_condition_expression("#bucket = :bucket AND #since < :cutoff")
+            .expression_attribute_names("#bucket", attr::PENDING_BUCKET)
+            .expression_attribute_names("#since", attr::PENDING_SINCE)
+            .expression_attribute_values(":bucket", s(schema::PENDING_BUCKET))
+            .expression_attribute_values(":cutoff", s(rfc3339_millis(cutoff)))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        let mut stranded = Vec::new();
+        for keys in out.items() {
+            if let Some(message) = self.message_at(keys.clone()).await? {
+                stranded.push(message);
+            }
+        }
+        Ok(stranded)
+    }
+
+    /// The message at an index entry's table key (indexes project keys only).
+    async fn message_at(
+        &self,
+        index_entry: HashMap<String, AttributeValue>,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        const OP: &str = "GetItem message";
+        let key: HashMap<String, AttributeValue> =
+            index_entry.into_iter().filter(|(name, _)| name == PK || name == SK).collect();
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        out.item().map(|item| MessageRecord::from_item(item, OP)).transpose()
     }
 
     async fn cooldown_window(&self, client_id: &str, phone: &str) -> Result<CooldownWindow, StoreError> {

@@ -7,6 +7,11 @@ pub const PK: &str = "pk";
 pub const SK: &str = "sk";
 /// The sparse index that finds a message by its WhatsApp id.
 pub const WAMID_INDEX: &str = "wamid-index";
+/// The sparse index of messages still waiting for WhatsApp's answer (`pendingBucket`, `pendingSince`), which the
+/// sweep reads.
+pub const PENDING_INDEX: &str = "pending-index";
+/// The one value of `pendingBucket`: every pending message is in one index partition.
+pub const PENDING_BUCKET: &str = "PENDING";
 /// The attribute DynamoDB's TTL deletes items by (epoch seconds).
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
 
@@ -55,6 +60,10 @@ pub mod attr {
     pub const REPLAY_STATUS: &str = "replayStatus";
     pub const REPLAY_BODY: &str = "replayBody";
     pub const COUNT: &str = "count";
+    pub const LOW_BALANCE_THRESHOLD: &str = "lowBalanceThreshold";
+    pub const LOW_BALANCE_NOTIFIED_AT: &str = "lowBalanceNotifiedAt";
+    pub const PENDING_BUCKET: &str = "pendingBucket";
+    pub const HUMAN_LANGUAGE: &str = "lang";
 }
 
 /// Key builders: every item of a client lives under `CLIENT#<id>`, so a read keyed by the caller can never reach

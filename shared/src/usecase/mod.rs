@@ -3,3 +3,5 @@
 pub mod check_status;
 pub mod rate_limit;
 pub mod send_message;
+pub mod sweep;
+pub mod webhook;

@@ -10,12 +10,15 @@ use crate::deps::Deps;
 use crate::domain::idempotency::request_fingerprint;
 use crate::domain::language::{HumanLanguage, match_template};
 use crate::domain::message::{MessageId, MessageStatus};
+use crate::domain::notification::low_balance_email;
 use crate::domain::otp_code::OtpCode;
 use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::message_cost;
-use crate::domain::subscription::choose_payer;
+use crate::domain::subscription::{DebitGuard, choose_payer};
 use crate::http::{Answer, ApiError, render};
-use crate::store::{Failure, IdempotencyBinding, IdempotencyClaim, MessageRecord, NewMessage, Reservation};
+use crate::store::{
+    ClientProfile, Failure, IdempotencyBinding, IdempotencyClaim, MessageRecord, NewMessage, Reservation,
+};
 use crate::whatsapp::{OutgoingOtp, SendError};
 
 /// How many times a reservation is retried after another request got to the subscription first. Each retry reads
@@ -110,12 +113,25 @@ pub async fn send_message(
         let cost = message_cost(context.listed_price);
         let subscriptions = deps.store.subscriptions_newest_first(client.as_str()).await?;
         let payer = choose_payer(&subscriptions, cost).ok_or(ApiError::InsufficientBalance)?;
-        let message =
-            NewMessage { client_id: client.as_str(), id, to: &input.to, template: &template, cost, created_at: now };
+        let message = NewMessage {
+            client_id: client.as_str(),
+            id,
+            to: &input.to,
+            template: &template,
+            cost,
+            created_at: now,
+            language,
+        };
+        let guard = DebitGuard::for_debit(payer, cost);
         let next_window = context.cooldown.after_send(&id.to_string(), now_millis);
-        match deps.store.reserve(&message, payer, &context.cooldown, &next_window, claim.as_ref()).await? {
+        match deps.store.reserve(&message, payer, guard, &context.cooldown, &next_window, claim.as_ref()).await? {
             Reservation::Reserved => {
-                reserved = Some((sender, template, cost, payer.sort_key.clone()));
+                let low_balance = matches!(guard, DebitGuard::Crosses { .. }).then(|| LowBalance {
+                    profile: profile.clone(),
+                    threshold: payer.low_balance_threshold,
+                    granted: payer.granted,
+                });
+                reserved = Some((sender, template, cost, payer.sort_key.clone(), low_balance));
                 break;
             }
             Reservation::ReadAgain => continue,
@@ -126,7 +142,7 @@ pub async fn send_message(
             }
         }
     }
-    let Some((sender, template, cost, payer)) = reserved else {
+    let Some((sender, template, cost, payer, low_balance)) = reserved else {
         return Err(ApiError::Internal("reservation kept losing races".to_owned()));
     };
     tracing::Span::current().record("message_id", tracing::field::display(id));
@@ -138,7 +154,11 @@ pub async fn send_message(
         code: &input.code,
         callback_data: &id.to_string(),
     };
-    match deps.whatsapp.send_otp(&outgoing).await {
+    let sent = deps.whatsapp.send_otp(&outgoing).await;
+    if let Some(low_balance) = low_balance {
+        low_balance.notify(deps).await;
+    }
+    match sent {
         Ok(wamid) => {
             let answer = SendMessageResponse { id: id.to_string(), message_status: MessageStatus::Pending.as_str() };
             let original = render(language, &Ok::<_, ApiError>(&answer));
@@ -160,8 +180,8 @@ pub async fn send_message(
             };
             let refused = Err::<SendMessageResponse, _>(refused);
             let original = render(language, &refused);
-            let record = charged_record(id, &input.to, cost, &payer);
-            deps.store.fail_and_refund(client.as_str(), &record, &failure, &original, deps.clock.now()).await?;
+            let record = charged_record(client, id, &input.to, cost, &payer, language);
+            deps.store.fail_and_refund(&record, &failure, Some(&original), deps.clock.now()).await?;
             refused.map(Answer::Fresh)
         }
     }
@@ -195,10 +215,38 @@ async fn replay(
     Err(ApiError::IdempotencyKeyInProgress)
 }
 
+/// The low-balance email this send's debit claimed (exactly one debit per subscription does).
+struct LowBalance {
+    profile: ClientProfile,
+    threshold: u64,
+    granted: u64,
+}
+
+impl LowBalance {
+    /// Sends it; a failure is logged, never retried by a second email (the claim is spent).
+    async fn notify(self, deps: &Deps) {
+        let language = HumanLanguage::from_code(&self.profile.language);
+        let email = low_balance_email(language, &self.profile.name, self.threshold, self.granted);
+        match deps.mailer.send(&self.profile.email, &email).await {
+            Ok(()) => tracing::info!(threshold = self.threshold, "low-balance email sent"),
+            Err(err) => tracing::error!(error = %err, "low-balance email could not be sent"),
+        }
+    }
+}
+
 /// What a reserved message looks like to the fail-and-refund path.
-fn charged_record(id: MessageId, to: &PhoneE164, cost: u64, payer: &str) -> MessageRecord {
+fn charged_record(
+    client: &ClientId,
+    id: MessageId,
+    to: &PhoneE164,
+    cost: u64,
+    payer: &str,
+    language: HumanLanguage,
+) -> MessageRecord {
     MessageRecord {
         id: id.to_string(),
+        client_id: client.as_str().to_owned(),
+        language,
         status: MessageStatus::Pending,
         to_phone: to.as_str().to_owned(),
         created_at: String::new(),

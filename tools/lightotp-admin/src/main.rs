@@ -49,6 +49,9 @@ enum Command {
     /// The pricing table.
     #[command(subcommand)]
     Pricing(PricingCommand),
+    /// Messages.
+    #[command(subcommand)]
+    Message(MessageCommand),
     /// Creates a demo client with a sender, templates, credits and a key.
     SeedDemo {
         /// The WhatsApp phone-number id of the demo sender.
@@ -60,6 +63,12 @@ enum Command {
         /// The WhatsApp token to store (defaults to a random one).
         #[arg(long, env = "LIGHTOTP_WHATSAPP_TOKEN")]
         whatsapp_token: Option<String>,
+        /// The WhatsApp app secret that signs webhooks (defaults to a random one).
+        #[arg(long)]
+        whatsapp_app_secret: Option<String>,
+        /// The webhook verify token (defaults to a random one).
+        #[arg(long)]
+        whatsapp_verify_token: Option<String>,
     },
 }
 
@@ -143,6 +152,18 @@ enum SubscriptionCommand {
 }
 
 #[derive(Subcommand)]
+enum MessageCommand {
+    /// Marks a message Deleted (the administrative action).
+    Delete {
+        #[arg(long)]
+        id: String,
+        /// The message's client; found by a scan when omitted.
+        #[arg(long)]
+        client: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum PricingCommand {
     /// Sets the credits a message to a country costs.
     Set {
@@ -189,27 +210,38 @@ async fn run(cli: Cli) -> Result<Value, String> {
         Command::Pricing(PricingCommand::Set { country, credits }) => {
             admin.set_price(&country, credits).await.map(|p| json!({"country": p.region, "credits": p.credits}))
         }
+        Command::Message(MessageCommand::Delete { id, client }) => admin
+            .delete_message(client.as_deref(), &id, now)
+            .await
+            .map(|changed| json!({"id": id, "messageStatus": "Deleted", "changed": changed})),
         Command::SeedDemo { phone_number_id } => admin.seed_demo(&phone_number_id, now).await.map(|d| to_json(&d)),
-        Command::Provision { whatsapp_token } => {
-            return provision_all(&aws, whatsapp_token).await;
+        Command::Provision { whatsapp_token, whatsapp_app_secret, whatsapp_verify_token } => {
+            let values = [
+                (ops::DEFAULT_WHATSAPP_TOKEN_SECRET, whatsapp_token),
+                (ops::DEFAULT_WHATSAPP_APP_SECRET, whatsapp_app_secret),
+                (ops::DEFAULT_WHATSAPP_VERIFY_TOKEN, whatsapp_verify_token),
+            ]
+            .into_iter()
+            .filter_map(|(name, value)| value.map(|v| (name.to_owned(), v)))
+            .collect();
+            return provision_all(&aws, values).await;
         }
     };
     result.map_err(|e| e.to_string())
 }
 
-async fn provision_all(aws: &aws_config::SdkConfig, whatsapp_token: Option<String>) -> Result<Value, String> {
+async fn provision_all(aws: &aws_config::SdkConfig, values: HashMap<String, String>) -> Result<Value, String> {
     let declared = provision::resources(provision::TEMPLATE).map_err(|e| e.to_string())?;
     let dynamodb = aws_sdk_dynamodb::Client::new(aws);
     let secrets = aws_sdk_secretsmanager::Client::new(aws);
     provision::create_tables(&dynamodb, &declared.tables).await.map_err(|e| e.to_string())?;
-    let mut values = HashMap::new();
-    if let Some(token) = whatsapp_token {
-        values.insert(ops::DEFAULT_WHATSAPP_TOKEN_SECRET.to_owned(), token);
-    }
     provision::create_secrets(&secrets, &declared.secrets, &values).await.map_err(|e| e.to_string())?;
+    let ses = aws_sdk_sesv2::Client::new(aws);
+    provision::create_email_identities(&ses, &declared.email_identities).await.map_err(|e| e.to_string())?;
     Ok(json!({
         "tables": declared.tables.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
         "secrets": declared.secrets.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
+        "emailIdentities": declared.email_identities,
     }))
 }
 

@@ -18,6 +18,10 @@ pub const DEFAULT_TABLE: &str = "lightotp";
 pub const DEFAULT_PEPPER_SECRET: &str = "lightotp/pepper";
 /// The WhatsApp token secret `template.yaml` declares.
 pub const DEFAULT_WHATSAPP_TOKEN_SECRET: &str = "lightotp/whatsapp-token";
+/// The webhook-signing app secret `template.yaml` declares.
+pub const DEFAULT_WHATSAPP_APP_SECRET: &str = "lightotp/whatsapp-app-secret";
+/// The webhook verify token secret `template.yaml` declares.
+pub const DEFAULT_WHATSAPP_VERIFY_TOKEN: &str = "lightotp/whatsapp-verify-token";
 /// Where per-key verifier secrets live.
 pub const DEFAULT_API_KEY_PREFIX: &str = "lightotp/api-keys/";
 /// The low-balance threshold when none is given: 10 % of the credits granted (decisions.md, Billing).
@@ -294,6 +298,33 @@ impl Admin {
         let price = PriceEntry { region: region.as_str().to_owned(), credits };
         self.store.set_price(&price).await?;
         Ok(price)
+    }
+
+    /// Marks a message `Deleted` (the administrative action): allowed from every status but `Deleted`, so a
+    /// second delete changes nothing. Returns whether it changed the message.
+    pub async fn delete_message(
+        &self,
+        client_id: Option<&str>,
+        message_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, AdminError> {
+        let id = lightotp::domain::message::MessageId::parse(message_id)
+            .ok_or_else(|| AdminError::Invalid(format!("{message_id:?} is not a message id")))?;
+        let client_id = match client_id {
+            Some(client_id) => client_id.to_owned(),
+            None => self
+                .store
+                .client_of_message(&id.to_string())
+                .await?
+                .ok_or_else(|| AdminError::NotFound(format!("message {message_id}")))?,
+        };
+        if self.store.message(&client_id, id).await?.is_none() {
+            return Err(AdminError::NotFound(format!("message {message_id}")));
+        }
+        Ok(self
+            .store
+            .advance_status(&client_id, &id.to_string(), lightotp::domain::message::MessageStatus::Deleted, now)
+            .await?)
     }
 
     /// A demo client with a WhatsApp sender, `en` and `ar` templates, 1000 credits and a key.

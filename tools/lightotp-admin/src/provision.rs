@@ -46,6 +46,8 @@ pub struct Resources {
     pub tables: Vec<TableSpec>,
     /// Secrets.
     pub secrets: Vec<SecretSpec>,
+    /// SES email identities (addresses or domains), with `!Ref`s to parameters resolved to their defaults.
+    pub email_identities: Vec<String>,
 }
 
 /// Why provisioning failed.
@@ -83,7 +85,8 @@ pub fn resources(template: &str) -> Result<Resources, ProvisionError> {
         .get("Resources")
         .and_then(Value::as_mapping)
         .ok_or_else(|| ProvisionError::Template("no Resources".to_owned()))?;
-    let mut out = Resources { tables: Vec::new(), secrets: Vec::new() };
+    let parameters = doc.get("Parameters").cloned().unwrap_or(Value::Null);
+    let mut out = Resources { tables: Vec::new(), secrets: Vec::new(), email_identities: Vec::new() };
     for (logical_id, resource) in declared {
         let logical_id = logical_id.as_str().unwrap_or_default().to_owned();
         let props = resource.get("Properties").cloned().unwrap_or(Value::Null);
@@ -119,10 +122,46 @@ pub fn resources(template: &str) -> Result<Resources, ProvisionError> {
             Some("AWS::SecretsManager::Secret") => {
                 out.secrets.push(SecretSpec { logical_id, name: text(&props, "Name")? });
             }
+            Some("AWS::SES::EmailIdentity") => {
+                let identity = props.get("EmailIdentity").cloned().unwrap_or(Value::Null);
+                out.email_identities.push(resolve_default(&identity, &parameters)?);
+            }
             _ => {}
         }
     }
     Ok(out)
+}
+
+/// A literal string, or `!Ref` to a parameter, read as the parameter's default.
+fn resolve_default(value: &Value, parameters: &Value) -> Result<String, ProvisionError> {
+    match value {
+        Value::String(text) => Ok(text.clone()),
+        Value::Tagged(tagged) if tagged.tag == "!Ref" => {
+            let name = tagged.value.as_str().unwrap_or_default();
+            parameters
+                .get(name)
+                .and_then(|p| p.get("Default"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .ok_or_else(|| ProvisionError::Template(format!("parameter {name} has no string default")))
+        }
+        _ => Err(ProvisionError::Template("expected a string or a !Ref to a parameter".to_owned())),
+    }
+}
+
+/// Creates (and, in the emulator, at once verifies) every SES identity.
+pub async fn create_email_identities(
+    client: &aws_sdk_sesv2::Client,
+    identities: &[String],
+) -> Result<(), ProvisionError> {
+    for identity in identities {
+        match client.create_email_identity().email_identity(identity).send().await {
+            Ok(_) => {}
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_already_exists_exception()) => {}
+            Err(e) => return Err(ProvisionError::Aws(aws_sdk_sesv2::error::DisplayErrorContext(e).to_string())),
+        }
+    }
+    Ok(())
 }
 
 fn key_schema(pairs: &[(String, String)]) -> Result<Vec<KeySchemaElement>, ProvisionError> {
@@ -236,22 +275,58 @@ mod tests {
         );
         assert_eq!(
             table.indexes,
-            vec![(
-                schema::WAMID_INDEX.to_owned(),
-                vec![(schema::attr::WAMID.to_owned(), "HASH".to_owned())],
-                "KEYS_ONLY".to_owned()
-            )]
+            vec![
+                (
+                    schema::WAMID_INDEX.to_owned(),
+                    vec![(schema::attr::WAMID.to_owned(), "HASH".to_owned())],
+                    "KEYS_ONLY".to_owned()
+                ),
+                (
+                    schema::PENDING_INDEX.to_owned(),
+                    vec![
+                        (schema::attr::PENDING_BUCKET.to_owned(), "HASH".to_owned()),
+                        (schema::attr::PENDING_SINCE.to_owned(), "RANGE".to_owned())
+                    ],
+                    "KEYS_ONLY".to_owned()
+                )
+            ]
         );
         assert_eq!(table.ttl_attribute.as_deref(), Some(schema::TTL_ATTRIBUTE));
         let secret_names: Vec<&str> = declared.secrets.iter().map(|s| s.name.as_str()).collect();
-        assert_eq!(secret_names, [crate::ops::DEFAULT_PEPPER_SECRET, crate::ops::DEFAULT_WHATSAPP_TOKEN_SECRET]);
+        assert_eq!(
+            secret_names,
+            [
+                crate::ops::DEFAULT_PEPPER_SECRET,
+                crate::ops::DEFAULT_WHATSAPP_TOKEN_SECRET,
+                crate::ops::DEFAULT_WHATSAPP_APP_SECRET,
+                crate::ops::DEFAULT_WHATSAPP_VERIFY_TOKEN
+            ]
+        );
+        // The functions' defaults name the same secrets and sender the template declares.
+        let config = lightotp::config::Config::from_lookup(|name| {
+            ["TABLE_NAME", "PEPPER_SECRET_ID", "WHATSAPP_TOKEN_SECRET_ID"].contains(&name).then(|| "x".to_owned())
+        })
+        .expect("config");
+        assert_eq!(config.whatsapp_app_secret_id, crate::ops::DEFAULT_WHATSAPP_APP_SECRET);
+        assert_eq!(config.whatsapp_verify_token_secret_id, crate::ops::DEFAULT_WHATSAPP_VERIFY_TOKEN);
+        assert_eq!(declared.email_identities, [config.email_from]);
     }
 
     #[test]
     fn the_template_configures_every_variable_the_functions_read() {
         let doc: Value = serde_yaml::from_str(TEMPLATE).expect("template.yaml parses");
         let variables = &doc["Globals"]["Function"]["Environment"]["Variables"];
-        for name in ["TABLE_NAME", "PEPPER_SECRET_ID", "WHATSAPP_TOKEN_SECRET_ID", "API_KEY_SECRET_PREFIX"] {
+        for name in [
+            "TABLE_NAME",
+            "PEPPER_SECRET_ID",
+            "WHATSAPP_TOKEN_SECRET_ID",
+            "API_KEY_SECRET_PREFIX",
+            "WHATSAPP_APP_SECRET_ID",
+            "WHATSAPP_VERIFY_TOKEN_SECRET_ID",
+            "EMAIL_FROM",
+            "RATE_LIMIT_PER_MINUTE",
+            "SWEEP_GRACE_SECONDS",
+        ] {
             assert!(!variables[name].is_null(), "{name} is not set in Globals");
         }
         assert_eq!(variables["API_KEY_SECRET_PREFIX"].as_str(), Some(crate::ops::DEFAULT_API_KEY_PREFIX));

@@ -43,6 +43,7 @@ impl Gateway {
 enum Function {
     SendMessage,
     CheckMessageStatus,
+    WhatsAppWebhook,
 }
 
 /// The routes: the documented API paths and the local-only clock.
@@ -56,6 +57,13 @@ pub fn router(gateway: Gateway) -> Router {
             "/CheckMessageStatus",
             post(|s, c, m, u, h, b| invoke(Function::CheckMessageStatus, "POST /CheckMessageStatus", s, c, m, u, h, b)),
         )
+        .route(
+            "/webhooks/whatsapp",
+            get(|s, c, m, u, h, b| invoke(Function::WhatsAppWebhook, "GET /webhooks/whatsapp", s, c, m, u, h, b)).post(
+                |s, c, m, u, h, b| invoke(Function::WhatsAppWebhook, "POST /webhooks/whatsapp", s, c, m, u, h, b),
+            ),
+        )
+        .route("/_local/sweep", post(sweep_now))
         .route("/_local/clock", get(clock_now))
         .route("/_local/clock/advance", post(clock_advance))
         .route("/_local/health", get(|| async { axum::Json(json!({"ok": true})) }))
@@ -97,6 +105,7 @@ async fn invoke(
         match function {
             Function::SendMessage => send_message::handle(&gateway.deps, request).await,
             Function::CheckMessageStatus => check_message_status::handle(&gateway.deps, request).await,
+            Function::WhatsAppWebhook => whatsapp_webhook::handle(&gateway.deps, request).await,
         }
     }
     .instrument(span)
@@ -123,6 +132,29 @@ fn into_axum(response: lambda_http::Response<Body>) -> Response {
     *out.status_mut() = parts.status;
     *out.headers_mut() = parts.headers;
     out
+}
+
+/// Runs the scheduled sweep now (EventBridge runs it every minute on AWS).
+async fn sweep_now(State(gateway): State<Gateway>) -> Response {
+    match sweep_stuck_messages::run(&gateway.deps).await {
+        Ok(summary) => axum::Json(summary).into_response(),
+        Err(err) => {
+            tracing::error!(error = %err, "sweep failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"error": err.to_string()}))).into_response()
+        }
+    }
+}
+
+/// Runs the sweep every `period`, as the schedule does on AWS, until the process ends.
+pub async fn sweep_periodically(deps: Arc<Deps>, period: std::time::Duration) {
+    let mut ticks = tokio::time::interval(period);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        if let Err(err) = sweep_stuck_messages::run(&deps).await {
+            tracing::error!(error = %err, "scheduled sweep failed");
+        }
+    }
 }
 
 async fn clock_now(State(gateway): State<Gateway>) -> impl IntoResponse {

@@ -28,6 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     lightotp::domain::phone::warm_up();
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
     tracing::info!(address = %listener.local_addr()?, "local gateway listening");
+    tokio::spawn(local_gateway::sweep_periodically(Arc::clone(&deps), std::time::Duration::from_secs(60)));
     let app = router(Gateway::new(deps, clock)).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
     Ok(())

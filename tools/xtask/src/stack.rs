@@ -15,6 +15,8 @@ use crate::tools::{root, run, venv};
 const WHATSAPP_TOKEN: &str = "local-whatsapp-token";
 /// The app secret the fake signs webhooks with.
 const WHATSAPP_APP_SECRET: &str = "local-app-secret";
+/// The webhook verify token of the local stack.
+const WHATSAPP_VERIFY_TOKEN: &str = "local-verify-token";
 
 /// Where the parts listen.
 #[derive(Debug, Clone, Copy)]
@@ -77,7 +79,9 @@ fn function_env(ports: Ports) -> Vec<(&'static str, String)> {
         ("API_KEY_SECRET_PREFIX", "lightotp/api-keys/".to_owned()),
         ("WHATSAPP_API_URL", format!("http://127.0.0.1:{}", ports.whatsapp)),
         ("WHATSAPP_API_VERSION", "v23.0".to_owned()),
-        ("WHATSAPP_APP_SECRET", WHATSAPP_APP_SECRET.to_owned()),
+        ("WHATSAPP_APP_SECRET_ID", "lightotp/whatsapp-app-secret".to_owned()),
+        ("WHATSAPP_VERIFY_TOKEN_SECRET_ID", "lightotp/whatsapp-verify-token".to_owned()),
+        ("EMAIL_FROM", "notifications@lightotp.example".to_owned()),
         ("LIGHTOTP_API_PORT", ports.api.to_string()),
         ("LIGHTOTP_WHATSAPP_PORT", ports.whatsapp.to_string()),
         ("LIGHTOTP_AWS_PORT", ports.aws.to_string()),
@@ -182,7 +186,18 @@ pub async fn start(ports: Ports, stack_file: &Path) -> Result<Running, String> {
         &log_dir,
     )?);
 
-    admin(ports, &["provision", "--whatsapp-token", WHATSAPP_TOKEN])?;
+    admin(
+        ports,
+        &[
+            "provision",
+            "--whatsapp-token",
+            WHATSAPP_TOKEN,
+            "--whatsapp-app-secret",
+            WHATSAPP_APP_SECRET,
+            "--whatsapp-verify-token",
+            WHATSAPP_VERIFY_TOKEN,
+        ],
+    )?;
 
     children.push(spawn(
         "local-gateway",

@@ -1,0 +1,52 @@
+//! The low-balance email (lightotp-api.txt, "We send you an email when your subscription's balance is running
+//! low"), in the client's language. Pure.
+
+use super::language::HumanLanguage;
+use super::pricing::Credits;
+
+/// Subject and plain-text body of the email.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email {
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+}
+
+/// The email telling `client_name` that a subscription's balance fell below its threshold (`threshold` credits).
+pub fn low_balance_email(language: HumanLanguage, client_name: &str, threshold: Credits, granted: Credits) -> Email {
+    match language {
+        HumanLanguage::En => Email {
+            subject: "LightOTP: your credits are running low".to_owned(),
+            body: format!(
+                "Hello {client_name},\n\nOne of your LightOTP subscriptions has fewer than {threshold} of its {granted} \
+                 credits left. When it runs out, messages are charged to your next active subscription, or refused.\n\n\
+                 To keep sending OTPs without interruption, purchase a plan from the Subscriptions section of your \
+                 dashboard.\n\nThe LightOTP team"
+            ),
+        },
+        HumanLanguage::Ar => Email {
+            subject: "LightOTP: رصيدك يوشك على النفاد".to_owned(),
+            body: format!(
+                "مرحبًا {client_name}،\n\nتبقّى أقل من {threshold} من أصل {granted} رصيدًا في أحد اشتراكاتك في LightOTP. \
+                 عند نفاده تُحتسب الرسائل على اشتراكك الفعّال التالي أو تُرفض.\n\n\
+                 لتواصل إرسال رموز التحقق دون انقطاع، اشترِ باقة من قسم الاشتراكات في لوحة التحكم.\n\nفريق LightOTP"
+            ),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_email_states_the_balance_in_the_clients_language() {
+        let en = low_balance_email(HumanLanguage::En, "Acme", 10, 100);
+        assert!(en.body.contains("fewer than 10 of its 100 credits"), "{}", en.body);
+        assert!(en.body.starts_with("Hello Acme,"));
+        let ar = low_balance_email(HumanLanguage::Ar, "أكمي", 10, 100);
+        assert!(ar.subject.contains("رصيدك"), "{}", ar.subject);
+        assert!(ar.body.contains("تبقّى أقل من 10 من أصل 100"), "{}", ar.body);
+    }
+}

@@ -1,0 +1,155 @@
+//! The WhatsApp webhook (../shared/guides/whatsapp-graph.md): Meta's subscription handshake, and status
+//! notifications that move messages forward, fail and refund them. Delivery is at least once and unordered; the
+//! storage conditions make every application idempotent and forward-only.
+
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+use tracing::instrument;
+
+use crate::deps::Deps;
+use crate::domain::message::MessageStatus;
+use crate::domain::webhook_signature::is_signed_by;
+use crate::store::{Failure, StoreError};
+
+/// What the webhook answers besides success.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// The handshake's mode or verify token is wrong.
+    #[error("verification refused")]
+    Forbidden,
+    /// `X-Hub-Signature-256` is missing or wrong.
+    #[error("bad signature")]
+    BadSignature,
+    /// Signed, but not a notification we can read.
+    #[error("unreadable notification")]
+    BadPayload,
+    /// Storage or Secrets Manager failed: Meta will deliver again.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl From<StoreError> for WebhookError {
+    fn from(err: StoreError) -> Self {
+        Self::Internal(err.to_string())
+    }
+}
+
+/// The `GET` handshake: answers the challenge when the mode is `subscribe` and the token matches.
+pub async fn verify_subscription(
+    deps: &Deps,
+    mode: Option<&str>,
+    token: Option<&str>,
+    challenge: Option<&str>,
+) -> Result<String, WebhookError> {
+    let expected = deps.whatsapp_verify_token.get().await.map_err(|e| WebhookError::Internal(e.to_string()))?;
+    let token_matches: bool = token.is_some_and(|t| t.as_bytes().ct_eq(expected.expose().as_bytes()).into());
+    match (mode, challenge) {
+        (Some("subscribe"), Some(challenge)) if token_matches => Ok(challenge.to_owned()),
+        _ => Err(WebhookError::Forbidden),
+    }
+}
+
+#[derive(Deserialize)]
+struct Notification {
+    #[serde(default)]
+    entry: Vec<Entry>,
+}
+
+#[derive(Deserialize)]
+struct Entry {
+    #[serde(default)]
+    changes: Vec<Change>,
+}
+
+#[derive(Deserialize)]
+struct Change {
+    #[serde(default)]
+    value: Option<ChangeValue>,
+}
+
+#[derive(Deserialize)]
+struct ChangeValue {
+    #[serde(default)]
+    statuses: Vec<StatusUpdate>,
+    #[serde(default)]
+    errors: Vec<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct StatusUpdate {
+    id: String,
+    status: String,
+    #[serde(default)]
+    errors: Vec<StatusError>,
+}
+
+#[derive(Deserialize)]
+struct StatusError {
+    code: Option<i64>,
+    title: Option<String>,
+    message: Option<String>,
+    error_data: Option<ErrorData>,
+}
+
+#[derive(Deserialize)]
+struct ErrorData {
+    details: Option<String>,
+}
+
+/// How many status updates a notification carried, and how many changed a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Applied {
+    /// Status updates in the notification.
+    pub received: usize,
+    /// Those that moved a message (the rest were duplicates, backward, or not ours).
+    pub changed: usize,
+}
+
+/// A `POST` notification: verified over the raw bytes first, then every status of every change of every entry
+/// applied. Unknown message ids are acknowledged and ignored.
+#[instrument(skip_all)]
+pub async fn receive_notification(deps: &Deps, body: &[u8], signature: Option<&str>) -> Result<Applied, WebhookError> {
+    let secret = deps.whatsapp_app_secret.get().await.map_err(|e| WebhookError::Internal(e.to_string()))?;
+    if !is_signed_by(secret.expose().as_bytes(), body, signature) {
+        return Err(WebhookError::BadSignature);
+    }
+    let notification: Notification = serde_json::from_slice(body).map_err(|_| WebhookError::BadPayload)?;
+    let mut applied = Applied { received: 0, changed: 0 };
+    for value in notification.entry.iter().flat_map(|e| &e.changes).filter_map(|c| c.value.as_ref()) {
+        if !value.errors.is_empty() {
+            tracing::warn!(errors = %serde_json::Value::from(value.errors.clone()), "WhatsApp reported system errors");
+        }
+        for update in &value.statuses {
+            applied.received += 1;
+            if apply(deps, update).await? {
+                applied.changed += 1;
+            }
+        }
+    }
+    tracing::info!(received = applied.received, changed = applied.changed, "status notification applied");
+    Ok(applied)
+}
+
+async fn apply(deps: &Deps, update: &StatusUpdate) -> Result<bool, WebhookError> {
+    let Some(to) = MessageStatus::from_whatsapp(&update.status) else { return Ok(false) };
+    let Some(message) = deps.store.message_by_wamid(&update.id).await? else {
+        tracing::info!(wamid = %update.id, "status for a message that is not ours; ignored");
+        return Ok(false);
+    };
+    let now = deps.clock.now();
+    let changed = if to == MessageStatus::Failed {
+        let error = update.errors.first();
+        let failure = Failure {
+            code: error.and_then(|e| e.code),
+            title: error.and_then(|e| e.title.clone()),
+            reason: error
+                .and_then(|e| e.error_data.as_ref().and_then(|d| d.details.clone()).or_else(|| e.message.clone())),
+        };
+        // The client's original answer stays what it was: an idempotent retry still replays it.
+        deps.store.fail_and_refund(&message, &failure, None, now).await?
+    } else {
+        deps.store.advance_status(&message.client_id, &message.id, to, now).await?
+    };
+    tracing::info!(message_id = %message.id, status = to.as_str(), changed, "status update");
+    Ok(changed)
+}

@@ -629,6 +629,25 @@ impl DynamoStore {
         out.item().map(|item| MessageRecord::from_item(item, OP)).transpose()
     }
 
+    /// What an idempotency key is bound to, read consistently on its own.
+    pub async fn idempotency_binding(
+        &self,
+        client_id: &str,
+        key: Uuid,
+    ) -> Result<Option<IdempotencyBinding>, StoreError> {
+        const OP: &str = "GetItem idempotency key";
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), key::idempotency(&key.to_string()))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        out.item().map(|item| items::binding_from_item(item, OP)).transpose()
+    }
+
     async fn cooldown_window(&self, client_id: &str, phone: &str) -> Result<CooldownWindow, StoreError> {
         const OP: &str = "GetItem cooldown";
         let out = self

@@ -108,11 +108,13 @@ pub async fn send_message(
         let now_millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
         // The cooldown is checked before the balance: when both refuse, the cooldown wins (decisions.md step 8).
         if let Some(wait) = context.cooldown.remaining(now_millis) {
-            return Err(ApiError::Cooldown { wait });
+            return refuse(deps, client, claim.as_ref(), ApiError::Cooldown { wait }).await;
         }
         let cost = message_cost(context.listed_price);
         let subscriptions = deps.store.subscriptions_newest_first(client.as_str()).await?;
-        let payer = choose_payer(&subscriptions, cost).ok_or(ApiError::InsufficientBalance)?;
+        let Some(payer) = choose_payer(&subscriptions, cost) else {
+            return refuse(deps, client, claim.as_ref(), ApiError::InsufficientBalance).await;
+        };
         let message = NewMessage {
             client_id: client.as_str(),
             id,
@@ -185,6 +187,24 @@ pub async fn send_message(
             refused.map(Answer::Fresh)
         }
     }
+}
+
+/// Refuses with `refusal`, unless the request's idempotency key was bound meanwhile. A `BatchGetItem` is not a
+/// snapshot: a retry may read the cooldown window or the balance its first attempt just changed, but not yet the
+/// binding that attempt committed with them. The retry must replay, not be refused (one consistent read, only on
+/// a refusal that carries a key).
+async fn refuse(
+    deps: &Deps,
+    client: &ClientId,
+    claim: Option<&IdempotencyClaim>,
+    refusal: ApiError,
+) -> Result<Answer<SendMessageResponse>, ApiError> {
+    if let Some(claim) = claim
+        && let Some(bound) = deps.store.idempotency_binding(client.as_str(), claim.key).await?
+    {
+        return replay(deps, client, claim, &bound).await;
+    }
+    Err(refusal)
 }
 
 /// How long, and how often, a request whose key is bound by a request still in flight waits for its answer.

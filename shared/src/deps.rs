@@ -9,6 +9,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::email::Mailer;
 use crate::secrets::LazySecret;
+use crate::sms_sender::SmsSender;
 use crate::store::DynamoStore;
 use crate::whatsapp::{WhatsAppClient, http_client};
 
@@ -33,12 +34,27 @@ pub struct Deps {
     pub whatsapp_verify_token: LazySecret,
     /// Platform emails (SES).
     pub mailer: Mailer,
+    /// SMS (SNS), for the Verify API.
+    pub sms: SmsSender,
 }
 
 impl std::fmt::Debug for dyn Clock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Clock")
     }
+}
+
+/// The AWS SDK clients the functions use, built once from one configuration.
+#[derive(Debug, Clone)]
+pub struct AwsClients {
+    /// DynamoDB.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// Secrets Manager.
+    pub secrets: aws_sdk_secretsmanager::Client,
+    /// SES v2.
+    pub ses: aws_sdk_sesv2::Client,
+    /// SNS.
+    pub sns: aws_sdk_sns::Client,
 }
 
 /// A cold start that cannot go on.
@@ -66,17 +82,13 @@ impl Deps {
         let dynamodb = aws_sdk_dynamodb::Client::new(aws);
         let secrets = aws_sdk_secretsmanager::Client::new(aws);
         let ses = aws_sdk_sesv2::Client::new(aws);
-        Self::from_clients(config, dynamodb, secrets, ses, clock)
+        let sns = aws_sdk_sns::Client::new(aws);
+        Self::from_clients(config, AwsClients { dynamodb, secrets, ses, sns }, clock)
     }
 
     /// Builds from ready SDK clients (tests pass clients carrying a request-counting interceptor).
-    pub fn from_clients(
-        config: Config,
-        dynamodb: aws_sdk_dynamodb::Client,
-        secrets: aws_sdk_secretsmanager::Client,
-        ses: aws_sdk_sesv2::Client,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Self, DepsError> {
+    pub fn from_clients(config: Config, aws: AwsClients, clock: Arc<dyn Clock>) -> Result<Self, DepsError> {
+        let AwsClients { dynamodb, secrets, ses, sns } = aws;
         let store = DynamoStore::new(dynamodb, &config.table_name);
         let pepper = Arc::new(LazySecret::new(secrets.clone(), &config.pepper_secret_id));
         let api_keys = ApiKeyVerifier::new(secrets.clone(), &config.api_key_secret_prefix, Arc::clone(&pepper));
@@ -100,6 +112,7 @@ impl Deps {
             whatsapp_app_secret,
             whatsapp_verify_token,
             mailer,
+            sms: SmsSender::new(sns),
         })
     }
 }

@@ -19,6 +19,7 @@ use crate::domain::message::OriginalResponse;
 use crate::domain::otp_code::OtpCodeError;
 use crate::domain::phone::PhoneError;
 use crate::store::StoreError;
+use crate::usecase::verify_api::VerifyApiError;
 use crate::usecase::webhook::WebhookError;
 
 /// Everything SendMessage and CheckMessageStatus can answer besides success.
@@ -355,10 +356,61 @@ pub fn respond_webhook(result: Result<WebhookReply, WebhookError>) -> Response<B
             } else {
                 tracing::warn!(error = %err, status = status.as_u16(), "webhook refused");
             }
-            (status, json!({ "error": err.to_string() }))
+            // An internal failure's detail is logged above, never sent (the caller may not even be Meta).
+            let message = if status.is_server_error() { "internal error".to_owned() } else { err.to_string() };
+            (status, json!({ "error": message }))
         }
     };
     json_response(OriginalResponse { status: status.as_u16(), body: to_json_text(&body) })
+}
+
+/// The API key of a Verify API request: `Authorization: Bearer <key>`, else `X-Api-Key`.
+pub fn bearer_or_api_key(request: &Request) -> Option<&str> {
+    header(request, header::AUTHORIZATION.as_str())
+        .and_then(|value| value.trim().strip_prefix("Bearer ").or_else(|| value.trim().strip_prefix("bearer ")))
+        .or_else(|| header(request, crate::auth::API_KEY_HEADER))
+}
+
+/// The Verify API's body: any JSON object (its own rules read the fields); anything else is `Invalid JSON body.`
+pub fn verify_api_body(request: &Request) -> Result<serde_json::Map<String, serde_json::Value>, VerifyApiError> {
+    match serde_json::from_slice::<serde_json::Value>(raw_body(request)) {
+        Ok(serde_json::Value::Object(map)) => Ok(map),
+        _ => Err(VerifyApiError::InvalidJson),
+    }
+}
+
+/// Turns a Verify API result into its response: `{"message": "..."}` with the document's statuses and texts.
+pub fn respond_verify<T: Serialize>(result: Result<T, VerifyApiError>) -> Response<Body> {
+    let err = match result {
+        Ok(body) => return json_response(OriginalResponse { status: 200, body: to_json_text(&body) }),
+        Err(err) => err,
+    };
+    let status = match &err {
+        VerifyApiError::Unauthenticated => StatusCode::UNAUTHORIZED,
+        VerifyApiError::Invalid(_)
+        | VerifyApiError::InvalidJson
+        | VerifyApiError::InvalidCode
+        | VerifyApiError::Expired
+        | VerifyApiError::TooManyAttempts
+        | VerifyApiError::AlreadyUsed => StatusCode::BAD_REQUEST,
+        VerifyApiError::InsufficientBalance => StatusCode::PAYMENT_REQUIRED,
+        VerifyApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+        VerifyApiError::NotFound => StatusCode::NOT_FOUND,
+        VerifyApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    if let VerifyApiError::Internal(detail) = &err {
+        tracing::error!(error = %detail, "request failed");
+    } else {
+        tracing::info!(message = %err, status = status.as_u16(), "request refused");
+    }
+    let mut response = json_response(OriginalResponse {
+        status: status.as_u16(),
+        body: to_json_text(&json!({ "message": err.to_string() })),
+    });
+    if let VerifyApiError::TooManyRequests { retry_after } = err {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    }
+    response
 }
 
 /// The raw body bytes, as API Gateway delivered them (signatures are over exactly these).

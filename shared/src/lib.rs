@@ -13,6 +13,7 @@ pub mod email;
 pub mod http;
 pub mod logging;
 pub mod secrets;
+pub mod sms_sender;
 pub mod store;
 pub mod usecase;
 pub mod whatsapp;

@@ -179,7 +179,12 @@ impl WhatsAppClient {
             status: status.as_u16(),
             message,
             code: graph.as_ref().and_then(|g| g.code),
-            title: graph.as_ref().and_then(|g| g.kind.clone()),
+            // The title part of `(#131026) Message undeliverable`, as webhooks report it; else the error type.
+            title: graph
+                .as_ref()
+                .and_then(|g| g.message.as_deref())
+                .and_then(|m| m.split_once(") ").map(|(_, title)| title.to_owned()))
+                .or_else(|| graph.as_ref().and_then(|g| g.kind.clone())),
             details: graph.and_then(|g| g.error_data).and_then(|d| d.details),
         })
     }

@@ -10,7 +10,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use lightotp::clock::SystemClock;
 use lightotp::config::Config;
-use lightotp::deps::Deps;
+use lightotp::deps::{AwsClients, Deps};
 use serde_json::{Value, json};
 
 use crate::helpers::{Ctx, Tenant, fresh_sa_phone};
@@ -61,8 +61,9 @@ async fn counted_deps(ctx: &Ctx) -> (Deps, RequestLog, RequestLog) {
         _ => None,
     })
     .expect("config");
-    let ses = aws_sdk_sesv2::Client::new(&aws);
-    let deps = Deps::from_clients(config, dynamodb, secrets, ses, Arc::new(SystemClock)).expect("deps");
+    let clients =
+        AwsClients { dynamodb, secrets, ses: aws_sdk_sesv2::Client::new(&aws), sns: aws_sdk_sns::Client::new(&aws) };
+    let deps = Deps::from_clients(config, clients, Arc::new(SystemClock)).expect("deps");
     (deps, dynamodb_log, secrets_log)
 }
 

@@ -53,6 +53,7 @@ struct StackFile {
     api_url: String,
     aws_endpoint_url: String,
     whatsapp_url: String,
+    logs_dir: PathBuf,
 }
 
 /// One test's view of the stack. Built per test: each `#[tokio::test]` has its own runtime, and connection pools
@@ -61,6 +62,8 @@ pub struct Ctx {
     pub api: String,
     pub whatsapp: String,
     pub aws: String,
+    /// Where the stack's processes log (one file each).
+    pub logs_dir: PathBuf,
     /// Clients from a few random source IPs, used in turn, so that a busy test stays under the per-IP limit.
     clients: Vec<reqwest::Client>,
     next: AtomicUsize,
@@ -144,6 +147,7 @@ impl Ctx {
             api: stack.api_url,
             whatsapp: stack.whatsapp_url,
             aws: stack.aws_endpoint_url.clone(),
+            logs_dir: stack.logs_dir,
             clients: (0..4).map(|_| client_from(random_loopback())).collect(),
             next: AtomicUsize::new(0),
             _clock: clock,
@@ -295,6 +299,26 @@ impl Ctx {
         all.into_iter()
             .filter(|e| e["to"].as_array().is_some_and(|to| to.iter().any(|a| a == tenant.email.as_str())))
             .collect()
+    }
+
+    /// SMS the emulator's SNS "sent" to `phone`, oldest first.
+    pub async fn sms_to(&self, phone: &str) -> Vec<Value> {
+        let all: Vec<Value> = self
+            .http
+            .get(format!("{}/_local/sms", self.aws))
+            .send()
+            .await
+            .expect("emulator")
+            .json()
+            .await
+            .expect("sms json");
+        all.into_iter().filter(|sms| sms["phoneNumber"] == phone).collect()
+    }
+
+    /// POSTs a Verify API body with `Authorization: Bearer <api_key>`.
+    pub async fn verify_api(&self, path: &str, api_key: &str, body: &Value) -> Reply {
+        let bearer = format!("Bearer {api_key}");
+        self.post_raw(path, None, &body.to_string(), &[("authorization", bearer.as_str())]).await
     }
 
     /// Asks the fake WhatsApp to post a signed status webhook, as Meta does; returns what our webhook answered.

@@ -14,3 +14,4 @@ mod lifecycle;
 mod race;
 mod rate_limit;
 mod send_message;
+mod verify_api;

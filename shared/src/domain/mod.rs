@@ -11,6 +11,8 @@ pub mod otp_code;
 pub mod phone;
 pub mod pricing;
 pub mod rate_limit;
+pub mod sms;
 pub mod subscription;
 pub mod time_format;
+pub mod verification;
 pub mod webhook_signature;

@@ -249,4 +249,35 @@ impl DynamoStore {
             }
         }
     }
+
+    /// Sets the client's Verify API SMS text for one language (`en` or `ar`).
+    pub async fn set_sms_template(&self, client_id: &str, language: &str, text: &str) -> Result<(), StoreError> {
+        const OP: &str = "UpdateItem SMS template";
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
+            .update_expression("SET #templates = if_not_exists(#templates, :empty)")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#templates", attr::SMS_TEMPLATES)
+            .expression_attribute_values(":empty", AttributeValue::M(std::collections::HashMap::new()))
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
+            .update_expression("SET #templates.#language = :text")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#templates", attr::SMS_TEMPLATES)
+            .expression_attribute_names("#language", language)
+            .expression_attribute_values(":text", s(text))
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        Ok(())
+    }
 }

@@ -28,6 +28,9 @@ pub struct ClientProfile {
     pub language: String,
     /// Default SMS sender id (Verify API).
     pub sms_sender: Option<String>,
+    /// The client's own Verify API SMS texts by language (`en`, `ar`), with `{CODE}` and `{EXPIRATION}`; the
+    /// document's templates otherwise.
+    pub sms_templates: HashMap<String, String>,
     /// The WhatsApp number messages are sent from, if one is assigned.
     pub sender: Option<WhatsAppSender>,
     /// Approved templates, by language.
@@ -123,6 +126,11 @@ impl ClientProfile {
             email: string(item, attr::EMAIL, op)?,
             language: string(item, attr::LANGUAGE, op)?,
             sms_sender: optional_string(item, attr::SMS_SENDER),
+            sms_templates: item
+                .get(attr::SMS_TEMPLATES)
+                .and_then(|v| v.as_m().ok())
+                .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone()))).collect())
+                .unwrap_or_default(),
             sender,
             templates,
         })

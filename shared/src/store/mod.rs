@@ -5,6 +5,7 @@
 mod admin;
 mod items;
 pub mod schema;
+mod verification;
 
 use std::collections::HashMap;
 
@@ -28,6 +29,9 @@ use crate::domain::time_format::rfc3339_millis;
 pub use admin::{ApiKeyMetadata, PriceEntry};
 pub use items::{ClientProfile, MessageRecord, WhatsAppSender};
 use schema::{PK, SK, attr, key};
+pub use verification::{
+    InitiateLimit, NewVerification, VerificationCharge, VerificationRecord, VerificationReservation, VerificationStatus,
+};
 
 /// A storage failure: the operation and the SDK's whole cause chain, for the log (never for a client).
 #[derive(Debug, thiserror::Error)]
@@ -299,32 +303,9 @@ impl DynamoStore {
     ) -> Result<Reservation, StoreError> {
         const OP: &str = "TransactWriteItems reserve";
         const KEY_ITEM: usize = 3;
-        let debit = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(item_key(key::client(message.client_id), payer.sort_key.clone())))
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#balance", attr::BALANCE)
-            .expression_attribute_names("#state", attr::STATE)
-            .expression_attribute_values(":cost", n(message.cost))
-            .expression_attribute_values(":active", s("Active"));
-        const DEBITABLE: &str = "attribute_exists(#pk) AND #state = :active AND #balance >= :cost";
-        let debit = match guard {
-            DebitGuard::AlreadyNotified => {
-                debit.update_expression("SET #balance = #balance - :cost").condition_expression(DEBITABLE)
-            }
-            DebitGuard::StaysAbove { floor } => debit
-                .update_expression("SET #balance = #balance - :cost")
-                .condition_expression(format!("{DEBITABLE} AND #balance >= :floor"))
-                .expression_attribute_values(":floor", n(floor)),
-            DebitGuard::Crosses { floor } => debit
-                .update_expression("SET #balance = #balance - :cost, #notified = :now")
-                .condition_expression(format!("{DEBITABLE} AND #balance < :floor AND attribute_not_exists(#notified)"))
-                .expression_attribute_names("#notified", attr::LOW_BALANCE_NOTIFIED_AT)
-                .expression_attribute_values(":floor", n(floor))
-                .expression_attribute_values(":now", s(rfc3339_millis(message.created_at))),
-        }
-        .build()
-        .map_err(|e| StoreError::new(OP, e))?;
+        let debit = self
+            .subscription_debit(message.client_id, payer, guard, message.cost, message.created_at)
+            .map_err(|e| StoreError::new(OP, e))?;
         let create = Put::builder()
             .table_name(&self.table)
             .set_item(Some(items::new_message_item(message, payer, claim.map(|c| c.key))))
@@ -370,6 +351,43 @@ impl DynamoStore {
             };
         }
         if is_race(reasons) { Ok(Reservation::ReadAgain) } else { Err(StoreError::sdk(OP, err)) }
+    }
+
+    /// The debit of `cost` from `payer`, guarded so that it never goes below zero and, per `guard`, so that exactly
+    /// one debit claims the low-balance email.
+    pub(crate) fn subscription_debit(
+        &self,
+        client_id: &str,
+        payer: &Subscription,
+        guard: DebitGuard,
+        cost: Credits,
+        now: time::OffsetDateTime,
+    ) -> Result<Update, aws_sdk_dynamodb::error::BuildError> {
+        let debit = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), payer.sort_key.clone())))
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#balance", attr::BALANCE)
+            .expression_attribute_names("#state", attr::STATE)
+            .expression_attribute_values(":cost", n(cost))
+            .expression_attribute_values(":active", s("Active"));
+        const DEBITABLE: &str = "attribute_exists(#pk) AND #state = :active AND #balance >= :cost";
+        match guard {
+            DebitGuard::AlreadyNotified => {
+                debit.update_expression("SET #balance = #balance - :cost").condition_expression(DEBITABLE)
+            }
+            DebitGuard::StaysAbove { floor } => debit
+                .update_expression("SET #balance = #balance - :cost")
+                .condition_expression(format!("{DEBITABLE} AND #balance >= :floor"))
+                .expression_attribute_values(":floor", n(floor)),
+            DebitGuard::Crosses { floor } => debit
+                .update_expression("SET #balance = #balance - :cost, #notified = :now")
+                .condition_expression(format!("{DEBITABLE} AND #balance < :floor AND attribute_not_exists(#notified)"))
+                .expression_attribute_names("#notified", attr::LOW_BALANCE_NOTIFIED_AT)
+                .expression_attribute_values(":floor", n(floor))
+                .expression_attribute_values(":now", s(rfc3339_millis(now))),
+        }
+        .build()
     }
 
     /// The conditional write of a cooldown window: `next` replaces what was `read`, only if nobody wrote in between.

@@ -64,6 +64,17 @@ pub mod attr {
     pub const LOW_BALANCE_NOTIFIED_AT: &str = "lowBalanceNotifiedAt";
     pub const PENDING_BUCKET: &str = "pendingBucket";
     pub const HUMAN_LANGUAGE: &str = "lang";
+    pub const REQUEST_ID: &str = "requestId";
+    pub const RECEIVER: &str = "receiver";
+    pub const CODE_HASH: &str = "codeHash";
+    pub const CODE_EXPIRES_AT: &str = "codeExpiresAt";
+    pub const ATTEMPTS: &str = "attempts";
+    pub const PAYMENT_TYPE: &str = "paymentType";
+    pub const CHARGED_TO: &str = "chargedTo";
+    pub const SENDER: &str = "sender";
+    pub const UNTIL: &str = "until";
+    pub const VERIFIED_AT: &str = "verifiedAt";
+    pub const SMS_TEMPLATES: &str = "smsTemplates";
 }
 
 /// Key builders: every item of a client lives under `CLIENT#<id>`, so a read keyed by the caller can never reach
@@ -104,6 +115,22 @@ pub mod key {
     }
     /// Sort key of a rate counter.
     pub const RATE: &str = "RATE";
+    /// Sort key of the client's wallet (Verify API credits).
+    pub const WALLET: &str = "WALLET";
+    /// Sort key of a Verify API request.
+    pub fn verification(request_id: &str) -> String {
+        format!("OTP#{request_id}")
+    }
+    /// Partition of a Verify API limit counter for one scope and one minute.
+    pub fn verify_limit(scope: &str, window: i64) -> String {
+        format!("VLIM#{scope}#{window}")
+    }
+    /// Partition of a Verify API scope's cool-off.
+    pub fn verify_block(scope: &str) -> String {
+        format!("VBLOCK#{scope}")
+    }
+    /// Sort key of limit counters and cool-offs.
+    pub const LIMIT: &str = "LIMIT";
     /// Partition of the pricing table.
     pub const PRICING: &str = "PRICING";
     /// Sort key of one country's price.

@@ -10,15 +10,13 @@ use crate::deps::Deps;
 use crate::domain::idempotency::request_fingerprint;
 use crate::domain::language::{HumanLanguage, match_template};
 use crate::domain::message::{MessageId, MessageStatus};
-use crate::domain::notification::low_balance_email;
 use crate::domain::otp_code::OtpCode;
 use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::message_cost;
 use crate::domain::subscription::{DebitGuard, choose_payer};
 use crate::http::{Answer, ApiError, render};
-use crate::store::{
-    ClientProfile, Failure, IdempotencyBinding, IdempotencyClaim, MessageRecord, NewMessage, Reservation,
-};
+use crate::store::{Failure, IdempotencyBinding, IdempotencyClaim, MessageRecord, NewMessage, Reservation};
+use crate::usecase::low_balance::LowBalance;
 use crate::whatsapp::{OutgoingOtp, SendError};
 
 /// How many times a reservation is retried after another request got to the subscription first. Each retry reads
@@ -233,25 +231,6 @@ async fn replay(
         }
     }
     Err(ApiError::IdempotencyKeyInProgress)
-}
-
-/// The low-balance email this send's debit claimed (exactly one debit per subscription does).
-struct LowBalance {
-    profile: ClientProfile,
-    threshold: u64,
-    granted: u64,
-}
-
-impl LowBalance {
-    /// Sends it; a failure is logged, never retried by a second email (the claim is spent).
-    async fn notify(self, deps: &Deps) {
-        let language = HumanLanguage::from_code(&self.profile.language);
-        let email = low_balance_email(language, &self.profile.name, self.threshold, self.granted);
-        match deps.mailer.send(&self.profile.email, &email).await {
-            Ok(()) => tracing::info!(threshold = self.threshold, "low-balance email sent"),
-            Err(err) => tracing::error!(error = %err, "low-balance email could not be sent"),
-        }
-    }
 }
 
 /// What a reserved message looks like to the fail-and-refund path.

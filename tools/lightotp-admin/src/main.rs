@@ -52,6 +52,12 @@ enum Command {
     /// Messages.
     #[command(subcommand)]
     Message(MessageCommand),
+    /// The Verify API wallet.
+    #[command(subcommand)]
+    Wallet(WalletCommand),
+    /// The Verify API's SMS texts.
+    #[command(subcommand)]
+    SmsTemplate(SmsTemplateCommand),
     /// Creates a demo client with a sender, templates, credits and a key.
     SeedDemo {
         /// The WhatsApp phone-number id of the demo sender.
@@ -152,6 +158,30 @@ enum SubscriptionCommand {
 }
 
 #[derive(Subcommand)]
+enum SmsTemplateCommand {
+    /// Sets a client's SMS text for en or ar ({CODE} and {EXPIRATION} are filled in).
+    Set {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        language: String,
+        #[arg(long)]
+        text: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum WalletCommand {
+    /// Adds credits to a client's wallet.
+    TopUp {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        credits: u64,
+    },
+}
+
+#[derive(Subcommand)]
 enum MessageCommand {
     /// Marks a message Deleted (the administrative action).
     Delete {
@@ -210,6 +240,13 @@ async fn run(cli: Cli) -> Result<Value, String> {
         Command::Pricing(PricingCommand::Set { country, credits }) => {
             admin.set_price(&country, credits).await.map(|p| json!({"country": p.region, "credits": p.credits}))
         }
+        Command::Wallet(WalletCommand::TopUp { client, credits }) => {
+            admin.top_up_wallet(&client, credits).await.map(|balance| json!({"clientId": client, "balance": balance}))
+        }
+        Command::SmsTemplate(SmsTemplateCommand::Set { client, language, text }) => admin
+            .set_sms_template(&client, &language, &text)
+            .await
+            .map(|()| json!({"clientId": client, "language": language})),
         Command::Message(MessageCommand::Delete { id, client }) => admin
             .delete_message(client.as_deref(), &id, now)
             .await

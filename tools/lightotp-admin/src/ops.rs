@@ -162,6 +162,11 @@ impl Admin {
         if !matches!(language, "en" | "ar") {
             return Err(AdminError::Invalid(format!("language must be en or ar, not {language:?}")));
         }
+        if let Some(sender) = sms_sender
+            && !lightotp::domain::verification::is_sender_id(sender)
+        {
+            return Err(AdminError::Invalid("the SMS sender id must be 1 to 11 letters or digits".to_owned()));
+        }
         let client_id = Uuid::new_v4().to_string();
         let profile = ClientProfile {
             client_id: client_id.clone(),
@@ -169,6 +174,7 @@ impl Admin {
             email: email.to_owned(),
             language: language.to_owned(),
             sms_sender: sms_sender.map(str::to_owned),
+            sms_templates: std::collections::HashMap::new(),
             sender: None,
             templates: Vec::new(),
         };
@@ -286,6 +292,28 @@ impl Admin {
     pub async fn subscriptions(&self, client_id: &str) -> Result<Vec<SubscriptionView>, AdminError> {
         self.existing_client(client_id).await?;
         Ok(self.store.subscriptions_newest_first(client_id).await?.iter().map(SubscriptionView::from).collect())
+    }
+
+    /// Adds credits to the client's wallet (the Verify API's `wallet` payment type); returns the new balance.
+    pub async fn top_up_wallet(&self, client_id: &str, credits: Credits) -> Result<Credits, AdminError> {
+        if credits == 0 {
+            return Err(AdminError::Invalid("credits must be at least 1".to_owned()));
+        }
+        self.existing_client(client_id).await?;
+        Ok(self.store.top_up_wallet(client_id, credits).await?)
+    }
+
+    /// Sets the client's Verify API SMS text for `en` or `ar`; it must carry `{CODE}` (and may carry
+    /// `{EXPIRATION}`).
+    pub async fn set_sms_template(&self, client_id: &str, language: &str, text: &str) -> Result<(), AdminError> {
+        if !matches!(language, "en" | "ar") {
+            return Err(AdminError::Invalid(format!("language must be en or ar, not {language:?}")));
+        }
+        if !text.contains("{CODE}") {
+            return Err(AdminError::Invalid("the text must contain {CODE}".to_owned()));
+        }
+        self.existing_client(client_id).await?;
+        Ok(self.store.set_sms_template(client_id, language, text).await?)
     }
 
     /// Sets a country's price in credits (at least 1).

@@ -44,6 +44,8 @@ enum Function {
     SendMessage,
     CheckMessageStatus,
     WhatsAppWebhook,
+    OtpInitiate,
+    OtpVerify,
 }
 
 /// The routes: the documented API paths and the local-only clock.
@@ -62,6 +64,14 @@ pub fn router(gateway: Gateway) -> Router {
             get(|s, c, m, u, h, b| invoke(Function::WhatsAppWebhook, "GET /webhooks/whatsapp", s, c, m, u, h, b)).post(
                 |s, c, m, u, h, b| invoke(Function::WhatsAppWebhook, "POST /webhooks/whatsapp", s, c, m, u, h, b),
             ),
+        )
+        .route(
+            "/api/otp/initiate",
+            post(|s, c, m, u, h, b| invoke(Function::OtpInitiate, "POST /api/otp/initiate", s, c, m, u, h, b)),
+        )
+        .route(
+            "/api/otp/verify",
+            post(|s, c, m, u, h, b| invoke(Function::OtpVerify, "POST /api/otp/verify", s, c, m, u, h, b)),
         )
         .route("/_local/sweep", post(sweep_now))
         .route("/_local/clock", get(clock_now))
@@ -106,6 +116,8 @@ async fn invoke(
             Function::SendMessage => send_message::handle(&gateway.deps, request).await,
             Function::CheckMessageStatus => check_message_status::handle(&gateway.deps, request).await,
             Function::WhatsAppWebhook => whatsapp_webhook::handle(&gateway.deps, request).await,
+            Function::OtpInitiate => otp_initiate::handle(&gateway.deps, request).await,
+            Function::OtpVerify => otp_verify::handle(&gateway.deps, request).await,
         }
     }
     .instrument(span)

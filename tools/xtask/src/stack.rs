@@ -157,7 +157,11 @@ pub async fn start(ports: Ports, stack_file: &Path) -> Result<Running, String> {
             "lightotp-admin",
         ]),
     )?;
-    let log_dir = root().join(".lightotp/logs");
+    // Each stack file has its own log folder, so a test stack never writes over a running `up`'s logs.
+    let log_dir = match stack_file.file_stem().and_then(|s| s.to_str()) {
+        Some("stack") | None => root().join(".lightotp/logs"),
+        Some(stem) => root().join(format!(".lightotp/{stem}-logs")),
+    };
     std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
     let env = function_env(ports);
     let mut children = Vec::new();
@@ -212,6 +216,7 @@ pub async fn start(ports: Ports, stack_file: &Path) -> Result<Running, String> {
         "apiUrl": api_url,
         "awsEndpointUrl": aws_url,
         "whatsappUrl": whatsapp_url,
+        "logsDir": log_dir,
         "demo": demo,
     });
     if let Some(dir) = stack_file.parent() {

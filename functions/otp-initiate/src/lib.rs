@@ -1,0 +1,19 @@
+//! `POST /api/otp/initiate` (the Verify API): rate limit, key, body, then the one use case.
+
+use lambda_http::{Body, Error, Request, Response};
+use lightotp::deps::Deps;
+use lightotp::http::{self, respond_verify};
+use lightotp::usecase::rate_limit::admit;
+use lightotp::usecase::verify_api::{InitiateResponse, VerifyApiError, initiate};
+
+/// Never `Err` for a client mistake: API Gateway would answer a bare 5xx outside the contract.
+pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, Error> {
+    Ok(respond_verify(run(deps, &request).await))
+}
+
+async fn run(deps: &Deps, request: &Request) -> Result<InitiateResponse, VerifyApiError> {
+    admit(deps, http::source_ip(request)).await?;
+    let client = deps.api_keys.authenticate(http::bearer_or_api_key(request), deps.clock.now()).await?;
+    let body = http::verify_api_body(request)?;
+    initiate(deps, &client, &body).await
+}

@@ -1,0 +1,47 @@
+//! Sending SMS through Amazon SNS (`Publish` to a phone number, transactional, with the sender id).
+
+use aws_sdk_sns::error::DisplayErrorContext;
+use aws_sdk_sns::types::MessageAttributeValue;
+
+use crate::domain::phone::PhoneE164;
+
+/// Publishes SMS.
+#[derive(Debug, Clone)]
+pub struct SmsSender {
+    client: aws_sdk_sns::Client,
+}
+
+/// SNS refused or failed.
+#[derive(Debug, thiserror::Error)]
+#[error("sending SMS: {0}")]
+pub struct SmsError(String);
+
+fn string_attribute(value: &str) -> Result<MessageAttributeValue, SmsError> {
+    MessageAttributeValue::builder()
+        .data_type("String")
+        .string_value(value)
+        .build()
+        .map_err(|e| SmsError(e.to_string()))
+}
+
+impl SmsSender {
+    /// A sender over an SNS client.
+    pub fn new(client: aws_sdk_sns::Client) -> Self {
+        Self { client }
+    }
+
+    /// Sends `text` to `to` as a transactional SMS from `sender_id`; returns SNS's message id.
+    pub async fn send(&self, to: &PhoneE164, text: &str, sender_id: &str) -> Result<String, SmsError> {
+        let out = self
+            .client
+            .publish()
+            .phone_number(to.as_str())
+            .message(text)
+            .message_attributes("AWS.SNS.SMS.SenderID", string_attribute(sender_id)?)
+            .message_attributes("AWS.SNS.SMS.SMSType", string_attribute("Transactional")?)
+            .send()
+            .await
+            .map_err(|e| SmsError(DisplayErrorContext(e).to_string()))?;
+        Ok(out.message_id().unwrap_or_default().to_owned())
+    }
+}

@@ -1,0 +1,481 @@
+//! Storage of the Verify API: the wallet, requests (with the code's keyed hash only), and the per-number and
+//! per-client initiate limits with their cool-off. Every guarantee is a condition on the write.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
+use time::OffsetDateTime;
+
+use super::items::{number, optional_string, string};
+use super::schema::{PK, SK, TTL_ATTRIBUTE, attr, key};
+use super::{DynamoStore, StoreError, cancellation_reasons, condition_failed, is_race, item_key, n, s};
+use crate::domain::language::HumanLanguage;
+use crate::domain::phone::PhoneE164;
+use crate::domain::pricing::Credits;
+use crate::domain::subscription::{DebitGuard, Subscription};
+use crate::domain::time_format::{parse_rfc3339, rfc3339_millis};
+
+/// Initiates allowed per receiver (per client) per minute.
+pub const PER_NUMBER_PER_MINUTE: u32 = 10;
+/// Initiates allowed per client per minute.
+pub const PER_CLIENT_PER_MINUTE: u32 = 1000;
+/// The cool-off once a limit is hit.
+pub const COOL_OFF_SECONDS: i64 = 60;
+
+/// A Verify request about to be created.
+#[derive(Debug)]
+pub struct NewVerification<'a> {
+    /// Its client.
+    pub client_id: &'a str,
+    /// Its id.
+    pub request_id: &'a str,
+    /// The recipient.
+    pub receiver: &'a PhoneE164,
+    /// Keyed hash of the code (never the code).
+    pub code_hash: String,
+    /// When the code stops being accepted.
+    pub code_expires_at: OffsetDateTime,
+    /// SMS parts charged.
+    pub cost: Credits,
+    /// The language of the SMS.
+    pub lang: HumanLanguage,
+    /// The SMS sender id.
+    pub sender: &'a str,
+    /// Now.
+    pub created_at: OffsetDateTime,
+}
+
+/// What pays for a Verify request.
+#[derive(Debug, Clone, Copy)]
+pub enum VerificationCharge<'a> {
+    /// The wallet (`balance >= cost`).
+    Wallet,
+    /// A subscription, guarded like SendMessage's debit.
+    Subscription(&'a Subscription, DebitGuard),
+}
+
+/// The outcome of reserving a Verify request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerificationReservation {
+    /// Charged and created, together.
+    Reserved,
+    /// The wallet cannot cover the cost; nothing was written.
+    WalletShort,
+    /// The subscription moved under us; read again.
+    ReadAgain,
+}
+
+/// A Verify request's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerificationStatus {
+    /// Waiting for the right code.
+    Pending,
+    /// The right code was given (once).
+    Verified,
+    /// The SMS could not be sent; refunded.
+    Failed,
+}
+
+/// A Verify request as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerificationRecord {
+    /// Its id.
+    pub request_id: String,
+    /// Keyed hash of the code.
+    pub code_hash: String,
+    /// When the code stops being accepted.
+    pub code_expires_at: OffsetDateTime,
+    /// Wrong codes so far.
+    pub attempts: u32,
+    /// Its state.
+    pub status: VerificationStatus,
+}
+
+/// The outcome of counting an initiate against its limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitiateLimit {
+    /// Counted.
+    Admitted,
+    /// Refused; retry after this many seconds.
+    Limited {
+        /// Seconds.
+        retry_after: u64,
+    },
+}
+
+fn status_text(status: VerificationStatus) -> &'static str {
+    match status {
+        VerificationStatus::Pending => "pending",
+        VerificationStatus::Verified => "verified",
+        VerificationStatus::Failed => "failed",
+    }
+}
+
+impl DynamoStore {
+    /// Counts an initiate for `receiver` and for the client in one transaction, unless either is cooling off:
+    /// two `ConditionCheck`s (`attribute_not_exists(until) OR until <= :now` on each cool-off) and two counters
+    /// (`ADD count 1` guarded by `attribute_not_exists(count) OR count < :limit`). A counter at its limit starts a
+    /// 60 s cool-off for its scope.
+    pub async fn admit_initiate(
+        &self,
+        client_id: &str,
+        receiver: &PhoneE164,
+        now: OffsetDateTime,
+    ) -> Result<InitiateLimit, StoreError> {
+        const OP: &str = "TransactWriteItems initiate limits";
+        let now_seconds = now.unix_timestamp();
+        let window = now_seconds.div_euclid(60);
+        let scopes = [
+            (format!("{client_id}#{}", receiver.as_str()), PER_NUMBER_PER_MINUTE),
+            (client_id.to_owned(), PER_CLIENT_PER_MINUTE),
+        ];
+        let mut request = self.client.transact_write_items();
+        for (scope, _) in &scopes {
+            let check = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(item_key(key::verify_block(scope), key::LIMIT.to_owned())))
+                .condition_expression("attribute_not_exists(#until) OR #until <= :now")
+                .expression_attribute_names("#until", attr::UNTIL)
+                .expression_attribute_values(":now", n(now_seconds))
+                .build()
+                .map_err(|e| StoreError::new(OP, e))?;
+            request = request.transact_items(TransactWriteItem::builder().condition_check(check).build());
+        }
+        for (scope, limit) in &scopes {
+            let count = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(item_key(key::verify_limit(scope, window), key::LIMIT.to_owned())))
+                .update_expression("ADD #count :one SET #ttl = :expires")
+                .condition_expression("attribute_not_exists(#count) OR #count < :limit")
+                .expression_attribute_names("#count", attr::COUNT)
+                .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":limit", n(*limit))
+                .expression_attribute_values(":expires", n((window + 61) * 60))
+                .build()
+                .map_err(|e| StoreError::new(OP, e))?;
+            request = request.transact_items(TransactWriteItem::builder().update(count).build());
+        }
+        let err = match request.send().await {
+            Ok(_) => return Ok(InitiateLimit::Admitted),
+            Err(err) => err,
+        };
+        let Some(reasons) = cancellation_reasons(&err) else { return Err(StoreError::sdk(OP, err)) };
+        for (index, (scope, _)) in scopes.iter().enumerate() {
+            if condition_failed(reasons, index) {
+                let until = self.cool_off_until(scope).await?.unwrap_or(now_seconds + 1);
+                return Ok(InitiateLimit::Limited {
+                    retry_after: u64::try_from(until - now_seconds).unwrap_or(1).max(1),
+                });
+            }
+        }
+        for (index, (scope, _)) in scopes.iter().enumerate() {
+            if condition_failed(reasons, scopes.len() + index) {
+                self.start_cool_off(scope, now_seconds + COOL_OFF_SECONDS).await?;
+                return Ok(InitiateLimit::Limited { retry_after: COOL_OFF_SECONDS as u64 });
+            }
+        }
+        if is_race(reasons) {
+            return Ok(InitiateLimit::Limited { retry_after: 1 });
+        }
+        Err(StoreError::sdk(OP, err))
+    }
+
+    async fn cool_off_until(&self, scope: &str) -> Result<Option<i64>, StoreError> {
+        const OP: &str = "GetItem cool-off";
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::verify_block(scope), key::LIMIT.to_owned())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        Ok(out.item().and_then(|item| super::items::optional_number(item, attr::UNTIL)))
+    }
+
+    /// Starts (or extends) a scope's cool-off: `until` only ever moves later.
+    async fn start_cool_off(&self, scope: &str, until: i64) -> Result<(), StoreError> {
+        const OP: &str = "UpdateItem cool-off";
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::verify_block(scope), key::LIMIT.to_owned())))
+            .update_expression("SET #until = :until, #ttl = :expires")
+            .condition_expression("attribute_not_exists(#until) OR #until < :until")
+            .expression_attribute_names("#until", attr::UNTIL)
+            .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":expires", n(until + 3600))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
+            Err(e) => Err(StoreError::sdk(OP, e)),
+        }
+    }
+
+    /// Charges and creates a Verify request in one transaction: the debit (wallet `attribute_exists(pk) AND
+    /// balance >= :cost`, or the subscription's guarded debit) and the request (`attribute_not_exists(pk)`).
+    pub async fn reserve_verification(
+        &self,
+        request: &NewVerification<'_>,
+        charge: VerificationCharge<'_>,
+    ) -> Result<VerificationReservation, StoreError> {
+        const OP: &str = "TransactWriteItems reserve verification";
+        let (debit, charged_to) = match charge {
+            VerificationCharge::Wallet => (
+                Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(item_key(key::client(request.client_id), key::WALLET.to_owned())))
+                    .update_expression("SET #balance = #balance - :cost")
+                    .condition_expression("attribute_exists(#pk) AND #balance >= :cost")
+                    .expression_attribute_names("#pk", PK)
+                    .expression_attribute_names("#balance", attr::BALANCE)
+                    .expression_attribute_values(":cost", n(request.cost))
+                    .build()
+                    .map_err(|e| StoreError::new(OP, e))?,
+                key::WALLET.to_owned(),
+            ),
+            VerificationCharge::Subscription(payer, guard) => (
+                self.subscription_debit(request.client_id, payer, guard, request.cost, request.created_at)
+                    .map_err(|e| StoreError::new(OP, e))?,
+                payer.sort_key.clone(),
+            ),
+        };
+        let created_at = rfc3339_millis(request.created_at);
+        let create = Put::builder()
+            .table_name(&self.table)
+            .item(PK, s(key::client(request.client_id)))
+            .item(SK, s(key::verification(request.request_id)))
+            .item(attr::REQUEST_ID, s(request.request_id))
+            .item(attr::CLIENT_ID, s(request.client_id))
+            .item(attr::RECEIVER, s(request.receiver.as_str()))
+            .item(attr::CODE_HASH, s(request.code_hash.clone()))
+            .item(attr::CODE_EXPIRES_AT, s(rfc3339_millis(request.code_expires_at)))
+            .item(attr::ATTEMPTS, n(0))
+            .item(attr::STATUS, s(status_text(VerificationStatus::Pending)))
+            .item(attr::COST, n(request.cost))
+            .item(attr::CHARGED_TO, s(charged_to))
+            .item(attr::HUMAN_LANGUAGE, s(request.lang.code()))
+            .item(attr::SENDER, s(request.sender))
+            .item(attr::CREATED_AT, s(created_at))
+            // The request, with its hashed code, is deleted a day after the code expires.
+            .item(TTL_ATTRIBUTE, n(request.code_expires_at.unix_timestamp() + 24 * 3600))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .build()
+            .map_err(|e| StoreError::new(OP, e))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(debit).build())
+            .transact_items(TransactWriteItem::builder().put(create).build())
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(VerificationReservation::Reserved),
+            Err(err) => err,
+        };
+        match (cancellation_reasons(&err), charge) {
+            (Some(reasons), VerificationCharge::Wallet) if condition_failed(reasons, 0) => {
+                Ok(VerificationReservation::WalletShort)
+            }
+            (Some(reasons), _) if is_race(reasons) => Ok(VerificationReservation::ReadAgain),
+            _ => Err(StoreError::sdk(OP, err)),
+        }
+    }
+
+    /// Fails a request whose SMS could not be sent and gives its credits back, once
+    /// (`status = pending AND attribute_not_exists(refundedAt)`).
+    pub async fn refund_verification(
+        &self,
+        client_id: &str,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        const OP: &str = "TransactWriteItems refund verification";
+        let Some(item) = self.verification_item(client_id, request_id).await? else { return Ok(false) };
+        let charged_to = string(&item, attr::CHARGED_TO, OP)?;
+        let cost: Credits = number(&item, attr::COST, OP)?;
+        let fail = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), key::verification(request_id))))
+            .update_expression("SET #status = :failed, #refundedAt = :now")
+            .condition_expression("#status = :pending AND attribute_not_exists(#refundedAt)")
+            .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_names("#refundedAt", attr::REFUNDED_AT)
+            .expression_attribute_values(":failed", s(status_text(VerificationStatus::Failed)))
+            .expression_attribute_values(":pending", s(status_text(VerificationStatus::Pending)))
+            .expression_attribute_values(":now", s(rfc3339_millis(now)))
+            .build()
+            .map_err(|e| StoreError::new(OP, e))?;
+        let refund = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), charged_to)))
+            .update_expression("SET #balance = #balance + :cost")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#balance", attr::BALANCE)
+            .expression_attribute_values(":cost", n(cost))
+            .build()
+            .map_err(|e| StoreError::new(OP, e))?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(fail).build())
+            .transact_items(TransactWriteItem::builder().update(refund).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) => match cancellation_reasons(&err) {
+                Some(reasons) if condition_failed(reasons, 0) => Ok(false),
+                _ => Err(StoreError::sdk(OP, err)),
+            },
+        }
+    }
+
+    async fn verification_item(
+        &self,
+        client_id: &str,
+        request_id: &str,
+    ) -> Result<Option<std::collections::HashMap<String, AttributeValue>>, StoreError> {
+        const OP: &str = "GetItem verification";
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), key::verification(request_id))))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        Ok(out.item().cloned())
+    }
+
+    /// One of the caller's Verify requests (another client's is not under this key).
+    pub async fn verification(
+        &self,
+        client_id: &str,
+        request_id: &str,
+    ) -> Result<Option<VerificationRecord>, StoreError> {
+        const OP: &str = "GetItem verification";
+        let Some(item) = self.verification_item(client_id, request_id).await? else { return Ok(None) };
+        let expires = string(&item, attr::CODE_EXPIRES_AT, OP)?;
+        let status = match optional_string(&item, attr::STATUS).as_deref() {
+            Some("verified") => VerificationStatus::Verified,
+            Some("failed") => VerificationStatus::Failed,
+            _ => VerificationStatus::Pending,
+        };
+        Ok(Some(VerificationRecord {
+            request_id: string(&item, attr::REQUEST_ID, OP)?,
+            code_hash: string(&item, attr::CODE_HASH, OP)?,
+            code_expires_at: parse_rfc3339(&expires).ok_or_else(|| StoreError::corrupt(OP, "codeExpiresAt"))?,
+            attempts: number(&item, attr::ATTEMPTS, OP)?,
+            status,
+        }))
+    }
+
+    /// Marks a request verified, once: `status = pending AND attempts < 5 AND codeExpiresAt > :now`. Returns
+    /// `false` when another verify got there first (or the code expired or ran out of attempts meanwhile).
+    pub async fn mark_verified(
+        &self,
+        client_id: &str,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        const OP: &str = "UpdateItem verified";
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), key::verification(request_id))))
+            .update_expression("SET #status = :verified, #verifiedAt = :now")
+            .condition_expression("#status = :pending AND #attempts < :max AND #expires > :now")
+            .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_names("#verifiedAt", attr::VERIFIED_AT)
+            .expression_attribute_names("#attempts", attr::ATTEMPTS)
+            .expression_attribute_names("#expires", attr::CODE_EXPIRES_AT)
+            .expression_attribute_values(":verified", s(status_text(VerificationStatus::Verified)))
+            .expression_attribute_values(":pending", s(status_text(VerificationStatus::Pending)))
+            .expression_attribute_values(":max", n(crate::domain::verification::MAX_ATTEMPTS))
+            .expression_attribute_values(":now", s(rfc3339_millis(now)))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(StoreError::sdk(OP, e)),
+        }
+    }
+
+    /// Counts a wrong code: `ADD attempts 1` guarded by `status = pending AND attempts < 5`. Returns `false` when
+    /// the request could take no more attempts.
+    pub async fn count_wrong_code(&self, client_id: &str, request_id: &str) -> Result<bool, StoreError> {
+        const OP: &str = "UpdateItem wrong code";
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), key::verification(request_id))))
+            .update_expression("ADD #attempts :one")
+            .condition_expression("#status = :pending AND #attempts < :max")
+            .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_names("#attempts", attr::ATTEMPTS)
+            .expression_attribute_values(":pending", s(status_text(VerificationStatus::Pending)))
+            .expression_attribute_values(":max", n(crate::domain::verification::MAX_ATTEMPTS))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(e) => Err(StoreError::sdk(OP, e)),
+        }
+    }
+
+    /// Adds credits to the client's wallet (an operator action); the client must exist.
+    pub async fn top_up_wallet(&self, client_id: &str, credits: Credits) -> Result<Credits, StoreError> {
+        const OP: &str = "TransactWriteItems wallet top-up";
+        let exists = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .build()
+            .map_err(|e| StoreError::new(OP, e))?;
+        let add = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), key::WALLET.to_owned())))
+            .update_expression("ADD #balance :credits")
+            .expression_attribute_names("#balance", attr::BALANCE)
+            .expression_attribute_values(":credits", n(credits))
+            .build()
+            .map_err(|e| StoreError::new(OP, e))?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().condition_check(exists).build())
+            .transact_items(TransactWriteItem::builder().update(add).build())
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        self.wallet_balance(client_id).await
+    }
+
+    /// The client's wallet balance (0 when it was never topped up).
+    pub async fn wallet_balance(&self, client_id: &str) -> Result<Credits, StoreError> {
+        const OP: &str = "GetItem wallet";
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), key::WALLET.to_owned())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        Ok(out.item().and_then(|item| super::items::optional_number(item, attr::BALANCE)).unwrap_or(0))
+    }
+}

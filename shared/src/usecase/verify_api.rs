@@ -1,0 +1,267 @@
+//! The Verify API (lamah-otp-initiate.txt; decisions.md, Verify API): initiate generates a code, stores only its
+//! keyed hash, charges the SMS parts and sends the SMS; verify compares in constant time, once, at most five wrong
+//! tries, before the code expires.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use subtle::ConstantTimeEq;
+use tracing::instrument;
+use uuid::Uuid;
+
+use crate::auth::{AuthError, ClientId};
+use crate::deps::Deps;
+use crate::domain::sms::{default_template, render, sms_parts};
+use crate::domain::subscription::{DebitGuard, choose_payer};
+use crate::domain::verification::{
+    InitiateParams, MAX_ATTEMPTS, ParamError, PaymentType, code_from_random, code_hash, parse_initiate,
+};
+use crate::http::ApiError;
+use crate::store::{
+    InitiateLimit, NewVerification, StoreError, VerificationCharge, VerificationRecord, VerificationReservation,
+    VerificationStatus,
+};
+use crate::usecase::low_balance::LowBalance;
+
+/// The sender id when neither the request nor the client's profile sets one.
+pub const DEFAULT_SENDER: &str = "LightOTP";
+/// Reservation rounds before giving up when subscriptions keep moving under us.
+const RESERVE_ATTEMPTS: usize = 32;
+
+/// Everything the Verify API answers besides success, each with the document's message.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyApiError {
+    /// Missing, unknown, revoked or expired key.
+    #[error("Unauthenticated.")]
+    Unauthenticated,
+    /// A parameter broke a rule (the message says which).
+    #[error("{0}")]
+    Invalid(&'static str),
+    /// The body is not a JSON object.
+    #[error("Invalid JSON body.")]
+    InvalidJson,
+    /// The wallet or subscription cannot pay.
+    #[error("Insufficient balance")]
+    InsufficientBalance,
+    /// A limit was hit (per IP, per number, per client) or its cool-off is running.
+    #[error("Too many requests.")]
+    TooManyRequests {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// Unknown, malformed or another client's `request_id`.
+    #[error("Not found.")]
+    NotFound,
+    /// The code does not match.
+    #[error("Invalid code.")]
+    InvalidCode,
+    /// The code expired.
+    #[error("The code has expired.")]
+    Expired,
+    /// Five wrong codes were given.
+    #[error("Too many attempts.")]
+    TooManyAttempts,
+    /// The code was already verified.
+    #[error("The code has already been used.")]
+    AlreadyUsed,
+    /// Our fault; the detail is logged, never sent.
+    #[error("Server Error.")]
+    Internal(String),
+}
+
+impl From<ParamError> for VerifyApiError {
+    fn from(err: ParamError) -> Self {
+        Self::Invalid(err.0)
+    }
+}
+
+impl From<StoreError> for VerifyApiError {
+    fn from(err: StoreError) -> Self {
+        Self::Internal(err.to_string())
+    }
+}
+
+impl From<AuthError> for VerifyApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::Unavailable(detail) => Self::Internal(detail),
+            AuthError::Missing | AuthError::NotFound | AuthError::Expired => Self::Unauthenticated,
+        }
+    }
+}
+
+impl From<ApiError> for VerifyApiError {
+    fn from(err: ApiError) -> Self {
+        match err {
+            ApiError::TooManyRequests { retry_after } => Self::TooManyRequests { retry_after },
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+/// `200` of initiate.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct InitiateResponse {
+    /// The request to verify against.
+    pub request_id: String,
+    /// SMS parts charged.
+    pub cost: u64,
+}
+
+/// `200` of verify.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct VerifyResponse {
+    /// The request verified.
+    pub request_id: String,
+    /// Always `verified`.
+    pub status: &'static str,
+}
+
+/// Draws a code from the OS CSPRNG.
+fn random_code(length: u8) -> Result<String, VerifyApiError> {
+    loop {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|e| VerifyApiError::Internal(format!("random generator: {e}")))?;
+        if let Some(code) = code_from_random(&bytes, length) {
+            return Ok(code);
+        }
+    }
+}
+
+/// `POST /api/otp/initiate`.
+#[instrument(skip_all, fields(client_id = %client, request_id))]
+pub async fn initiate(
+    deps: &Deps,
+    client: &ClientId,
+    body: &Map<String, Value>,
+) -> Result<InitiateResponse, VerifyApiError> {
+    let profile = deps.store.client_profile(client.as_str()).await?.ok_or(VerifyApiError::Unauthenticated)?;
+    let default_sender = profile.sms_sender.clone().unwrap_or_else(|| DEFAULT_SENDER.to_owned());
+    let params = parse_initiate(body, &default_sender)?;
+    let now = deps.clock.now();
+    if let InitiateLimit::Limited { retry_after } =
+        deps.store.admit_initiate(client.as_str(), &params.receiver, now).await?
+    {
+        return Err(VerifyApiError::TooManyRequests { retry_after });
+    }
+
+    let request_id = Uuid::new_v4().to_string();
+    tracing::Span::current().record("request_id", request_id.as_str());
+    let code = random_code(params.length)?;
+    let template = profile.sms_templates.get(params.lang.code()).map_or(default_template(params.lang), String::as_str);
+    let text = render(template, &code, params.expiration);
+    let cost = sms_parts(&text);
+    let pepper = deps.pepper.get().await.map_err(|e| VerifyApiError::Internal(e.to_string()))?;
+    let request = NewVerification {
+        client_id: client.as_str(),
+        request_id: &request_id,
+        receiver: &params.receiver,
+        code_hash: code_hash(pepper.expose().as_bytes(), &request_id, &code),
+        code_expires_at: now + time::Duration::minutes(i64::from(params.expiration)),
+        cost,
+        lang: params.lang,
+        sender: &params.sender,
+        created_at: now,
+    };
+    let low_balance = charge(deps, client, &params, &request).await?;
+    let low_balance = low_balance.map(|(threshold, granted)| LowBalance { profile, threshold, granted });
+
+    let sent = deps.sms.send(&params.receiver, &text, &params.sender).await;
+    if let Some(low_balance) = low_balance {
+        low_balance.notify(deps).await;
+    }
+    if let Err(err) = sent {
+        deps.store.refund_verification(client.as_str(), &request_id, deps.clock.now()).await?;
+        return Err(VerifyApiError::Internal(err.to_string()));
+    }
+    tracing::info!(cost, "verification code sent");
+    Ok(InitiateResponse { request_id, cost })
+}
+
+/// Charges the wallet or a subscription and creates the request, together. Returns the low-balance email the
+/// debit claimed, if it did (threshold, granted).
+async fn charge(
+    deps: &Deps,
+    client: &ClientId,
+    params: &InitiateParams,
+    request: &NewVerification<'_>,
+) -> Result<Option<(u64, u64)>, VerifyApiError> {
+    if params.payment_type == PaymentType::Wallet {
+        return match deps.store.reserve_verification(request, VerificationCharge::Wallet).await? {
+            VerificationReservation::Reserved => Ok(None),
+            _ => Err(VerifyApiError::InsufficientBalance),
+        };
+    }
+    for _ in 0..RESERVE_ATTEMPTS {
+        let subscriptions = deps.store.subscriptions_newest_first(client.as_str()).await?;
+        let payer = choose_payer(&subscriptions, request.cost).ok_or(VerifyApiError::InsufficientBalance)?;
+        let guard = DebitGuard::for_debit(payer, request.cost);
+        match deps.store.reserve_verification(request, VerificationCharge::Subscription(payer, guard)).await? {
+            VerificationReservation::Reserved => {
+                return Ok(
+                    matches!(guard, DebitGuard::Crosses { .. }).then_some((payer.low_balance_threshold, payer.granted))
+                );
+            }
+            VerificationReservation::ReadAgain | VerificationReservation::WalletShort => continue,
+        }
+    }
+    Err(VerifyApiError::Internal("reservation kept losing races".to_owned()))
+}
+
+/// Why a request cannot be verified any more, checked in this order; `None` when it still can.
+fn closed(record: &VerificationRecord, now: time::OffsetDateTime) -> Option<VerifyApiError> {
+    match record.status {
+        VerificationStatus::Verified => Some(VerifyApiError::AlreadyUsed),
+        VerificationStatus::Failed => Some(VerifyApiError::NotFound),
+        VerificationStatus::Pending if record.attempts >= MAX_ATTEMPTS => Some(VerifyApiError::TooManyAttempts),
+        VerificationStatus::Pending if now >= record.code_expires_at => Some(VerifyApiError::Expired),
+        VerificationStatus::Pending => None,
+    }
+}
+
+/// `POST /api/otp/verify`.
+#[instrument(skip_all, fields(client_id = %client))]
+pub async fn verify(
+    deps: &Deps,
+    client: &ClientId,
+    body: &Map<String, Value>,
+) -> Result<VerifyResponse, VerifyApiError> {
+    let request_id = match body.get("request_id") {
+        None | Some(Value::Null) => return Err(VerifyApiError::Invalid("The request_id field is required.")),
+        Some(Value::String(raw)) => Uuid::parse_str(raw).map_err(|_| VerifyApiError::NotFound)?.to_string(),
+        Some(_) => return Err(VerifyApiError::NotFound),
+    };
+    let code = match body.get("code") {
+        None | Some(Value::Null) => return Err(VerifyApiError::Invalid("The code field is required.")),
+        Some(Value::String(code)) if code.is_empty() => {
+            return Err(VerifyApiError::Invalid("The code field is required."));
+        }
+        Some(Value::String(code)) => code.clone(),
+        Some(other) => other.to_string(),
+    };
+    let pepper = deps.pepper.get().await.map_err(|e| VerifyApiError::Internal(e.to_string()))?;
+    let candidate = code_hash(pepper.expose().as_bytes(), &request_id, &code);
+    let record = deps.store.verification(client.as_str(), &request_id).await?.ok_or(VerifyApiError::NotFound)?;
+    if let Some(refusal) = closed(&record, deps.clock.now()) {
+        return Err(refusal);
+    }
+    let matches: bool = candidate.as_bytes().ct_eq(record.code_hash.as_bytes()).into();
+    let applied = if matches {
+        deps.store.mark_verified(client.as_str(), &request_id, deps.clock.now()).await?
+    } else {
+        deps.store.count_wrong_code(client.as_str(), &request_id).await?
+    };
+    match (matches, applied) {
+        (true, true) => {
+            tracing::info!(request_id = %request_id, "code verified");
+            Ok(VerifyResponse { request_id, status: "verified" })
+        }
+        (false, true) => Err(VerifyApiError::InvalidCode),
+        // Another verify changed the request between our read and our write: answer from what it is now.
+        _ => {
+            let now = deps.clock.now();
+            let record =
+                deps.store.verification(client.as_str(), &request_id).await?.ok_or(VerifyApiError::NotFound)?;
+            Err(closed(&record, now).unwrap_or(VerifyApiError::InvalidCode))
+        }
+    }
+}

@@ -299,3 +299,41 @@ async fn an_english_client_is_told_in_english_when_a_debit_crosses_the_threshold
     assert_eq!(emails.len(), 1);
     assert_eq!(emails[0]["subject"], "LightOTP: your credits are running low");
 }
+
+#[tokio::test]
+async fn a_status_without_callback_data_is_found_through_the_wamid_index_and_batches_all_apply() {
+    let ctx = Ctx::new().await;
+    let tenant = ctx.default_tenant().await;
+    let (first, first_wamid) = sent(&ctx, &tenant, &fresh_sa_phone()).await;
+    let (second, second_wamid) = sent(&ctx, &tenant, &fresh_sa_phone()).await;
+    // Two entries, several statuses, one unknown id: signed as Meta signs, with the local stack's app secret.
+    let status =
+        |wamid: &str, status: &str| json!({"id": wamid, "status": status, "timestamp": "1", "recipient_id": "1"});
+    let body = json!({"object": "whatsapp_business_account", "entry": [
+        {"id": "1", "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
+            "statuses": [status(&first_wamid, "sent"), status(&first_wamid, "delivered"), status("wamid.unknown", "read")]}}]},
+        {"id": "1", "changes": [{"field": "messages", "value": {"messaging_product": "whatsapp",
+            "statuses": [status(&second_wamid, "read")]}}]}
+    ]})
+    .to_string();
+    let signature =
+        format!("sha256={}", hex_of(&lightotp::domain::api_key::keyed_hash(b"local-app-secret", body.as_bytes())));
+    let reply = ctx
+        .http
+        .post(format!("{}/webhooks/whatsapp", ctx.api))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", signature)
+        .body(body)
+        .send()
+        .await
+        .expect("webhook");
+    assert_eq!(reply.status().as_u16(), 200);
+    let counts: Value = reply.json().await.expect("json");
+    assert_eq!(counts, json!({"received": 4, "changed": 3}), "the unknown id is acknowledged and ignored");
+    assert_eq!(status_of(&ctx, &tenant, &first).await["messageStatus"], "Delivered");
+    assert_eq!(status_of(&ctx, &tenant, &second).await["messageStatus"], "Read");
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

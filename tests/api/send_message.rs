@@ -22,7 +22,11 @@ async fn a_send_reaches_whatsapp_as_an_authentication_template_and_is_pending() 
     assert_eq!(sent[0]["code"], "482913");
     assert_eq!(sent[0]["template"], "otp_auth_en");
     assert_eq!(sent[0]["language"], "en");
-    assert_eq!(sent[0]["bizOpaqueCallbackData"], id.as_str(), "our id rides along for the webhooks");
+    assert_eq!(
+        sent[0]["bizOpaqueCallbackData"],
+        format!("{}/{id}", tenant.client_id).as_str(),
+        "our ids ride along for the webhooks"
+    );
     assert_eq!(ctx.balances(&tenant).await, [(99, "Active")]);
 }
 

@@ -9,7 +9,7 @@ use crate::auth::ClientId;
 use crate::deps::Deps;
 use crate::domain::idempotency::request_fingerprint;
 use crate::domain::language::{HumanLanguage, match_template};
-use crate::domain::message::{MessageId, MessageStatus};
+use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
 use crate::domain::otp_code::OtpCode;
 use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::message_cost;
@@ -152,7 +152,8 @@ pub async fn send_message(
         to: &input.to,
         template: &template,
         code: &input.code,
-        callback_data: &id.to_string(),
+        // Echoed in status webhooks: finds the message with one consistent read, no index lag.
+        callback_data: &format!("{client}/{id}"),
     };
     let sent = deps.whatsapp.send_otp(&outgoing).await;
     if let Some(low_balance) = low_balance {
@@ -164,9 +165,7 @@ pub async fn send_message(
             let original = render(language, &Ok::<_, ApiError>(&answer));
             // The message went out and is paid for: a failure to record it must not make the client retry
             // (a second send), so it is logged and the send still succeeds.
-            if let Err(err) = deps.store.record_sent(client.as_str(), id, &wamid, &original, deps.clock.now()).await {
-                tracing::error!(error = %err, "sent, but the WhatsApp id could not be recorded");
-            }
+            record_sent(deps, client, id, &wamid, &original).await;
             tracing::info!(cost, "message sent");
             Ok(Answer::Fresh(answer))
         }
@@ -204,6 +203,24 @@ async fn refuse(
     }
     Err(refusal)
 }
+
+/// Records the send, retrying a failed write a few times: an unrecorded send keeps no replay for its key and looks
+/// stranded to the sweep.
+async fn record_sent(deps: &Deps, client: &ClientId, id: MessageId, wamid: &str, original: &OriginalResponse) {
+    for attempt in 1..=RECORD_ATTEMPTS {
+        match deps.store.record_sent(client.as_str(), id, wamid, original, deps.clock.now()).await {
+            Ok(_) => return,
+            Err(err) if attempt < RECORD_ATTEMPTS => {
+                tracing::warn!(attempt, error = %err, "recording the send failed; retrying");
+                tokio::time::sleep(std::time::Duration::from_millis(50 * u64::from(attempt))).await;
+            }
+            Err(err) => tracing::error!(error = %err, "sent, but the WhatsApp id could not be recorded"),
+        }
+    }
+}
+
+/// Attempts at recording a send.
+const RECORD_ATTEMPTS: u32 = 3;
 
 /// How long, and how often, a request whose key is bound by a request still in flight waits for its answer.
 const IN_FLIGHT_POLLS: u32 = 8;

@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 use tracing::instrument;
 
 use crate::deps::Deps;
-use crate::domain::message::MessageStatus;
+use crate::domain::message::{MessageId, MessageStatus};
 use crate::domain::webhook_signature::is_signed_by;
 use crate::store::{Failure, StoreError};
 
@@ -80,6 +80,8 @@ struct StatusUpdate {
     id: String,
     status: String,
     #[serde(default)]
+    biz_opaque_callback_data: Option<String>,
+    #[serde(default)]
     errors: Vec<StatusError>,
 }
 
@@ -130,9 +132,28 @@ pub async fn receive_notification(deps: &Deps, body: &[u8], signature: Option<&s
     Ok(applied)
 }
 
+/// The message a status is about: through the callback data we sent with it (`<client id>/<message id>`, one
+/// strongly consistent read), else through the `wamid-index` (eventually consistent, for statuses that carry no
+/// callback data).
+async fn find_message(deps: &Deps, update: &StatusUpdate) -> Result<Option<crate::store::MessageRecord>, StoreError> {
+    let ours = update.biz_opaque_callback_data.as_deref().and_then(|data| {
+        let (client, id) = data.split_once('/')?;
+        Some((client, MessageId::parse(id)?)).filter(|(client, _)| !client.is_empty())
+    });
+    match ours {
+        Some((client, id)) => Ok(deps
+            .store
+            .message(client, id)
+            .await?
+            // The status must be about the send we recorded (or one whose id we failed to record).
+            .filter(|m| m.wamid.as_deref().is_none_or(|wamid| wamid == update.id))),
+        None => deps.store.message_by_wamid(&update.id).await,
+    }
+}
+
 async fn apply(deps: &Deps, update: &StatusUpdate) -> Result<bool, WebhookError> {
     let Some(to) = MessageStatus::from_whatsapp(&update.status) else { return Ok(false) };
-    let Some(message) = deps.store.message_by_wamid(&update.id).await? else {
+    let Some(message) = find_message(deps, update).await? else {
         tracing::info!(wamid = %update.id, "status for a message that is not ours; ignored");
         return Ok(false);
     };

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -174,6 +174,23 @@ fn is_race(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> bool {
 /// How many times a transaction that met a `TransactionConflict` is tried again.
 const CONFLICT_ATTEMPTS: usize = 4;
 
+/// A conditional write's outcome: `Ok(true)` when it applied, `Ok(false)` when its condition did not hold (a
+/// normal, named outcome), `Err` for anything else.
+fn applied<T, E>(operation: &'static str, result: Result<T, SdkError<E, HttpResponse>>) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error().and_then(ProvideErrorMetadata::code) == Some("ConditionalCheckFailedException") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(StoreError::sdk(operation, e)),
+    }
+}
+
 /// How many times a batch read retries keys DynamoDB left unprocessed (throttling) before giving up.
 const BATCH_GET_ATTEMPTS: usize = 5;
 
@@ -181,6 +198,24 @@ impl DynamoStore {
     /// A store over `table`.
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self { client, table: table.into() }
+    }
+
+    /// One item, read strongly consistently.
+    pub(crate) async fn get_consistent(
+        &self,
+        operation: &'static str,
+        key: HashMap<String, AttributeValue>,
+    ) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(operation, e))?;
+        Ok(out.item().cloned())
     }
 
     /// The table's name.
@@ -444,11 +479,7 @@ impl DynamoStore {
             .expression_attribute_values(":pending", s(MessageStatus::Pending.as_str()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(StoreError::sdk(OP, e)),
-        }
+        applied(OP, result)
     }
 
     /// Fails a message that is `Pending`, `Sent` or `Delivered`, refunds what it was charged and takes it out of the
@@ -570,11 +601,7 @@ impl DynamoStore {
         for (placeholder, status) in placeholders.iter().zip(from) {
             update = update.expression_attribute_values(placeholder, s(status.as_str()));
         }
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(StoreError::sdk(OP, e)),
-        }
+        applied(OP, update.send().await)
     }
 
     /// The message WhatsApp knows as `wamid`, through the sparse `wamid-index`; `None` for an id that is not ours.
@@ -635,16 +662,8 @@ impl DynamoStore {
         const OP: &str = "GetItem message";
         let key: HashMap<String, AttributeValue> =
             index_entry.into_iter().filter(|(name, _)| name == PK || name == SK).collect();
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
-        out.item().map(|item| MessageRecord::from_item(item, OP)).transpose()
+        let item = self.get_consistent(OP, key).await?;
+        item.as_ref().map(|item| MessageRecord::from_item(item, OP)).transpose()
     }
 
     /// What an idempotency key is bound to, read consistently on its own.
@@ -654,46 +673,23 @@ impl DynamoStore {
         key: Uuid,
     ) -> Result<Option<IdempotencyBinding>, StoreError> {
         const OP: &str = "GetItem idempotency key";
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(item_key(key::client(client_id), key::idempotency(&key.to_string()))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
-        out.item().map(|item| items::binding_from_item(item, OP)).transpose()
+        let item =
+            self.get_consistent(OP, item_key(key::client(client_id), key::idempotency(&key.to_string()))).await?;
+        item.as_ref().map(|item| items::binding_from_item(item, OP)).transpose()
     }
 
     async fn cooldown_window(&self, client_id: &str, phone: &str) -> Result<CooldownWindow, StoreError> {
         const OP: &str = "GetItem cooldown";
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(item_key(key::client(client_id), key::cooldown(phone))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
-        out.item().map_or(Ok(CooldownWindow::default()), |item| items::cooldown_from_item(item, OP))
+        let item = self.get_consistent(OP, item_key(key::client(client_id), key::cooldown(phone))).await?;
+        item.as_ref().map_or(Ok(CooldownWindow::default()), |item| items::cooldown_from_item(item, OP))
     }
 
     /// One message of one client, read consistently (a client checks right after sending). Another client's id is
     /// simply not under this client's key.
     pub async fn message(&self, client_id: &str, id: MessageId) -> Result<Option<MessageRecord>, StoreError> {
         const OP: &str = "GetItem message";
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(item_key(key::client(client_id), key::message(&id.to_string()))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
-        out.item().map(|item| MessageRecord::from_item(item, OP)).transpose()
+        let item = self.get_consistent(OP, item_key(key::client(client_id), key::message(&id.to_string()))).await?;
+        item.as_ref().map(|item| MessageRecord::from_item(item, OP)).transpose()
     }
 
     /// Counts a request from `source_ip` in its one-minute window: `ADD count 1` guarded by
@@ -716,10 +712,6 @@ impl DynamoStore {
             .expression_attribute_values(":expires", n(expires))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(StoreError::sdk(OP, e)),
-        }
+        applied(OP, result)
     }
 }

@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 
 use super::items::{number, optional_string, string};
 use super::schema::{PK, SK, TTL_ATTRIBUTE, attr, key};
-use super::{DynamoStore, StoreError, cancellation_reasons, condition_failed, is_race, item_key, n, s};
+use super::{DynamoStore, StoreError, applied, cancellation_reasons, condition_failed, is_race, item_key, n, s};
 use crate::domain::language::HumanLanguage;
 use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::Credits;
@@ -181,16 +181,8 @@ impl DynamoStore {
 
     async fn cool_off_until(&self, scope: &str) -> Result<Option<i64>, StoreError> {
         const OP: &str = "GetItem cool-off";
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(item_key(key::verify_block(scope), key::LIMIT.to_owned())))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
-        Ok(out.item().and_then(|item| super::items::optional_number(item, attr::UNTIL)))
+        let item = self.get_consistent(OP, item_key(key::verify_block(scope), key::LIMIT.to_owned())).await?;
+        Ok(item.as_ref().and_then(|item| super::items::optional_number(item, attr::UNTIL)))
     }
 
     /// Starts (or extends) a scope's cool-off: `until` only ever moves later.
@@ -209,11 +201,8 @@ impl DynamoStore {
             .expression_attribute_values(":expires", n(until + 3600))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(()),
-            Err(e) => Err(StoreError::sdk(OP, e)),
-        }
+        // Losing the condition means a later cool-off is already set: nothing to do.
+        applied(OP, result).map(|_| ())
     }
 
     /// Charges and creates a Verify request in one transaction: the debit (wallet `attribute_exists(pk) AND
@@ -343,16 +332,8 @@ impl DynamoStore {
         request_id: &str,
     ) -> Result<Option<std::collections::HashMap<String, AttributeValue>>, StoreError> {
         const OP: &str = "GetItem verification";
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(item_key(key::client(client_id), key::verification(request_id))))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
-        Ok(out.item().cloned())
+        let item = self.get_consistent(OP, item_key(key::client(client_id), key::verification(request_id))).await?;
+        Ok(item)
     }
 
     /// One of the caller's Verify requests (another client's is not under this key).
@@ -404,11 +385,7 @@ impl DynamoStore {
             .expression_attribute_values(":now", s(rfc3339_millis(now)))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(StoreError::sdk(OP, e)),
-        }
+        applied(OP, result)
     }
 
     /// Counts a wrong code: `ADD attempts 1` guarded by `status = pending AND attempts < 5`. Returns `false` when
@@ -429,11 +406,7 @@ impl DynamoStore {
             .expression_attribute_values(":one", n(1))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
-            Err(e) => Err(StoreError::sdk(OP, e)),
-        }
+        applied(OP, result)
     }
 
     /// Adds credits to the client's wallet (an operator action); the client must exist.
@@ -467,15 +440,7 @@ impl DynamoStore {
     /// The client's wallet balance (0 when it was never topped up).
     pub async fn wallet_balance(&self, client_id: &str) -> Result<Credits, StoreError> {
         const OP: &str = "GetItem wallet";
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(item_key(key::client(client_id), key::WALLET.to_owned())))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
-        Ok(out.item().and_then(|item| super::items::optional_number(item, attr::BALANCE)).unwrap_or(0))
+        let item = self.get_consistent(OP, item_key(key::client(client_id), key::WALLET.to_owned())).await?;
+        Ok(item.as_ref().and_then(|item| super::items::optional_number(item, attr::BALANCE)).unwrap_or(0))
     }
 }

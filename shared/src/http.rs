@@ -401,7 +401,7 @@ pub fn respond_verify<T: Serialize>(result: Result<T, VerifyApiError>) -> Respon
     if let VerifyApiError::Internal(detail) = &err {
         tracing::error!(error = %detail, "request failed");
     } else {
-        tracing::info!(message = %err, status = status.as_u16(), "request refused");
+        tracing::info!(reason = %err, status = status.as_u16(), "request refused");
     }
     let mut response = json_response(OriginalResponse {
         status: status.as_u16(),

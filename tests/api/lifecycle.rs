@@ -337,3 +337,32 @@ async fn a_status_without_callback_data_is_found_through_the_wamid_index_and_bat
 fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_webhook_that_beats_the_recording_of_its_send_loses_nothing() {
+    let ctx = Arc::new(Ctx::new().await);
+    let tenant = Arc::new(ctx.default_tenant().await);
+    // WhatsApp accepts at once but answers 1.5 s late: its `sent` webhook arrives before we record the send.
+    ctx.whatsapp_fails_next(&tenant, 1, json!({"delayMs": 1500})).await;
+    let body =
+        json!({"otpCode": "1234", "toPhoneE164": fresh_sa_phone(), "idempotencyKey": uuid::Uuid::new_v4().to_string()});
+    let sending = {
+        let (ctx, tenant, body) = (Arc::clone(&ctx), Arc::clone(&tenant), body.clone());
+        tokio::spawn(async move { ctx.send(&tenant, body).await })
+    };
+    let wamid = loop {
+        if let Some(sent) = ctx.whatsapp_messages(&tenant).await.first() {
+            break sent["wamid"].as_str().expect("wamid").to_owned();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(ctx.whatsapp_status(&wamid, "sent", None).await, 200);
+    let first = sending.await.expect("send");
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let id = first.body["id"].as_str().expect("id");
+    assert_eq!(status_of(&ctx, &tenant, id).await["messageStatus"], "Sent", "the webhook's status stays");
+    let replay = ctx.send(&tenant, body).await;
+    assert_eq!((replay.status, &replay.body), (200, &first.body), "the answer was still recorded for replays");
+    assert_eq!(ctx.whatsapp_status(&wamid, "delivered", None).await, 200);
+    assert_eq!(status_of(&ctx, &tenant, id).await["messageStatus"], "Delivered");
+}

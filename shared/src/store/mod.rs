@@ -444,8 +444,8 @@ impl DynamoStore {
         put.build()
     }
 
-    /// Records WhatsApp's id, and the response to replay, for a message still `Pending`. Returns `false` when the
-    /// message had already moved on.
+    /// Records WhatsApp's id and the response to replay, once (`attribute_not_exists(replayStatus)`), whatever
+    /// status webhooks have moved the message to meanwhile. Returns `false` when an answer was already recorded.
     pub async fn record_sent(
         &self,
         client_id: &str,
@@ -464,19 +464,19 @@ impl DynamoStore {
                 "SET #wamid = :wamid, #replayStatus = :status, #replayBody = :body, #updatedAt = :now \
                  REMOVE #pending, #bucket",
             )
-            .condition_expression("#status = :pending")
+            // Once, whatever webhooks did meanwhile (a `sent` may beat this write): the client got this answer.
+            .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#replayStatus)")
+            .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#wamid", attr::WAMID)
             .expression_attribute_names("#replayStatus", attr::REPLAY_STATUS)
             .expression_attribute_names("#replayBody", attr::REPLAY_BODY)
             .expression_attribute_names("#updatedAt", attr::UPDATED_AT)
             .expression_attribute_names("#pending", attr::PENDING_SINCE)
             .expression_attribute_names("#bucket", attr::PENDING_BUCKET)
-            .expression_attribute_names("#status", attr::STATUS)
             .expression_attribute_values(":wamid", s(wamid))
             .expression_attribute_values(":status", n(response.status))
             .expression_attribute_values(":body", s(response.body.clone()))
             .expression_attribute_values(":now", s(rfc3339_millis(now)))
-            .expression_attribute_values(":pending", s(MessageStatus::Pending.as_str()))
             .send()
             .await;
         applied(OP, result)

@@ -109,6 +109,11 @@ fn status_text(status: VerificationStatus) -> &'static str {
     }
 }
 
+fn only_conflicts(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> bool {
+    !reasons.iter().any(|r| r.code() == Some("ConditionalCheckFailed"))
+        && reasons.iter().any(|r| r.code() == Some("TransactionConflict"))
+}
+
 impl DynamoStore {
     /// Counts an initiate for `receiver` and for the client in one transaction, unless either is cooling off:
     /// two `ConditionCheck`s (`attribute_not_exists(until) OR until <= :now` on each cool-off) and two counters
@@ -154,9 +159,14 @@ impl DynamoStore {
                 .map_err(|e| StoreError::new(OP, e))?;
             request = request.transact_items(TransactWriteItem::builder().update(count).build());
         }
-        let err = match request.send().await {
-            Ok(_) => return Ok(InitiateLimit::Admitted),
-            Err(err) => err,
+        let mut conflicts = 0;
+        let err = loop {
+            match request.clone().send().await {
+                Ok(_) => return Ok(InitiateLimit::Admitted),
+                // Another initiate of the same client held a counter: not a limit, try again.
+                Err(err) if cancellation_reasons(&err).is_some_and(only_conflicts) && conflicts < 4 => conflicts += 1,
+                Err(err) => break err,
+            }
         };
         let Some(reasons) = cancellation_reasons(&err) else { return Err(StoreError::sdk(OP, err)) };
         for (index, (scope, _)) in scopes.iter().enumerate() {

@@ -185,13 +185,15 @@ async fn charge(
     params: &InitiateParams,
     request: &NewVerification<'_>,
 ) -> Result<Option<(u64, u64)>, VerifyApiError> {
-    if params.payment_type == PaymentType::Wallet {
-        return match deps.store.reserve_verification(request, VerificationCharge::Wallet).await? {
-            VerificationReservation::Reserved => Ok(None),
-            _ => Err(VerifyApiError::InsufficientBalance),
-        };
-    }
     for _ in 0..RESERVE_ATTEMPTS {
+        if params.payment_type == PaymentType::Wallet {
+            match deps.store.reserve_verification(request, VerificationCharge::Wallet).await? {
+                VerificationReservation::Reserved => return Ok(None),
+                VerificationReservation::WalletShort => return Err(VerifyApiError::InsufficientBalance),
+                // A concurrent transaction held the wallet: try again.
+                VerificationReservation::ReadAgain => continue,
+            }
+        }
         let subscriptions = deps.store.subscriptions_newest_first(client.as_str()).await?;
         let payer = choose_payer(&subscriptions, request.cost).ok_or(VerifyApiError::InsufficientBalance)?;
         let guard = DebitGuard::for_debit(payer, request.cost);

@@ -3,6 +3,7 @@
 //! - `cargo xtask up`: the local stack (local-stack.md), until SIGINT or SIGTERM.
 //! - `cargo xtask test`: the whole suite, exactly what CI runs.
 
+mod bench;
 mod stack;
 mod tools;
 
@@ -23,6 +24,8 @@ enum Command {
     Up,
     /// Run everything CI runs: formatting, lints, the SAM template check, and every test against a fresh stack.
     Test,
+    /// Measure cold start, warm latency, CPU, memory and size of release builds against the running stack.
+    Bench,
 }
 
 #[tokio::main]
@@ -30,6 +33,7 @@ async fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Up => stack::up().await,
         Command::Test => tools::test().await,
+        Command::Bench => bench::bench().await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -285,3 +285,24 @@ async fn another_clients_request_is_not_found_and_no_code_is_stored_or_logged_in
     }
     assert!(lines > 0, "the logs were read");
 }
+
+#[tokio::test]
+async fn an_sms_that_sns_refuses_is_refunded_and_cannot_be_verified() {
+    let ctx = Ctx::new().await;
+    let tenant = tenant(&ctx, 3, None).await;
+    let phone = fresh_sa_phone();
+    let injected = ctx
+        .http
+        .post(format!("{}/_local/sms/fail-next?phoneNumber={}", ctx.aws, phone.replace('+', "%2B")))
+        .send()
+        .await
+        .expect("fail-next");
+    assert!(injected.status().is_success());
+    let refused = ctx.verify_api(INITIATE, &tenant.api_key, &json!({"receiver": phone})).await;
+    assert_eq!(message(&refused), (500, "Server Error."));
+    assert_eq!(ctx.admin.store.wallet_balance(&tenant.client_id).await.expect("wallet"), 3, "refunded");
+    assert!(ctx.sms_to(&phone).await.is_empty(), "nothing was sent");
+    let next = ctx.verify_api(INITIATE, &tenant.api_key, &json!({"receiver": phone})).await;
+    assert_eq!(next.status, 200, "the failure was injected once: {:?}", next.body);
+    assert_eq!(ctx.admin.store.wallet_balance(&tenant.client_id).await.expect("wallet"), 2);
+}

@@ -16,6 +16,8 @@ Beside moto's own routes, on the same port, it serves what AWS "sent"
                                (Simple, Raw and v1 SendTemplatedEmail)
                                [{"from","to","subject","body","sentAt", ...}]
     POST /_local/reset-outbox  clears both lists -> {"cleared": {"sms": n, "emails": m}}
+    POST /_local/sms/fail-next?phoneNumber=+E164
+                               the next SNS Publish to that number fails (InvalidParameterValue), once
 
 Both lists are oldest first, across all accounts and regions. ``POST /moto-api/reset``
 (moto's own "wipe all state") clears them too. ``sentAt`` is RFC 3339 UTC with
@@ -66,6 +68,19 @@ class Outbox:
         self._lock = threading.Lock()
         self._sms: list[dict[str, Any]] = []
         self._emails: list[dict[str, Any]] = []
+        self._failing_numbers: set[str] = set()
+
+    def fail_next_sms(self, phone_number: str) -> dict[str, Any]:
+        with self._lock:
+            self._failing_numbers.add(phone_number)
+            return {"failNext": sorted(self._failing_numbers)}
+
+    def take_sms_failure(self, phone_number: str) -> bool:
+        with self._lock:
+            if phone_number in self._failing_numbers:
+                self._failing_numbers.discard(phone_number)
+                return True
+            return False
 
     def add_sms(self, record: dict[str, Any]) -> None:
         with self._lock:
@@ -188,10 +203,14 @@ def install_recorders() -> None:
 
     @functools.wraps(original_publish)
     def publish(self: Any, message: str, *args: Any, **kwargs: Any) -> Any:
-        message_id = original_publish(self, message, *args, **kwargs)
         phone_number = kwargs.get("phone_number")
         if phone_number is None and len(args) >= 2:
             phone_number = args[1]  # positional: (message, arn, phone_number, ...)
+        if phone_number and OUTBOX.take_sms_failure(phone_number):
+            from moto.sns.exceptions import InvalidParameterValue
+
+            raise InvalidParameterValue("Injected failure (POST /_local/sms/fail-next)")
+        message_id = original_publish(self, message, *args, **kwargs)
         if phone_number:
             attributes = kwargs.get("message_attributes")
             if attributes is None and len(args) >= 4:
@@ -336,6 +355,14 @@ class LocalRoutes:
         path = environ.get("PATH_INFO") or "/"
         method = (environ.get("REQUEST_METHOD") or "GET").upper()
         route = path.rstrip("/") or "/"
+
+        if route == "/_local/sms/fail-next" and method == "POST":
+            from urllib.parse import parse_qs
+
+            numbers = parse_qs(environ.get("QUERY_STRING") or "").get("phoneNumber", [])
+            if len(numbers) != 1:
+                return self._json(start_response, "400 Bad Request", {"error": "give one phoneNumber=+E164"})
+            return self._json(start_response, "200 OK", self.outbox.fail_next_sms(numbers[0]))
 
         if route.startswith("/_local/") or route == "/_local":
             routes = {

@@ -8,7 +8,7 @@ use super::schema::{PK, attr, key};
 use super::{ClientProfile, DynamoStore, StoreError, item_key, n, s};
 use crate::domain::language::Template;
 use crate::domain::pricing::Credits;
-use crate::domain::subscription::{Subscription, low_balance_threshold};
+use crate::domain::subscription::low_balance_threshold;
 use crate::domain::time_format::rfc3339_millis;
 
 /// What is stored about an API key: never the secret, never its verifier.
@@ -150,15 +150,6 @@ impl DynamoStore {
             .await
             .map_err(|e| StoreError::sdk(OP, e))?;
         Ok(())
-    }
-
-    /// One subscription by id, from the client's list.
-    pub async fn subscription(
-        &self,
-        client_id: &str,
-        subscription_id: &str,
-    ) -> Result<Option<Subscription>, StoreError> {
-        Ok(self.subscriptions_newest_first(client_id).await?.into_iter().find(|s| s.id == subscription_id))
     }
 
     /// Sets a country's price (overwriting the previous one).

@@ -69,7 +69,6 @@ pub mod attr {
     pub const CODE_HASH: &str = "codeHash";
     pub const CODE_EXPIRES_AT: &str = "codeExpiresAt";
     pub const ATTEMPTS: &str = "attempts";
-    pub const PAYMENT_TYPE: &str = "paymentType";
     pub const CHARGED_TO: &str = "chargedTo";
     pub const SENDER: &str = "sender";
     pub const UNTIL: &str = "until";

@@ -18,10 +18,20 @@ Beside moto's own routes, on the same port, it serves what AWS "sent"
     POST /_local/reset-outbox  clears both lists -> {"cleared": {"sms": n, "emails": m}}
     POST /_local/sms/fail-next?phoneNumber=+E164
                                the next SNS Publish to that number fails (InvalidParameterValue), once
+    GET  /_local/requests?app=<id>
+                               the AWS requests moto answered for one application id, per action
+                               {"app", "requests": [{"service","action","count","statuses",
+                                                     "readUnits","writeUnits"}]}
 
 Both lists are oldest first, across all accounts and regions. ``POST /moto-api/reset``
-(moto's own "wipe all state") clears them too. ``sentAt`` is RFC 3339 UTC with
-milliseconds, e.g. ``2026-11-23T00:36:12.345Z``.
+(moto's own "wipe all state") clears them and the request meter too. ``sentAt`` is
+RFC 3339 UTC with milliseconds, e.g. ``2026-11-23T00:36:12.345Z``.
+
+The request meter counts every request handed to moto (not ``/_local/*``, not
+``/moto-api/*``), keyed by the AWS SDK's application id: the ``app/<id>`` token the SDK
+puts in ``X-Amz-User-Agent`` / ``User-Agent`` when run with ``AWS_SDK_UA_APP_ID=<id>``;
+``-`` when there is none. For DynamoDB it adds the read and write units on-demand
+billing would charge (see ``DynamoCost``).
 
 Usage:
     python launcher.py [--host 127.0.0.1] [--port N] [--verbose]
@@ -36,15 +46,20 @@ import argparse
 import email
 import email.policy
 import functools
+import io
 import json
 import logging
+import math
 import os
+import re
 import signal
 import sys
 import threading
+from base64 import b64decode
 from datetime import datetime, timezone
 from email.utils import getaddresses
 from typing import Any, Callable, Iterable
+from urllib.parse import parse_qs
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
@@ -327,18 +342,220 @@ def install_recorders() -> None:
     SESBackend.send_templated_email = send_templated_email  # type: ignore[method-assign]
 
 
+# --------------------------------------------------------------------------- request meter
+
+
+class RequestMeter:
+    """Requests moto answered, per (application id, service, action), across all accounts."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def record(self, app: str, service: str, action: str, status: int, read: float, write: float) -> None:
+        with self._lock:
+            row = self._rows.setdefault(
+                (app, service, action),
+                {
+                    "service": service,
+                    "action": action,
+                    "count": 0,
+                    "statuses": {},
+                    "readUnits": 0.0,
+                    "writeUnits": 0.0,
+                },
+            )
+            row["count"] += 1
+            row["statuses"][str(status)] = row["statuses"].get(str(status), 0) + 1
+            row["readUnits"] += read
+            row["writeUnits"] += write
+
+    def requests(self, app: str) -> list[dict[str, Any]]:
+        """The rows of one application id, sorted by (service, action); copies."""
+        with self._lock:
+            rows = [row for (a, _, _), row in self._rows.items() if a == app]
+            rows.sort(key=lambda r: (r["service"], r["action"]))
+            return [dict(row, statuses=dict(row["statuses"])) for row in rows]
+
+    def reset(self) -> None:
+        with self._lock:
+            self._rows.clear()
+
+
+METER = RequestMeter()
+
+APP_ID = re.compile(r"(?:^|\s)app/(\S+)")
+# SigV4: "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/dynamodb/aws4_request, ..."
+CREDENTIAL_SCOPE = re.compile(r"Credential=([^/\s,]+)/\d{8}/([^/\s,]+)/([^/\s,]+)/aws4_request")
+
+
+def read_body(environ: dict) -> bytes:
+    """The whole request body; moto gets a fresh ``io.BytesIO`` of the same bytes."""
+    length = environ.get("CONTENT_LENGTH")
+    if length:
+        body = environ["wsgi.input"].read(int(length))
+    elif environ.get("wsgi.input_terminated"):  # chunked: werkzeug ends the stream for us
+        body = environ["wsgi.input"].read()
+    else:
+        return b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    return body
+
+
+def request_action(environ: dict, body: bytes) -> str:
+    """The AWS action of a request: ``X-Amz-Target``, else the query protocol's ``Action``,
+    else SESv2 ``SendEmail``, else ``"<METHOD> <path>"``."""
+    method = (environ.get("REQUEST_METHOD") or "GET").upper()
+    path = environ.get("PATH_INFO") or "/"
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return target.rpartition(".")[2]
+    form = parse_qs(environ.get("QUERY_STRING") or "")
+    if "x-www-form-urlencoded" in (environ.get("CONTENT_TYPE") or ""):
+        form = parse_qs(body.decode("utf-8", "replace")) or form
+    if form.get("Action"):
+        return form["Action"][0]
+    if method == "POST" and path.rstrip("/") == "/v2/email/outbound-emails":
+        return "SendEmail"
+    return f"{method} {path}"
+
+
+def moto_account_id(environ: dict, access_key: str) -> str:
+    """The account moto files the request under (``BaseResponse.get_current_account``)."""
+    if "MOTO_ACCOUNT_ID" in os.environ:
+        return os.environ["MOTO_ACCOUNT_ID"]
+    if environ.get("HTTP_X_MOTO_ACCOUNT_ID"):
+        return environ["HTTP_X_MOTO_ACCOUNT_ID"]
+    from moto.iam.models import get_account_id_from
+
+    return get_account_id_from(access_key or "AKIAEXAMPLE")
+
+
+def dynamo_value_size(value: dict[str, Any]) -> int:
+    """Size of one DynamoDB JSON value (``{"S": "x"}``) by moto's rule (``DynamoType.size``)."""
+    ((kind, v),) = value.items()
+    if kind in ("SS", "NS", "BS"):
+        return sum(dynamo_value_size({kind[0]: member}) for member in v)
+    if kind == "L":
+        return sum(dynamo_value_size(member) for member in v)
+    if kind == "M":
+        return dynamo_item_size(v)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "N":
+        return len(str(v))
+    if kind == "B":
+        return len(b64decode(v))
+    return len(str(v).encode("utf-8"))  # S
+
+
+def dynamo_item_size(item: dict[str, Any]) -> int:
+    """Size of a DynamoDB JSON item or map: attribute-name UTF-8 bytes plus value sizes."""
+    return sum(len(name.encode("utf-8")) + dynamo_value_size(value) for name, value in item.items())
+
+
+def read_units(size: int, consistent: Any, transactional: bool = False) -> float:
+    """On-demand read units for ``size`` bytes: 4 KB each (min 1), half when eventually
+    consistent, twice in a transaction."""
+    units = max(1, math.ceil(size / 4096))
+    if transactional:
+        return 2.0 * units
+    return float(units) if consistent is True else units / 2
+
+
+class DynamoCost:
+    """Read and write units of one DynamoDB request, by on-demand billing rules.
+
+    Made before moto handles the request (item sizes "before"), then ``units(status,
+    response)`` after it (sizes "after", and the ``Items`` of a Query or Scan). Sizes are
+    moto's ``Item.size()``, the full item (a projection does not make a read cheaper).
+    Writes (1 KB each, min 1) are charged whatever the answer: a failed condition still
+    costs the write. Reads are charged only on a 2xx answer.
+    """
+
+    def __init__(self, environ: dict, action: str, request: dict[str, Any], access_key: str, region: str) -> None:
+        from moto.dynamodb.models import dynamodb_backends
+
+        self.backend = dynamodb_backends[moto_account_id(environ, access_key)][region]
+        self.action = action
+        self.request = request
+        self.writes = self._writes()
+        self.before = [self._size(table, key) for table, key, _ in self.writes]
+
+    def _writes(self) -> list[tuple[str, dict[str, Any], int]]:
+        """(table, key or whole item, unit multiplier) of each item the request writes."""
+        r = self.request
+        if self.action == "PutItem":
+            return [(r["TableName"], r["Item"], 1)]
+        if self.action in ("UpdateItem", "DeleteItem"):
+            return [(r["TableName"], r["Key"], 1)]
+        if self.action == "TransactWriteItems":
+            # Put / Update / Delete / ConditionCheck all cost 2 write units per KB. A
+            # canceled transaction is charged the same as a successful one: an upper
+            # bound (AWS charges canceled transactions, but the exact amount is not
+            # documented per element).
+            writes = []
+            for element in r["TransactItems"]:
+                ((_, op),) = element.items()
+                writes.append((op["TableName"], op.get("Key") or op["Item"], 2))
+            return writes
+        return []
+
+    def _size(self, table: str, key: dict[str, Any]) -> int:
+        """moto's size of the stored item with that key (a whole item works too), 0 if absent."""
+        try:
+            item = self.backend.get_item(table, key)
+        except Exception:  # no such table, bad key: nothing stored
+            return 0
+        return item.size() if item is not None else 0
+
+    def units(self, status: int, response: bytes) -> tuple[float, float]:
+        """(read units, write units) once moto answered ``status`` with ``response``."""
+        write = sum(
+            multiplier * max(1, math.ceil(max(before, self._size(table, key)) / 1024))
+            for (table, key, multiplier), before in zip(self.writes, self.before)
+        )
+        return (self._reads(response) if 200 <= status < 300 else 0.0), float(write)
+
+    def _reads(self, response: bytes) -> float:
+        r, action = self.request, self.action
+        if action == "GetItem":
+            return read_units(self._size(r["TableName"], r["Key"]), r.get("ConsistentRead"))
+        if action == "BatchGetItem":
+            return sum(
+                read_units(self._size(table, key), spec.get("ConsistentRead"))
+                for table, spec in r["RequestItems"].items()
+                for key in spec["Keys"]
+            )
+        if action == "TransactGetItems":
+            return sum(
+                read_units(self._size(e["Get"]["TableName"], e["Get"]["Key"]), True, transactional=True)
+                for e in r["TransactItems"]
+            )
+        if action in ("Query", "Scan"):
+            items = json.loads(response or b"{}").get("Items") or []
+            return read_units(sum(dynamo_item_size(item) for item in items), r.get("ConsistentRead"))
+        return 0.0
+
+
 # --------------------------------------------------------------------------- WSGI
 
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 
 
-class LocalRoutes:
-    """WSGI middleware: serves ``/_local/*`` itself and hands everything else to moto."""
+class BadRequest(Exception):
+    """A ``/_local`` request its route cannot answer: 400 with this message."""
 
-    def __init__(self, app: WSGIApp, outbox: Outbox = OUTBOX) -> None:
+
+class LocalRoutes:
+    """WSGI middleware: serves ``/_local/*`` itself and hands everything else to moto,
+    metering what it hands over (``RequestMeter``)."""
+
+    def __init__(self, app: WSGIApp, outbox: Outbox = OUTBOX, meter: RequestMeter = METER) -> None:
         self.app = app
         self.outbox = outbox
+        self.meter = meter
 
     @staticmethod
     def _json(start_response: Callable, status: str, payload: Any, extra: list | None = None) -> list[bytes]:
@@ -351,14 +568,18 @@ class LocalRoutes:
         start_response(status, headers + (extra or []))
         return [body]
 
+    def _requests(self, environ: dict) -> dict[str, Any]:
+        apps = parse_qs(environ.get("QUERY_STRING") or "").get("app", [])
+        if len(apps) != 1:
+            raise BadRequest("give one app=<id> (the AWS_SDK_UA_APP_ID; - for requests without one)")
+        return {"app": apps[0], "requests": self.meter.requests(apps[0])}
+
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
         method = (environ.get("REQUEST_METHOD") or "GET").upper()
         route = path.rstrip("/") or "/"
 
         if route == "/_local/sms/fail-next" and method == "POST":
-            from urllib.parse import parse_qs
-
             numbers = parse_qs(environ.get("QUERY_STRING") or "").get("phoneNumber", [])
             if len(numbers) != 1:
                 return self._json(start_response, "400 Bad Request", {"error": "give one phoneNumber=+E164"})
@@ -369,6 +590,7 @@ class LocalRoutes:
                 "/_local/sms": ("GET", lambda: self.outbox.sms()),
                 "/_local/emails": ("GET", lambda: self.outbox.emails()),
                 "/_local/reset-outbox": ("POST", lambda: {"cleared": self.outbox.reset()}),
+                "/_local/requests": ("GET", lambda: self._requests(environ)),
             }
             if route not in routes:
                 return self._json(
@@ -377,23 +599,77 @@ class LocalRoutes:
                     {"error": "not found", "routes": [f"{m} {p}" for p, (m, _) in routes.items()]},
                 )
             allowed, handler = routes[route]
-            if method == "HEAD" and allowed == "GET":
-                result = self._json(start_response, "200 OK", handler())
-                return [b""] if result else result
-            if method != allowed:
+            if method != allowed and not (method == "HEAD" and allowed == "GET"):
                 return self._json(
                     start_response,
                     "405 Method Not Allowed",
                     {"error": f"use {allowed} {route}"},
                     [("Allow", allowed)],
                 )
-            return self._json(start_response, "200 OK", handler())
+            try:
+                payload = handler()
+            except BadRequest as exc:
+                return self._json(start_response, "400 Bad Request", {"error": str(exc)})
+            result = self._json(start_response, "200 OK", payload)
+            return [b""] if method == "HEAD" else result
 
-        if route == "/moto-api/reset" and method == "POST":
-            # moto's "wipe all state": the outbox is part of that state.
-            self.outbox.reset()
+        if route.startswith("/moto-api/") or route == "/moto-api":
+            if route == "/moto-api/reset" and method == "POST":
+                # moto's "wipe all state": the outbox and the meter are part of that state.
+                self.outbox.reset()
+                self.meter.reset()
+            return self.app(environ, start_response)
 
-        return self.app(environ, start_response)
+        return self._metered(environ, start_response)
+
+    def _metered(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        """Hand the request to moto and record it in the meter. The meter never fails a
+        request: if its own work raises, the request is still answered (and recorded with
+        0 units when possible)."""
+        statuses: list[str] = []
+
+        def start(status: str, headers: list, *exc_info: Any) -> Any:
+            statuses.append(status)
+            return start_response(status, headers, *exc_info)
+
+        app_id, service, cost = "-", "unknown", None
+        action = f"{environ.get('REQUEST_METHOD') or 'GET'} {environ.get('PATH_INFO') or '/'}"
+        try:
+            agents = f"{environ.get('HTTP_X_AMZ_USER_AGENT') or ''} {environ.get('HTTP_USER_AGENT') or ''}"
+            if match := APP_ID.search(agents):
+                app_id = match.group(1)
+            scope = CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION") or "")
+            access_key, region, service = scope.groups() if scope else ("", "us-east-1", "unknown")
+            form = "x-www-form-urlencoded" in (environ.get("CONTENT_TYPE") or "")
+            body = read_body(environ) if service == "dynamodb" or form else b""
+            action = request_action(environ, body)
+            if service == "dynamodb":
+                cost = DynamoCost(environ, action, json.loads(body or b"{}"), access_key, region)
+        except Exception as exc:
+            log.warning("request meter: %s: %r", action, exc)
+
+        result = self.app(environ, start)
+        answer = b""
+        if cost is not None:  # DynamoDB answers are small JSON: read it for Query / Scan
+            try:
+                answer = b"".join(result)
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+            result = [answer]
+
+        try:
+            status = int(statuses[-1].split()[0]) if statuses else 0
+            read = write = 0.0
+            if cost is not None:
+                try:
+                    read, write = cost.units(status, answer)
+                except Exception as exc:
+                    log.warning("request meter: %s units: %r", action, exc)
+            self.meter.record(app_id, service, action, status, read, write)
+        except Exception as exc:
+            log.warning("request meter: %s: %r", action, exc)
+        return result
 
 
 def build_app() -> WSGIApp:

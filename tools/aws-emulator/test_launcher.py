@@ -8,7 +8,10 @@ Starts the launcher on a free port as a subprocess, waits for ``GET /moto-api/``
   * publishes SMS through SNS (with and without SenderID/SMSType) -> ``/_local/sms``;
   * verifies an SES identity and sends via SESv2 (Simple and Raw) and SES v1 ->
     ``/_local/emails``; an unverified sender is rejected and not recorded;
-  * ``POST /_local/reset-outbox`` empties both lists.
+  * ``POST /_local/reset-outbox`` empties both lists;
+  * ``GET /_local/requests?app=<id>`` meters the requests of one AWS SDK application id
+    (DynamoDB read and write units included), and ``POST /moto-api/reset`` clears it.
+Plus an in-process check of the DynamoDB item size the meter computes.
 
 Run with the interpreter that has ``moto[server]`` (see requirements.txt):
     python tools/aws-emulator/test_launcher.py
@@ -39,6 +42,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import launcher  # noqa: E402  (importing it does not import moto)
+
 LAUNCHER = HERE / "launcher.py"
 RFC3339_MILLIS_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 REGION = "us-east-1"
@@ -48,6 +54,47 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+class ItemSizeTest(unittest.TestCase):
+    """``launcher.dynamo_item_size`` (DynamoDB JSON) against moto's own ``Item.size()``."""
+
+    ITEM = {
+        "pk": {"S": "user#é"},  # 2 + 7 (é is 2 bytes)
+        "n": {"N": "-12.50"},  # 1 + 6 (moto: len(str))
+        "b": {"B": "AAEC"},  # 1 + 3 decoded bytes
+        "t": {"BOOL": True},  # 1 + 1
+        "z": {"NULL": True},  # 1 + 1
+        "l": {"L": [{"S": "ab"}, {"N": "7"}]},  # 1 + 2 + 1
+        "m": {"M": {"k": {"S": "v"}, "kk": {"BOOL": False}}},  # 1 + (1 + 1) + (2 + 1)
+        "ss": {"SS": ["a", "bcd"]},  # 2 + 4
+        "ns": {"NS": ["1", "23"]},  # 2 + 3
+        "bs": {"BS": ["AA==", "AAA="]},  # 2 + 3
+    }
+
+    def test_sizes(self) -> None:
+        size = launcher.dynamo_value_size
+        self.assertEqual(size({"S": "héllo"}), 6)
+        self.assertEqual(size({"N": "100"}), 3)
+        self.assertEqual(size({"B": "AAECAw=="}), 4)
+        self.assertEqual(size({"BOOL": False}), 1)
+        self.assertEqual(size({"NULL": True}), 1)
+        self.assertEqual(size({"L": [{"S": "ab"}, {"NULL": True}]}), 3)
+        self.assertEqual(size({"M": {"key": {"S": "ab"}}}), 5)
+        self.assertEqual(size({"SS": ["a", "bc"]}), 3)
+        self.assertEqual(size({"NS": ["1", "-2.5"]}), 5)
+        self.assertEqual(size({"BS": ["AA==", "AAE="]}), 3)
+        self.assertEqual(launcher.dynamo_item_size(self.ITEM), 50)
+
+    def test_same_as_moto(self) -> None:
+        import base64
+
+        from moto.dynamodb.models.dynamo_type import DynamoType, Item
+
+        # moto keeps B values decoded (as the request parser hands them over)
+        stored = dict(self.ITEM, b={"B": base64.b64decode("AAEC")}, bs={"BS": [b"\0", b"\0\0"]})
+        item = Item(DynamoType(stored["pk"]), None, stored)
+        self.assertEqual(launcher.dynamo_item_size(self.ITEM), item.size())
 
 
 class LauncherTest(unittest.TestCase):
@@ -115,6 +162,8 @@ class LauncherTest(unittest.TestCase):
     def tearDownClass(cls) -> None:
         cls._stop()
         cls._stderr_reader.join(timeout=5)
+        if cls.proc.stderr is not None:
+            cls.proc.stderr.close()
 
     # ------------------------------------------------------------------ helpers
 
@@ -132,6 +181,32 @@ class LauncherTest(unittest.TestCase):
                 return resp.status, json.loads(resp.read().decode("utf-8"))
         except urllib.error.HTTPError as err:
             return err.code, json.loads(err.read().decode("utf-8") or "null")
+
+    def raw_aws(self, service: str, body: bytes, headers: dict[str, str]) -> int:
+        """POST a signed-looking request (moto does not check signatures); its status."""
+        scope = f"test/20260101/{REGION}/{service}/aws4_request"
+        headers = {
+            "Authorization": f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host;x-amz-date, Signature=0",
+            "X-Amz-Date": "20260101T000000Z",
+            **headers,
+        }
+        req = urllib.request.Request(self.base + "/", data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                resp.read()
+                return resp.status
+        except urllib.error.HTTPError as err:
+            return err.code
+
+    def metered(self, app: str) -> dict[tuple[str, str], dict]:
+        """``GET /_local/requests?app=...`` as {(service, action): row}; checks the shape."""
+        status, body = self.http("GET", f"/_local/requests?app={app}")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["app"], app)  # type: ignore[index]
+        rows = body["requests"]  # type: ignore[index]
+        keys = [(r["service"], r["action"]) for r in rows]
+        self.assertEqual(keys, sorted(keys), "rows are sorted by (service, action)")
+        return {key: row for key, row in zip(keys, rows)}
 
     def get_json(self, path: str) -> list:
         status, body = self.http("GET", path)
@@ -325,6 +400,129 @@ class LauncherTest(unittest.TestCase):
         # moto still works after the reset, and records again
         self.client("sns").publish(PhoneNumber="+966551234567", Message="after reset")
         self.assertEqual([s["message"] for s in self.get_json("/_local/sms")], ["after reset"])
+
+    def test_6_request_meter(self) -> None:
+        app = "test-xyz"
+        ddb = self.client("dynamodb", user_agent_appid=app)  # "app/test-xyz" in its User-Agent
+        table = f"meter-{uuid.uuid4().hex[:8]}"
+        ddb.create_table(
+            TableName=table,
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+        def row(action: str, service: str = "dynamodb") -> dict:
+            return self.metered(app).get((service, action)) or {}
+
+        def units(action: str) -> tuple[int, dict, float, float]:
+            r = row(action)
+            return r.get("count", 0), r.get("statuses"), r.get("readUnits"), r.get("writeUnits")
+
+        key_a = {"pk": {"S": "user#1"}, "sk": {"S": "a"}}
+        ddb.put_item(TableName=table, Item={**key_a, "v": {"S": "x"}})
+        self.assertEqual(units("PutItem"), (1, {"200": 1}, 0.0, 1.0))
+        self.assertEqual(row("CreateTable")["writeUnits"], 0.0)
+
+        with self.assertRaises(ClientError) as ctx:
+            ddb.update_item(
+                TableName=table,
+                Key=key_a,
+                UpdateExpression="SET v = :v",
+                ConditionExpression="attribute_not_exists(pk)",
+                ExpressionAttributeValues={":v": {"S": "y"}},
+            )
+        self.assertEqual(ctx.exception.response["Error"]["Code"], "ConditionalCheckFailedException")
+        self.assertEqual(units("UpdateItem"), (1, {"400": 1}, 0.0, 1.0))
+
+        ddb.get_item(TableName=table, Key=key_a, ConsistentRead=True)
+        self.assertEqual(units("GetItem"), (1, {"200": 1}, 1.0, 0.0))
+        ddb.get_item(TableName=table, Key=key_a)
+        self.assertEqual(units("GetItem"), (2, {"200": 2}, 1.5, 0.0))
+        ddb.get_item(TableName=table, Key={"pk": {"S": "nobody"}, "sk": {"S": "a"}})  # absent: still 0.5
+        self.assertEqual(units("GetItem"), (3, {"200": 3}, 2.0, 0.0))
+
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {"pk": {"S": "user#1"}, "sk": {"S": "b"}}}},
+                {"Put": {"TableName": table, "Item": {"pk": {"S": "user#2"}, "sk": {"S": "a"}}}},
+            ]
+        )
+        self.assertEqual(units("TransactWriteItems"), (1, {"200": 1}, 0.0, 4.0))
+
+        found = ddb.query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "user#1"}},
+        )
+        self.assertEqual(found["Count"], 2)
+        self.assertEqual(units("Query"), (1, {"200": 1}, 0.5, 0.0))
+
+        big = {"pk": {"S": "user#3"}, "sk": {"S": "a"}, "blob": {"S": "x" * 1500}}  # 1 KB < size <= 2 KB
+        ddb.put_item(TableName=table, Item=big)
+        self.assertEqual(units("PutItem"), (2, {"200": 2}, 0.0, 3.0))
+
+        # SNS speaks the query protocol; this app id is only in X-Amz-User-Agent
+        publish = b"Action=Publish&Version=2010-03-31&PhoneNumber=%2B15555550142&Message=metered"
+        status = self.raw_aws(
+            "sns",
+            publish,
+            {
+                "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+                "X-Amz-User-Agent": f"aws-sdk-rust/1.0 os/linux lang/rust/1.80 app/{app}",
+            },
+        )
+        self.assertEqual(status, 200)
+        self.assertEqual(
+            row("Publish", "sns"),
+            {
+                "service": "sns",
+                "action": "Publish",
+                "count": 1,
+                "statuses": {"200": 1},
+                "readUnits": 0.0,
+                "writeUnits": 0.0,
+            },
+        )
+
+        # no app id: recorded under "-", not under the app
+        before = self.metered("-").get(("dynamodb", "DescribeTable"), {}).get("count", 0)
+        status = self.raw_aws(
+            "dynamodb",
+            json.dumps({"TableName": table}).encode(),
+            {"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "DynamoDB_20120810.DescribeTable"},
+        )
+        self.assertEqual(status, 200)
+        self.assertEqual(self.metered("-")[("dynamodb", "DescribeTable")]["count"], before + 1)
+        self.assertNotIn(("dynamodb", "DescribeTable"), self.metered(app))
+
+        # /_local/* and /moto-api/* are not recorded; any other request is
+        self.get_json("/_local/sms")
+        self.http("GET", "/_local/nope")
+        with self.assertRaises(urllib.error.HTTPError):  # moto answers (S3, 404 XML)
+            urllib.request.urlopen(self.base + "/not-aws", timeout=30).close()
+        anonymous = self.metered("-")
+        self.assertIn(("unknown", "GET /not-aws"), anonymous)
+        recorded = [action for _, action in anonymous] + [action for _, action in self.metered(app)]
+        self.assertEqual([a for a in recorded if "/_local" in a or "/moto-api" in a], [])
+
+        # the route itself
+        self.assertEqual(self.metered("nobody"), {})
+        status, body = self.http("GET", "/_local/requests")
+        self.assertEqual(status, 400, body)
+        self.assertIn("error", body)  # type: ignore[operator]
+        status, body = self.http("POST", f"/_local/requests?app={app}")
+        self.assertEqual(status, 405, body)
+        status, body = self.http("GET", "/_local/nope")
+        self.assertIn("GET /_local/requests", body["routes"])  # type: ignore[index]
+
+        # moto's reset clears the meter
+        status, _ = self.http("POST", "/moto-api/reset")
+        self.assertEqual(status, 200)
+        self.assertEqual(self.metered(app), {})
 
     def test_5_quiet_by_default(self) -> None:
         access = [l for l in self.stderr_lines if '"GET /' in l or '"POST /' in l]

@@ -3,12 +3,14 @@
 use std::sync::Arc;
 
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::config::SharedHttpClient;
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 
 use crate::auth::ApiKeyVerifier;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::email::Mailer;
-use crate::secrets::LazySecret;
+use crate::secrets::{LazySecret, SecretError};
 use crate::sms_sender::SmsSender;
 use crate::store::DynamoStore;
 use crate::whatsapp::{WhatsAppClient, http_client};
@@ -66,6 +68,39 @@ pub enum DepsError {
     /// The HTTP client could not be built.
     #[error("building the HTTP client: {0}")]
     Http(#[from] reqwest::Error),
+    /// The AWS SDK's TLS settings were refused.
+    #[error("building the AWS SDK's HTTPS client: {0}")]
+    AwsHttp(#[from] aws_smithy_http_client::HttpClientError),
+}
+
+/// What a function loads during its cold start, so that no client pays for it on a first request.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Warm {
+    /// The pepper, to check API keys.
+    pub pepper: bool,
+    /// The WhatsApp token, to send.
+    pub whatsapp_token: bool,
+    /// The WhatsApp app secret, to check webhook signatures.
+    pub app_secret: bool,
+    /// libphonenumber's metadata, to parse recipients.
+    pub phone_metadata: bool,
+}
+
+/// The SDK's HTTPS client (rustls with aws-lc, as the SDK's default), trusting the compiled-in roots AWS endpoints
+/// chain to instead of parsing the system's certificate store on the first request.
+pub fn aws_http_client() -> Result<SharedHttpClient, DepsError> {
+    let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(crate::tls::aws_roots_pem());
+    let context = TlsContext::builder().with_trust_store(trust).build()?;
+    Ok(aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https())
+}
+
+/// The standard AWS configuration (region, credentials, `AWS_ENDPOINT_URL`) with our HTTPS client: what every
+/// binary that talks to AWS builds once.
+pub async fn aws_config() -> Result<SdkConfig, DepsError> {
+    Ok(aws_config::defaults(BehaviorVersion::latest()).http_client(aws_http_client()?).load().await)
 }
 
 impl Deps {
@@ -73,8 +108,35 @@ impl Deps {
     /// emulator needs no code path of its own), with the real clock.
     pub async fn from_env() -> Result<Self, DepsError> {
         let config = Config::from_env()?;
-        let aws = aws_config::load_defaults(BehaviorVersion::latest()).await;
-        Self::build(config, &aws, Arc::new(SystemClock))
+        Self::build(config, &aws_config().await?, Arc::new(SystemClock))
+    }
+
+    /// A function's cold start: the dependencies, then everything `warm` names loaded at once (see `warm_up`).
+    pub async fn cold_start(warm: Warm) -> Result<Self, DepsError> {
+        let deps = Self::from_env().await?;
+        deps.warm_up(warm).await;
+        Ok(deps)
+    }
+
+    /// Loads what `warm` names concurrently: the secrets' fetches together (one round trip instead of one each), and
+    /// the phone metadata on a blocking thread meanwhile. A secret that fails is logged and fetched again by the
+    /// first request that needs it.
+    pub async fn warm_up(&self, warm: Warm) {
+        async fn when(wanted: bool, load: impl Future<Output = Result<(), SecretError>>) -> Result<(), SecretError> {
+            if wanted { load.await } else { Ok(()) }
+        }
+        let phone = warm.phone_metadata.then(|| tokio::task::spawn_blocking(crate::domain::phone::warm_up));
+        let loaded = tokio::join!(
+            when(warm.pepper, self.api_keys.warm()),
+            when(warm.whatsapp_token, self.whatsapp.warm()),
+            when(warm.app_secret, async { self.whatsapp_app_secret.get().await.map(|_| ()) }),
+        );
+        for err in [loaded.0, loaded.1, loaded.2].into_iter().filter_map(Result::err) {
+            tracing::warn!(error = %err, "secret not loaded at cold start; the first request that needs it will retry");
+        }
+        if let Some(phone) = phone {
+            let _ = phone.await;
+        }
     }
 
     /// Builds from explicit parts: the local stack passes its movable clock here.

@@ -15,5 +15,6 @@ pub mod logging;
 pub mod secrets;
 pub mod sms_sender;
 pub mod store;
+pub mod tls;
 pub mod usecase;
 pub mod whatsapp;

@@ -201,5 +201,9 @@ enum Attempt {
 
 /// The HTTP client every function builds once: rustls, bounded timeouts.
 pub fn http_client(timeout: Duration) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder().timeout(timeout).connect_timeout(timeout.min(Duration::from_secs(2))).build()
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(2)))
+        .tls_certs_only(crate::tls::mozilla_roots())
+        .build()
 }

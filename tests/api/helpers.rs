@@ -111,7 +111,10 @@ impl Default for TenantSpec<'_> {
 }
 
 async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    // The functions' own HTTPS client (compiled-in roots), so the suite runs the SDK exactly as they do.
+    let http = lightotp::deps::aws_http_client().expect("the SDK's HTTPS client");
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
         .endpoint_url(endpoint)
         .region(Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new("test", "test", None, None, "tests"))

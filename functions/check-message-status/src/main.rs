@@ -1,14 +1,11 @@
 //! The CheckMessageStatus Lambda: build the dependencies once per cold start, then serve invocations.
 
 use lambda_http::{Error, service_fn};
-use lightotp::deps::Deps;
+use lightotp::deps::{Deps, Warm};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lightotp::logging::init();
-    let deps = Deps::from_env().await?;
-    if let Err(err) = deps.api_keys.warm().await {
-        tracing::warn!(error = %err, "pepper not loaded at cold start; the first request will retry");
-    }
+    let deps = Deps::cold_start(Warm { pepper: true, ..Warm::default() }).await?;
     lambda_http::run(service_fn(|request| check_message_status::handle(&deps, request))).await
 }

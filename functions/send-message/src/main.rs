@@ -1,19 +1,12 @@
 //! The SendMessage Lambda: build the dependencies once per cold start, then serve invocations.
 
 use lambda_http::{Error, service_fn};
-use lightotp::deps::Deps;
+use lightotp::deps::{Deps, Warm};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lightotp::logging::init();
-    let deps = Deps::from_env().await?;
-    // Paid once here, during the cold start, instead of by the first client.
-    lightotp::domain::phone::warm_up();
-    if let Err(err) = deps.api_keys.warm().await {
-        tracing::warn!(error = %err, "pepper not loaded at cold start; the first request will retry");
-    }
-    if let Err(err) = deps.whatsapp.warm().await {
-        tracing::warn!(error = %err, "WhatsApp token not loaded at cold start; the first send will retry");
-    }
+    let deps =
+        Deps::cold_start(Warm { pepper: true, whatsapp_token: true, phone_metadata: true, ..Warm::default() }).await?;
     lambda_http::run(service_fn(|request| send_message::handle(&deps, request))).await
 }

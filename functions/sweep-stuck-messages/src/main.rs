@@ -1,12 +1,12 @@
 //! The sweep Lambda, invoked by an EventBridge schedule.
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use lightotp::deps::Deps;
+use lightotp::deps::{Deps, Warm};
 use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lightotp::logging::init();
-    let deps = Deps::from_env().await?;
+    let deps = Deps::cold_start(Warm::default()).await?;
     lambda_runtime::run(service_fn(|_event: LambdaEvent<Value>| sweep_stuck_messages::run(&deps))).await
 }

@@ -205,7 +205,7 @@ enum PricingCommand {
 }
 
 async fn run(cli: Cli) -> Result<Value, String> {
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = lightotp::deps::aws_config().await.map_err(|e| e.to_string())?;
     let admin = Admin::new(&aws, &cli.table, &cli.pepper_secret, &cli.api_key_prefix);
     let now = OffsetDateTime::now_utc();
     let result: Result<Value, ops::AdminError> = match cli.command {

@@ -22,7 +22,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     lightotp::logging::init();
     let args = Args::parse();
     let config = Config::from_env()?;
-    let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let aws = lightotp::deps::aws_config().await?;
     let clock = Arc::new(MovableClock::default());
     let deps = Arc::new(Deps::build(config, &aws, clock.clone())?);
     lightotp::domain::phone::warm_up();

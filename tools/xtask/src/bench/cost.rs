@@ -1,0 +1,219 @@
+//! Requests to AWS per operation, measured: each scenario runs in a function process of its own whose AWS SDK
+//! signs its requests with an application id (`AWS_SDK_UA_APP_ID`), and the emulator's launcher counts what it
+//! answered per id (`GET /_local/requests?app=`), with DynamoDB's read and write units by on-demand billing rules.
+//! From those, and the measured durations, the infrastructure dollars per million OTPs.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::runtime::{RuntimeApi, init_done, spawn};
+
+/// Invocations counted per scenario (after its setup); the figures are per invocation.
+pub const PER_SCENARIO: usize = 5;
+
+/// One path through one function: events that set the scene (not counted), then the counted ones.
+pub struct Scenario {
+    pub function: &'static str,
+    pub name: &'static str,
+    /// Environment beyond the stack's (e.g. a low rate limit).
+    pub env: Vec<(String, String)>,
+    pub setup: Vec<String>,
+    pub events: Vec<String>,
+    /// The HTTP status every counted invocation must answer (0: not an API Gateway function).
+    pub status: u16,
+}
+
+/// (service, action) → (requests, read units, write units).
+type Counts = BTreeMap<(String, String), (f64, f64, f64)>;
+
+/// The launcher's request meter.
+pub struct Meter {
+    aws_url: String,
+    http: reqwest::Client,
+}
+
+impl Meter {
+    pub fn new(aws_url: &str) -> Self {
+        Self { aws_url: aws_url.to_owned(), http: reqwest::Client::new() }
+    }
+
+    async fn rows(&self, app: &str) -> Result<Vec<Value>, String> {
+        let reply: Value = self
+            .http
+            // App ids are letters, digits and `-` (see `measure`): nothing to escape.
+            .get(format!("{}/_local/requests?app={app}", self.aws_url))
+            .send()
+            .await
+            .map_err(|e| format!("the emulator's request meter: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("the emulator's request meter (restart the stack if it predates the meter): {e}"))?;
+        Ok(reply["requests"].as_array().cloned().unwrap_or_default())
+    }
+
+    async fn counts(&self, app: &str) -> Result<Counts, String> {
+        let mut counts = Counts::new();
+        for row in self.rows(app).await? {
+            let key =
+                (row["service"].as_str().unwrap_or("?").to_owned(), row["action"].as_str().unwrap_or("?").to_owned());
+            counts.insert(
+                key,
+                (
+                    row["count"].as_f64().unwrap_or(0.0),
+                    row["readUnits"].as_f64().unwrap_or(0.0),
+                    row["writeUnits"].as_f64().unwrap_or(0.0),
+                ),
+            );
+        }
+        Ok(counts)
+    }
+
+    /// Seconds the emulator spent answering requests without an application id (the local stack's gateway).
+    pub async fn busy_seconds_of_the_stack(&self) -> Result<f64, String> {
+        Ok(self.rows("-").await?.iter().map(|row| row["seconds"].as_f64().unwrap_or(0.0)).sum())
+    }
+}
+
+fn difference(after: &Counts, before: &Counts, per: f64) -> Counts {
+    after
+        .iter()
+        .filter_map(|(key, (n, r, w))| {
+            let (n0, r0, w0) = before.get(key).copied().unwrap_or_default();
+            (n - n0 > 0.0).then(|| (key.clone(), ((n - n0) / per, (r - r0) / per, (w - w0) / per)))
+        })
+        .collect()
+}
+
+fn as_json(counts: &Counts) -> Value {
+    let mut services = serde_json::Map::new();
+    for ((service, action), (n, _, _)) in counts {
+        services.entry(service.clone()).or_insert_with(|| json!({}))[action] = json!(n);
+    }
+    json!({
+        "requests": services,
+        "readUnits": counts.values().map(|(_, r, _)| r).sum::<f64>(),
+        "writeUnits": counts.values().map(|(_, _, w)| w).sum::<f64>(),
+    })
+}
+
+/// Runs one scenario in a process of its own and returns what one invocation asked of AWS.
+pub async fn measure(
+    scenario: Scenario,
+    release: &Path,
+    env: &[(String, String)],
+    meter: &Meter,
+    run_id: u32,
+) -> Result<Value, String> {
+    let name: String = scenario.name.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let app = format!("bench{run_id}-{}-{name}", scenario.function);
+    let mut extra = scenario.env.clone();
+    extra.push(("AWS_SDK_UA_APP_ID".to_owned(), app.clone()));
+    let runtime = RuntimeApi::start().await?;
+    let first_poll = runtime.expect_first_poll();
+    let started = Instant::now();
+    let _child = spawn(scenario.function, &release.join(scenario.function), &runtime, env, &extra)?;
+    init_done(scenario.function, first_poll, started).await?;
+    let at_init = meter.counts(&app).await?;
+    for event in scenario.setup {
+        runtime.invoke(event).await?;
+    }
+    let before = meter.counts(&app).await?;
+    let count = scenario.events.len().max(1) as f64;
+    for event in scenario.events {
+        let answer = runtime.invoke(event).await?;
+        if !answer.ok || answer.status != scenario.status {
+            return Err(format!(
+                "{} / {}: expected status {}, the function answered {} {}",
+                scenario.function, scenario.name, scenario.status, answer.status, answer.body
+            ));
+        }
+    }
+    let after = meter.counts(&app).await?;
+    let mut result = as_json(&difference(&after, &before, count));
+    result["function"] = json!(scenario.function);
+    result["scenario"] = json!(scenario.name);
+    result["status"] = json!(scenario.status);
+    result["coldStart"] = as_json(&at_init)["requests"].clone();
+    Ok(result)
+}
+
+/// A scenario's figure: requests of one service (all actions), per invocation.
+pub fn service_requests(result: &Value, service: &str) -> f64 {
+    result["requests"][service].as_object().map_or(0.0, |actions| actions.values().filter_map(Value::as_f64).sum())
+}
+
+/// List prices (us-east-1, on-demand, November 2026; docs/performance.md).
+const LAMBDA_GB_SECOND_ARM: f64 = 0.000_013_333_4;
+const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
+const API_GATEWAY_REQUEST: f64 = 1.00 / 1e6;
+const DYNAMODB_WRU: f64 = 0.625 / 1e6;
+const DYNAMODB_RRU: f64 = 0.125 / 1e6;
+const SECRETS_MANAGER_CALL: f64 = 0.05 / 10_000.0;
+
+/// One API request's share of the bill: a Lambda invocation at 128 MB for `billed_ms`, API Gateway, and the
+/// DynamoDB units and Secrets Manager calls the scenario measured.
+fn request_dollars(scenario: &Value, billed_ms: f64) -> (f64, f64, f64) {
+    let lambda = 0.125 * billed_ms.ceil() / 1000.0 * LAMBDA_GB_SECOND_ARM + LAMBDA_REQUEST;
+    let dynamodb = scenario["readUnits"].as_f64().unwrap_or(0.0) * DYNAMODB_RRU
+        + scenario["writeUnits"].as_f64().unwrap_or(0.0) * DYNAMODB_WRU
+        + service_requests(scenario, "secretsmanager") * SECRETS_MANAGER_CALL;
+    (lambda, API_GATEWAY_REQUEST, dynamodb)
+}
+
+/// Dollars per million OTPs of each product, from measured parts: `parts` lists (scenario, warm median ms, times
+/// per OTP).
+pub fn dollars(name: &str, parts: &[(&Value, f64, f64)], assumptions: &str) -> Value {
+    let (mut lambda, mut gateway, mut data) = (0.0, 0.0, 0.0);
+    for (scenario, billed_ms, times) in parts {
+        let (l, g, d) = request_dollars(scenario, *billed_ms);
+        lambda += l * times;
+        gateway += g * times;
+        data += d * times;
+    }
+    json!({
+        "product": name,
+        "lambda": lambda * 1e6,
+        "apiGateway": gateway * 1e6,
+        "dynamodbAndSecrets": data * 1e6,
+        "total": (lambda + gateway + data) * 1e6,
+        "assumptions": assumptions,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_difference_is_per_invocation_and_drops_what_did_not_move() {
+        let key = |a: &str| ("dynamodb".to_owned(), a.to_owned());
+        let before: Counts = [(key("GetItem"), (2.0, 1.0, 0.0)), (key("Query"), (1.0, 0.5, 0.0))].into();
+        let after: Counts =
+            [(key("GetItem"), (12.0, 6.0, 0.0)), (key("Query"), (1.0, 0.5, 0.0)), (key("PutItem"), (5.0, 0.0, 5.0))]
+                .into();
+        let per = difference(&after, &before, 5.0);
+        assert_eq!(per.get(&key("GetItem")), Some(&(2.0, 1.0, 0.0)));
+        assert_eq!(per.get(&key("PutItem")), Some(&(1.0, 0.0, 1.0)));
+        assert_eq!(per.get(&key("Query")), None, "unchanged");
+        let json = as_json(&per);
+        assert_eq!(json["requests"]["dynamodb"]["GetItem"], 2.0);
+        assert_eq!(json["readUnits"], 1.0);
+        assert_eq!(json["writeUnits"], 1.0);
+    }
+
+    #[test]
+    fn dollars_add_lambda_gateway_and_data_per_part() {
+        let scenario = json!({"readUnits": 4.0, "writeUnits": 8.0, "requests": {"secretsmanager": {}}});
+        let bill = dollars("x", &[(&scenario, 10.0, 1.0)], "");
+        // 128 MB for 10 ms + one Lambda request; one API Gateway request; 4 RRU + 8 WRU.
+        let lambda = 0.125 * 0.01 * LAMBDA_GB_SECOND_ARM * 1e6 + 0.20;
+        assert!((bill["lambda"].as_f64().unwrap_or(0.0) - lambda).abs() < 1e-9);
+        assert!((bill["apiGateway"].as_f64().unwrap_or(0.0) - 1.0).abs() < 1e-9);
+        assert!((bill["dynamodbAndSecrets"].as_f64().unwrap_or(0.0) - (4.0 * 0.125 + 8.0 * 0.625)).abs() < 1e-9);
+        let twice = dollars("x", &[(&scenario, 10.0, 2.0)], "");
+        assert!((twice["total"].as_f64().unwrap_or(0.0) - 2.0 * bill["total"].as_f64().unwrap_or(0.0)).abs() < 1e-9);
+    }
+}

@@ -1,0 +1,116 @@
+//! A load run of the local stack: many concurrent SendMessage clients on loopback, beside the emulator's own
+//! ceiling and how busy the emulator was, so the reader can tell which one limits.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::cost::Meter;
+use super::percentile;
+
+/// Concurrent clients on loopback for the load run, and how long it lasts.
+pub const LOAD_CLIENTS: usize = 16;
+pub const LOAD_SECONDS: u64 = 20;
+
+fn loopback_client(n: usize) -> Result<reqwest::Client, String> {
+    let ip = std::net::Ipv4Addr::new(127, 77, (n / 250) as u8, (n % 250 + 1) as u8);
+    reqwest::Client::builder().local_address(std::net::IpAddr::V4(ip)).build().map_err(|e| e.to_string())
+}
+
+fn rate_and_percentiles(mut latencies: Vec<Duration>, seconds: f64, errors: usize) -> Value {
+    latencies.sort();
+    json!({
+        "requests": latencies.len(),
+        "errors": errors,
+        "perSecond": latencies.len() as f64 / seconds,
+        "seconds": seconds,
+        "latencyMs": { "p50": percentile(&latencies, 0.5), "p90": percentile(&latencies, 0.9), "p99": percentile(&latencies, 0.99) },
+    })
+}
+
+/// Many concurrent SendMessage clients against the local stack (each from its own loopback address, renewed every
+/// 50 requests so the per-IP limit never answers), beside the emulator's own ceiling for a trivial request, so the
+/// reader can tell which one limits.
+pub async fn load_run(api_url: &str, aws_url: &str, api_key: &str) -> Result<Value, String> {
+    let meter = Meter::new(aws_url);
+    let busy_before = meter.busy_seconds_of_the_stack().await?;
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(LOAD_SECONDS);
+    let mut tasks = Vec::new();
+    for worker in 0..LOAD_CLIENTS {
+        let (api_url, api_key) = (api_url.to_owned(), api_key.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let (mut latencies, mut errors, mut sent) = (Vec::new(), 0usize, 0usize);
+            let mut client = loopback_client(worker * 100)?;
+            while Instant::now() < deadline {
+                if sent % 50 == 49 {
+                    client = loopback_client(worker * 100 + sent / 50 % 100)?;
+                }
+                let phone = format!("+96656{:03}{:04}", worker, sent % 10_000);
+                let started = Instant::now();
+                let reply = client
+                    .post(format!("{api_url}/SendMessage"))
+                    .header("content-type", "application/json")
+                    .header("x-api-key", &api_key)
+                    .body(json!({"otpCode": "482913", "toPhoneE164": phone}).to_string())
+                    .send()
+                    .await;
+                match reply {
+                    Ok(response) if response.status().is_success() => latencies.push(started.elapsed()),
+                    _ => errors += 1,
+                }
+                sent += 1;
+            }
+            Ok::<_, String>((latencies, errors))
+        }));
+    }
+    let (mut latencies, mut errors) = (Vec::new(), 0);
+    for task in tasks {
+        let (l, e) = task.await.map_err(|e| e.to_string())??;
+        latencies.extend(l);
+        errors += e;
+    }
+    // The run lasts until the last request sent before the deadline is answered.
+    let elapsed = started.elapsed().as_secs_f64();
+    let send = rate_and_percentiles(latencies, elapsed, errors);
+    // Serialized, the emulator answers one request at a time: busy ~100 % of the run means it is the limit.
+    let busy = (meter.busy_seconds_of_the_stack().await? - busy_before) / elapsed;
+
+    // The emulator alone: the cheapest DynamoDB request (DescribeTable), as fast as it answers.
+    let deadline = Instant::now() + Duration::from_secs(LOAD_SECONDS / 2);
+    let mut tasks = Vec::new();
+    for _ in 0..LOAD_CLIENTS {
+        let aws_url = aws_url.to_owned();
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut latencies = Vec::new();
+            while Instant::now() < deadline {
+                let started = Instant::now();
+                let ok = client
+                    .post(format!("{aws_url}/"))
+                    .header("x-amz-target", "DynamoDB_20120810.DescribeTable")
+                    .header("content-type", "application/x-amz-json-1.0")
+                    .header(
+                        "authorization",
+                        "AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+                    )
+                    .body(r#"{"TableName":"lightotp"}"#)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success());
+                if ok {
+                    latencies.push(started.elapsed());
+                }
+            }
+            latencies
+        }));
+    }
+    let mut emulator = Vec::new();
+    for task in tasks {
+        emulator.extend(task.await.map_err(|e| e.to_string())?);
+    }
+    let ceiling = rate_and_percentiles(emulator, (LOAD_SECONDS / 2) as f64, 0);
+    Ok(
+        json!({ "clients": LOAD_CLIENTS, "seconds": LOAD_SECONDS, "sendMessage": send, "emulatorBusy": busy, "emulatorDescribeTable": ceiling }),
+    )
+}

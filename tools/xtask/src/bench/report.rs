@@ -1,0 +1,188 @@
+//! The report: budgets checked, and the Markdown tables `docs/performance.md` shows.
+
+use serde_json::{Value, json};
+
+/// The machine the bench ran on.
+pub fn machine() -> Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find_map(|l| l.strip_prefix("model name").map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned()))
+        })
+        .unwrap_or_default();
+    json!({ "cpu": cpu, "cores": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1), "arch": std::env::consts::ARCH })
+}
+
+/// The issue's budgets: warm SendMessage CPU, init against the floor's, peak RSS.
+pub fn budgets(functions: &[Value], floor_init: f64) -> Value {
+    let mut checks = Vec::new();
+    for result in functions.iter().skip(1) {
+        let name = result["function"].as_str().unwrap_or_default();
+        let cpu = result["cpuPerInvocationUs"].as_f64().unwrap_or(f64::MAX);
+        let init = result["initMs"]["median"].as_f64().unwrap_or(f64::MAX);
+        let rss = result["peakRssMb"].as_f64().unwrap_or(f64::MAX);
+        if name == "send-message" {
+            checks.push(json!({"budget": "warm SendMessage user CPU per invocation < 1 ms", "value": cpu / 1000.0, "holds": cpu < 1000.0}));
+        }
+        checks.push(json!({"budget": format!("{name}: init < 1.5x the floor's"), "value": init / floor_init, "holds": init < 1.5 * floor_init}));
+        checks.push(json!({"budget": format!("{name}: peak RSS < 40 MB"), "value": rss, "holds": rss < 40.0}));
+    }
+    Value::Array(checks)
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or(0.0)
+}
+
+fn functions_table(report: &Value) -> String {
+    let mut out = String::from(
+        "| function | binary | init median / p99 (ms) | warm median / p99 (ms) | user CPU per call (µs) | kernel CPU per call (µs) | peak RSS (MB) | init × floor | answers |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    for r in report["functions"].as_array().into_iter().flatten() {
+        let statuses = r["statuses"]
+            .as_object()
+            .map(|s| s.iter().map(|(k, v)| format!("{k}×{v}")).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "| {} | {:.1} MB | {:.1} / {:.1} | {:.2} / {:.2} | {:.0} | {:.0} | {:.1} | {} | {} |\n",
+            r["function"].as_str().unwrap_or_default(),
+            f(&r["binaryBytes"]) / 1_048_576.0,
+            f(&r["initMs"]["median"]),
+            f(&r["initMs"]["p99"]),
+            f(&r["warmMs"]["median"]),
+            f(&r["warmMs"]["p99"]),
+            f(&r["cpuPerInvocationUs"]),
+            f(&r["kernelPerInvocationUs"]),
+            f(&r["peakRssMb"]),
+            r["initRatioToFloor"].as_f64().map_or("1 (floor)".to_owned(), |x| format!("{x:.2}")),
+            statuses,
+        ));
+    }
+    out
+}
+
+fn requests_table(report: &Value) -> String {
+    let mut out = String::from(
+        "| function | path | status | DynamoDB requests | read units | write units | Secrets Manager | SES | SNS | at cold start |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    let list = |requests: &Value, service: &str| {
+        requests[service]
+            .as_object()
+            .map(|actions| actions.iter().map(|(a, n)| format!("{a} {}", trim(f(n)))).collect::<Vec<_>>().join(", "))
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "0".to_owned())
+    };
+    for s in report["requests"].as_array().into_iter().flatten() {
+        let cold = s["coldStart"]
+            .as_object()
+            .map(|services| {
+                services
+                    .iter()
+                    .flat_map(|(service, actions)| {
+                        actions
+                            .as_object()
+                            .into_iter()
+                            .flatten()
+                            .map(move |(a, n)| format!("{service} {a} {}", trim(f(n))))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            s["function"].as_str().unwrap_or_default(),
+            s["scenario"].as_str().unwrap_or_default(),
+            s["status"].as_u64().filter(|status| *status > 0).map_or("—".to_owned(), |status| status.to_string()),
+            list(&s["requests"], "dynamodb"),
+            trim(f(&s["readUnits"])),
+            trim(f(&s["writeUnits"])),
+            list(&s["requests"], "secretsmanager"),
+            list(&s["requests"], "ses"),
+            list(&s["requests"], "sns"),
+            if cold.is_empty() { "—".to_owned() } else { cold },
+        ));
+    }
+    out
+}
+
+fn trim(x: f64) -> String {
+    let x = x + 0.0; // an empty sum is -0.0
+    if (x - x.round()).abs() < 1e-9 { format!("{}", x.round()) } else { format!("{x:.2}") }
+}
+
+/// The whole report as Markdown.
+pub fn markdown(report: &Value) -> String {
+    let mut out = functions_table(report);
+    out.push_str("\n| budget | value | holds |\n| --- | --- | --- |\n");
+    for b in report["budgets"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "| {} | {:.2} | {} |\n",
+            b["budget"].as_str().unwrap_or_default(),
+            f(&b["value"]),
+            if b["holds"].as_bool() == Some(true) { "yes" } else { "**no**" }
+        ));
+    }
+    out.push_str("\nRequests to AWS per invocation (warm), by path:\n\n");
+    out.push_str(&requests_table(report));
+    let load = &report["load"];
+    let line = |v: &Value| {
+        format!(
+            "{:.0}/s, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms ({} requests, {} errors)",
+            f(&v["perSecond"]),
+            f(&v["latencyMs"]["p50"]),
+            f(&v["latencyMs"]["p90"]),
+            f(&v["latencyMs"]["p99"]),
+            v["requests"],
+            v["errors"],
+        )
+    };
+    out.push_str(&format!(
+        "\nLoad run, {} clients for {} s on loopback: SendMessage {}; the emulator was busy answering the stack {:.0} % \
+         of the run; alone, it answers its cheapest request (DescribeTable) at {}.\n",
+        load["clients"],
+        load["seconds"],
+        line(&load["sendMessage"]),
+        f(&load["emulatorBusy"]) * 100.0,
+        line(&load["emulatorDescribeTable"]),
+    ));
+    out.push_str("\nInfrastructure dollars per million OTPs:\n\n| product | Lambda | API Gateway | DynamoDB + Secrets Manager | total | assumptions |\n| --- | --- | --- | --- | --- | --- |\n");
+    for d in report["dollarsPerMillionOtps"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "| {} | ${:.2} | ${:.2} | ${:.2} | **${:.2}** | {} |\n",
+            d["product"].as_str().unwrap_or_default(),
+            f(&d["lambda"]),
+            f(&d["apiGateway"]),
+            f(&d["dynamodbAndSecrets"]),
+            f(&d["total"]),
+            d["assumptions"].as_str().unwrap_or_default(),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budgets_compare_against_the_floor_and_the_limits() {
+        let functions = [
+            json!({"function": "bench-floor", "initMs": {"median": 4.0}}),
+            json!({"function": "send-message", "initMs": {"median": 5.0}, "cpuPerInvocationUs": 1500.0, "peakRssMb": 20.0}),
+        ];
+        let checks = budgets(&functions, 4.0);
+        let holds: Vec<bool> = checks.as_array().into_iter().flatten().map(|c| c["holds"] == true).collect();
+        assert_eq!(holds, [false, true, true], "CPU 1.5 ms misses; init 1.25x and 20 MB hold");
+    }
+
+    #[test]
+    fn whole_numbers_print_without_decimals() {
+        assert_eq!(trim(2.0), "2");
+        assert_eq!(trim(0.5), "0.50");
+        assert_eq!(trim(-0.0), "0");
+    }
+}

@@ -1,0 +1,217 @@
+//! A local Lambda Runtime API, and what the bench reads about a function's process (`/proc`).
+//!
+//! The functions run exactly as on Lambda: against this Runtime API, so "init" means what Lambda's
+//! `Init Duration` means: from process start until the binary first asks for work.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use serde_json::Value;
+use tokio::process::{Child, Command};
+use tokio::sync::{Notify, oneshot};
+
+/// What the function answered to one event.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// From handing the event out to receiving the answer.
+    pub latency: Duration,
+    /// The function posted a response (not an error).
+    pub ok: bool,
+    /// The HTTP status of an API Gateway response (`statusCode`), 0 for other functions.
+    pub status: u16,
+    /// The response: for API Gateway, its decoded `body` when that is JSON.
+    pub body: Value,
+}
+
+type Handed = (String, String);
+
+/// The Runtime API's shared state: events waiting to be handed out, and what the function answered.
+#[derive(Default)]
+struct RuntimeState {
+    queue: Mutex<VecDeque<Handed>>,
+    queued: Notify,
+    first_poll: Mutex<Option<oneshot::Sender<Instant>>>,
+    handed_at: Mutex<HashMap<String, Instant>>,
+    answers: Mutex<HashMap<String, Answer>>,
+    answered: Notify,
+}
+
+async fn next_invocation(State(state): State<Arc<RuntimeState>>) -> impl IntoResponse {
+    if let Some(first) = state.first_poll.lock().ok().and_then(|mut f| f.take()) {
+        let _ = first.send(Instant::now());
+    }
+    loop {
+        let notified = state.queued.notified();
+        let next = state.queue.lock().ok().and_then(|mut q| q.pop_front());
+        if let Some((id, event)) = next {
+            if let Ok(mut handed) = state.handed_at.lock() {
+                handed.insert(id.clone(), Instant::now());
+            }
+            let mut headers = HeaderMap::new();
+            let deadline = (time::OffsetDateTime::now_utc().unix_timestamp() + 60) * 1000;
+            for (name, value) in [
+                ("lambda-runtime-aws-request-id", id.clone()),
+                ("lambda-runtime-deadline-ms", deadline.to_string()),
+                (
+                    "lambda-runtime-invoked-function-arn",
+                    "arn:aws:lambda:us-east-1:000000000000:function:bench".to_owned(),
+                ),
+                ("content-type", "application/json".to_owned()),
+            ] {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    headers.insert(name, value);
+                }
+            }
+            return (StatusCode::OK, headers, event);
+        }
+        notified.await;
+    }
+}
+
+async fn invocation_answer(
+    State(state): State<Arc<RuntimeState>>,
+    UrlPath((id, kind)): UrlPath<(String, String)>,
+    body: Bytes,
+) -> StatusCode {
+    let now = Instant::now();
+    let handed = state.handed_at.lock().ok().and_then(|h| h.get(&id).copied()).unwrap_or(now);
+    let response: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let status = response["statusCode"].as_u64().and_then(|s| u16::try_from(s).ok()).unwrap_or(0);
+    let body = match response["body"].as_str() {
+        Some(text) => serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned())),
+        None => response,
+    };
+    if let Ok(mut answers) = state.answers.lock() {
+        answers.insert(id, Answer { latency: now - handed, ok: kind == "response", status, body });
+    }
+    state.answered.notify_waiters();
+    StatusCode::ACCEPTED
+}
+
+/// A local Lambda Runtime API on an ephemeral port.
+pub struct RuntimeApi {
+    pub address: String,
+    state: Arc<RuntimeState>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl RuntimeApi {
+    pub async fn start() -> Result<Self, String> {
+        let state = Arc::new(RuntimeState::default());
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next_invocation))
+            .route("/2018-06-01/runtime/invocation/{id}/{kind}", post(invocation_answer))
+            .route("/2018-06-01/runtime/init/error", post(|| async { StatusCode::ACCEPTED }))
+            .with_state(Arc::clone(&state));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("runtime api: {e}"))?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?.to_string();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(Self { address, state, server })
+    }
+
+    /// Resolves when the function first asks for work: the end of its init.
+    pub fn expect_first_poll(&self) -> oneshot::Receiver<Instant> {
+        let (tx, rx) = oneshot::channel();
+        if let Ok(mut first) = self.state.first_poll.lock() {
+            *first = Some(tx);
+        }
+        rx
+    }
+
+    /// Hands `event` to the function and waits for its answer.
+    pub async fn invoke(&self, event: String) -> Result<Answer, String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        if let Ok(mut queue) = self.state.queue.lock() {
+            queue.push_back((id.clone(), event));
+        }
+        self.state.queued.notify_waiters();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let answered = self.state.answered.notified();
+            if let Some(answer) = self.state.answers.lock().ok().and_then(|mut a| a.remove(&id)) {
+                return Ok(answer);
+            }
+            if tokio::time::timeout_at(deadline.into(), answered).await.is_err() {
+                return Err("the function did not answer within 30 s".to_owned());
+            }
+        }
+    }
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// A function process attached to `runtime`, with the stack's environment plus `extra`.
+pub fn spawn(
+    name: &str,
+    binary: &Path,
+    runtime: &RuntimeApi,
+    env: &[(String, String)],
+    extra: &[(String, String)],
+) -> Result<Child, String> {
+    Command::new(binary)
+        .envs(env.iter().chain(extra).map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| format!("starting {}: {e}", binary.display()))
+}
+
+/// Waits until the process asks for work (its init is over); how long that took since `started`.
+pub async fn init_done(
+    name: &str,
+    first_poll: oneshot::Receiver<Instant>,
+    started: Instant,
+) -> Result<Duration, String> {
+    let polled = tokio::time::timeout(Duration::from_secs(30), first_poll)
+        .await
+        .map_err(|_| format!("{name} never asked for work"))?
+        .map_err(|_| "runtime api dropped".to_owned())?;
+    Ok(polled - started)
+}
+
+/// CPU time the process has used so far, split into user and kernel time, in microseconds (`/proc/<pid>/stat`
+/// fields 14 and 15, in clock ticks of 10 ms: over hundreds of invocations the resolution is tens of µs each).
+/// User time is what our code (and the libraries in it) costs; kernel time is mostly sockets: the serialized
+/// emulator closes every connection, so each AWS request opens a new one.
+pub fn cpu_micros(pid: u32) -> (u64, u64) {
+    const TICK_MICROS: u64 = 10_000; // CLK_TCK = 100 on Linux
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return (0, 0) };
+    // The command name may contain spaces; fields start after its closing parenthesis (field 3 onwards).
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let field = |n: usize| fields.get(n - 3).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+    (field(14) * TICK_MICROS, field(15) * TICK_MICROS)
+}
+
+/// Peak resident memory in kB (`VmHWM`).
+pub fn peak_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:").and_then(|v| v.split_whitespace().next()?.parse().ok()))
+        })
+        .unwrap_or(0)
+}

@@ -3,7 +3,9 @@
 use lambda_http::{Error, service_fn};
 use lightotp::deps::{Deps, Warm};
 
-#[tokio::main]
+// One thread: Lambda hands an instance one event at a time, and a single-threaded runtime spares the
+// cross-thread wake-ups a multi-threaded one pays on every await (docs/performance.md).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lightotp::logging::init();
     let deps = Deps::cold_start(Warm { pepper: true, phone_metadata: true, ..Warm::default() }).await?;

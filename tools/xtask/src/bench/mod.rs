@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::tools::{root, run};
 use cost::{Meter, PER_SCENARIO, Scenario};
-use runtime::{Answer, RuntimeApi, cpu_micros, init_done, peak_rss_kb, spawn};
+use runtime::{Answer, RuntimeApi, cpu_between, cpu_micros, init_done, peak_rss_kb, spawn, thread_cpu_nanos};
 
 /// Cold starts measured per function.
 const STARTS: usize = 20;
@@ -59,14 +59,16 @@ async fn measure(
     let pid = child.id().unwrap_or(0);
     let measured = events.len().saturating_sub(WARMUP).max(1);
     let mut answers = Vec::new();
-    let mut cpu_before = (0, 0);
+    let (mut ticks_before, mut threads_before) = ((0, 0), HashMap::new());
     for (i, event) in events.into_iter().enumerate() {
         if i == WARMUP {
-            cpu_before = cpu_micros(pid);
+            ticks_before = cpu_micros(pid);
+            threads_before = thread_cpu_nanos(pid);
         }
         answers.push(runtime.invoke(event).await?);
     }
-    let cpu_after = cpu_micros(pid);
+    let cpu_nanos = cpu_between(&threads_before, &thread_cpu_nanos(pid));
+    let ticks_after = cpu_micros(pid);
     let rss_kb = peak_rss_kb(pid);
     let _ = child.kill().await;
     let mut latencies: Vec<Duration> = answers.iter().skip(WARMUP).map(|a| a.latency).collect();
@@ -88,8 +90,9 @@ async fn measure(
         "binaryBytes": size,
         "initMs": { "median": percentile(&inits, 0.5), "p99": percentile(&inits, 0.99), "starts": STARTS },
         "warmMs": { "median": percentile(&latencies, 0.5), "p99": percentile(&latencies, 0.99), "invocations": measured },
-        "cpuPerInvocationUs": cpu_after.0.saturating_sub(cpu_before.0) as f64 / measured as f64,
-        "kernelPerInvocationUs": cpu_after.1.saturating_sub(cpu_before.1) as f64 / measured as f64,
+        "cpuPerInvocationUs": cpu_nanos as f64 / 1000.0 / measured as f64,
+        "userPerInvocationUs": ticks_after.0.saturating_sub(ticks_before.0) as f64 / measured as f64,
+        "kernelPerInvocationUs": ticks_after.1.saturating_sub(ticks_before.1) as f64 / measured as f64,
         "peakRssMb": rss_kb as f64 / 1024.0,
         "statuses": statuses,
     });

@@ -10,7 +10,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use lightotp::clock::SystemClock;
 use lightotp::config::Config;
-use lightotp::deps::{AwsClients, Deps};
+use lightotp::deps::{AwsClients, Deps, Warm};
 use serde_json::{Value, json};
 
 use crate::helpers::{Ctx, Tenant, fresh_sa_phone};
@@ -132,4 +132,23 @@ async fn a_warm_send_makes_at_most_five_dynamodb_requests_no_secrets_request_and
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(dynamodb.take(), ["UpdateItem", "GetItem"], "CheckMessageStatus: rate counter and the message");
     assert_eq!(secrets.take(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_cold_start_fetches_each_named_secret_once_and_the_first_send_needs_only_its_key() {
+    let ctx = Ctx::new().await;
+    let tenant = ctx.default_tenant().await;
+    let (deps, dynamodb, secrets) = counted_deps(&ctx).await;
+    deps.warm_up(Warm { pepper: true, whatsapp_token: true, phone_metadata: true, ..Warm::default() }).await;
+    let mut fetched = secrets.take();
+    fetched.sort();
+    assert_eq!(fetched, ["GetSecretValue", "GetSecretValue"], "the pepper and the WhatsApp token, once each");
+    assert_eq!(dynamodb.take(), Vec::<String>::new(), "a cold start reads nothing from the table");
+
+    deps.warm_up(Warm { pepper: true, whatsapp_token: true, ..Warm::default() }).await;
+    assert_eq!(secrets.take(), Vec::<String>::new(), "warm secrets are not fetched again");
+
+    let (status, _) = send(&deps, &tenant, json!({"otpCode": "482913", "toPhoneE164": fresh_sa_phone()})).await;
+    assert_eq!(status, 200);
+    assert_eq!(secrets.take(), ["GetSecretValue"], "only the API key's verifier is left to read");
 }

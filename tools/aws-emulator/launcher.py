@@ -535,7 +535,8 @@ class DynamoCost:
     response)`` after it (sizes "after", and the ``Items`` of a Query or Scan). Sizes are
     moto's ``Item.size()``, the full item (a projection does not make a read cheaper).
     Writes (1 KB each, min 1) are charged whatever the answer: a failed condition still
-    costs the write. Reads are charged only on a 2xx answer.
+    costs the write; an item entering, leaving or moving in a global secondary index adds
+    that index's writes. Reads are charged only on a 2xx answer.
     """
 
     def __init__(self, environ: dict, action: str, request: dict[str, Any], access_key: str, region: str) -> None:
@@ -546,6 +547,7 @@ class DynamoCost:
         self.request = request
         self.writes = self._writes()
         self.before = [self._size(table, key) for table, key, _ in self.writes]
+        self.indexed_before = [self._index_entries(table, key) for table, key, _ in self.writes]
 
     def _writes(self) -> list[tuple[str, dict[str, Any], int]]:
         """(table, key or whole item, unit multiplier) of each item the request writes."""
@@ -574,11 +576,47 @@ class DynamoCost:
             return 0
         return item.size() if item is not None else 0
 
+    def _index_entries(self, table_name: str, key: dict[str, Any]) -> list[tuple | None]:
+        """Per global secondary index of the table, the item's entry in it: its key values (and, unless the index
+        projects keys only, the whole item), or None when the item is not in the index."""
+        try:
+            table = self.backend.get_table(table_name)
+            item = self.backend.get_item(table_name, key)
+        except Exception:
+            return []
+        entries: list[tuple | None] = []
+        for index in table.global_indexes:
+            values = [item.attrs.get(name) for name in index.schema_key_attrs] if item is not None else [None]
+            if any(value is None for value in values):
+                entries.append(None)
+                continue
+            keys = tuple(json.dumps(value.to_json(), sort_keys=True) for value in values)
+            keys_only = (index.projection or {}).get("ProjectionType") == "KEYS_ONLY"
+            entries.append((keys, None if keys_only else json.dumps(item.to_json(), sort_keys=True, default=str)))
+        return entries
+
+    @staticmethod
+    def index_write_units(before: list[tuple | None], after: list[tuple | None]) -> int:
+        """Index writes, one unit each (index entries here are far below 1 KB): an entry added or removed is one
+        write, an entry whose index key changed is two (delete, then put), one whose projected attributes changed
+        is one."""
+        units = 0
+        for old, new in zip(before, after):
+            if old == new:
+                continue
+            if old is None or new is None:
+                units += 1
+            else:
+                units += 2 if old[0] != new[0] else 1
+        return units
+
     def units(self, status: int, response: bytes) -> tuple[float, float]:
-        """(read units, write units) once moto answered ``status`` with ``response``."""
+        """(read units, write units) once moto answered ``status`` with ``response``. Writes include the global
+        secondary indexes' writes (not doubled inside a transaction)."""
         write = sum(
             multiplier * max(1, math.ceil(max(before, self._size(table, key)) / 1024))
-            for (table, key, multiplier), before in zip(self.writes, self.before)
+            + self.index_write_units(indexed, self._index_entries(table, key))
+            for (table, key, multiplier), before, indexed in zip(self.writes, self.before, self.indexed_before)
         )
         return (self._reads(response) if 200 <= status < 300 else 0.0), float(write)
 

@@ -97,6 +97,20 @@ class ItemSizeTest(unittest.TestCase):
         self.assertEqual(launcher.dynamo_item_size(self.ITEM), item.size())
 
 
+class IndexWriteTest(unittest.TestCase):
+    """``launcher.DynamoCost.index_write_units``: what a write costs in each global secondary index."""
+
+    def test_entering_leaving_moving_and_projected_changes(self) -> None:
+        units = launcher.DynamoCost.index_write_units
+        entry = (("k1",), None)
+        self.assertEqual(units([None], [entry]), 1, "an item enters the index")
+        self.assertEqual(units([entry], [None]), 1, "an item leaves it")
+        self.assertEqual(units([entry], [(("k2",), None)]), 2, "its index key changes: delete and put")
+        self.assertEqual(units([entry], [entry]), 0, "a keys-only entry is untouched by other attributes")
+        self.assertEqual(units([(("k1",), "old")], [(("k1",), "new")]), 1, "a projected attribute changes")
+        self.assertEqual(units([None, entry], [entry, None]), 2, "per index")
+
+
 class LauncherTest(unittest.TestCase):
     proc: subprocess.Popen
     base: str
@@ -536,6 +550,36 @@ class LauncherTest(unittest.TestCase):
         big = {"pk": {"S": "user#3"}, "sk": {"S": "a"}, "blob": {"S": "x" * 1500}}  # 1 KB < size <= 2 KB
         ddb.put_item(TableName=table, Item=big)
         self.assertEqual(units("PutItem"), (2, {"200": 2}, 0.0, 3.0))
+
+        indexed = f"indexed-{uuid.uuid4().hex[:8]}"
+        ddb.create_table(
+            TableName=indexed,
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "g", "AttributeType": "S"},
+            ],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "g-index",
+                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        ddb.put_item(TableName=indexed, Item={"pk": {"S": "i"}, "g": {"S": "one"}})
+        self.assertEqual(units("PutItem")[3], 3.0 + 2.0, "the item and its index entry")
+
+        def update(expression: str, values: dict | None = None) -> float:
+            before = units("UpdateItem")[3]
+            extra = {"ExpressionAttributeValues": values} if values else {}
+            ddb.update_item(TableName=indexed, Key={"pk": {"S": "i"}}, UpdateExpression=expression, **extra)
+            return units("UpdateItem")[3] - before
+
+        self.assertEqual(update("SET note = :v", {":v": {"S": "x"}}), 1.0, "keys-only index untouched")
+        self.assertEqual(update("SET g = :v", {":v": {"S": "two"}}), 3.0, "index key moved: delete and put")
+        self.assertEqual(update("REMOVE g"), 2.0, "left the index")
 
         # SNS speaks the query protocol; this app id is only in X-Amz-User-Agent
         publish = b"Action=Publish&Version=2010-03-31&PhoneNumber=%2B15555550142&Message=metered"

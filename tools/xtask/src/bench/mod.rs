@@ -412,8 +412,9 @@ async fn scenarios(
         scenario(
             "send-message",
             "low-balance email",
-            (0..8).map(|i| send(17, i, low_key, &fresh(7, 700 + i))).collect(),
-            vec![send(17, 8, low_key, &fresh(7, 708))],
+            // 10 credits, threshold 10 % = 1: the tenth send takes the balance below it and claims the email.
+            (0..9).map(|i| send(17, i, low_key, &fresh(7, 700 + i))).collect(),
+            vec![send(17, 9, low_key, &fresh(7, 709))],
             200,
         ),
     ];

@@ -113,11 +113,6 @@ impl ApiKeyVerifier {
         Self { client, prefix: prefix.into(), pepper, cache: Mutex::new(HashMap::new()) }
     }
 
-    /// Fetches the pepper now (during a cold start) so the first request does not pay for it.
-    pub async fn warm(&self) -> Result<(), SecretError> {
-        self.pepper.get().await.map(|_| ())
-    }
-
     /// Checks the key a request carries (`None` when the header is absent) and says whose it is.
     pub async fn authenticate(&self, header: Option<&str>, now: OffsetDateTime) -> Result<ClientId, AuthError> {
         let raw = header.map(str::trim).filter(|v| !v.is_empty()).ok_or(AuthError::Missing)?;

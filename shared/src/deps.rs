@@ -127,9 +127,9 @@ impl Deps {
         }
         let phone = warm.phone_metadata.then(|| tokio::task::spawn_blocking(crate::domain::phone::warm_up));
         let loaded = tokio::join!(
-            when(warm.pepper, self.api_keys.warm()),
+            when(warm.pepper, self.pepper.warm()),
             when(warm.whatsapp_token, self.whatsapp.warm()),
-            when(warm.app_secret, async { self.whatsapp_app_secret.get().await.map(|_| ()) }),
+            when(warm.app_secret, self.whatsapp_app_secret.warm()),
         );
         for err in [loaded.0, loaded.1, loaded.2].into_iter().filter_map(Result::err) {
             tracing::warn!(error = %err, "secret not loaded at cold start; the first request that needs it will retry");

@@ -43,6 +43,11 @@ impl LazySecret {
         Self { client, secret_id: secret_id.into(), value: OnceCell::new() }
     }
 
+    /// Fetches the secret now (during a cold start) unless it is already in memory.
+    pub async fn warm(&self) -> Result<(), SecretError> {
+        self.get().await.map(|_| ())
+    }
+
     /// The secret's text: one `GetSecretValue` the first time, memory afterwards.
     pub async fn get(&self) -> Result<&SecretText, SecretError> {
         self.value

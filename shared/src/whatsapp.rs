@@ -104,7 +104,7 @@ impl WhatsAppClient {
 
     /// Fetches the token now (during a cold start).
     pub async fn warm(&self) -> Result<(), crate::secrets::SecretError> {
-        self.token.get().await.map(|_| ())
+        self.token.warm().await
     }
 
     /// Sends the template; returns WhatsApp's message id (`wamid…`).

@@ -546,8 +546,7 @@ class DynamoCost:
         self.action = action
         self.request = request
         self.writes = self._writes()
-        self.before = [self._size(table, key) for table, key, _ in self.writes]
-        self.indexed_before = [self._index_entries(table, key) for table, key, _ in self.writes]
+        self.before = [self._written(table, key) for table, key, _ in self.writes]
 
     def _writes(self) -> list[tuple[str, dict[str, Any], int]]:
         """(table, key or whole item, unit multiplier) of each item the request writes."""
@@ -576,14 +575,20 @@ class DynamoCost:
             return 0
         return item.size() if item is not None else 0
 
-    def _index_entries(self, table_name: str, key: dict[str, Any]) -> list[tuple | None]:
-        """Per global secondary index of the table, the item's entry in it: its key values (and, unless the index
-        projects keys only, the whole item), or None when the item is not in the index."""
+    def _written(self, table_name: str, key: dict[str, Any]) -> tuple[int, list[tuple | None]]:
+        """What a write is charged on, read with one lookup: the stored item's size (0 if absent) and its index
+        entries. Computed at once, because moto updates items in place."""
         try:
             table = self.backend.get_table(table_name)
             item = self.backend.get_item(table_name, key)
-        except Exception:
-            return []
+        except Exception:  # no such table, bad key: nothing stored
+            return 0, []
+        return (item.size() if item is not None else 0), self._index_entries(table, item)
+
+    @staticmethod
+    def _index_entries(table: Any, item: Any) -> list[tuple | None]:
+        """Per global secondary index of the table, the item's entry in it: its key values (and, unless the index
+        projects keys only, the whole item), or None when the item is not in the index."""
         entries: list[tuple | None] = []
         for index in table.global_indexes:
             values = [item.attrs.get(name) for name in index.schema_key_attrs] if item is not None else [None]
@@ -613,11 +618,11 @@ class DynamoCost:
     def units(self, status: int, response: bytes) -> tuple[float, float]:
         """(read units, write units) once moto answered ``status`` with ``response``. Writes include the global
         secondary indexes' writes (not doubled inside a transaction)."""
-        write = sum(
-            multiplier * max(1, math.ceil(max(before, self._size(table, key)) / 1024))
-            + self.index_write_units(indexed, self._index_entries(table, key))
-            for (table, key, multiplier), before, indexed in zip(self.writes, self.before, self.indexed_before)
-        )
+        write = 0
+        for (table, key, multiplier), (size_before, indexed_before) in zip(self.writes, self.before):
+            size_after, indexed_after = self._written(table, key)
+            write += multiplier * max(1, math.ceil(max(size_before, size_after) / 1024))
+            write += self.index_write_units(indexed_before, indexed_after)
         return (self._reads(response) if 200 <= status < 300 else 0.0), float(write)
 
     def _reads(self, response: bytes) -> float:

@@ -36,6 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -222,6 +223,31 @@ class LauncherTest(unittest.TestCase):
         self.assertEqual(keys, sorted(keys), "rows are sorted by (service, action)")
         return {key: row for key, row in zip(keys, rows)}
 
+    @staticmethod
+    def create_table(ddb: Any, prefix: str, sort_key: bool = False, index_key: str | None = None) -> str:
+        """A new on-demand table keyed by the strings ``pk`` (and ``sk``), with a keys-only global index on
+        ``index_key`` if given; returns its name."""
+        name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+        keys = ["pk", "sk"] if sort_key else ["pk"]
+        spec: dict[str, Any] = {
+            "TableName": name,
+            "AttributeDefinitions": [
+                {"AttributeName": a, "AttributeType": "S"} for a in keys + ([index_key] if index_key else [])
+            ],
+            "KeySchema": [{"AttributeName": a, "KeyType": t} for a, t in zip(keys, ["HASH", "RANGE"])],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        if index_key:
+            spec["GlobalSecondaryIndexes"] = [
+                {
+                    "IndexName": f"{index_key}-index",
+                    "KeySchema": [{"AttributeName": index_key, "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "KEYS_ONLY"},
+                }
+            ]
+        ddb.create_table(**spec)
+        return name
+
     def get_json(self, path: str) -> list:
         status, body = self.http("GET", path)
         self.assertEqual(status, 200, body)
@@ -232,15 +258,7 @@ class LauncherTest(unittest.TestCase):
 
     def test_1_transactions_are_serialized(self) -> None:
         ddb = self.client("dynamodb", max_pool_connections=64)
-        table = f"wallet-{uuid.uuid4().hex[:8]}"
-        ddb.create_table(
-            TableName=table,
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-            ],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        table = self.create_table(ddb, "wallet")
         ddb.put_item(TableName=table, Item={"pk": {"S": "wallet#1"}, "balance": {"N": "25"}})
 
         attempts = 40
@@ -293,22 +311,7 @@ class LauncherTest(unittest.TestCase):
 
     def test_1b_a_cancelled_transaction_puts_back_what_it_had_changed(self) -> None:
         ddb = self.client("dynamodb")
-        ranged, plain = f"ranged-{uuid.uuid4().hex[:8]}", f"plain-{uuid.uuid4().hex[:8]}"
-        ddb.create_table(
-            TableName=ranged,
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        ddb.create_table(
-            TableName=plain,
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        ranged, plain = self.create_table(ddb, "ranged", sort_key=True), self.create_table(ddb, "plain")
         kept = {"pk": {"S": "a"}, "sk": {"S": "1"}}
         ddb.put_item(TableName=ranged, Item={**kept, "v": {"N": "1"}})
         ddb.put_item(TableName=plain, Item={"pk": {"S": "p"}, "v": {"N": "1"}})
@@ -490,16 +493,7 @@ class LauncherTest(unittest.TestCase):
     def test_6_request_meter(self) -> None:
         app = "test-xyz"
         ddb = self.client("dynamodb", user_agent_appid=app)  # "app/test-xyz" in its User-Agent
-        table = f"meter-{uuid.uuid4().hex[:8]}"
-        ddb.create_table(
-            TableName=table,
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        table = self.create_table(ddb, "meter", sort_key=True)
 
         def row(action: str, service: str = "dynamodb") -> dict:
             return self.metered(app).get((service, action)) or {}
@@ -551,23 +545,7 @@ class LauncherTest(unittest.TestCase):
         ddb.put_item(TableName=table, Item=big)
         self.assertEqual(units("PutItem"), (2, {"200": 2}, 0.0, 3.0))
 
-        indexed = f"indexed-{uuid.uuid4().hex[:8]}"
-        ddb.create_table(
-            TableName=indexed,
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "g", "AttributeType": "S"},
-            ],
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            GlobalSecondaryIndexes=[
-                {
-                    "IndexName": "g-index",
-                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "KEYS_ONLY"},
-                }
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        indexed = self.create_table(ddb, "indexed", index_key="g")
         ddb.put_item(TableName=indexed, Item={"pk": {"S": "i"}, "g": {"S": "one"}})
         self.assertEqual(units("PutItem")[3], 3.0 + 2.0, "the item and its index entry")
 

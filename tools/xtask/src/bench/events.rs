@@ -41,6 +41,26 @@ pub fn verify_api(route: &str, api_key: &str, body: &Value, source_ip: &str) -> 
     api(route, &[("content-type", "application/json"), ("authorization", &bearer)], &body.to_string(), source_ip)
 }
 
+/// SendMessage of the bench's code to `phone`.
+pub fn send_message(api_key: &str, phone: &str, source_ip: &str) -> String {
+    lightotp("POST /SendMessage", api_key, &json!({"otpCode": "482913", "toPhoneE164": phone}), source_ip)
+}
+
+/// CheckMessageStatus of message `id`.
+pub fn check_status(api_key: &str, id: &str, source_ip: &str) -> String {
+    lightotp("POST /CheckMessageStatus", api_key, &json!({"id": id}), source_ip)
+}
+
+/// The Verify API's initiate to `receiver`.
+pub fn initiate(api_key: &str, receiver: &str, source_ip: &str) -> String {
+    verify_api("POST /api/otp/initiate", api_key, &json!({"receiver": receiver}), source_ip)
+}
+
+/// The Verify API's verify of `code` for `request_id`.
+pub fn verify(api_key: &str, request_id: &str, code: &str, source_ip: &str) -> String {
+    verify_api("POST /api/otp/verify", api_key, &json!({"request_id": request_id, "code": code}), source_ip)
+}
+
 /// A status notification from WhatsApp for one message, signed as Meta signs it (or with a forged signature).
 pub fn whatsapp_status(wamid: &str, callback: &str, status: &str, genuine: bool) -> Result<String, String> {
     let mut entry = json!({"id": wamid, "status": status, "timestamp": "1700000000", "recipient_id": "1",

@@ -214,12 +214,7 @@ pub async fn bench() -> Result<(), String> {
 
     eprintln!("xtask: measuring send-message");
     let send = |block: u8, i: usize, key: &str| {
-        events::lightotp(
-            "POST /SendMessage",
-            key,
-            &json!({"otpCode": "482913", "toPhoneE164": events::phone(run_id, block, i)}),
-            &events::ip(block, i),
-        )
+        events::send_message(key, &events::phone(run_id, block, i), &events::ip(block, i))
     };
     let (result, sent) =
         measure("send-message", &release.join("send-message"), &env, (0..n).map(|i| send(1, i, &key)).collect())
@@ -231,8 +226,7 @@ pub async fn bench() -> Result<(), String> {
     }
 
     eprintln!("xtask: measuring check-message-status");
-    let check =
-        |i: usize, id: &str| events::lightotp("POST /CheckMessageStatus", &key, &json!({"id": id}), &events::ip(2, i));
+    let check = |i: usize, id: &str| events::check_status(&key, id, &events::ip(2, i));
     let check_events = (0..n).map(|i| check(i, &ids[i % ids.len()])).collect();
     functions.push(measure("check-message-status", &release.join("check-message-status"), &env, check_events).await?.0);
 
@@ -253,9 +247,7 @@ pub async fn bench() -> Result<(), String> {
     functions.push(measure("sweep-stuck-messages", &release.join("sweep-stuck-messages"), &env, sweeps).await?.0);
 
     eprintln!("xtask: measuring otp-initiate");
-    let initiate = |block: u8, i: usize, receiver: &str| {
-        events::verify_api("POST /api/otp/initiate", &key, &json!({"receiver": receiver}), &events::ip(block, i))
-    };
+    let initiate = |block: u8, i: usize, receiver: &str| events::initiate(&key, receiver, &events::ip(block, i));
     let receivers: Vec<String> = (0..n).map(|i| events::phone(run_id, 5, i)).collect();
     let (result, initiated) = measure(
         "otp-initiate",
@@ -268,14 +260,7 @@ pub async fn bench() -> Result<(), String> {
 
     eprintln!("xtask: measuring otp-verify");
     let codes = sms_codes(&aws_url).await?;
-    let verify = |i: usize, request_id: &str, code: &str| {
-        events::verify_api(
-            "POST /api/otp/verify",
-            &key,
-            &json!({"request_id": request_id, "code": code}),
-            &events::ip(6, i),
-        )
-    };
+    let verify = |i: usize, request_id: &str, code: &str| events::verify(&key, request_id, code, &events::ip(6, i));
     let verify_events: Vec<String> = initiated
         .iter()
         .zip(&receivers)
@@ -360,14 +345,7 @@ async fn scenarios(
 ) -> Result<Vec<Scenario>, String> {
     let (api_url, aws_url, whatsapp_url) = urls;
     let k = PER_SCENARIO;
-    let send = |block: u8, i: usize, key: &str, phone: &str| {
-        events::lightotp(
-            "POST /SendMessage",
-            key,
-            &json!({"otpCode": "482913", "toPhoneE164": phone}),
-            &events::ip(block, i),
-        )
-    };
+    let send = |block: u8, i: usize, key: &str, phone: &str| events::send_message(key, phone, &events::ip(block, i));
     let fresh = |block: u8, i: usize| events::phone(run_id, block, i);
     let scenario =
         |function, name, setup, events, status| Scenario { function, name, env: Vec::new(), setup, events, status };
@@ -436,8 +414,7 @@ async fn scenarios(
     limited.env.push(("RATE_LIMIT_PER_MINUTE".to_owned(), "3".to_owned()));
     list.push(limited);
 
-    let check =
-        |i: usize, id: &str| events::lightotp("POST /CheckMessageStatus", key, &json!({"id": id}), &events::ip(20, i));
+    let check = |i: usize, id: &str| events::check_status(key, id, &events::ip(20, i));
     list.push(scenario(
         "check-message-status",
         "found",
@@ -496,9 +473,7 @@ async fn scenarios(
         0,
     ));
 
-    let initiate = |i: usize, receiver: &str| {
-        events::verify_api("POST /api/otp/initiate", key, &json!({"receiver": receiver}), &events::ip(21, i))
-    };
+    let initiate = |i: usize, receiver: &str| events::initiate(key, receiver, &events::ip(21, i));
     list.push(scenario("otp-initiate", "happy path", vec![], (0..k).map(|i| initiate(i, &fresh(8, i))).collect(), 200));
     list.push(scenario(
         "otp-initiate",
@@ -534,12 +509,7 @@ async fn scenarios(
         } else {
             code.chars().map(|c| if c == '9' { '0' } else { char::from(c as u8 + 1) }).collect()
         };
-        events::verify_api(
-            "POST /api/otp/verify",
-            key,
-            &json!({"request_id": request_id, "code": code}),
-            &events::ip(22, i),
-        )
+        events::verify(key, request_id, &code, &events::ip(22, i))
     };
     list.push(scenario(
         "otp-verify",

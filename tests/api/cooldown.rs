@@ -4,9 +4,8 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use tokio::sync::Barrier;
 
-use crate::helpers::{Ctx, Reply, Tenant, TenantSpec, fresh_sa_phone, otp};
+use crate::helpers::{Ctx, Reply, Tenant, TenantSpec, fresh_sa_phone, otp, race};
 
 fn sentence(clock: &str) -> String {
     format!("You can't send another message to the same number yet. Please wait {clock} and try again.")
@@ -111,20 +110,13 @@ async fn parallel_sends_to_one_number_let_exactly_one_through() {
     let ctx = Arc::new(Ctx::new().await);
     let tenant = Arc::new(ctx.default_tenant().await);
     let phone = Arc::new(fresh_sa_phone());
-    let barrier = Arc::new(Barrier::new(REQUESTS));
-    let racers: Vec<_> = (0..REQUESTS)
-        .map(|i| {
-            let (ctx, tenant, phone, barrier) =
-                (Arc::clone(&ctx), Arc::clone(&tenant), Arc::clone(&phone), Arc::clone(&barrier));
-            tokio::spawn(async move {
-                barrier.wait().await;
-                ctx.send(&tenant, otp(&format!("{i:04}"), &phone)).await
-            })
-        })
-        .collect();
+    let replies = race(REQUESTS, |i| {
+        let (ctx, tenant, phone) = (Arc::clone(&ctx), Arc::clone(&tenant), Arc::clone(&phone));
+        async move { ctx.send(&tenant, otp(&format!("{i:04}"), &phone)).await }
+    })
+    .await;
     let mut accepted = 0;
-    for racer in racers {
-        let reply = racer.await.expect("racer");
+    for reply in replies {
         match reply.status {
             200 => accepted += 1,
             400 => assert!(

@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_config::{BehaviorVersion, Region};
@@ -11,7 +12,7 @@ use reqwest::header::HeaderMap;
 use serde::Deserialize;
 use serde_json::Value;
 use time::OffsetDateTime;
-use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use tokio::sync::{Barrier, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Tests that move the stack's clock hold it exclusively; every other test holds it shared (through its [`Ctx`]),
 /// because a jump would break what it expects: a cooldown still running, a rate window still open, a message in
@@ -382,3 +383,27 @@ pub fn otp(code: &str, phone: &str) -> Value {
 
 /// The demo number: Saudi Arabia, which no test prices, so it costs 1 credit.
 pub const SA_PHONE: &str = "+966551234567";
+
+/// Runs `count` requests at once, the way a race test needs them: each on its own task, all waiting at one barrier
+/// before they start, so they reach the stack together. The answers come back in the order of `i`.
+pub async fn race<T, F>(count: usize, request: impl Fn(usize) -> F) -> Vec<T>
+where
+    F: Future<Output = T> + Send + 'static,
+    T: Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(count));
+    let racers: Vec<_> = (0..count)
+        .map(|i| {
+            let (barrier, request) = (Arc::clone(&barrier), request(i));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                request.await
+            })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(count);
+    for racer in racers {
+        answers.push(racer.await.expect("racer"));
+    }
+    answers
+}

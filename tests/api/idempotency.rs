@@ -3,9 +3,8 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use tokio::sync::Barrier;
 
-use crate::helpers::{Ctx, TenantSpec, fresh_sa_phone};
+use crate::helpers::{Ctx, TenantSpec, fresh_sa_phone, race};
 
 fn keyed(code: &str, phone: &str, key: &str) -> Value {
     json!({"otpCode": code, "toPhoneE164": phone, "languageCode": "en", "idempotencyKey": key})
@@ -42,20 +41,13 @@ async fn fifty_parallel_requests_with_one_key_send_once_and_all_get_the_same_ans
     let ctx = Arc::new(Ctx::new().await);
     let tenant = Arc::new(ctx.default_tenant().await);
     let body = Arc::new(keyed("771234", &fresh_sa_phone(), &new_key()));
-    let barrier = Arc::new(Barrier::new(REQUESTS));
-    let racers: Vec<_> = (0..REQUESTS)
-        .map(|_| {
-            let (ctx, tenant, body, barrier) =
-                (Arc::clone(&ctx), Arc::clone(&tenant), Arc::clone(&body), Arc::clone(&barrier));
-            tokio::spawn(async move {
-                barrier.wait().await;
-                ctx.send(&tenant, (*body).clone()).await
-            })
-        })
-        .collect();
+    let replies = race(REQUESTS, |_| {
+        let (ctx, tenant, body) = (Arc::clone(&ctx), Arc::clone(&tenant), Arc::clone(&body));
+        async move { ctx.send(&tenant, (*body).clone()).await }
+    })
+    .await;
     let mut answers = Vec::new();
-    for racer in racers {
-        let mut reply = racer.await.expect("racer");
+    for mut reply in replies {
         // A request that met the first one still in flight may be told to come back; retried, it replays.
         for _ in 0..20 {
             if reply.status != 409 {

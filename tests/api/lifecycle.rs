@@ -12,9 +12,8 @@ use lightotp::domain::phone::PhoneE164;
 use lightotp::domain::subscription::{DebitGuard, choose_payer};
 use lightotp::store::{IdempotencyClaim, NewMessage, Reservation};
 use serde_json::{Value, json};
-use tokio::sync::Barrier;
 
-use crate::helpers::{Ctx, Tenant, TenantSpec, fresh_sa_phone, otp};
+use crate::helpers::{Ctx, Tenant, TenantSpec, fresh_sa_phone, otp, race};
 
 async fn status_of(ctx: &Ctx, tenant: &Tenant, id: &str) -> Value {
     let reply = ctx.check(tenant, id).await;
@@ -115,19 +114,12 @@ async fn a_failed_webhook_delivered_twice_in_parallel_refunds_exactly_once() {
     assert_eq!(ctx.whatsapp_status(&wamid, "sent", None).await, 200);
     assert_eq!(ctx.balances(&tenant).await, [(0, "Expired")]);
 
-    let barrier = Arc::new(Barrier::new(3));
-    let racers: Vec<_> = (0..3)
-        .map(|_| {
-            let (ctx, wamid, barrier) = (Arc::clone(&ctx), wamid.clone(), Arc::clone(&barrier));
-            tokio::spawn(async move {
-                barrier.wait().await;
-                ctx.whatsapp_status(&wamid, "failed", Some(undeliverable())).await
-            })
-        })
-        .collect();
-    for racer in racers {
-        assert_eq!(racer.await.expect("racer"), 200, "every delivery is acknowledged");
-    }
+    let acknowledged = race(3, |_| {
+        let (ctx, wamid) = (Arc::clone(&ctx), wamid.clone());
+        async move { ctx.whatsapp_status(&wamid, "failed", Some(undeliverable())).await }
+    })
+    .await;
+    assert_eq!(acknowledged, [200, 200, 200], "every delivery is acknowledged");
     assert_eq!(ctx.balances(&tenant).await, [(1, "Active")], "refunded once, and active again");
     let body = status_of(&ctx, &tenant, &id).await;
     assert_eq!(body["messageStatus"], "Failed");
@@ -259,19 +251,12 @@ async fn exactly_one_low_balance_email_under_parallel_debits_in_the_clients_lang
     // credits, where every debit could claim it.
     let tenant = Arc::new(ctx.tenant(TenantSpec { language: "ar", credits: None, ..TenantSpec::default() }).await);
     ctx.admin.grant_subscription(&tenant.client_id, 20, 50, time::OffsetDateTime::now_utc()).await.expect("grant");
-    let barrier = Arc::new(Barrier::new(REQUESTS));
-    let racers: Vec<_> = (0..REQUESTS)
-        .map(|i| {
-            let (ctx, tenant, barrier) = (Arc::clone(&ctx), Arc::clone(&tenant), Arc::clone(&barrier));
-            tokio::spawn(async move {
-                barrier.wait().await;
-                ctx.send(&tenant, otp(&format!("{i:04}"), &fresh_sa_phone())).await.status
-            })
-        })
-        .collect();
-    for racer in racers {
-        assert_eq!(racer.await.expect("racer"), 200);
-    }
+    let statuses = race(REQUESTS, |i| {
+        let (ctx, tenant) = (Arc::clone(&ctx), Arc::clone(&tenant));
+        async move { ctx.send(&tenant, otp(&format!("{i:04}"), &fresh_sa_phone())).await.status }
+    })
+    .await;
+    assert_eq!(statuses, [200; REQUESTS]);
     assert_eq!(ctx.balances(&tenant).await, [(2, "Active")]);
     let emails = ctx.emails_to(&tenant).await;
     assert_eq!(emails.len(), 1, "exactly one email: {emails:?}");

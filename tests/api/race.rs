@@ -4,9 +4,8 @@
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use tokio::sync::Barrier;
 
-use crate::helpers::{Ctx, TenantSpec, fresh_sa_phone, otp};
+use crate::helpers::{Ctx, TenantSpec, fresh_sa_phone, otp, race};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]
 async fn parallel_sends_never_overdraw_and_never_send_unpaid() {
@@ -14,19 +13,13 @@ async fn parallel_sends_never_overdraw_and_never_send_unpaid() {
     const REQUESTS: usize = 40;
     let ctx = Arc::new(Ctx::new().await);
     let tenant = Arc::new(ctx.tenant(TenantSpec { credits: Some(CREDITS), ..TenantSpec::default() }).await);
-    let barrier = Arc::new(Barrier::new(REQUESTS));
-    let racers: Vec<_> = (0..REQUESTS)
-        .map(|i| {
-            let (ctx, tenant, barrier) = (Arc::clone(&ctx), Arc::clone(&tenant), Arc::clone(&barrier));
-            tokio::spawn(async move {
-                barrier.wait().await;
-                ctx.send(&tenant, otp(&format!("{i:04}"), &fresh_sa_phone())).await
-            })
-        })
-        .collect();
+    let replies = race(REQUESTS, |i| {
+        let (ctx, tenant) = (Arc::clone(&ctx), Arc::clone(&tenant));
+        async move { ctx.send(&tenant, otp(&format!("{i:04}"), &fresh_sa_phone())).await }
+    })
+    .await;
     let mut accepted = 0;
-    for racer in racers {
-        let reply = racer.await.expect("racer");
+    for reply in replies {
         match (reply.status, reply.body["errorMessage"].as_str()) {
             (200, _) => accepted += 1,
             (400, Some("InsufficientBalance")) => {}
@@ -76,25 +69,19 @@ async fn parallel_sends_across_several_subscriptions_never_split_a_message_nor_o
     ctx.admin.grant_subscription(&tenant.client_id, 4, 10, now).await.expect("sub");
     const GRANTED: u64 = 7 + 5 + 4;
 
-    let barrier = Arc::new(Barrier::new(REQUESTS));
-    let racers: Vec<_> = (0..REQUESTS)
-        .map(|i| {
-            let (ctx, tenant, barrier) = (Arc::clone(&ctx), Arc::clone(&tenant), Arc::clone(&barrier));
-            // Every third message costs 3 credits (Egypt), the others 1.
-            let (phone, cost) = if i % 3 == 0 {
-                (format!("+2010{:08}", uuid::Uuid::new_v4().as_u128() % 100_000_000), 3)
-            } else {
-                (fresh_sa_phone(), 1)
-            };
-            tokio::spawn(async move {
-                barrier.wait().await;
-                (ctx.send(&tenant, otp(&format!("{i:04}"), &phone)).await, cost)
-            })
-        })
-        .collect();
+    let replies = race(REQUESTS, |i| {
+        let (ctx, tenant) = (Arc::clone(&ctx), Arc::clone(&tenant));
+        // Every third message costs 3 credits (Egypt), the others 1.
+        let (phone, cost) = if i % 3 == 0 {
+            (format!("+2010{:08}", uuid::Uuid::new_v4().as_u128() % 100_000_000), 3)
+        } else {
+            (fresh_sa_phone(), 1)
+        };
+        async move { (ctx.send(&tenant, otp(&format!("{i:04}"), &phone)).await, cost) }
+    })
+    .await;
     let (mut spent, mut accepted, mut cheapest_refused) = (0, 0, u64::MAX);
-    for racer in racers {
-        let (reply, cost) = racer.await.expect("racer");
+    for (reply, cost) in replies {
         match (reply.status, reply.body["errorMessage"].as_str()) {
             (200, _) => {
                 spent += cost;

@@ -6,9 +6,8 @@ use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{Value, json};
-use tokio::sync::Barrier;
 
-use crate::helpers::{Ctx, Reply, Tenant, TenantSpec, fresh_sa_phone};
+use crate::helpers::{Ctx, Reply, Tenant, TenantSpec, fresh_sa_phone, race};
 
 const INITIATE: &str = "/api/otp/initiate";
 const VERIFY: &str = "/api/otp/verify";
@@ -221,20 +220,13 @@ async fn parallel_verifies_of_the_right_code_succeed_exactly_once() {
     let tenant = Arc::new(tenant(&ctx, 5, None).await);
     let (request_id, code, _) = initiate(&ctx, &tenant, json!({"receiver": fresh_sa_phone()})).await;
     let body = Arc::new(json!({"request_id": request_id, "code": code}));
-    let barrier = Arc::new(Barrier::new(RACERS));
-    let racers: Vec<_> = (0..RACERS)
-        .map(|_| {
-            let (ctx, tenant, body, barrier) =
-                (Arc::clone(&ctx), Arc::clone(&tenant), Arc::clone(&body), Arc::clone(&barrier));
-            tokio::spawn(async move {
-                barrier.wait().await;
-                ctx.verify_api(VERIFY, &tenant.api_key, &body).await
-            })
-        })
-        .collect();
+    let replies = race(RACERS, |_| {
+        let (ctx, tenant, body) = (Arc::clone(&ctx), Arc::clone(&tenant), Arc::clone(&body));
+        async move { ctx.verify_api(VERIFY, &tenant.api_key, &body).await }
+    })
+    .await;
     let mut verified = 0;
-    for racer in racers {
-        let reply = racer.await.expect("racer");
+    for reply in replies {
         match message(&reply) {
             (200, _) => verified += 1,
             (400, "The code has already been used.") => {}

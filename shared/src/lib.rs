@@ -10,6 +10,7 @@ pub mod config;
 pub mod deps;
 pub mod domain;
 pub mod email;
+pub mod handler_cpu;
 pub mod http;
 pub mod logging;
 pub mod secrets;

@@ -2,6 +2,7 @@
 
 use lambda_http::{Error, service_fn};
 use lightotp::deps::{Deps, Warm};
+use lightotp::handler_cpu::HandlerCpu;
 
 // One thread: Lambda hands an instance one event at a time, and a single-threaded runtime spares the
 // cross-thread wake-ups a multi-threaded one pays on every await (docs/performance.md).
@@ -9,5 +10,6 @@ use lightotp::deps::{Deps, Warm};
 async fn main() -> Result<(), Error> {
     lightotp::logging::init();
     let deps = Deps::cold_start(Warm { pepper: true, phone_metadata: true, ..Warm::default() }).await?;
-    lambda_http::run(service_fn(|request| otp_initiate::handle(&deps, request))).await
+    let cpu = HandlerCpu::from_env();
+    lambda_http::run(service_fn(|request| cpu.measure(otp_initiate::handle(&deps, request)))).await
 }

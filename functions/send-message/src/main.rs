@@ -2,6 +2,7 @@
 
 use lambda_http::{Error, service_fn};
 use lightotp::deps::{Deps, Warm};
+use lightotp::handler_cpu::HandlerCpu;
 
 // One thread: Lambda hands an instance one event at a time, and a single-threaded runtime spares the
 // cross-thread wake-ups a multi-threaded one pays on every await (docs/performance.md).
@@ -10,5 +11,6 @@ async fn main() -> Result<(), Error> {
     lightotp::logging::init();
     let deps =
         Deps::cold_start(Warm { pepper: true, whatsapp_token: true, phone_metadata: true, ..Warm::default() }).await?;
-    lambda_http::run(service_fn(|request| send_message::handle(&deps, request))).await
+    let cpu = HandlerCpu::from_env();
+    lambda_http::run(service_fn(|request| cpu.measure(send_message::handle(&deps, request)))).await
 }

@@ -2,6 +2,7 @@
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use lightotp::deps::{Deps, Warm};
+use lightotp::handler_cpu::HandlerCpu;
 use serde_json::Value;
 
 // One thread: Lambda hands an instance one event at a time, and a single-threaded runtime spares the
@@ -10,5 +11,6 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     lightotp::logging::init();
     let deps = Deps::cold_start(Warm::default()).await?;
-    lambda_runtime::run(service_fn(|_event: LambdaEvent<Value>| sweep_stuck_messages::run(&deps))).await
+    let cpu = HandlerCpu::from_env();
+    lambda_runtime::run(service_fn(|_event: LambdaEvent<Value>| cpu.measure(sweep_stuck_messages::run(&deps)))).await
 }

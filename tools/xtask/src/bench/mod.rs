@@ -3,6 +3,7 @@
 //! every path with DynamoDB's units; a load run of the local stack; dollars per million OTPs. Writes
 //! `$CARGO_TARGET_DIR/bench/report.json` and `report.md`.
 
+mod build;
 mod cost;
 mod events;
 mod load;
@@ -17,13 +18,18 @@ use serde_json::{Value, json};
 
 use crate::tools::{root, run};
 use cost::{Meter, PER_SCENARIO, Scenario};
-use runtime::{Answer, RuntimeApi, cpu_between, cpu_micros, init_done, peak_rss_kb, spawn, thread_cpu_nanos};
+use runtime::{
+    Answer, HANDLER_CPU_ENV, HandlerCpuLog, RuntimeApi, command, cpu_between, cpu_micros, init_done, peak_rss_kb,
+    spawn, thread_cpu_nanos,
+};
 
 /// Cold starts measured per function.
 const STARTS: usize = 20;
 /// Warm invocations measured per function (after `WARMUP`).
 const INVOCATIONS: usize = 200;
 const WARMUP: usize = 10;
+/// The bare function every other is compared with.
+const FLOOR: &str = "bench-floor";
 /// The functions, as their binaries are named.
 const FUNCTIONS: [&str; 6] =
     ["send-message", "check-message-status", "whatsapp-webhook", "sweep-stuck-messages", "otp-initiate", "otp-verify"];
@@ -55,9 +61,15 @@ async fn measure(
     inits.sort();
 
     let runtime = RuntimeApi::start().await?;
-    let mut child = spawn(name, binary, &runtime, env, &[])?;
+    let mut child = command(name, binary, &runtime, env, &[])
+        .env(HANDLER_CPU_ENV, "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("starting {}: {e}", binary.display()))?;
     let pid = child.id().unwrap_or(0);
-    let measured = events.len().saturating_sub(WARMUP).max(1);
+    let handler_cpu = child.stdout.take().map(HandlerCpuLog::follow).unwrap_or_default();
+    let total = events.len();
+    let measured = total.saturating_sub(WARMUP).max(1);
     let mut answers = Vec::new();
     let (mut ticks_before, mut threads_before) = ((0, 0), HashMap::new());
     for (i, event) in events.into_iter().enumerate() {
@@ -70,6 +82,9 @@ async fn measure(
     let cpu_nanos = cpu_between(&threads_before, &thread_cpu_nanos(pid));
     let ticks_after = cpu_micros(pid);
     let rss_kb = peak_rss_kb(pid);
+    // The floor does not measure its handler (it has none worth measuring): no lines.
+    let mut handler_nanos = if name == FLOOR { Vec::new() } else { handler_cpu.wait_for(total, WARMUP).await? };
+    handler_nanos.sort_unstable();
     let _ = child.kill().await;
     let mut latencies: Vec<Duration> = answers.iter().skip(WARMUP).map(|a| a.latency).collect();
     latencies.sort();
@@ -90,6 +105,7 @@ async fn measure(
         "binaryBytes": size,
         "initMs": { "median": percentile(&inits, 0.5), "p99": percentile(&inits, 0.99), "starts": STARTS },
         "warmMs": { "median": percentile(&latencies, 0.5), "p99": percentile(&latencies, 0.99), "invocations": measured },
+        "handlerCpuUs": handler_cpu_micros(&handler_nanos),
         "cpuPerInvocationUs": cpu_nanos as f64 / 1000.0 / measured as f64,
         "userPerInvocationUs": ticks_after.0.saturating_sub(ticks_before.0) as f64 / measured as f64,
         "kernelPerInvocationUs": ticks_after.1.saturating_sub(ticks_before.1) as f64 / measured as f64,
@@ -97,6 +113,16 @@ async fn measure(
         "statuses": statuses,
     });
     Ok((result, answers))
+}
+
+/// Median, p99 and mean of the handlers' CPU outside awaits, in µs (null when not logged).
+fn handler_cpu_micros(sorted_nanos: &[u64]) -> Value {
+    if sorted_nanos.is_empty() {
+        return Value::Null;
+    }
+    let at = |p: f64| sorted_nanos[((sorted_nanos.len() - 1) as f64 * p).round() as usize] as f64 / 1000.0;
+    let mean = sorted_nanos.iter().sum::<u64>() as f64 / sorted_nanos.len() as f64 / 1000.0;
+    json!({ "median": at(0.5), "p99": at(0.99), "mean": mean })
 }
 
 fn admin(env: &[(String, String)], args: &[&str]) -> Result<Value, String> {
@@ -188,7 +214,7 @@ pub async fn bench() -> Result<(), String> {
 
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut build = std::process::Command::new(&cargo);
-    build.args(["build", "--release", "--quiet", "-p", "bench-floor"]);
+    build.args(["build", "--release", "--quiet", "-p", FLOOR]);
     for function in FUNCTIONS {
         build.args(["-p", function]);
     }
@@ -208,9 +234,9 @@ pub async fn bench() -> Result<(), String> {
     let n = WARMUP + INVOCATIONS;
 
     let mut functions = Vec::new();
-    eprintln!("xtask: measuring bench-floor");
+    eprintln!("xtask: measuring {FLOOR}");
     let floor_events = (0..n).map(|i| events::lightotp("POST /", "none", &json!({}), &events::ip(9, i))).collect();
-    functions.push(measure("bench-floor", &release.join("bench-floor"), &env, floor_events).await?.0);
+    functions.push(measure(FLOOR, &release.join(FLOOR), &env, floor_events).await?.0);
 
     eprintln!("xtask: measuring send-message");
     let send = |block: u8, i: usize, key: &str| {
@@ -315,10 +341,24 @@ pub async fn bench() -> Result<(), String> {
         ),
     ]);
 
+    let lto = build::release_lto(
+        &std::fs::read_to_string(root().join("Cargo.toml")).unwrap_or_default(),
+        std::env::var("CARGO_PROFILE_RELEASE_LTO").ok().as_deref(),
+    );
+    let unstripped: Vec<&str> =
+        FUNCTIONS.into_iter().filter(|f| build::stripped(&release.join(f)) != Some(true)).collect();
+    let mut budgets = report::budgets(&functions, floor_init);
+    if let Some(checks) = budgets.as_array_mut() {
+        checks.push(json!({
+            "budget": "release binaries stripped and built with LTO",
+            "value": format!("lto = {lto}; not stripped: {}", if unstripped.is_empty() { "none".to_owned() } else { unstripped.join(", ") }),
+            "holds": build::is_cross_crate_lto(&lto) && unstripped.is_empty(),
+        }));
+    }
     let report = json!({
         "machine": report::machine(),
         "functions": functions,
-        "budgets": report::budgets(&functions, floor_init),
+        "budgets": budgets,
         "requests": requests,
         "load": load,
         "dollarsPerMillionOtps": dollars,

@@ -15,7 +15,10 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde_json::Value;
-use tokio::process::{Child, Command};
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdout, Command};
 use tokio::sync::{Notify, oneshot};
 
 /// What the function answered to one event.
@@ -154,15 +157,17 @@ impl Drop for RuntimeApi {
     }
 }
 
-/// A function process attached to `runtime`, with the stack's environment plus `extra`.
-pub fn spawn(
+/// The command that runs a function attached to `runtime`, with the stack's environment plus `extra`; its output is
+/// discarded unless the caller says otherwise.
+pub fn command(
     name: &str,
     binary: &Path,
     runtime: &RuntimeApi,
     env: &[(String, String)],
     extra: &[(String, String)],
-) -> Result<Child, String> {
-    Command::new(binary)
+) -> Command {
+    let mut command = Command::new(binary);
+    command
         .envs(env.iter().chain(extra).map(|(k, v)| (k.as_str(), v.as_str())))
         .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
         .env("AWS_LAMBDA_FUNCTION_NAME", name)
@@ -171,11 +176,69 @@ pub fn spawn(
         .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
         // The deployed log level (template.yaml sets none: info), so logging costs what it costs on Lambda.
         .env_remove("RUST_LOG")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| format!("starting {}: {e}", binary.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// A function process attached to `runtime`, with the stack's environment plus `extra`.
+pub fn spawn(
+    name: &str,
+    binary: &Path,
+    runtime: &RuntimeApi,
+    env: &[(String, String)],
+    extra: &[(String, String)],
+) -> Result<Child, String> {
+    command(name, binary, runtime, env, extra).spawn().map_err(|e| format!("starting {}: {e}", binary.display()))
+}
+
+/// The environment variable that makes a function log the CPU time of each invocation's handler outside its awaits
+/// (`lightotp::handler_cpu`).
+pub const HANDLER_CPU_ENV: &str = "LIGHTOTP_HANDLER_CPU";
+
+/// The `handler_cpu_ns` of each `handler cpu` line the process logs, in the order written: one per invocation.
+#[derive(Clone, Default)]
+pub struct HandlerCpuLog(Arc<Mutex<Vec<u64>>>);
+
+impl HandlerCpuLog {
+    /// Reads the process's standard output (JSON log lines) until it closes.
+    pub fn follow(stdout: ChildStdout) -> Self {
+        let log = Self::default();
+        let lines = log.clone();
+        tokio::spawn(async move {
+            let mut reader = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = reader.next_line().await {
+                if let (Some(nanos), Ok(mut values)) = (handler_cpu_nanos(&line), lines.0.lock()) {
+                    values.push(nanos);
+                }
+            }
+        });
+        log
+    }
+
+    /// The values of invocations `from..` once `total` have been logged (each is logged before its answer is
+    /// posted; the reader may lag a moment behind).
+    pub async fn wait_for(&self, total: usize, from: usize) -> Result<Vec<u64>, String> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let values = self.0.lock().map(|v| v.clone()).unwrap_or_default();
+            if values.len() >= total {
+                return Ok(values[from.min(total)..total].to_vec());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("{} of {total} invocations logged their handler CPU", values.len()));
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// The `handler_cpu_ns` field of a `handler cpu` JSON log line.
+fn handler_cpu_nanos(line: &str) -> Option<u64> {
+    let event: Value = serde_json::from_str(line).ok()?;
+    let fields = &event["fields"];
+    (fields["message"] == "handler cpu").then(|| fields["handler_cpu_ns"].as_u64()).flatten()
 }
 
 /// Waits until the process asks for work (its init is over); how long that took since `started`.
@@ -245,6 +308,16 @@ mod tests {
         let before: HashMap<String, u64> = [("1".to_owned(), 100), ("2".to_owned(), 50)].into();
         let after: HashMap<String, u64> = [("1".to_owned(), 180), ("3".to_owned(), 30)].into();
         assert_eq!(cpu_between(&before, &after), 80 + 30);
+    }
+
+    #[test]
+    fn reads_handler_cpu_from_log_lines_and_nothing_else() {
+        let line =
+            r#"{"timestamp":"t","level":"INFO","fields":{"message":"handler cpu","handler_cpu_ns":812345},"spans":[]}"#;
+        assert_eq!(handler_cpu_nanos(line), Some(812_345));
+        let other = r#"{"level":"INFO","fields":{"message":"message sent","handler_cpu_ns":5}}"#;
+        assert_eq!(handler_cpu_nanos(other), None);
+        assert_eq!(handler_cpu_nanos("not json"), None);
     }
 
     #[test]

@@ -59,6 +59,9 @@ impl<F> Measured<F> {
 impl<F: Future> Future for Measured<F> {
     type Output = F::Output;
 
+    // Never inlined, so that a profiler can count what runs inside a handler's polls by this one symbol
+    // (callgrind's `--toggle-collect`, docs/performance.md). One call per poll.
+    #[inline(never)]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
         let Some(spent) = this.spent else { return this.handler.poll(cx) };

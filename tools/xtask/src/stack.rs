@@ -140,23 +140,23 @@ fn admin(ports: Ports, args: &[&str]) -> Result<Value, String> {
         .map_err(|e| format!("lightotp-admin {} printed no JSON: {e}", args.join(" ")))
 }
 
+/// Builds the stack's binaries (debug): the fake WhatsApp, the local gateway and the operator CLI. Always the same
+/// set in one `cargo build`: cargo resolves features per set, so building one of them alone would rebuild shared
+/// dependencies with other features (`cargo xtask bench` calls this too, and after `up` it finds nothing to do).
+pub fn build_binaries() -> Result<(), String> {
+    let mut build = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    build.args(["build", "--quiet"]);
+    for package in ["fake-whatsapp", "local-gateway", "lightotp-admin"] {
+        build.args(["-p", package]);
+    }
+    run("building the stack's binaries", &mut build)
+}
+
 /// Starts every part, provisions and seeds, and writes `stack_file`.
 pub async fn start(ports: Ports, stack_file: &Path) -> Result<Running, String> {
     let _ = std::fs::remove_file(stack_file);
     let moto = venv(".venv", "tools/aws-emulator/requirements.txt")?;
-    run(
-        "building the stack's binaries",
-        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())).args([
-            "build",
-            "--quiet",
-            "-p",
-            "fake-whatsapp",
-            "-p",
-            "local-gateway",
-            "-p",
-            "lightotp-admin",
-        ]),
-    )?;
+    build_binaries()?;
     // Each stack file has its own log folder, so a test stack never writes over a running `up`'s logs.
     let log_dir = match stack_file.file_stem().and_then(|s| s.to_str()) {
         Some("stack") | None => root().join(".lightotp/logs"),

@@ -115,6 +115,27 @@ async fn measure(
     Ok((result, answers))
 }
 
+/// How long each phase of the run took, in the order run.
+struct Phases {
+    since: Instant,
+    seconds: Vec<Value>,
+}
+
+impl Default for Phases {
+    fn default() -> Self {
+        Self { since: Instant::now(), seconds: Vec::new() }
+    }
+}
+
+impl Phases {
+    /// Ends the phase `name` (begun when the last one ended).
+    fn mark(&mut self, name: &str) {
+        let now = Instant::now();
+        self.seconds.push(json!({ "phase": name, "seconds": (now - self.since).as_secs_f64() }));
+        self.since = now;
+    }
+}
+
 /// Median, p99 and mean of the handlers' CPU outside awaits, in µs (null when not logged).
 fn handler_cpu_micros(sorted_nanos: &[u64]) -> Value {
     if sorted_nanos.is_empty() {
@@ -212,6 +233,7 @@ pub async fn bench() -> Result<(), String> {
     let whatsapp_url = stack["whatsappUrl"].as_str().unwrap_or("http://127.0.0.1:4577").to_owned();
     let meter = Meter::new(&aws_url);
 
+    let mut phases = Phases::default();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut build = std::process::Command::new(&cargo);
     build.args(["build", "--release", "--quiet", "-p", FLOOR]);
@@ -219,10 +241,9 @@ pub async fn bench() -> Result<(), String> {
         build.args(["-p", function]);
     }
     run("building release binaries (stripped, LTO)", &mut build)?;
-    run(
-        "building the operator CLI",
-        std::process::Command::new(&cargo).args(["build", "--quiet", "-p", "lightotp-admin"]),
-    )?;
+    // The operator CLI sets up the bench's clients: built as `up` built it, so nothing to do after `up`.
+    crate::stack::build_binaries()?;
+    phases.mark("build");
     let release = target_dir().join("release");
     let run_id = (uuid::Uuid::new_v4().as_u128() % 1000) as u32;
     // Clients of the bench's own: every send goes to a new number (no cooldown) from a new source IP (no rate
@@ -234,6 +255,7 @@ pub async fn bench() -> Result<(), String> {
     let n = WARMUP + INVOCATIONS;
 
     let mut functions = Vec::new();
+    phases.mark("clients set up");
     eprintln!("xtask: measuring {FLOOR}");
     let floor_events = (0..n).map(|i| events::lightotp("POST /", "none", &json!({}), &events::ip(9, i))).collect();
     functions.push(measure(FLOOR, &release.join(FLOOR), &env, floor_events).await?.0);
@@ -309,6 +331,7 @@ pub async fn bench() -> Result<(), String> {
         result["warmRatioToFloor"] = json!(warm / floor_warm);
     }
 
+    phases.mark("functions measured");
     eprintln!("xtask: counting requests to AWS on each path");
     let scenarios =
         scenarios(run_id, &key, &broke_key, &low_key, &ids, (&api_url, &aws_url, &whatsapp_url), &bench_sender).await?;
@@ -317,9 +340,11 @@ pub async fn bench() -> Result<(), String> {
         requests.push(cost::measure(scenario, &release, &env, &meter, run_id).await?);
     }
 
+    phases.mark("requests counted");
     eprintln!("xtask: load run ({} clients, {} s) against the local stack", load::LOAD_CLIENTS, load::LOAD_SECONDS);
     let load = load::load_run(&api_url, &aws_url, &key).await?;
 
+    phases.mark("load run");
     let warm = |name: &str| {
         functions.iter().find(|r| r["function"] == name).and_then(|r| r["warmMs"]["median"].as_f64()).unwrap_or(0.0)
     };
@@ -362,6 +387,7 @@ pub async fn bench() -> Result<(), String> {
         "requests": requests,
         "load": load,
         "dollarsPerMillionOtps": dollars,
+        "secondsPerPhase": phases.seconds,
     });
     let dir = target_dir().join("bench");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;

@@ -155,6 +155,14 @@ pub fn markdown(report: &Value) -> String {
         f(&load["emulatorBusy"]) * 100.0,
         line(&load["emulatorGetItem"]),
     ));
+    let phases: Vec<String> = report["secondsPerPhase"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| format!("{} {:.0} s", p["phase"].as_str().unwrap_or_default(), f(&p["seconds"])))
+        .collect();
+    let total: f64 = report["secondsPerPhase"].as_array().into_iter().flatten().map(|p| f(&p["seconds"])).sum();
+    out.push_str(&format!("\nTime: {:.0} s ({}).\n", total, phases.join(", ")));
     out.push_str("\nInfrastructure dollars per million OTPs:\n\n| product | Lambda | API Gateway | DynamoDB + Secrets Manager | total | assumptions |\n| --- | --- | --- | --- | --- | --- |\n");
     for d in report["dollarsPerMillionOtps"].as_array().into_iter().flatten() {
         out.push_str(&format!(

@@ -144,7 +144,7 @@ fn admin(ports: Ports, args: &[&str]) -> Result<Value, String> {
 /// set in one `cargo build`: cargo resolves features per set, so building one of them alone would rebuild shared
 /// dependencies with other features (`cargo xtask bench` calls this too, and after `up` it finds nothing to do).
 pub fn build_binaries() -> Result<(), String> {
-    let mut build = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    let mut build = crate::tools::cargo();
     build.args(["build", "--quiet"]);
     for package in ["fake-whatsapp", "local-gateway", "lightotp-admin"] {
         build.args(["-p", package]);

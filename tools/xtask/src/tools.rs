@@ -40,7 +40,8 @@ pub fn venv(name: &str, requirements: &str) -> Result<PathBuf, String> {
     Ok(dir)
 }
 
-fn cargo() -> Command {
+/// Cargo, as the one running xtask (`$CARGO`), else from `PATH`.
+pub fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
 }
 

@@ -5,11 +5,11 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::runtime::{RuntimeApi, init_done, spawn};
+use super::json_reply;
+use super::runtime::{Started, start};
 
 /// Invocations counted per scenario (after its setup); the figures are per invocation.
 pub const PER_SCENARIO: usize = 5;
@@ -41,16 +41,10 @@ impl Meter {
     }
 
     async fn rows(&self, app: &str) -> Result<Vec<Value>, String> {
-        let reply: Value = self
-            .http
-            // App ids are letters, digits and `-` (see `measure`): nothing to escape.
-            .get(format!("{}/_local/requests?app={app}", self.aws_url))
-            .send()
-            .await
-            .map_err(|e| format!("the emulator's request meter: {e}"))?
-            .json()
-            .await
-            .map_err(|e| format!("the emulator's request meter (restart the stack if it predates the meter): {e}"))?;
+        // App ids are letters, digits and `-` (see `measure`): nothing to escape.
+        let request = self.http.get(format!("{}/_local/requests?app={app}", self.aws_url));
+        let reply =
+            json_reply(request, "the emulator's request meter (restart the stack if it predates the meter)").await?;
         Ok(reply["requests"].as_array().cloned().unwrap_or_default())
     }
 
@@ -111,11 +105,9 @@ pub async fn measure(
     let app = format!("bench{run_id}-{}-{name}", scenario.function);
     let mut extra = scenario.env.clone();
     extra.push(("AWS_SDK_UA_APP_ID".to_owned(), app.clone()));
-    let runtime = RuntimeApi::start().await?;
-    let first_poll = runtime.expect_first_poll();
-    let started = Instant::now();
-    let _child = spawn(scenario.function, &release.join(scenario.function), &runtime, env, &extra)?;
-    init_done(scenario.function, first_poll, started).await?;
+    // The process lives as long as `runtime` and `_child` do.
+    let Started { runtime, child: _child, .. } =
+        start(scenario.function, &release.join(scenario.function), env, &extra, |_| {}).await?;
     let at_init = meter.counts(&app).await?;
     for event in scenario.setup {
         runtime.invoke(event).await?;

@@ -16,11 +16,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::tools::{root, run};
+use crate::tools::{cargo, root, run};
 use cost::{Meter, PER_SCENARIO, Scenario};
 use runtime::{
-    Answer, HANDLER_CPU_ENV, HandlerCpuLog, RuntimeApi, command, cpu_between, cpu_micros, init_done, peak_rss_kb,
-    spawn, thread_cpu_nanos,
+    Answer, HANDLER_CPU_ENV, HandlerCpuLog, Started, cpu_between, cpu_micros, peak_rss_kb, start, thread_cpu_nanos,
 };
 
 /// Cold starts measured per function.
@@ -51,21 +50,16 @@ async fn measure(
 ) -> Result<(Value, Vec<Answer>), String> {
     let mut inits = Vec::new();
     for _ in 0..STARTS {
-        let runtime = RuntimeApi::start().await?;
-        let first_poll = runtime.expect_first_poll();
-        let started = Instant::now();
-        let mut child = spawn(name, binary, &runtime, env, &[])?;
-        inits.push(init_done(name, first_poll, started).await?);
-        let _ = child.kill().await;
+        let mut started = start(name, binary, env, &[], |_| {}).await?;
+        inits.push(started.init);
+        let _ = started.child.kill().await;
     }
     inits.sort();
 
-    let runtime = RuntimeApi::start().await?;
-    let mut child = command(name, binary, &runtime, env, &[])
-        .env(HANDLER_CPU_ENV, "1")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("starting {}: {e}", binary.display()))?;
+    let Started { runtime, mut child, .. } = start(name, binary, env, &[], |command| {
+        command.env(HANDLER_CPU_ENV, "1").stdout(std::process::Stdio::piped());
+    })
+    .await?;
     let pid = child.id().unwrap_or(0);
     let handler_cpu = child.stdout.take().map(HandlerCpuLog::follow).unwrap_or_default();
     let total = events.len();
@@ -192,8 +186,13 @@ fn target_dir() -> PathBuf {
     std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("target"))
 }
 
+/// Sends `request` and reads the answer as JSON; an error names `what`.
+async fn json_reply(request: reqwest::RequestBuilder, what: &str) -> Result<Value, String> {
+    request.send().await.map_err(|e| format!("{what}: {e}"))?.json().await.map_err(|e| format!("{what}: {e}"))
+}
+
 async fn get_json(url: &str) -> Result<Value, String> {
-    reqwest::get(url).await.map_err(|e| format!("{url}: {e}"))?.json().await.map_err(|e| format!("{url}: {e}"))
+    json_reply(reqwest::Client::new().get(url), url).await
 }
 
 /// The messages the fake WhatsApp received for one sender: (wamid, the callback data we sent).
@@ -234,8 +233,7 @@ pub async fn bench() -> Result<(), String> {
     let meter = Meter::new(&aws_url);
 
     let mut phases = Phases::default();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut build = std::process::Command::new(&cargo);
+    let mut build = cargo();
     build.args(["build", "--release", "--quiet", "-p", FLOOR]);
     for function in FUNCTIONS {
         build.args(["-p", function]);
@@ -554,16 +552,9 @@ async fn scenarios(
     let mut pending = Vec::new();
     for i in 0..2 * k {
         let receiver = fresh(8, 100 + i);
-        let reply: Value = http
-            .post(format!("{api_url}/api/otp/initiate"))
-            .bearer_auth(key)
-            .json(&json!({"receiver": receiver}))
-            .send()
-            .await
-            .map_err(|e| format!("initiate: {e}"))?
-            .json()
-            .await
-            .map_err(|e| format!("initiate: {e}"))?;
+        let initiate =
+            http.post(format!("{api_url}/api/otp/initiate")).bearer_auth(key).json(&json!({"receiver": receiver}));
+        let reply = json_reply(initiate, "initiate").await?;
         let request_id = reply["request_id"].as_str().ok_or(format!("initiate answered {reply}"))?.to_owned();
         pending.push((request_id, receiver));
     }

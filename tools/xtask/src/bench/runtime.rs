@@ -157,15 +157,25 @@ impl Drop for RuntimeApi {
     }
 }
 
-/// The command that runs a function attached to `runtime`, with the stack's environment plus `extra`; its output is
-/// discarded unless the caller says otherwise.
-pub fn command(
+/// A function process attached to a Runtime API of its own, its init over.
+pub struct Started {
+    pub runtime: RuntimeApi,
+    pub child: Child,
+    /// From spawning the process until it first asked for work: Lambda's `Init Duration`.
+    pub init: Duration,
+}
+
+/// Starts a function under a new Runtime API, with the stack's environment plus `extra`, its output discarded
+/// unless `configure` says otherwise, and waits until it asks for work.
+pub async fn start(
     name: &str,
     binary: &Path,
-    runtime: &RuntimeApi,
     env: &[(String, String)],
     extra: &[(String, String)],
-) -> Command {
+    configure: impl FnOnce(&mut Command),
+) -> Result<Started, String> {
+    let runtime = RuntimeApi::start().await?;
+    let first_poll = runtime.expect_first_poll();
     let mut command = Command::new(binary);
     command
         .envs(env.iter().chain(extra).map(|(k, v)| (k.as_str(), v.as_str())))
@@ -179,18 +189,14 @@ pub fn command(
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true);
-    command
-}
-
-/// A function process attached to `runtime`, with the stack's environment plus `extra`.
-pub fn spawn(
-    name: &str,
-    binary: &Path,
-    runtime: &RuntimeApi,
-    env: &[(String, String)],
-    extra: &[(String, String)],
-) -> Result<Child, String> {
-    command(name, binary, runtime, env, extra).spawn().map_err(|e| format!("starting {}: {e}", binary.display()))
+    configure(&mut command);
+    let started = Instant::now();
+    let child = command.spawn().map_err(|e| format!("starting {}: {e}", binary.display()))?;
+    let polled = tokio::time::timeout(Duration::from_secs(30), first_poll)
+        .await
+        .map_err(|_| format!("{name} never asked for work"))?
+        .map_err(|_| "runtime api dropped".to_owned())?;
+    Ok(Started { runtime, child, init: polled - started })
 }
 
 /// The environment variable that makes a function log the CPU time of each invocation's handler outside its awaits
@@ -239,19 +245,6 @@ fn handler_cpu_nanos(line: &str) -> Option<u64> {
     let event: Value = serde_json::from_str(line).ok()?;
     let fields = &event["fields"];
     (fields["message"] == "handler cpu").then(|| fields["handler_cpu_ns"].as_u64()).flatten()
-}
-
-/// Waits until the process asks for work (its init is over); how long that took since `started`.
-pub async fn init_done(
-    name: &str,
-    first_poll: oneshot::Receiver<Instant>,
-    started: Instant,
-) -> Result<Duration, String> {
-    let polled = tokio::time::timeout(Duration::from_secs(30), first_poll)
-        .await
-        .map_err(|_| format!("{name} never asked for work"))?
-        .map_err(|_| "runtime api dropped".to_owned())?;
-    Ok(polled - started)
 }
 
 /// CPU time the process has used so far, split into user and kernel time, in microseconds (`/proc/<pid>/stat`

@@ -1,4 +1,4 @@
-//! API-key authentication (lightotp-api.txt, Authentication; decisions.md, API keys and step 2).
+//! API-key authentication (docs/api.md, Authentication; SendMessage: order of checks, step 2).
 //!
 //! A key's verifier lives in Secrets Manager, one secret per key (`<prefix><keyId>`), holding the owner, the
 //! keyed hash of the secret and the optional expiry. Verifiers, and misses, are cached in memory for at most

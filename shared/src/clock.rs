@@ -1,4 +1,5 @@
-//! The product reads time only through a [`Clock`], so that the local stack can move it (local-stack.md).
+//! The product reads time only through a [`Clock`], so that the local stack can move it (docs/local-stack.md, "The
+//! movable clock").
 
 use time::OffsetDateTime;
 

@@ -1,6 +1,6 @@
 //! The HTTP boundary of the WhatsApp API surface: request bodies in, one error enum, and [`respond`], the only place
 //! a use-case result becomes a response. Error codes are the contract's spellings and never translated; the
-//! optional `errorDescription` is human text in the request's language (decisions.md, Language).
+//! optional `errorDescription` is human text in the request's language (docs/api.md, Accept-Language).
 
 use std::borrow::Cow;
 use std::time::Duration;
@@ -125,7 +125,7 @@ impl ApiError {
     }
 
     /// The wire `errorMessage`, spelled exactly as the contract spells it. Only the cooldown's is a sentence, in
-    /// the request's language (decisions.md, Duplicate-send cooldown).
+    /// the request's language (docs/api.md, Duplicate-send cooldown).
     pub fn error_message(&self, language: HumanLanguage) -> Cow<'_, str> {
         Cow::Borrowed(match self {
             Self::Cooldown { wait } => return Cow::Owned(refusal_sentence(*wait, language)),
@@ -248,9 +248,9 @@ pub fn human_language(request: &Request) -> HumanLanguage {
     HumanLanguage::from_accept_language(header(request, header::ACCEPT_LANGUAGE.as_str()))
 }
 
-/// Reads the body as a JSON object into `T` (decisions.md, step 3): a present `Content-Type` other than
-/// `application/json` is `415`; anything but a JSON object, or a known field of the wrong type, is
-/// `InvalidRequestBody`. Unknown fields are ignored by `T`'s `Deserialize`.
+/// Reads the body as a JSON object into `T` (docs/api.md, SendMessage: order of checks, steps 3–4): a present
+/// `Content-Type` other than `application/json` is `415`; anything but a JSON object, or a known field of the wrong
+/// type, is `InvalidRequestBody`. Unknown fields are ignored by `T`'s `Deserialize`.
 pub fn json_object<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
     if let Some(content_type) = request.headers().get(header::CONTENT_TYPE) {
         let essence = content_type.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase();

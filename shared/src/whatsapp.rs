@@ -1,5 +1,4 @@
-//! The WhatsApp Cloud (Graph) API client: sends an authentication template carrying the code
-//! (../shared/guides/whatsapp-graph.md).
+//! The WhatsApp Cloud (Graph) API client: sends an authentication template carrying the code (docs/whatsapp.md).
 //!
 //! Retries only what cannot have been delivered: a connection that was never made, and a 5xx answer. A timeout
 //! or a dropped connection after the request left may mean WhatsApp accepted the message, and there is no
@@ -24,7 +23,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// A send WhatsApp did not accept.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SendError {
-    /// WhatsApp refused it (4xx): mirrored to the client (decisions.md, WhatsApp outcomes of a send).
+    /// WhatsApp refused it (4xx): mirrored to the client (docs/api.md, WhatsApp outcomes).
     #[error("WhatsApp rejected the send with HTTP {status}: {message}")]
     Rejected {
         /// WhatsApp's HTTP status.

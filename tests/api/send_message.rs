@@ -106,7 +106,7 @@ async fn a_client_without_a_sender_or_a_matching_template_is_refused_and_not_cha
     assert_eq!(ctx.balances(&no_template).await, [(100, "Active")]);
     assert!(ctx.whatsapp_messages(&no_template).await.is_empty());
 
-    // Sender comes before template (decisions.md step 8).
+    // Sender comes before template (docs/api.md, SendMessage: order of checks, steps 9–10).
     let neither = ctx.tenant(TenantSpec { sender: false, templates: &[], ..TenantSpec::default() }).await;
     let reply = ctx.send(&neither, otp("1234", SA_PHONE)).await;
     assert_eq!(reply.body["errorMessage"], "SenderNumberNotFound");

@@ -19,7 +19,7 @@ async fn send(
     request: &Request,
     language: HumanLanguage,
 ) -> Result<Answer<SendMessageResponse>, ApiError> {
-    // Rate limit, then the key, then the body (decisions.md, steps 1–3).
+    // Rate limit, then the key, then the body and its fields (docs/api.md, SendMessage: order of checks, steps 1–7).
     admit(deps, http::source_ip(request)).await?;
     let client = deps.api_keys.authenticate(http::header(request, API_KEY_HEADER), deps.clock.now()).await?;
     let input = http::json_object::<SendMessageRequest>(request)?.validate()?;

@@ -1,4 +1,4 @@
-//! API keys (decisions.md, API keys): `lotp_<keyId>_<secret>`. The prefix lets secret scanners find leaked keys;
+//! API keys (docs/api.md, Authentication): `lotp_<keyId>_<secret>`. The prefix lets secret scanners find leaked keys;
 //! the key id locates the verifier without a scan; only a keyed hash of the secret is ever stored.
 
 use hmac::{Hmac, Mac};

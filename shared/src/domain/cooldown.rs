@@ -1,5 +1,5 @@
-//! The duplicate-send cooldown (lightotp-api.txt, "Duplicate-send protection"; decisions.md). Pure: no clock, no
-//! I/O; the caller passes `now` in (as milliseconds since the epoch).
+//! The duplicate-send cooldown (docs/api.md, Duplicate-send cooldown). Pure: no clock, no I/O; the caller passes
+//! `now` in (as milliseconds since the epoch).
 //!
 //! After the n-th counted (non-failed) send of a streak, the next send to that number waits
 //! `min(30 s × 2^(n−1), 6 h)` from that send. A streak ends when 6 hours pass with no counted send.

@@ -1,4 +1,4 @@
-//! Idempotency keys (decisions.md, Idempotency): the request fingerprint is a keyed hash, never the code itself.
+//! Idempotency keys (docs/api.md, Idempotency keys): the request fingerprint is a keyed hash, never the code itself.
 
 use super::api_key::keyed_hash;
 use super::otp_code::OtpCode;

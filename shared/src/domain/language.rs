@@ -1,5 +1,6 @@
-//! Languages (decisions.md, Language): the human language of our text (`Accept-Language`, `ar` or `en`) and the
-//! WhatsApp template language (`languageCode`, matched against the client's templates).
+//! Languages (docs/api.md, Accept-Language and Template language): the human language of our text
+//! (`Accept-Language`, `ar` or `en`) and the WhatsApp template language (`languageCode`, matched against the
+//! client's templates).
 
 /// The language of the human-readable text we write: error descriptions, the cooldown sentence, emails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -59,7 +60,7 @@ impl HumanLanguage {
 pub struct LanguageTag(String);
 
 impl LanguageTag {
-    /// `None` for anything malformed; the caller treats that as "no match" (decisions.md).
+    /// `None` for anything malformed; the caller treats that as "no match" (docs/api.md, Template language).
     pub fn parse(raw: &str) -> Option<Self> {
         let mut parts = raw.trim().split(['_', '-']);
         let base = parts.next()?;

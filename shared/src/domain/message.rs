@@ -1,4 +1,4 @@
-//! Messages: their id and their status (lightotp-api.txt, "messageStatus lifecycle").
+//! Messages: their id and their status (docs/api.md, Message lifecycle).
 
 use uuid::Uuid;
 
@@ -12,7 +12,8 @@ impl MessageId {
         Self(Uuid::new_v4())
     }
 
-    /// Parses a client-supplied id; anything that is not a UUID is simply no message (decisions.md).
+    /// Parses a client-supplied id; anything that is not a UUID is simply no message (docs/api.md,
+    /// CheckMessageStatus: order of checks, step 6).
     pub fn parse(raw: &str) -> Option<Self> {
         Uuid::parse_str(raw).ok().map(Self)
     }
@@ -25,7 +26,7 @@ impl std::fmt::Display for MessageId {
 }
 
 /// The exact status and body a SendMessage answered, kept with the message so that an idempotent retry replays it
-/// byte for byte (decisions.md, Idempotency).
+/// byte for byte (docs/api.md, Idempotency keys).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OriginalResponse {
     /// HTTP status.
@@ -64,7 +65,7 @@ impl MessageStatus {
         }
     }
 
-    /// The statuses a message may move to `self` from (decisions.md, Message status): forward only,
+    /// The statuses a message may move to `self` from (docs/api.md, Message lifecycle): forward only,
     /// `Pending → Sent → Delivered → Read`, `Failed` from any of the first three, `Deleted` from anything else. A
     /// repeated or backward step is not in the list, so it changes nothing.
     pub fn predecessors(self) -> &'static [Self] {

@@ -1,5 +1,4 @@
-//! The low-balance email (lightotp-api.txt, "We send you an email when your subscription's balance is running
-//! low"), in the client's language. Pure.
+//! The low-balance email (docs/api.md, Billing), in the client's language. Pure.
 
 use super::language::HumanLanguage;
 use super::pricing::Credits;

@@ -1,4 +1,4 @@
-//! The code a client asks us to deliver (lightotp-api.txt, "otpCode — full validation rules"; decisions.md step 4).
+//! The code a client asks us to deliver (docs/api.md, SendMessage: order of checks, step 5).
 
 /// The code a client asks us to deliver: 1–8 ASCII letters or digits. Holding one proves the rules were checked.
 #[derive(Clone, PartialEq, Eq)]
@@ -22,7 +22,7 @@ pub enum OtpCodeError {
 pub const MAX_LEN: usize = 8;
 
 impl OtpCode {
-    /// Length is checked before the character set (decisions.md, step 4).
+    /// Length is checked before the character set (docs/api.md, SendMessage: order of checks, step 5).
     pub fn parse(raw: Option<&str>) -> Result<Self, OtpCodeError> {
         let raw = raw.filter(|s| !s.is_empty()).ok_or(OtpCodeError::Missing)?;
         if raw.chars().count() > MAX_LEN {

@@ -1,5 +1,6 @@
-//! Recipient phone numbers (decisions.md, step 5): strict E.164 text, then validity for its region by
-//! libphonenumber's metadata. The region (ISO 3166-1 alpha-2) is kept because pricing depends on it.
+//! Recipient phone numbers (docs/api.md, SendMessage: order of checks, step 6): strict E.164 text, then validity
+//! for its region by libphonenumber's metadata. The region (ISO 3166-1 alpha-2) is kept because pricing depends on
+//! it.
 
 use rlibphonenumber::PHONE_NUMBER_UTIL;
 

@@ -1,4 +1,4 @@
-//! Pricing by destination country (lightotp-api.txt, "Billing & credits"; decisions.md, Billing).
+//! Pricing by destination country (docs/api.md, Billing).
 
 /// Credits a message costs: the pricing table's entry for the destination's region, else this.
 pub const DEFAULT_COST: Credits = 1;

@@ -1,4 +1,4 @@
-//! Per-IP rate limiting windows (decisions.md, Rate limiting): fixed one-minute windows. Pure.
+//! Per-IP rate limiting windows (docs/api.md, Rate limit): fixed one-minute windows. Pure.
 
 /// The window a request at `now` (seconds since the epoch) counts in: its minute.
 pub fn window_of(now_seconds: i64) -> i64 {

@@ -1,5 +1,6 @@
-//! SMS texts and their cost in parts (decisions.md, Verify API): GSM-7 messages take 160 characters in one part and
-//! 153 per part when split; anything outside GSM-7 (Arabic, for one) is sent as UCS-2: 70, and 67 per part. Pure.
+//! SMS texts and their cost in parts (docs/api.md, Cost: SMS parts): GSM-7 messages take 160 characters in one
+//! part and 153 per part when split; anything outside GSM-7 (Arabic, for one) is sent as UCS-2: 70, and 67 per
+//! part. Pure.
 
 use super::language::HumanLanguage;
 

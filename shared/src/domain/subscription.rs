@@ -1,4 +1,4 @@
-//! Subscriptions and which one pays for a message (decisions.md, Billing).
+//! Subscriptions and which one pays for a message (docs/api.md, Billing).
 
 use super::pricing::Credits;
 
@@ -51,13 +51,13 @@ pub struct Subscription {
     pub low_balance_notified: bool,
 }
 
-/// The low-balance threshold of a subscription granted `credits` with `percent` (decisions.md: default 10 %).
+/// The low-balance threshold of a subscription granted `credits` with `percent` (docs/api.md, Billing: default 10 %).
 pub fn low_balance_threshold(credits: Credits, percent: u8) -> Credits {
     credits.saturating_mul(u64::from(percent)) / 100
 }
 
 /// How a debit is guarded so that exactly one debit, the one that takes the balance below the threshold, claims
-/// the low-balance email, in the same write (decisions.md, Billing: once per subscription, even under races).
+/// the low-balance email, in the same write (docs/api.md, Billing: once per subscription, even under races).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DebitGuard {
     /// The email was already claimed: only `balance >= cost`.

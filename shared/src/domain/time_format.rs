@@ -1,4 +1,4 @@
-//! Timestamps on the wire: RFC 3339, UTC, milliseconds, `Z` (decisions.md, CheckMessageStatus).
+//! Timestamps on the wire: RFC 3339, UTC, milliseconds, `Z` (docs/api.md, POST /CheckMessageStatus).
 
 use time::OffsetDateTime;
 use time::format_description::FormatItem;

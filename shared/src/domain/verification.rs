@@ -1,5 +1,5 @@
-//! The Verify API's rules (lamah-otp-initiate.txt; decisions.md, Verify API): the initiate parameters with their
-//! exact messages, the generated code, and its keyed hash. Pure: random bytes come in from the caller.
+//! The Verify API's rules (docs/api.md, Verify API): the initiate parameters with their exact messages, the
+//! generated code, and its keyed hash. Pure: random bytes come in from the caller.
 
 use serde_json::{Map, Value};
 

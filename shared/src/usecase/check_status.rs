@@ -1,4 +1,4 @@
-//! CheckMessageStatus (lightotp-api.txt; decisions.md, CheckMessageStatus).
+//! CheckMessageStatus (docs/api.md, POST /CheckMessageStatus).
 
 use serde::{Deserialize, Serialize};
 use tracing::instrument;

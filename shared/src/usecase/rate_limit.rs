@@ -1,4 +1,4 @@
-//! The per-IP rate limit (decisions.md, Rate limiting): counted before authentication, across all endpoints, from
+//! The per-IP rate limit (docs/api.md, Rate limit): counted before authentication, across all endpoints, from
 //! API Gateway's source IP only.
 
 use crate::deps::Deps;

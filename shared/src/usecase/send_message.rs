@@ -1,5 +1,4 @@
-//! SendMessage (lightotp-api.txt; decisions.md "SendMessage: order of checks", "Billing",
-//! "WhatsApp outcomes of a send").
+//! SendMessage (docs/api.md, POST /SendMessage: "SendMessage: order of checks", "Billing", "WhatsApp outcomes").
 
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
@@ -48,7 +47,7 @@ pub struct SendMessageInput {
 }
 
 impl SendMessageRequest {
-    /// Applies decisions.md steps 4–6 in order.
+    /// Applies steps 5–7 of docs/api.md, SendMessage: order of checks, in order.
     pub fn validate(self) -> Result<SendMessageInput, ApiError> {
         let code = OtpCode::parse(self.otp_code.as_deref())?;
         let to = PhoneE164::parse(self.to_phone_e164.as_deref())?;
@@ -104,7 +103,8 @@ pub async fn send_message(
             .ok_or(ApiError::TemplateNotFound)?;
         let now = deps.clock.now();
         let now_millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
-        // The cooldown is checked before the balance: when both refuse, the cooldown wins (decisions.md step 8).
+        // The cooldown is checked before the balance: when both refuse, the cooldown wins (docs/api.md, SendMessage:
+        // order of checks, steps 11–12).
         if let Some(wait) = context.cooldown.remaining(now_millis) {
             return refuse(deps, client, claim.as_ref(), ApiError::Cooldown { wait }).await;
         }
@@ -226,7 +226,7 @@ const RECORD_ATTEMPTS: u32 = 3;
 const IN_FLIGHT_POLLS: u32 = 8;
 const IN_FLIGHT_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// Same key and same request: the original answer, byte for byte, once it exists (decisions.md, Idempotency).
+/// Same key and same request: the original answer, byte for byte, once it exists (docs/api.md, Idempotency keys).
 async fn replay(
     deps: &Deps,
     client: &ClientId,

@@ -1,4 +1,4 @@
-//! The stuck-message sweep (decisions.md, Message status): a message reserved but never handed to WhatsApp (the
+//! The stuck-message sweep (docs/api.md, Message lifecycle): a message reserved but never handed to WhatsApp (the
 //! function stopped between charging and sending) is failed and refunded, and its idempotency key then replays that
 //! failure.
 

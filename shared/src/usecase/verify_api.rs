@@ -1,6 +1,6 @@
-//! The Verify API (lamah-otp-initiate.txt; decisions.md, Verify API): initiate generates a code, stores only its
-//! keyed hash, charges the SMS parts and sends the SMS; verify compares in constant time, once, at most five wrong
-//! tries, before the code expires.
+//! The Verify API (docs/api.md, Verify API): initiate generates a code, stores only its keyed hash, charges the SMS
+//! parts and sends the SMS; verify compares in constant time, once, at most five wrong tries, before the code
+//! expires.
 
 use serde::Serialize;
 use serde_json::{Map, Value};

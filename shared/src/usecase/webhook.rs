@@ -1,6 +1,6 @@
-//! The WhatsApp webhook (../shared/guides/whatsapp-graph.md): Meta's subscription handshake, and status
-//! notifications that move messages forward, fail and refund them. Delivery is at least once and unordered; the
-//! storage conditions make every application idempotent and forward-only.
+//! The WhatsApp webhook (docs/whatsapp.md, Webhooks): Meta's subscription handshake, and status notifications that
+//! move messages forward, fail and refund them. Delivery is at least once and unordered; the storage conditions
+//! make every application idempotent and forward-only.
 
 use serde::Deserialize;
 use subtle::ConstantTimeEq;

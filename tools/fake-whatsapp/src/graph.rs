@@ -1,7 +1,7 @@
 //! The Graph send endpoint, `POST /{version}/{phone_number_id}/messages`, and the Graph error shape
-//! (whatsapp-graph.md, "Sending an authentication template"). Only authentication templates are accepted: the
-//! fake checks the token, then the few fields the product relies on, then any failure planned through
-//! `/_fake/fail-next`, and only then records the send. Codes and tokens are never logged.
+//! (docs/whatsapp.md, "Sending an authentication template" and "What a send answers"). Only authentication
+//! templates are accepted: the fake checks the token, then the few fields the product relies on, then any failure
+//! planned through `/_fake/fail-next`, and only then records the send. Codes and tokens are never logged.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -80,7 +80,7 @@ impl IntoResponse for GraphError {
     }
 }
 
-/// Meta's title for the error codes whatsapp-graph.md lists, so a planned failure reads like the real one.
+/// Meta's title for the error codes docs/whatsapp.md lists, so a planned failure reads like the real one.
 pub(crate) fn known_title(code: i64) -> Option<&'static str> {
     let title = match code {
         0 => "AuthException",

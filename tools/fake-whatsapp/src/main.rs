@@ -1,5 +1,6 @@
 //! `fake-whatsapp`: runs the fake WhatsApp Graph API on one port until SIGINT or SIGTERM, logging JSON lines.
-//! Flags and environment variables are those of local-stack.md; codes and tokens are never logged.
+//! Flags and environment variables are those below; the port's, `LIGHTOTP_WHATSAPP_PORT`, is the local stack's
+//! (docs/local-stack.md). Codes and tokens are never logged.
 
 use std::process::ExitCode;
 

@@ -1,4 +1,4 @@
-//! The status webhook Meta posts to the product (whatsapp-graph.md, "Webhooks"): its JSON shape for one status of
+//! The status webhook Meta posts to the product (docs/whatsapp.md, "Webhooks"): its JSON shape for one status of
 //! one accepted send, and the `X-Hub-Signature-256` signature over the exact body bytes. Delivering it is the
 //! `control` module's job.
 

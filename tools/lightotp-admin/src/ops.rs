@@ -24,7 +24,7 @@ pub const DEFAULT_WHATSAPP_APP_SECRET: &str = "lightotp/whatsapp-app-secret";
 pub const DEFAULT_WHATSAPP_VERIFY_TOKEN: &str = "lightotp/whatsapp-verify-token";
 /// Where per-key verifier secrets live.
 pub const DEFAULT_API_KEY_PREFIX: &str = "lightotp/api-keys/";
-/// The low-balance threshold when none is given: 10 % of the credits granted (decisions.md, Billing).
+/// The low-balance threshold when none is given: 10 % of the credits granted (docs/api.md, Billing).
 pub const DEFAULT_LOW_BALANCE_PERCENT: u8 = 10;
 
 /// What an operator action failed on.

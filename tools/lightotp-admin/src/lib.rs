@@ -3,4 +3,5 @@
 //! over these functions; tests call them directly.
 
 pub mod ops;
+pub mod output;
 pub mod provision;

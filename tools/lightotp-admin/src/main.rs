@@ -1,12 +1,12 @@
-//! `lightotp-admin`: the operator CLI. With `--json` every command prints exactly one JSON object on stdout;
-//! errors go to stderr with a non-zero exit.
+//! `lightotp-admin`: the operator CLI. With `--json` every command prints exactly one JSON object on stdout,
+//! without it the same answer as `name: value` lines (`output`); errors go to stderr with a non-zero exit.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use lightotp_admin::ops::{self, Admin};
-use lightotp_admin::provision;
+use lightotp_admin::{output, provision};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
@@ -293,9 +293,9 @@ async fn main() -> ExitCode {
     match run(cli).await {
         Ok(value) => {
             if json_output {
-                println!("{value}");
+                println!("{}", output::json(&value));
             } else {
-                println!("{}", serde_json::to_string_pretty(&value).unwrap_or_else(|_| value.to_string()));
+                println!("{}", output::human(&value));
             }
             ExitCode::SUCCESS
         }

@@ -3,12 +3,13 @@
 
 Runs moto's WSGI app on ONE thread in ONE process (werkzeug ``run_simple`` with
 ``threaded=False, processes=1``), so requests are handled strictly one at a time.
-Stock ``moto_server`` is threaded and its DynamoDB backend is not safe under that
-(overdrafts, lost updates, half-applied transactions); see
-``shared/guides/local-aws.md``, section "moto, serialized".
+Stock ``moto_server`` is threaded, and its DynamoDB backend is not safe under
+concurrent requests: it loses updates, half-applies transactions (racing conditional
+debits overdraw a balance; a cancelled transaction keeps a Put) and can fail with
+"dictionary changed size during iteration". One request at a time keeps it exact.
 
 Beside moto's own routes, on the same port, it serves what AWS "sent"
-(``shared/spec/local-stack.md``, section "What AWS sent"):
+(``docs/local-stack.md``, section "What AWS sent"):
 
     GET  /_local/sms           every SMS published through SNS Publish(PhoneNumber=...)
                                [{"phoneNumber","message","senderId","smsType","sentAt", ...}]
@@ -23,6 +24,8 @@ Beside moto's own routes, on the same port, it serves what AWS "sent"
                                {"app", "requests": [{"service","action","count","statuses",
                                                      "readUnits","writeUnits","seconds"}]}
                                (``seconds``: time moto spent answering them)
+    GET  /_local/health        {"ok": true, "pid": <this process>}: how the stack knows the
+                               server on its port is the one it started
 
 Both lists are oldest first, across all accounts and regions. ``POST /moto-api/reset``
 (moto's own "wipe all state") clears them and the request meter too. ``sentAt`` is
@@ -699,6 +702,7 @@ class LocalRoutes:
                 "/_local/emails": ("GET", lambda: self.outbox.emails()),
                 "/_local/reset-outbox": ("POST", lambda: {"cleared": self.outbox.reset()}),
                 "/_local/requests": ("GET", lambda: self._requests(environ)),
+                "/_local/health": ("GET", lambda: {"ok": True, "pid": os.getpid()}),
             }
             if route not in routes:
                 return self._json(

@@ -477,6 +477,8 @@ class LauncherTest(unittest.TestCase):
         self.assertEqual(status, 405, body)
         status, body = self.http("GET", "/_local/nope")
         self.assertEqual(status, 404, body)
+        # how the stack knows that the server on its port is the launcher it started
+        self.assertEqual(self.http("GET", "/_local/health"), (200, {"ok": True, "pid": self.proc.pid}))
 
         self.client("sns").publish(PhoneNumber="+966551234567", Message="before reset")
         self.assertTrue(self.get_json("/_local/sms"))

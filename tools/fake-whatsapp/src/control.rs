@@ -1,6 +1,7 @@
-//! The `/_fake` routes that tests and people use to inspect and steer the fake (local-stack.md): list accepted
-//! sends, plan failures for the next sends, post a signed status webhook to the product, and reset. Their errors
-//! are plain `{"error": "..."}` bodies, not Graph's shape, since no Graph client ever calls them.
+//! The `/_fake` routes that tests and people use to inspect and steer the fake (docs/local-stack.md, "The fake
+//! WhatsApp"): list accepted sends, plan failures for the next sends, post a signed status webhook to the product,
+//! and reset. Their errors are plain `{"error": "..."}` bodies, not Graph's shape, since no Graph client ever calls
+//! them.
 
 use std::time::Duration;
 
@@ -102,7 +103,7 @@ pub(crate) struct FailNextRequest {
     message: Option<String>,
     error_subcode: Option<i64>,
     delay_ms: Option<u64>,
-    /// Only sends through this sender fail (an extension of local-stack.md's route, for tests sharing the fake).
+    /// Only sends through this sender fail (our extension of the route, for tests sharing the fake).
     phone_number_id: Option<String>,
 }
 
@@ -224,6 +225,11 @@ pub(crate) async fn reset(State(app): State<App>) -> Json<Value> {
     app.ledger.reset();
     tracing::info!("fake reset");
     Json(json!({}))
+}
+
+/// `GET /_fake/health`: this process's id, so that the stack knows the server on its port is the fake it started.
+pub(crate) async fn health() -> Json<Value> {
+    Json(json!({"ok": true, "pid": std::process::id()}))
 }
 
 /// An error and its causes on one line: reqwest's own `Display` hides why a connection failed.

@@ -1,5 +1,5 @@
-//! A local fake of Meta's WhatsApp Cloud (Graph) API send endpoint (local-stack.md, "The fake WhatsApp Graph
-//! API"; whatsapp-graph.md). It speaks the real request, success and error shapes so the product's WhatsApp
+//! A local fake of Meta's WhatsApp Cloud (Graph) API send endpoint (docs/local-stack.md, "The fake WhatsApp";
+//! docs/whatsapp.md, "The fake"). It speaks the real request, success and error shapes so the product's WhatsApp
 //! client is exercised as written, and it never reaches the internet: the only outbound call it makes is the
 //! status webhook, to the URL it was started with.
 //!
@@ -66,6 +66,7 @@ pub fn router(config: FakeConfig) -> Router {
         .route("/_fake/fail-next", post(control::fail_next))
         .route("/_fake/status", post(control::status))
         .route("/_fake/reset", post(control::reset))
+        .route("/_fake/health", get(control::health))
         .fallback(graph::unknown_path)
         .with_state(app)
 }

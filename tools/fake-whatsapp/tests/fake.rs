@@ -415,3 +415,11 @@ async fn status_is_502_when_the_webhook_cannot_be_reached_or_is_not_configured()
         assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{body}");
     }
 }
+
+#[tokio::test]
+async fn health_answers_with_the_process_id_that_the_stack_checks() {
+    let fake = spawn_fake(None).await;
+    let health: Value =
+        fake.http.get(format!("{}/_fake/health", fake.base)).send().await.unwrap().json().await.unwrap();
+    assert_eq!(health, json!({"ok": true, "pid": std::process::id()}));
+}

@@ -1,6 +1,6 @@
 //! The local API gateway: serves the documented paths by running the same handler code as the Lambda functions,
 //! each request turned into the API Gateway HTTP API (v2) event Lambda would receive. It also owns the movable
-//! clock and its route, which exist only here (local-stack.md).
+//! clock and its route, which exist only here (docs/local-stack.md, "The movable clock").
 
 pub mod clock;
 pub mod event;
@@ -76,7 +76,7 @@ pub fn router(gateway: Gateway) -> Router {
         .route("/_local/sweep", post(sweep_now))
         .route("/_local/clock", get(clock_now))
         .route("/_local/clock/advance", post(clock_advance))
-        .route("/_local/health", get(|| async { axum::Json(json!({"ok": true})) }))
+        .route("/_local/health", get(|| async { axum::Json(json!({"ok": true, "pid": std::process::id()})) }))
         .with_state(gateway)
 }
 

@@ -3,16 +3,26 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::stack::{self, Ports};
+use crate::stack::{self, Claim, Ports, StackFiles};
 
 /// The workspace root (xtask lives in `tools/xtask`).
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from("."))
 }
 
+/// Cargo's target folder: `$CARGO_TARGET_DIR`, else `target/` in the workspace.
+pub fn target_dir() -> PathBuf {
+    std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("target"))
+}
+
+/// Tells the person waiting what is happening now (on stderr, so stdout stays for what a command prints).
+pub fn say(what: &str) {
+    eprintln!("xtask: {what}");
+}
+
 /// Runs a command from the workspace root, failing with its description when it fails.
 pub fn run(what: &str, command: &mut Command) -> Result<(), String> {
-    eprintln!("xtask: {what}");
+    say(what);
     let status = command.current_dir(root()).status().map_err(|e| format!("{what}: cannot start: {e}"))?;
     if status.success() { Ok(()) } else { Err(format!("{what}: failed ({status})")) }
 }
@@ -25,16 +35,13 @@ pub fn venv(name: &str, requirements: &str) -> Result<PathBuf, String> {
     if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) {
         return Ok(dir);
     }
-    run(&format!("creating {name}"), Command::new("python3").args(["-m", "venv", "--clear"]).arg(&dir))?;
     run(
-        &format!("installing {requirements} into {name}"),
-        Command::new(dir.join("bin/pip")).args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "-r",
-            requirements,
-        ]),
+        &format!("creating {name} (once, and again when {requirements} changes)"),
+        Command::new("python3").args(["-m", "venv", "--clear"]).arg(&dir),
+    )?;
+    run(
+        &format!("installing {requirements} into {name} (under a minute; pip lists each package)"),
+        Command::new(dir.join("bin/pip")).args(["install", "--disable-pip-version-check", "-r", requirements]),
     )?;
     std::fs::write(&stamp, wanted).map_err(|e| format!("{}: {e}", stamp.display()))?;
     Ok(dir)
@@ -47,6 +54,10 @@ pub fn cargo() -> Command {
 
 /// The whole suite.
 pub async fn test() -> Result<(), String> {
+    // The test stack's files and ports are claimed first, so a busy port is named before minutes of checks.
+    let ports = Ports::for_test()?;
+    let stack_file = root().join(".lightotp/test-stack.json");
+    let claim = Claim::take(StackFiles::of(&stack_file), &ports)?;
     run("cargo fmt --check", cargo().args(["fmt", "--all", "--", "--check"]))?;
     run(
         "cargo clippy (all targets, warnings are errors)",
@@ -60,20 +71,20 @@ pub async fn test() -> Result<(), String> {
             .env("SAM_CLI_TELEMETRY", "0")
             .env("PATH", path_with(&sam.join("bin"))),
     )?;
+    crate::lambda::check_wiring()?;
     let moto = venv(".venv", "tools/aws-emulator/requirements.txt")?;
     run(
         "the AWS emulator's own test",
         Command::new(moto.join("bin/python")).arg("tools/aws-emulator/test_launcher.py"),
     )?;
-    run("building the workspace and its tests", cargo().args(["test", "--workspace", "--no-run", "--quiet"]))?;
+    run("building the workspace and its tests", cargo().args(["test", "--workspace", "--no-run"]))?;
 
-    let ports = Ports { api: 3100, aws: 4666, whatsapp: 4677 };
-    let stack_file = root().join(".lightotp/test-stack.json");
-    let running = stack::start(ports, &stack_file).await?;
+    let running = stack::start(claim, ports).await?;
     let tests = run(
         "cargo test --workspace (against the test stack)",
         cargo().args(["test", "--workspace"]).env("LIGHTOTP_STACK_FILE", &stack_file),
-    );
+    )
+    .and_then(|()| crate::examples::run(&stack_file));
     running.stop().await;
     tests
 }

@@ -11,12 +11,12 @@ mod report;
 mod runtime;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::tools::{cargo, root, run};
+use crate::tools::{cargo, root, run, target_dir};
 use cost::{Meter, PER_SCENARIO, Scenario};
 use runtime::{
     Answer, HANDLER_CPU_ENV, HandlerCpuLog, Started, cpu_between, cpu_micros, peak_rss_kb, start, thread_cpu_nanos,
@@ -176,16 +176,6 @@ fn tenant(env: &[(String, String)], name: &str, run_id: u32, credits: u64, walle
     Ok(key["apiKey"].as_str().unwrap_or_default().to_owned())
 }
 
-fn stack_env(path: &Path) -> Result<Vec<(String, String)>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{}: {e} (start the stack first: cargo xtask up)", path.display()))?;
-    Ok(text.lines().filter_map(|line| line.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("target"))
-}
-
 /// Sends `request` and reads the answer as JSON; an error names `what`.
 async fn json_reply(request: reqwest::RequestBuilder, what: &str) -> Result<Value, String> {
     request.send().await.map_err(|e| format!("{what}: {e}"))?.json().await.map_err(|e| format!("{what}: {e}"))
@@ -222,8 +212,8 @@ async fn sms_codes(aws_url: &str) -> Result<HashMap<String, String>, String> {
 
 /// `cargo xtask bench`.
 pub async fn bench() -> Result<(), String> {
-    let env = stack_env(&root().join(".lightotp/stack.env"))?;
-    let stack: Value = std::fs::read_to_string(root().join(".lightotp/stack.json"))
+    let env = crate::stack::read_env_file(&crate::stack::StackFiles::of(&crate::stack::up_stack_file()).env)?;
+    let stack: Value = std::fs::read_to_string(crate::stack::up_stack_file())
         .ok()
         .and_then(|text| serde_json::from_str(&text).ok())
         .ok_or("no .lightotp/stack.json: start the stack first (cargo xtask up)")?;
@@ -234,7 +224,7 @@ pub async fn bench() -> Result<(), String> {
 
     let mut phases = Phases::default();
     let mut build = cargo();
-    build.args(["build", "--release", "--quiet", "-p", FLOOR]);
+    build.args(["build", "--release", "-p", FLOOR]);
     for function in FUNCTIONS {
         build.args(["-p", function]);
     }

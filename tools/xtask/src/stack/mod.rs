@@ -1,15 +1,20 @@
-//! The local stack (local-stack.md): the serialized AWS emulator, the fake WhatsApp Graph API and the local
+//! The local stack (docs/local-stack.md): the serialized AWS emulator, the fake WhatsApp Graph API and the local
 //! gateway as child processes on 127.0.0.1, provisioned from `template.yaml` and seeded with a demo client.
 //! `.lightotp/stack.json` is written when, and only when, every part answers, and removed when the stack stops.
+//! A stack first claims its files and ports (`claim`), so it never starts beside, or writes over, another.
+
+mod claim;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
-use crate::tools::{root, run, venv};
+pub use claim::{Claim, Ports, StackFiles};
+
+use crate::tools::{root, run, say, target_dir, venv};
 
 /// The token the fake WhatsApp accepts and the stack stores as the WhatsApp token secret.
 const WHATSAPP_TOKEN: &str = "local-whatsapp-token";
@@ -18,48 +23,26 @@ const WHATSAPP_APP_SECRET: &str = "local-app-secret";
 /// The webhook verify token of the local stack.
 const WHATSAPP_VERIFY_TOKEN: &str = "local-verify-token";
 
-/// Where the parts listen.
-#[derive(Debug, Clone, Copy)]
-pub struct Ports {
-    /// The local gateway.
-    pub api: u16,
-    /// The AWS emulator.
-    pub aws: u16,
-    /// The fake WhatsApp.
-    pub whatsapp: u16,
+/// `cargo xtask up`'s stack file.
+pub fn up_stack_file() -> PathBuf {
+    root().join(".lightotp/stack.json")
 }
 
-impl Ports {
-    fn from_env() -> Result<Self, String> {
-        let port = |name: &str, default: u16| -> Result<u16, String> {
-            match std::env::var(name) {
-                Ok(raw) => raw.parse().map_err(|_| format!("{name}={raw:?} is not a port")),
-                Err(_) => Ok(default),
-            }
-        };
-        Ok(Self {
-            api: port("LIGHTOTP_API_PORT", 3000)?,
-            aws: port("LIGHTOTP_AWS_PORT", 4566)?,
-            whatsapp: port("LIGHTOTP_WHATSAPP_PORT", 4577)?,
-        })
-    }
-}
-
-/// A started stack; stopping it kills every child it started.
+/// A started stack; stopping it kills every child it started, then gives up its files.
 pub struct Running {
     children: Vec<(String, Child)>,
-    stack_file: PathBuf,
+    claim: Claim,
 }
 
 impl Running {
-    /// Stops every child and removes the stack file.
+    /// Stops every child and removes the stack file and the environment file (the logs stay).
     pub async fn stop(mut self) {
-        let _ = std::fs::remove_file(&self.stack_file);
         for (name, child) in self.children.iter_mut().rev() {
             if let Err(err) = child.kill().await {
                 eprintln!("xtask: stopping {name}: {err}");
             }
         }
+        self.claim.files().remove_running_state();
     }
 }
 
@@ -88,9 +71,9 @@ fn function_env(ports: Ports) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// A binary of the workspace's debug build.
 fn binary(name: &str) -> PathBuf {
-    let target = std::env::var("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|_| root().join("target"));
-    target.join("debug").join(name)
+    target_dir().join("debug").join(name)
 }
 
 fn spawn(name: &str, command: &mut Command, log_dir: &Path) -> Result<(String, Child), String> {
@@ -107,22 +90,44 @@ fn spawn(name: &str, command: &mut Command, log_dir: &Path) -> Result<(String, C
     Ok((name.to_owned(), child))
 }
 
-async fn wait_until_answers(name: &str, url: &str, children: &mut [(String, Child)]) -> Result<(), String> {
+/// Waits until the part started last answers `health_url` with its own process id (`{"pid": …}`), so that a server
+/// of somebody else's on the port can never pass for it; fails as soon as any child exits.
+async fn wait_until_ours(
+    part: &str,
+    health_url: &str,
+    children: &mut [(String, Child)],
+    log_dir: &Path,
+) -> Result<(), String> {
+    let started = Instant::now();
+    let pid = children.last().and_then(|(_, child)| child.id());
     let http = reqwest::Client::new();
-    for _ in 0..300 {
-        if let Ok(response) = http.get(url).timeout(Duration::from_secs(2)).send().await
-            && response.status().is_success()
-        {
-            return Ok(());
-        }
+    while started.elapsed() < Duration::from_secs(60) {
         for (child_name, child) in children.iter_mut() {
             if let Ok(Some(status)) = child.try_wait() {
-                return Err(format!("{child_name} exited ({status}) while waiting for {name}; see .lightotp/logs/"));
+                return Err(format!(
+                    "{child_name} exited ({status}) while waiting for the {part}; see {}",
+                    log_dir.join(format!("{child_name}.log")).display()
+                ));
             }
+        }
+        let answer = http.get(health_url).timeout(Duration::from_secs(2)).send().await;
+        if let Ok(response) = answer
+            && response.status().is_success()
+        {
+            let answered = response.json::<Value>().await.ok().and_then(|health| health["pid"].as_u64());
+            if answered.is_some() && answered == pid.map(u64::from) {
+                say(&format!("  the {part} is ready ({:.1} s)", started.elapsed().as_secs_f64()));
+                return Ok(());
+            }
+            return Err(format!(
+                "another server answers at {health_url} (process {}, not the {part} just started): is another stack \
+                 running on these ports?",
+                answered.map_or("unknown".to_owned(), |p| p.to_string())
+            ));
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    Err(format!("{name} did not answer at {url} within a minute"))
+    Err(format!("the {part} did not answer at {health_url} within a minute; see {}", log_dir.display()))
 }
 
 fn admin(ports: Ports, args: &[&str]) -> Result<Value, String> {
@@ -140,32 +145,33 @@ fn admin(ports: Ports, args: &[&str]) -> Result<Value, String> {
         .map_err(|e| format!("lightotp-admin {} printed no JSON: {e}", args.join(" ")))
 }
 
-/// Builds the stack's binaries (debug): the fake WhatsApp, the local gateway and the operator CLI. Always the same
-/// set in one `cargo build`: cargo resolves features per set, so building one of them alone would rebuild shared
-/// dependencies with other features (`cargo xtask bench` calls this too, and after `up` it finds nothing to do).
+/// The packages of the stack's binaries: the fake WhatsApp, the local gateway and the operator CLI.
+const STACK_PACKAGES: [&str; 3] = ["fake-whatsapp", "local-gateway", "lightotp-admin"];
+
+/// Builds the stack's binaries (debug), showing cargo's progress. Always the same set in one `cargo build`: cargo
+/// resolves features per set, so building one of them alone would rebuild shared dependencies with other features
+/// (`cargo xtask bench` and `cargo xtask admin` call this too, and after `up` it finds nothing to do).
 pub fn build_binaries() -> Result<(), String> {
     let mut build = crate::tools::cargo();
-    build.args(["build", "--quiet"]);
-    for package in ["fake-whatsapp", "local-gateway", "lightotp-admin"] {
+    build.arg("build");
+    for package in STACK_PACKAGES {
         build.args(["-p", package]);
     }
-    run("building the stack's binaries", &mut build)
+    run("building the stack's binaries (cargo shows its progress)", &mut build)
 }
 
-/// Starts every part, provisions and seeds, and writes `stack_file`.
-pub async fn start(ports: Ports, stack_file: &Path) -> Result<Running, String> {
-    let _ = std::fs::remove_file(stack_file);
+/// Starts every part on the claimed ports, provisions and seeds, and writes the claimed stack file.
+pub async fn start(claim: Claim, ports: Ports) -> Result<Running, String> {
+    let files = claim.files().clone();
     let moto = venv(".venv", "tools/aws-emulator/requirements.txt")?;
     build_binaries()?;
-    // Each stack file has its own log folder, so a test stack never writes over a running `up`'s logs.
-    let log_dir = match stack_file.file_stem().and_then(|s| s.to_str()) {
-        Some("stack") | None => root().join(".lightotp/logs"),
-        Some(stem) => root().join(format!(".lightotp/{stem}-logs")),
-    };
-    std::fs::create_dir_all(&log_dir).map_err(|e| format!("{}: {e}", log_dir.display()))?;
+    std::fs::create_dir_all(&files.logs).map_err(|e| format!("{}: {e}", files.logs.display()))?;
+    say(&format!("starting the stack; each part logs to {}", files.logs.display()));
     let env = function_env(ports);
     let mut children = Vec::new();
 
+    let aws_url = format!("http://127.0.0.1:{}", ports.aws);
+    say(&format!("  starting the AWS emulator (moto, serialized) at {aws_url}"));
     children.push(spawn(
         "aws-emulator",
         Command::new(moto.join("bin/python")).arg("tools/aws-emulator/launcher.py").args([
@@ -174,22 +180,24 @@ pub async fn start(ports: Ports, stack_file: &Path) -> Result<Running, String> {
             "--port",
             &ports.aws.to_string(),
         ]),
-        &log_dir,
+        &files.logs,
     )?);
-    let aws_url = format!("http://127.0.0.1:{}", ports.aws);
-    wait_until_answers("the AWS emulator", &format!("{aws_url}/moto-api/"), &mut children).await?;
+    wait_until_ours("AWS emulator", &format!("{aws_url}/_local/health"), &mut children, &files.logs).await?;
 
     let api_url = format!("http://127.0.0.1:{}", ports.api);
     let whatsapp_url = format!("http://127.0.0.1:{}", ports.whatsapp);
+    say(&format!("  starting the fake WhatsApp at {whatsapp_url}"));
     children.push(spawn(
         "fake-whatsapp",
         Command::new(binary("fake-whatsapp"))
             .args(["--host", "127.0.0.1", "--port", &ports.whatsapp.to_string()])
             .args(["--token", WHATSAPP_TOKEN, "--app-secret", WHATSAPP_APP_SECRET])
             .args(["--webhook-url", &format!("{api_url}/webhooks/whatsapp")]),
-        &log_dir,
+        &files.logs,
     )?);
+    wait_until_ours("fake WhatsApp", &format!("{whatsapp_url}/_fake/health"), &mut children, &files.logs).await?;
 
+    say("  creating the table, secrets and email identity from template.yaml");
     admin(
         ports,
         &[
@@ -203,38 +211,36 @@ pub async fn start(ports: Ports, stack_file: &Path) -> Result<Running, String> {
         ],
     )?;
 
+    say(&format!("  starting the local gateway (the API) at {api_url}"));
     children.push(spawn(
         "local-gateway",
         Command::new(binary("local-gateway")).envs(env.iter().map(|(k, v)| (*k, v.as_str()))),
-        &log_dir,
+        &files.logs,
     )?);
-    wait_until_answers("the fake WhatsApp", &format!("{whatsapp_url}/_fake/messages"), &mut children).await?;
-    wait_until_answers("the local gateway", &format!("{api_url}/_local/health"), &mut children).await?;
+    wait_until_ours("local gateway", &format!("{api_url}/_local/health"), &mut children, &files.logs).await?;
 
+    say("  seeding the demo client (WhatsApp sender, templates, 1000 credits, an API key)");
     let demo = admin(ports, &["seed-demo"])?;
     let stack = json!({
         "apiUrl": api_url,
         "awsEndpointUrl": aws_url,
         "whatsappUrl": whatsapp_url,
-        "logsDir": log_dir,
+        "logsDir": files.logs,
         "demo": demo,
     });
-    if let Some(dir) = stack_file.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
-    let env_file = stack_file.with_extension("env");
     let env_text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-    std::fs::write(&env_file, env_text).map_err(|e| format!("{}: {e}", env_file.display()))?;
+    std::fs::write(&files.env, env_text).map_err(|e| format!("{}: {e}", files.env.display()))?;
     let text = serde_json::to_string_pretty(&stack).map_err(|e| e.to_string())?;
-    std::fs::write(stack_file, text).map_err(|e| format!("{}: {e}", stack_file.display()))?;
-    Ok(Running { children, stack_file: stack_file.to_owned() })
+    std::fs::write(&files.stack, text).map_err(|e| format!("{}: {e}", files.stack.display()))?;
+    Ok(Running { children, claim })
 }
 
 /// `cargo xtask up`.
 pub async fn up() -> Result<(), String> {
-    let ports = Ports::from_env()?;
-    let stack_file = root().join(".lightotp/stack.json");
-    let running = start(ports, &stack_file).await?;
+    let ports = Ports::for_up()?;
+    let stack_file = up_stack_file();
+    let claim = Claim::take(StackFiles::of(&stack_file), &ports)?;
+    let running = start(claim, ports).await?;
     let stack: Value = std::fs::read_to_string(&stack_file)
         .ok()
         .and_then(|text| serde_json::from_str(&text).ok())
@@ -247,15 +253,41 @@ pub async fn up() -> Result<(), String> {
          Stack file: .lightotp/stack.json (the demo API key is in it); logs in .lightotp/logs/\n\n\
          Send an OTP:\n\n  curl -sS -X POST {api}/SendMessage \\\n    -H 'Content-Type: application/json' \\\n    -H 'X-Api-Key: {key}' \\\n    -d '{{\"otpCode\": \"482913\", \"toPhoneE164\": \"{phone}\", \"languageCode\": \"en\"}}'\n\n\
          See what WhatsApp received:  curl -sS {wa}/_fake/messages\n\
-         Check its status:            curl -sS -X POST {api}/CheckMessageStatus -H 'Content-Type: application/json' -H 'X-Api-Key: {key}' -d '{{\"id\": \"<id from the send>\"}}'\n\n\
+         Check its status:            curl -sS -X POST {api}/CheckMessageStatus -H 'Content-Type: application/json' -H 'X-Api-Key: {key}' -d '{{\"id\": \"<id from the send>\"}}'\n\
+         The operator CLI:            cargo xtask admin --help\n\n\
          Ctrl-C stops everything.",
         aws = stack["awsEndpointUrl"].as_str().unwrap_or_default(),
         wa = stack["whatsappUrl"].as_str().unwrap_or_default(),
     );
     wait_for_stop_signal().await;
-    eprintln!("xtask: stopping the stack");
+    say("stopping the stack");
     running.stop().await;
     Ok(())
+}
+
+/// `cargo xtask admin …`: the operator CLI against the running `up` stack, built as `up` built it (so it starts at
+/// once) and run with the stack's environment.
+/// `LIGHTOTP_STACK_FILE` points it at another stack (the README's examples run against the test stack that way).
+pub fn admin_command(args: &[String]) -> Result<std::process::ExitStatus, String> {
+    let stack_file = std::env::var_os("LIGHTOTP_STACK_FILE").map(PathBuf::from).unwrap_or_else(up_stack_file);
+    let env_file = StackFiles::of(&stack_file).env;
+    let env = read_env_file(&env_file).map_err(|_| {
+        format!("no local stack is running (no {}): start one with `cargo xtask up`", env_file.display())
+    })?;
+    build_binaries()?;
+    std::process::Command::new(binary("lightotp-admin"))
+        .args(args)
+        .envs(env)
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("lightotp-admin: {e}"))
+}
+
+/// A stack's environment file as (name, value) pairs.
+pub fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("{}: {e} (start the stack first: cargo xtask up)", path.display()))?;
+    Ok(text.lines().filter_map(|line| line.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
 }
 
 async fn wait_for_stop_signal() {

@@ -19,7 +19,8 @@ pub struct Config {
     pub whatsapp_api_version: String,
     /// How long one Graph API attempt may take (`WHATSAPP_TIMEOUT_MS`, default 3000).
     pub whatsapp_timeout: Duration,
-    /// Requests per source IP per minute, across all endpoints (`RATE_LIMIT_PER_MINUTE`, default 60).
+    /// Requests per source IP per minute, across the four API endpoints, not the webhook
+    /// (`RATE_LIMIT_PER_MINUTE`, default 60).
     pub rate_limit_per_minute: u32,
     /// The secret holding the WhatsApp app secret that signs webhooks (`WHATSAPP_APP_SECRET_ID`, default
     /// `lightotp/whatsapp-app-secret`).

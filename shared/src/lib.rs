@@ -1,7 +1,9 @@
 //! lightotp: the domain crate every Lambda function shares.
 //!
-//! Arrows point inward: `usecase` uses `domain` and `store`; `domain` does no I/O and imports neither the AWS SDK
-//! nor `lambda_http`. `http` is the only place a use-case result becomes an HTTP response.
+//! `domain` is pure: no I/O, no clock, neither the AWS SDK nor `lambda_http`. `usecase` uses `domain` and `store`;
+//! `http` turns a use-case result into an HTTP response (`respond`, `respond_verify`, `respond_webhook`). Today the
+//! two also lean on each other (use cases render the answer they store for replay with `http::render`, and `http`
+//! maps the use cases' error types): docs/architecture.md, "Direction of dependencies", says how it stands.
 #![warn(missing_docs)]
 
 pub mod auth;

@@ -1,5 +1,5 @@
-//! The per-IP rate limit (docs/api.md, Rate limit): counted before authentication, across all endpoints, from
-//! API Gateway's source IP only.
+//! The per-IP rate limit (docs/api.md, Rate limit): counted before authentication, across the four API endpoints
+//! (not the webhook), from API Gateway's source IP only.
 
 use crate::deps::Deps;
 use crate::domain::rate_limit::{seconds_left, window_of};

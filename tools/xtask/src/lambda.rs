@@ -96,7 +96,7 @@ pub fn build() -> Result<(), String> {
     let binaries: Vec<String> = template_functions()?.into_iter().map(|(_, binary)| binary).collect();
     run(
         "cargo lambda build of the six functions, release, arm64 (about 15 minutes on 2 cores, most of it the six \
-         fat-LTO links, which print nothing while they run)",
+         fat-LTO links, a couple of minutes each)",
         &mut tools.cargo_lambda_build(&binaries),
     )?;
     run("sam build (each function is already built: SAM packages them)", &mut tools.sam_build(&[]))?;

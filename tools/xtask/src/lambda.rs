@@ -63,15 +63,13 @@ impl Tools {
             .stdin(Stdio::null())
     }
 
-    /// `cargo lambda build` of `binaries` exactly as SAM runs it for each function (release, arm64), in one run
-    /// whose progress cargo shows: SAM shows cargo's output only if the build fails, so without this a cold build
-    /// would be minutes of silence. SAM's own runs then find everything built.
-    fn cargo_lambda_build(&self, binaries: &[String]) -> Command {
+    /// `cargo lambda build` of one binary exactly as SAM runs it for its function (release, arm64), in a run whose
+    /// progress cargo shows: SAM shows cargo's output only if the build fails, so without this a cold build would
+    /// be minutes of silence. SAM's own run for that function then finds it built. (One run per binary, as SAM
+    /// does: a run building several binaries at once leaves each to be linked again by SAM's run.)
+    fn cargo_lambda_build(&self, binary: &str) -> Command {
         let mut build = crate::tools::cargo();
-        build.args(["lambda", "build", "--release", "--arm64"]);
-        for binary in binaries {
-            build.args(["--bin", binary]);
-        }
+        build.args(["lambda", "build", "--release", "--arm64", "--bin", binary]);
         self.wire(&mut build);
         build
     }
@@ -93,12 +91,12 @@ pub fn build() -> Result<(), String> {
         "checking that Cargo.lock is current",
         crate::tools::cargo().args(["metadata", "--locked", "--format-version", "1"]).stdout(Stdio::null()),
     )?;
-    let binaries: Vec<String> = template_functions()?.into_iter().map(|(_, binary)| binary).collect();
-    run(
-        "cargo lambda build of the six functions, release, arm64 (about 15 minutes on 2 cores, most of it the six \
-         fat-LTO links, a couple of minutes each)",
-        &mut tools.cargo_lambda_build(&binaries),
-    )?;
+    let functions = template_functions()?;
+    say("building the six functions, release, arm64: about 15 minutes on 2 cores, most of it the six fat-LTO links");
+    for (i, (_, binary)) in functions.iter().enumerate() {
+        let what = format!("cargo lambda build --bin {binary} ({} of {})", i + 1, functions.len());
+        run(&what, &mut tools.cargo_lambda_build(binary))?;
+    }
     run("sam build (each function is already built: SAM packages them)", &mut tools.sam_build(&[]))?;
     say(
         "built into .aws-sam/build/: deploy with `.venv-sam/bin/sam deploy --guided` the first time, then `.venv-sam/bin/sam deploy`",
@@ -132,7 +130,7 @@ pub fn check_wiring() -> Result<(), String> {
         .ok_or(format!("template.yaml has no {WIRING_FUNCTION}"))?;
     run(
         &format!("cargo lambda build of {binary}, unoptimized, to check the deployment build's wiring"),
-        tools.cargo_lambda_build(&[binary]).envs(cheap.clone()),
+        tools.cargo_lambda_build(&binary).envs(cheap.clone()),
     )?;
     run(
         &format!("sam build {WIRING_FUNCTION} (the same wiring as `cargo xtask build-lambda`)"),

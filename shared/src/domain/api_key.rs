@@ -82,18 +82,18 @@ impl ApiKey {
     }
 }
 
-/// HMAC-SHA256 of `message` under `key`.
+/// HMAC-SHA256 of `message` under `key` (RFC 2104), for keys of any length and without a fallible step: the key is
+/// brought to the hash's block size first, as HMAC itself does (zero-padded, or hashed when longer than a block).
 pub fn keyed_hash(key: &[u8], message: &[u8]) -> [u8; 32] {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable_hmac());
+    let mut block = hmac::digest::Key::<Hmac<Sha256>>::default();
+    if key.len() <= block.len() {
+        block[..key.len()].copy_from_slice(key);
+    } else {
+        block[..32].copy_from_slice(&<Sha256 as sha2::Digest>::digest(key));
+    }
+    let mut mac = <Hmac<Sha256> as hmac::digest::KeyInit>::new(&block);
     mac.update(message);
     mac.finalize().into_bytes().into()
-}
-
-#[cold]
-fn unreachable_hmac() -> Hmac<Sha256> {
-    // `new_from_slice` only fails for fixed-length keys; HMAC's is variable.
-    <Hmac<Sha256> as Mac>::new_from_slice(b"").unwrap_or_else(|_| unreachable_hmac())
 }
 
 fn is_lower_hex(s: &str) -> bool {
@@ -103,6 +103,23 @@ fn is_lower_hex(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keyed_hash_is_hmac_sha256_for_short_long_and_empty_keys() {
+        let cases: [(&[u8], &[u8], &str); 3] = [
+            // RFC 4231, test cases 1 and 6 (a key longer than the block is hashed first)
+            (&[0x0b; 20], b"Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"),
+            (
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First",
+                "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+            ),
+            (b"", b"", "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad"),
+        ];
+        for (key, message, expected) in cases {
+            assert_eq!(hex::encode(keyed_hash(key, message)), expected, "a {}-byte key", key.len());
+        }
+    }
 
     fn key() -> ApiKey {
         ApiKey::from_random([7; 8], [9; 32])

@@ -239,13 +239,15 @@ impl DynamoStore {
     ) -> Result<SendContext, StoreError> {
         const OP: &str = "BatchGetItem send context";
         let cooldown_sk = key::cooldown(to.as_str());
+        let price_sk = key::price(to.region().as_str());
+        let binding_sk = key.map(|key| key::idempotency(&key.to_string()));
         let mut pending = vec![
             item_key(key::client(client_id), key::PROFILE.to_owned()),
-            item_key(key::PRICING.to_owned(), key::price(to.region().as_str())),
+            item_key(key::PRICING.to_owned(), price_sk.clone()),
             item_key(key::client(client_id), cooldown_sk.clone()),
         ];
-        if let Some(key) = key {
-            pending.push(item_key(key::client(client_id), key::idempotency(&key.to_string())));
+        if let Some(binding_sk) = &binding_sk {
+            pending.push(item_key(key::client(client_id), binding_sk.clone()));
         }
         let mut found = Vec::new();
         for _ in 0..BATCH_GET_ATTEMPTS {
@@ -280,8 +282,11 @@ impl DynamoStore {
             match items::sort_key(&item) {
                 Some(key::PROFILE) => context.profile = Some(ClientProfile::from_item(&item, OP)?),
                 Some(sk) if sk == cooldown_sk => context.cooldown = items::cooldown_from_item(&item, OP)?,
-                Some(sk) if sk.starts_with("IDEM#") => context.binding = Some(items::binding_from_item(&item, OP)?),
-                Some(_) => context.listed_price = Some(items::number(&item, attr::CREDITS, OP)?),
+                Some(sk) if Some(sk) == binding_sk.as_deref() => {
+                    context.binding = Some(items::binding_from_item(&item, OP)?)
+                }
+                Some(sk) if sk == price_sk => context.listed_price = Some(items::number(&item, attr::CREDITS, OP)?),
+                Some(sk) => return Err(StoreError::corrupt(OP, format!("an item it did not ask for: {sk}"))),
                 None => return Err(StoreError::corrupt(OP, "item without a sort key")),
             }
         }

@@ -374,6 +374,40 @@ impl Ctx {
             .map(|s| (s.balance, s.state))
             .collect()
     }
+
+    /// The tenant's stored messages as (status, failureCode, failureTitle), read from the table itself: for
+    /// answers that carry no message id.
+    pub async fn stored_messages(&self, tenant: &Tenant) -> Vec<(String, Option<String>, Option<String>)> {
+        use aws_sdk_dynamodb::types::AttributeValue;
+        use lightotp::store::schema::{attr, key};
+        let dynamodb = aws_sdk_dynamodb::Client::new(&self.sdk_config().await);
+        let found = dynamodb
+            .query()
+            .table_name(ops::DEFAULT_TABLE)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :msg)")
+            .expression_attribute_names("#pk", lightotp::store::schema::PK)
+            .expression_attribute_names("#sk", lightotp::store::schema::SK)
+            .expression_attribute_values(":pk", AttributeValue::S(key::client(&tenant.client_id)))
+            .expression_attribute_values(":msg", AttributeValue::S(key::message("")))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("query the tenant's messages");
+        let text = |item: &std::collections::HashMap<String, AttributeValue>, name: &str| {
+            item.get(name).and_then(|v| v.as_s().or_else(|_| v.as_n()).ok()).cloned()
+        };
+        found
+            .items()
+            .iter()
+            .map(|item| {
+                (
+                    text(item, attr::STATUS).unwrap_or_default(),
+                    text(item, attr::FAILURE_CODE),
+                    text(item, attr::FAILURE_TITLE),
+                )
+            })
+            .collect()
+    }
 }
 
 /// A body for SendMessage with the defaults filled in.

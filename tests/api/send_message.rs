@@ -195,6 +195,42 @@ async fn a_whatsapp_4xx_is_mirrored_with_the_failed_message_id_and_refunded() {
 }
 
 #[tokio::test]
+async fn a_whatsapp_refusal_caused_by_our_side_is_an_internal_error_refunded_with_its_code() {
+    let ctx = Ctx::new().await;
+    let plans = [
+        (
+            json!({"httpStatus": 401, "code": 190, "message": "(#190) Error validating access token: Session has expired"}),
+            "190",
+        ),
+        (json!({"httpStatus": 403, "code": 10, "message": "(#10) Application does not have permission"}), "10"),
+        (json!({"httpStatus": 400, "code": 131031, "message": "(#131031) Business Account locked"}), "131031"),
+    ];
+    for (plan, code) in plans {
+        let tenant = ctx.default_tenant().await;
+        ctx.whatsapp_fails_next(&tenant, 1, plan).await;
+        let mut body = otp("1234", SA_PHONE);
+        body["idempotencyKey"] = json!(uuid::Uuid::new_v4().to_string());
+        let reply = ctx.send(&tenant, body.clone()).await;
+        assert_eq!(
+            (reply.status, reply.body["errorMessage"].as_str()),
+            (500, Some("InternalServerError")),
+            "code {code}: {:?}",
+            reply.body
+        );
+        assert!(reply.body.get("id").is_none(), "code {code}: no id, as for any internal error: {:?}", reply.body);
+        let text = reply.body.to_string();
+        assert!(!text.contains(code), "code {code}: nothing of our account reaches the client: {text}");
+        assert_eq!(ctx.send(&tenant, body).await.body, reply.body, "code {code}: a retry replays the same answer");
+        assert_eq!(ctx.balances(&tenant).await, [(100, "Active")], "code {code}: not charged");
+        assert_eq!(
+            ctx.stored_messages(&tenant).await,
+            [("Failed".to_owned(), Some(code.to_owned()), Some("WhatsAppAccountError".to_owned()))],
+            "code {code}: stored Failed with WhatsApp's code"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_whatsapp_5xx_after_retries_is_an_internal_error_and_refunded() {
     let ctx = Ctx::new().await;
     let tenant = ctx.default_tenant().await;
@@ -226,7 +262,14 @@ async fn a_whatsapp_timeout_is_never_retried_so_the_user_never_gets_the_code_twi
         "{:?}",
         reply.body
     );
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    // The fake records a send when it finally answers, 3.5 s after it started. Every attempt started before our
+    // 500, at least 3 s before it, so a second attempt would be recorded within 0.5 s of the 500: wait for the
+    // first record, then well past that.
+    let first_seen = std::time::Instant::now();
+    while ctx.whatsapp_messages(&tenant).await.is_empty() && first_seen.elapsed() < std::time::Duration::from_secs(10) {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert_eq!(ctx.whatsapp_messages(&tenant).await.len(), 1, "one attempt only: no second copy of the code");
     assert_eq!(ctx.balances(&tenant).await, [(100, "Active")], "not charged");
     ctx.whatsapp_fails_next(&tenant, 0, json!({})).await;

@@ -3,6 +3,7 @@
 
 pub mod api_key;
 pub mod cooldown;
+pub mod graph_refusal;
 pub mod idempotency;
 pub mod language;
 pub mod message;

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::auth::ClientId;
 use crate::deps::Deps;
+use crate::domain::graph_refusal::{RefusalCause, refusal_cause};
 use crate::domain::idempotency::request_fingerprint;
 use crate::domain::language::{HumanLanguage, match_template};
 use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
@@ -172,9 +173,15 @@ pub async fn send_message(
         Err(err) => {
             let failure = failure_of(&err);
             let refused = match err {
-                SendError::Rejected { status, message, .. } => {
-                    ApiError::WhatsAppRejected { status, message, id: id.to_string() }
-                }
+                SendError::Rejected { status, message, code, .. } => match refusal_cause(status, code) {
+                    RefusalCause::RecipientOrMessage => {
+                        ApiError::WhatsAppRejected { status, message, id: id.to_string() }
+                    }
+                    // Logged at `error` where the 500 is answered; the client sees nothing of our account.
+                    RefusalCause::Ours => ApiError::Internal(format!(
+                        "WhatsApp refused the send because of our side (HTTP {status}, code {code:?}): {message}"
+                    )),
+                },
                 SendError::Unavailable(why) => ApiError::Internal(format!("WhatsApp unavailable: {why}")),
             };
             let refused = Err::<SendMessageResponse, _>(refused);
@@ -277,9 +284,17 @@ fn charged_record(
     }
 }
 
-/// The failure fields CheckMessageStatus will show for a send WhatsApp refused or never answered.
+/// The failure fields CheckMessageStatus will show for a send WhatsApp refused or never answered. A refusal caused
+/// by our side keeps WhatsApp's code but none of its text, which may describe our token or account.
 fn failure_of(err: &SendError) -> Failure {
     match err {
+        SendError::Rejected { status, code, .. } if refusal_cause(*status, *code) == RefusalCause::Ours => Failure {
+            code: *code,
+            title: Some("WhatsAppAccountError".to_owned()),
+            reason: Some(
+                "The message could not be sent because of a problem on our side. It was not charged.".to_owned(),
+            ),
+        },
         SendError::Rejected { message, code, title, details, .. } => Failure {
             code: *code,
             title: title.clone().or_else(|| Some(message.clone())),

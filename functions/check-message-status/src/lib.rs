@@ -1,9 +1,10 @@
 //! `POST /CheckMessageStatus`: parse the request, call the one use case, respond. No error mapping here.
 
 use lambda_http::{Body, Error, Request, Response};
+use lightotp::api::lightotp::{Answer, ApiError};
 use lightotp::auth::API_KEY_HEADER;
 use lightotp::deps::Deps;
-use lightotp::http::{self, Answer, ApiError, respond};
+use lightotp::http::{self, respond};
 use lightotp::usecase::check_status::{CheckMessageStatusRequest, MessageStatusResponse, check_message_status};
 use lightotp::usecase::rate_limit::admit;
 

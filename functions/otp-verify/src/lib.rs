@@ -1,10 +1,11 @@
 //! `POST /api/otp/verify` (the Verify API): rate limit, key, body, then the one use case.
 
 use lambda_http::{Body, Error, Request, Response};
+use lightotp::api::verify::VerifyApiError;
 use lightotp::deps::Deps;
 use lightotp::http::{self, respond_verify};
 use lightotp::usecase::rate_limit::admit;
-use lightotp::usecase::verify_api::{VerifyApiError, VerifyResponse, verify};
+use lightotp::usecase::verify_api::{VerifyResponse, verify};
 
 /// Never `Err` for a client mistake: API Gateway would answer a bare 5xx outside the contract.
 pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, Error> {

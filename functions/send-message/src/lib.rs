@@ -1,10 +1,11 @@
 //! `POST /SendMessage`: parse the request, call the one use case, respond. No error mapping here.
 
 use lambda_http::{Body, Error, Request, Response};
+use lightotp::api::lightotp::{Answer, ApiError};
 use lightotp::auth::API_KEY_HEADER;
 use lightotp::deps::Deps;
 use lightotp::domain::language::HumanLanguage;
-use lightotp::http::{self, Answer, ApiError, respond};
+use lightotp::http::{self, respond};
 use lightotp::usecase::rate_limit::admit;
 use lightotp::usecase::send_message::{SendMessageRequest, SendMessageResponse, send_message};
 

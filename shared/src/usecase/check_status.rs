@@ -3,10 +3,10 @@
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 
+use crate::api::lightotp::{Answer, ApiError};
 use crate::auth::ClientId;
 use crate::deps::Deps;
 use crate::domain::message::MessageId;
-use crate::http::{Answer, ApiError};
 use crate::store::MessageRecord;
 
 /// The body as sent.

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use uuid::Uuid;
 
+use crate::api::lightotp::{Answer, ApiError, render};
 use crate::auth::ClientId;
 use crate::deps::Deps;
 use crate::domain::graph_refusal::{RefusalCause, refusal_cause};
@@ -14,7 +15,6 @@ use crate::domain::otp_code::OtpCode;
 use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::message_cost;
 use crate::domain::subscription::{DebitGuard, choose_payer};
-use crate::http::{Answer, ApiError, render};
 use crate::store::{Failure, IdempotencyBinding, IdempotencyClaim, MessageRecord, NewMessage, Reservation};
 use crate::usecase::low_balance::LowBalance;
 use crate::whatsapp::{OutgoingOtp, SendError};

@@ -4,8 +4,8 @@
 
 use tracing::instrument;
 
+use crate::api::lightotp::{ApiError, render};
 use crate::deps::Deps;
-use crate::http::{ApiError, render};
 use crate::store::{Failure, StoreError};
 
 /// How many stranded messages one run handles; the next run takes the rest.

@@ -8,17 +8,16 @@ use subtle::ConstantTimeEq;
 use tracing::instrument;
 use uuid::Uuid;
 
-use crate::auth::{AuthError, ClientId};
+use crate::api::verify::VerifyApiError;
+use crate::auth::ClientId;
 use crate::deps::Deps;
 use crate::domain::sms::{default_template, render, sms_parts};
 use crate::domain::subscription::{DebitGuard, choose_payer};
 use crate::domain::verification::{
-    InitiateParams, MAX_ATTEMPTS, ParamError, PaymentType, code_from_random, code_hash, parse_initiate,
+    InitiateParams, MAX_ATTEMPTS, PaymentType, code_from_random, code_hash, parse_initiate,
 };
-use crate::http::ApiError;
 use crate::store::{
-    InitiateLimit, NewVerification, StoreError, VerificationCharge, VerificationRecord, VerificationReservation,
-    VerificationStatus,
+    InitiateLimit, NewVerification, VerificationCharge, VerificationRecord, VerificationReservation, VerificationStatus,
 };
 use crate::usecase::low_balance::LowBalance;
 
@@ -26,77 +25,6 @@ use crate::usecase::low_balance::LowBalance;
 pub const DEFAULT_SENDER: &str = "LightOTP";
 /// Reservation rounds before giving up when subscriptions keep moving under us.
 const RESERVE_ATTEMPTS: usize = 32;
-
-/// Everything the Verify API answers besides success, each with the document's message.
-#[derive(Debug, thiserror::Error)]
-pub enum VerifyApiError {
-    /// Missing, unknown, revoked or expired key.
-    #[error("Unauthenticated.")]
-    Unauthenticated,
-    /// A parameter broke a rule (the message says which).
-    #[error("{0}")]
-    Invalid(&'static str),
-    /// The body is not a JSON object.
-    #[error("Invalid JSON body.")]
-    InvalidJson,
-    /// The wallet or subscription cannot pay.
-    #[error("Insufficient balance")]
-    InsufficientBalance,
-    /// A limit was hit (per IP, per number, per client) or its cool-off is running.
-    #[error("Too many requests.")]
-    TooManyRequests {
-        /// Seconds to wait.
-        retry_after: u64,
-    },
-    /// Unknown, malformed or another client's `request_id`.
-    #[error("Not found.")]
-    NotFound,
-    /// The code does not match.
-    #[error("Invalid code.")]
-    InvalidCode,
-    /// The code expired.
-    #[error("The code has expired.")]
-    Expired,
-    /// Five wrong codes were given.
-    #[error("Too many attempts.")]
-    TooManyAttempts,
-    /// The code was already verified.
-    #[error("The code has already been used.")]
-    AlreadyUsed,
-    /// Our fault; the detail is logged, never sent.
-    #[error("Server Error.")]
-    Internal(String),
-}
-
-impl From<ParamError> for VerifyApiError {
-    fn from(err: ParamError) -> Self {
-        Self::Invalid(err.0)
-    }
-}
-
-impl From<StoreError> for VerifyApiError {
-    fn from(err: StoreError) -> Self {
-        Self::Internal(err.to_string())
-    }
-}
-
-impl From<AuthError> for VerifyApiError {
-    fn from(err: AuthError) -> Self {
-        match err {
-            AuthError::Unavailable(detail) => Self::Internal(detail),
-            AuthError::Missing | AuthError::NotFound | AuthError::Expired => Self::Unauthenticated,
-        }
-    }
-}
-
-impl From<ApiError> for VerifyApiError {
-    fn from(err: ApiError) -> Self {
-        match err {
-            ApiError::TooManyRequests { retry_after } => Self::TooManyRequests { retry_after },
-            other => Self::Internal(other.to_string()),
-        }
-    }
-}
 
 /// `200` of initiate.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

@@ -1,0 +1,130 @@
+//! The Verify API's wire contract (docs/api.md, Verify API messages): every answer besides success as the Lamah OTP
+//! document words it, `{"message": "..."}`, with its HTTP status and `Retry-After`. No `lambda_http` here:
+//! `http::respond_verify` turns this into a response.
+
+use serde_json::json;
+
+use crate::api::lightotp::to_json_text;
+use crate::auth::AuthError;
+use crate::domain::verification::ParamError;
+use crate::store::StoreError;
+
+/// Everything the Verify API answers besides success, each with the document's message.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyApiError {
+    /// Missing, unknown, revoked or expired key.
+    #[error("Unauthenticated.")]
+    Unauthenticated,
+    /// A parameter broke a rule (the message says which).
+    #[error("{0}")]
+    Invalid(&'static str),
+    /// The body is not a JSON object.
+    #[error("Invalid JSON body.")]
+    InvalidJson,
+    /// The wallet or subscription cannot pay.
+    #[error("Insufficient balance")]
+    InsufficientBalance,
+    /// A limit was hit (per IP, per number, per client) or its cool-off is running.
+    #[error("Too many requests.")]
+    TooManyRequests {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// Unknown, malformed or another client's `request_id`.
+    #[error("Not found.")]
+    NotFound,
+    /// The code does not match.
+    #[error("Invalid code.")]
+    InvalidCode,
+    /// The code expired.
+    #[error("The code has expired.")]
+    Expired,
+    /// Five wrong codes were given.
+    #[error("Too many attempts.")]
+    TooManyAttempts,
+    /// The code was already verified.
+    #[error("The code has already been used.")]
+    AlreadyUsed,
+    /// Our fault; the detail is logged, never sent.
+    #[error("Server Error.")]
+    Internal(String),
+}
+
+impl From<ParamError> for VerifyApiError {
+    fn from(err: ParamError) -> Self {
+        Self::Invalid(err.0)
+    }
+}
+
+impl From<StoreError> for VerifyApiError {
+    fn from(err: StoreError) -> Self {
+        Self::Internal(err.to_string())
+    }
+}
+
+impl From<AuthError> for VerifyApiError {
+    fn from(err: AuthError) -> Self {
+        match err {
+            AuthError::Unavailable(detail) => Self::Internal(detail),
+            AuthError::Missing | AuthError::NotFound | AuthError::Expired => Self::Unauthenticated,
+        }
+    }
+}
+
+impl VerifyApiError {
+    /// The HTTP status. Exhaustive, so a new variant forces a decision.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Unauthenticated => 401,
+            Self::Invalid(_)
+            | Self::InvalidJson
+            | Self::InvalidCode
+            | Self::Expired
+            | Self::TooManyAttempts
+            | Self::AlreadyUsed => 400,
+            Self::InsufficientBalance => 402,
+            Self::TooManyRequests { .. } => 429,
+            Self::NotFound => 404,
+            Self::Internal(_) => 500,
+        }
+    }
+
+    /// Seconds for a `Retry-After` header, when waiting helps.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
+
+    /// The body: the document's message, never an internal detail.
+    pub fn body(&self) -> String {
+        to_json_text(&json!({ "message": self.to_string() }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_answer_keeps_the_documents_status_and_message() {
+        let cases = [
+            (VerifyApiError::Unauthenticated, 401, r#"{"message":"Unauthenticated."}"#),
+            (VerifyApiError::InvalidJson, 400, r#"{"message":"Invalid JSON body."}"#),
+            (VerifyApiError::InsufficientBalance, 402, r#"{"message":"Insufficient balance"}"#),
+            (VerifyApiError::TooManyRequests { retry_after: 7 }, 429, r#"{"message":"Too many requests."}"#),
+            (VerifyApiError::NotFound, 404, r#"{"message":"Not found."}"#),
+            (VerifyApiError::InvalidCode, 400, r#"{"message":"Invalid code."}"#),
+            (VerifyApiError::Expired, 400, r#"{"message":"The code has expired."}"#),
+            (VerifyApiError::TooManyAttempts, 400, r#"{"message":"Too many attempts."}"#),
+            (VerifyApiError::AlreadyUsed, 400, r#"{"message":"The code has already been used."}"#),
+            (VerifyApiError::Internal("a detail".into()), 500, r#"{"message":"Server Error."}"#),
+        ];
+        for (err, status, body) in cases {
+            assert_eq!((err.status(), err.body().as_str()), (status, body), "{err:?}");
+        }
+        assert_eq!(VerifyApiError::TooManyRequests { retry_after: 7 }.retry_after(), Some(7));
+        assert_eq!(VerifyApiError::NotFound.retry_after(), None);
+    }
+}

@@ -9,10 +9,11 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use crate::api::lightotp::{Answer, ApiError, render, to_json_text};
+use crate::api::lightotp::{ApiError, render, to_json_text};
 use crate::api::verify::VerifyApiError;
 use crate::domain::language::HumanLanguage;
 use crate::domain::message::OriginalResponse;
+use crate::usecase::Answer;
 use crate::usecase::rate_limit::NotAdmitted;
 use crate::usecase::webhook::WebhookError;
 
@@ -23,7 +24,7 @@ impl From<NotAdmitted> for ApiError {
     fn from(refusal: NotAdmitted) -> Self {
         match refusal {
             NotAdmitted::RateLimited { retry_after } => Self::TooManyRequests { retry_after },
-            NotAdmitted::Store(err) => Self::Store(err),
+            NotAdmitted::Store(err) => err.into(),
         }
     }
 }
@@ -85,7 +86,7 @@ pub fn respond<T: Serialize>(language: HumanLanguage, result: Result<Answer<T>, 
     if let Err(err) = &result {
         let status = err.status();
         if status >= 500 {
-            tracing::error!(error = %err, status, "request failed");
+            tracing::error!(error = %cause_chain(err), status, "request failed");
         } else {
             tracing::info!(error_code = %err.error_message(HumanLanguage::En), status, "request refused");
         }
@@ -185,6 +186,19 @@ pub fn source_ip(request: &Request) -> Option<&str> {
     }
 }
 
+/// An error and every cause beneath it on one line, for the one log line of a 5xx (`Display` alone shows only the
+/// top, and the cause is what an operator needs).
+fn cause_chain(err: &dyn std::error::Error) -> String {
+    let mut line = err.to_string();
+    let mut cause = err.source();
+    while let Some(next) = cause {
+        line.push_str(": ");
+        line.push_str(&next.to_string());
+        cause = next.source();
+    }
+    line
+}
+
 fn json_response(original: OriginalResponse) -> Response<Body> {
     let mut response = Response::new(Body::Text(original.body));
     *response.status_mut() = StatusCode::from_u16(original.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -227,6 +241,16 @@ mod tests {
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.body().as_ref(), br#"{"message":"Too many requests."}"#);
         assert_eq!(response.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("12"));
+    }
+
+    #[test]
+    fn a_logged_internal_failure_carries_its_whole_cause() {
+        use crate::usecase::send_message::{SendFailure, SendRefusal};
+        let refusal = SendRefusal::from(crate::store::StoreError::new("TransactWriteItems reserve", "throttled"));
+        let logged = cause_chain(&ApiError::from(refusal));
+        assert_eq!(logged, "internal failure: storage failed: TransactWriteItems reserve failed: throttled");
+        let ours = SendFailure::OurWhatsAppAccount { status: 401, code: Some(190), message: "(#190) expired".into() };
+        assert!(cause_chain(&ApiError::from(SendRefusal::from(ours))).ends_with("code Some(190)): (#190) expired"));
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! `POST /CheckMessageStatus`: parse the request, call the one use case, respond. No error mapping here.
 
 use lambda_http::{Body, Error, Request, Response};
-use lightotp::api::lightotp::{Answer, ApiError};
+use lightotp::api::lightotp::ApiError;
 use lightotp::auth::API_KEY_HEADER;
 use lightotp::deps::Deps;
 use lightotp::http::{self, respond};
+use lightotp::usecase::Answer;
 use lightotp::usecase::check_status::{CheckMessageStatusRequest, MessageStatusResponse, check_message_status};
 use lightotp::usecase::rate_limit::admit;
 
@@ -17,5 +18,5 @@ async fn check(deps: &Deps, request: &Request) -> Result<Answer<MessageStatusRes
     admit(deps, http::source_ip(request)).await?;
     let client = deps.api_keys.authenticate(http::header(request, API_KEY_HEADER), deps.clock.now()).await?;
     let id = http::json_object::<CheckMessageStatusRequest>(request)?.validate()?;
-    check_message_status(deps, &client, id).await
+    Ok(Answer::Fresh(check_message_status(deps, &client, id).await?))
 }

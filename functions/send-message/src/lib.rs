@@ -1,11 +1,12 @@
 //! `POST /SendMessage`: parse the request, call the one use case, respond. No error mapping here.
 
 use lambda_http::{Body, Error, Request, Response};
-use lightotp::api::lightotp::{Answer, ApiError};
+use lightotp::api::lightotp::{ApiError, LightOtpAnswers};
 use lightotp::auth::API_KEY_HEADER;
 use lightotp::deps::Deps;
 use lightotp::domain::language::HumanLanguage;
 use lightotp::http::{self, respond};
+use lightotp::usecase::Answer;
 use lightotp::usecase::rate_limit::admit;
 use lightotp::usecase::send_message::{SendMessageRequest, SendMessageResponse, send_message};
 
@@ -24,5 +25,5 @@ async fn send(
     admit(deps, http::source_ip(request)).await?;
     let client = deps.api_keys.authenticate(http::header(request, API_KEY_HEADER), deps.clock.now()).await?;
     let input = http::json_object::<SendMessageRequest>(request)?.validate()?;
-    send_message(deps, &client, input, language).await
+    Ok(send_message(deps, &client, input, language, &LightOtpAnswers).await?)
 }

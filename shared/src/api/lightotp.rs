@@ -16,6 +16,8 @@ use crate::domain::message::OriginalResponse;
 use crate::domain::otp_code::OtpCodeError;
 use crate::domain::phone::PhoneError;
 use crate::store::StoreError;
+use crate::usecase::check_status::CheckRefusal;
+use crate::usecase::send_message::{InvalidSendRequest, SendAnswers, SendMessageResponse, SendRefusal};
 
 /// Everything SendMessage and CheckMessageStatus can answer besides success.
 #[derive(Debug, thiserror::Error)]
@@ -81,15 +83,66 @@ pub enum ApiError {
     /// Unknown, malformed or another client's message id.
     #[error("message not found")]
     MessageNotFound,
-    /// Storage failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Anything else that is our fault; the detail is logged, never sent.
-    #[error("internal: {0}")]
-    Internal(String),
+    /// Our failure, with its cause: the whole chain is logged where the 500 is answered, and nothing of it is sent.
+    #[error("internal failure")]
+    Internal(#[source] InternalCause),
+}
+
+/// The cause of an internal failure, kept for the log.
+pub type InternalCause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        Self::Internal(Box::new(err))
+    }
+}
+
+impl From<InvalidSendRequest> for ApiError {
+    fn from(invalid: InvalidSendRequest) -> Self {
+        match invalid {
+            InvalidSendRequest::OtpCode(err) => Self::OtpCode(err),
+            InvalidSendRequest::Phone(err) => Self::Phone(err),
+            InvalidSendRequest::IdempotencyKey => Self::InvalidIdempotencyKey,
+        }
+    }
+}
+
+impl From<SendRefusal> for ApiError {
+    fn from(refusal: SendRefusal) -> Self {
+        match refusal {
+            SendRefusal::Failed(failure) => Self::Internal(Box::new(failure)),
+            other => Self::worded(&other),
+        }
+    }
+}
+
+impl From<CheckRefusal> for ApiError {
+    fn from(refusal: CheckRefusal) -> Self {
+        match refusal {
+            CheckRefusal::IdRequired => Self::MessageIdIsRequired,
+            CheckRefusal::NotFound => Self::MessageNotFound,
+            CheckRefusal::Store(err) => err.into(),
+        }
+    }
 }
 
 impl ApiError {
+    /// How the contract words `refusal`, without its internal cause (which only the log needs).
+    fn worded(refusal: &SendRefusal) -> Self {
+        match refusal {
+            SendRefusal::SenderNumberNotFound => Self::SenderNumberNotFound,
+            SendRefusal::TemplateNotFound => Self::TemplateNotFound,
+            SendRefusal::Cooldown { wait } => Self::Cooldown { wait: *wait },
+            SendRefusal::InsufficientBalance => Self::InsufficientBalance,
+            SendRefusal::KeyReused => Self::IdempotencyKeyReused,
+            SendRefusal::KeyInProgress => Self::IdempotencyKeyInProgress,
+            SendRefusal::WhatsAppRejected { status, message, id } => {
+                Self::WhatsAppRejected { status: *status, message: message.clone(), id: id.to_string() }
+            }
+            SendRefusal::Failed(failure) => Self::Internal(failure.to_string().into()),
+        }
+    }
+
     /// The HTTP status. Exhaustive, so a new variant forces a decision.
     pub fn status(&self) -> u16 {
         match self {
@@ -111,7 +164,7 @@ impl ApiError {
             Self::UnsupportedMediaType => 415,
             // Only a 4xx is mirrored: anything else WhatsApp answered becomes a 400.
             Self::WhatsAppRejected { status, .. } => Some(*status).filter(|s| (400..500).contains(s)).unwrap_or(400),
-            Self::Auth(AuthError::Unavailable(_)) | Self::Store(_) | Self::Internal(_) => 500,
+            Self::Auth(AuthError::Unavailable(_)) | Self::Internal(_) => 500,
         }
     }
 
@@ -141,7 +194,7 @@ impl ApiError {
             Self::WhatsAppRejected { message, .. } => message,
             Self::MessageIdIsRequired => "MessageIdIsRequired",
             Self::MessageNotFound => "MessageNotFound",
-            Self::Auth(AuthError::Unavailable(_)) | Self::Store(_) | Self::Internal(_) => "InternalServerError",
+            Self::Auth(AuthError::Unavailable(_)) | Self::Internal(_) => "InternalServerError",
         })
     }
 
@@ -217,7 +270,7 @@ impl ApiError {
             Self::MessageNotFound => {
                 ("No message with that id exists for your account.", "لا توجد رسالة بهذا المعرّف في حسابك.")
             }
-            Self::Auth(AuthError::Unavailable(_)) | Self::Store(_) | Self::Internal(_) => (
+            Self::Auth(AuthError::Unavailable(_)) | Self::Internal(_) => (
                 "An unexpected error occurred. Please try again later, and if the issue persists, contact support.",
                 "حدث خطأ غير متوقع. يرجى المحاولة لاحقًا، وإذا استمرت المشكلة فتواصل مع الدعم.",
             ),
@@ -227,15 +280,6 @@ impl ApiError {
             HumanLanguage::Ar => ar,
         }
     }
-}
-
-/// What a use case answers: a fresh body, or the stored bytes of an earlier answer (an idempotent replay).
-#[derive(Debug)]
-pub enum Answer<T> {
-    /// Rendered now.
-    Fresh(T),
-    /// Replayed exactly as first sent.
-    Replay(OriginalResponse),
 }
 
 /// The status and body a result renders to, as `http::respond` sends them (without logging): use cases store this
@@ -254,6 +298,21 @@ pub fn render<T: Serialize>(language: HumanLanguage, result: &Result<T, ApiError
             }
             OriginalResponse { status: err.status(), body: to_json_text(&body) }
         }
+    }
+}
+
+/// The LightOTP API's words for SendMessage's answers, stored with each message for idempotent replays.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LightOtpAnswers;
+
+impl SendAnswers for LightOtpAnswers {
+    fn sent(&self, response: &SendMessageResponse) -> OriginalResponse {
+        // A success has no human text, so its language does not matter.
+        render(HumanLanguage::En, &Ok::<_, ApiError>(response))
+    }
+
+    fn refused(&self, refusal: &SendRefusal, language: HumanLanguage) -> OriginalResponse {
+        render::<()>(language, &Err(ApiError::worded(refusal)))
     }
 }
 
@@ -282,6 +341,7 @@ mod tests {
             (ApiError::SenderNumberNotFound, 404, "SenderNumberNotFound"),
             (ApiError::TemplateNotFound, 404, "TemplateNotFound"),
             (ApiError::Internal("x".into()), 500, "InternalServerError"),
+            (StoreError::new("GetItem", "x").into(), 500, "InternalServerError"),
             (ApiError::MessageNotFound, 404, "MessageNotFound"),
             (ApiError::MessageIdIsRequired, 400, "MessageIdIsRequired"),
             (ApiError::InvalidRequestBody, 400, "InvalidRequestBody"),

@@ -3,11 +3,24 @@
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
 
-use crate::api::lightotp::{Answer, ApiError};
 use crate::auth::ClientId;
 use crate::deps::Deps;
 use crate::domain::message::MessageId;
-use crate::store::MessageRecord;
+use crate::store::{MessageRecord, StoreError};
+
+/// Why there is no message to show (docs/api.md, CheckMessageStatus: order of checks).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckRefusal {
+    /// No id in the request.
+    #[error("message id missing")]
+    IdRequired,
+    /// No message of the caller's has that id (or it is not a UUID).
+    #[error("message not found")]
+    NotFound,
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
 
 /// The body as sent.
 #[derive(Debug, Default, Deserialize)]
@@ -18,9 +31,9 @@ pub struct CheckMessageStatusRequest {
 impl CheckMessageStatusRequest {
     /// Missing, `null`, `""` or blank → `MessageIdIsRequired`; anything not a UUID can be no message of the
     /// caller's, so it answers `MessageNotFound` like an unknown id.
-    pub fn validate(self) -> Result<MessageId, ApiError> {
-        let raw = self.id.filter(|id| !id.trim().is_empty()).ok_or(ApiError::MessageIdIsRequired)?;
-        MessageId::parse(raw.trim()).ok_or(ApiError::MessageNotFound)
+    pub fn validate(self) -> Result<MessageId, CheckRefusal> {
+        let raw = self.id.filter(|id| !id.trim().is_empty()).ok_or(CheckRefusal::IdRequired)?;
+        MessageId::parse(raw.trim()).ok_or(CheckRefusal::NotFound)
     }
 }
 
@@ -68,7 +81,7 @@ pub async fn check_message_status(
     deps: &Deps,
     client: &ClientId,
     id: MessageId,
-) -> Result<Answer<MessageStatusResponse>, ApiError> {
-    let record = deps.store.message(client.as_str(), id).await?.ok_or(ApiError::MessageNotFound)?;
-    Ok(Answer::Fresh(record.into()))
+) -> Result<MessageStatusResponse, CheckRefusal> {
+    let record = deps.store.message(client.as_str(), id).await?.ok_or(CheckRefusal::NotFound)?;
+    Ok(record.into())
 }

@@ -1,4 +1,8 @@
 //! Use cases: one per endpoint, combining domain rules and storage. Handlers parse, call one of these, respond.
+//! Use cases speak the product: each returns its own outcome and a typed refusal, which each surface's module in
+//! `api/` words for the wire. None of them imports `api` or `http`.
+
+use crate::domain::message::OriginalResponse;
 
 pub mod check_status;
 pub mod low_balance;
@@ -7,3 +11,12 @@ pub mod send_message;
 pub mod sweep;
 pub mod verify_api;
 pub mod webhook;
+
+/// What a use case answers: a fresh outcome, or the stored bytes of an earlier answer (an idempotent replay).
+#[derive(Debug)]
+pub enum Answer<T> {
+    /// Decided now.
+    Fresh(T),
+    /// Replayed exactly as first sent.
+    Replay(OriginalResponse),
+}

@@ -4,18 +4,21 @@ use serde::{Deserialize, Serialize};
 use tracing::instrument;
 use uuid::Uuid;
 
-use crate::api::lightotp::{Answer, ApiError, render};
+use std::time::Duration;
+
 use crate::auth::ClientId;
 use crate::deps::Deps;
 use crate::domain::graph_refusal::{RefusalCause, refusal_cause};
 use crate::domain::idempotency::request_fingerprint;
 use crate::domain::language::{HumanLanguage, match_template};
 use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
-use crate::domain::otp_code::OtpCode;
-use crate::domain::phone::PhoneE164;
+use crate::domain::otp_code::{OtpCode, OtpCodeError};
+use crate::domain::phone::{PhoneE164, PhoneError};
 use crate::domain::pricing::message_cost;
 use crate::domain::subscription::{DebitGuard, choose_payer};
-use crate::store::{Failure, IdempotencyBinding, IdempotencyClaim, MessageRecord, NewMessage, Reservation};
+use crate::secrets::SecretError;
+use crate::store::{Failure, IdempotencyBinding, IdempotencyClaim, MessageRecord, NewMessage, Reservation, StoreError};
+use crate::usecase::Answer;
 use crate::usecase::low_balance::LowBalance;
 use crate::whatsapp::{OutgoingOtp, SendError};
 
@@ -47,17 +50,119 @@ pub struct SendMessageInput {
     pub idempotency_key: Option<Uuid>,
 }
 
+/// A field of the request broke its rule (docs/api.md, SendMessage: order of checks, steps 5–7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidSendRequest {
+    /// `otpCode` broke a rule.
+    #[error(transparent)]
+    OtpCode(#[from] OtpCodeError),
+    /// `toPhoneE164` broke a rule.
+    #[error(transparent)]
+    Phone(#[from] PhoneError),
+    /// `idempotencyKey` present but not a UUID.
+    #[error("idempotencyKey is not a UUID")]
+    IdempotencyKey,
+}
+
 impl SendMessageRequest {
     /// Applies steps 5–7 of docs/api.md, SendMessage: order of checks, in order.
-    pub fn validate(self) -> Result<SendMessageInput, ApiError> {
+    pub fn validate(self) -> Result<SendMessageInput, InvalidSendRequest> {
         let code = OtpCode::parse(self.otp_code.as_deref())?;
         let to = PhoneE164::parse(self.to_phone_e164.as_deref())?;
         let idempotency_key = self
             .idempotency_key
-            .map(|raw| Uuid::parse_str(&raw).map_err(|_| ApiError::InvalidIdempotencyKey))
+            .map(|raw| Uuid::parse_str(&raw).map_err(|_| InvalidSendRequest::IdempotencyKey))
             .transpose()?;
         Ok(SendMessageInput { code, to, language_code: self.language_code, idempotency_key })
     }
+}
+
+/// Why a SendMessage sent nothing, or nothing that arrived, in the product's words (docs/api.md, SendMessage: order
+/// of checks, and WhatsApp outcomes). `api::lightotp` words each for the wire.
+#[derive(Debug, thiserror::Error)]
+pub enum SendRefusal {
+    /// The client has no WhatsApp sender.
+    #[error("no sender number assigned")]
+    SenderNumberNotFound,
+    /// No template matches the requested or the default language.
+    #[error("no template for the language")]
+    TemplateNotFound,
+    /// The duplicate-send cooldown for this recipient is still running.
+    #[error("cooldown: {wait:?} left")]
+    Cooldown {
+        /// How long is left.
+        wait: Duration,
+    },
+    /// No active subscription covers the cost.
+    #[error("insufficient balance")]
+    InsufficientBalance,
+    /// The idempotency key was bound by a different request.
+    #[error("idempotency key reused for a different request")]
+    KeyReused,
+    /// The request that bound the idempotency key has not finished yet.
+    #[error("idempotency key still in flight")]
+    KeyInProgress,
+    /// WhatsApp refused the send for a reason about the recipient or the message; the message is `Failed`.
+    #[error("WhatsApp rejected message {id} with HTTP {status}")]
+    WhatsAppRejected {
+        /// WhatsApp's HTTP status.
+        status: u16,
+        /// WhatsApp's error message.
+        message: String,
+        /// The failed message, readable with CheckMessageStatus.
+        id: MessageId,
+    },
+    /// Our failure: the client is told nothing of it, the log everything.
+    #[error(transparent)]
+    Failed(#[from] SendFailure),
+}
+
+impl From<StoreError> for SendRefusal {
+    fn from(err: StoreError) -> Self {
+        Self::Failed(SendFailure::Store(err))
+    }
+}
+
+/// What went wrong on our side, with its cause.
+#[derive(Debug, thiserror::Error)]
+pub enum SendFailure {
+    /// Storage failed.
+    #[error("storage failed")]
+    Store(#[from] StoreError),
+    /// The pepper that keys idempotency fingerprints could not be read.
+    #[error("the pepper could not be read")]
+    Pepper(#[source] SecretError),
+    /// The reservation lost every race for the subscription it chose.
+    #[error("the reservation kept losing races")]
+    ReservationContended,
+    /// An idempotency binding names a message id that is not one.
+    #[error("an idempotency binding names a malformed message id {0}")]
+    CorruptBinding(String),
+    /// WhatsApp refused the send because of our token, permissions or account (docs/api.md, WhatsApp outcomes).
+    #[error("WhatsApp refused the send because of our side (HTTP {status}, code {code:?}): {message}")]
+    OurWhatsAppAccount {
+        /// WhatsApp's HTTP status.
+        status: u16,
+        /// Graph's error code.
+        code: Option<i64>,
+        /// WhatsApp's message.
+        message: String,
+    },
+    /// WhatsApp did not accept the message: 5xx or no connection after retries, or a timeout.
+    #[error("WhatsApp unavailable: {0}")]
+    WhatsAppUnavailable(String),
+    /// The message was charged but never handed to WhatsApp (the sweep found it).
+    #[error("the message was charged but never handed to WhatsApp")]
+    Stranded,
+}
+
+/// How the surface that asked words a SendMessage answer: the bytes stored with the message, which a retry with the
+/// same idempotency key gets back as they are. `api::lightotp::LightOtpAnswers` is the LightOTP API's.
+pub trait SendAnswers: Send + Sync {
+    /// The answer to a send WhatsApp accepted.
+    fn sent(&self, response: &SendMessageResponse) -> OriginalResponse;
+    /// The answer to a refusal, with human text in `language`.
+    fn refused(&self, refusal: &SendRefusal, language: HumanLanguage) -> OriginalResponse;
 }
 
 /// The documented success body.
@@ -80,11 +185,12 @@ pub async fn send_message(
     client: &ClientId,
     input: SendMessageInput,
     language: HumanLanguage,
-) -> Result<Answer<SendMessageResponse>, ApiError> {
+    answers: &impl SendAnswers,
+) -> Result<Answer<SendMessageResponse>, SendRefusal> {
     let claim = match input.idempotency_key {
         None => None,
         Some(key) => {
-            let pepper = deps.pepper.get().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+            let pepper = deps.pepper.get().await.map_err(SendFailure::Pepper)?;
             let fingerprint =
                 request_fingerprint(pepper.expose().as_bytes(), &input.code, &input.to, input.language_code.as_deref());
             Some(IdempotencyClaim { key, fingerprint })
@@ -97,22 +203,22 @@ pub async fn send_message(
         if let (Some(claim), Some(bound)) = (&claim, &context.binding) {
             return replay(deps, client, claim, bound).await;
         }
-        let profile = context.profile.ok_or(ApiError::SenderNumberNotFound)?;
-        let sender = profile.sender.clone().ok_or(ApiError::SenderNumberNotFound)?;
+        let profile = context.profile.ok_or(SendRefusal::SenderNumberNotFound)?;
+        let sender = profile.sender.clone().ok_or(SendRefusal::SenderNumberNotFound)?;
         let template = match_template(input.language_code.as_deref(), &profile.language, &profile.templates)
             .cloned()
-            .ok_or(ApiError::TemplateNotFound)?;
+            .ok_or(SendRefusal::TemplateNotFound)?;
         let now = deps.clock.now();
         let now_millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
         // The cooldown is checked before the balance: when both refuse, the cooldown wins (docs/api.md, SendMessage:
         // order of checks, steps 11–12).
         if let Some(wait) = context.cooldown.remaining(now_millis) {
-            return refuse(deps, client, claim.as_ref(), ApiError::Cooldown { wait }).await;
+            return refuse(deps, client, claim.as_ref(), SendRefusal::Cooldown { wait }).await;
         }
         let cost = message_cost(context.listed_price);
         let subscriptions = deps.store.subscriptions_newest_first(client.as_str()).await?;
         let Some(payer) = choose_payer(&subscriptions, cost) else {
-            return refuse(deps, client, claim.as_ref(), ApiError::InsufficientBalance).await;
+            return refuse(deps, client, claim.as_ref(), SendRefusal::InsufficientBalance).await;
         };
         let message = NewMessage {
             client_id: client.as_str(),
@@ -144,7 +250,7 @@ pub async fn send_message(
         }
     }
     let Some((sender, template, cost, payer, low_balance)) = reserved else {
-        return Err(ApiError::Internal("reservation kept losing races".to_owned()));
+        return Err(SendFailure::ReservationContended.into());
     };
     tracing::Span::current().record("message_id", tracing::field::display(id));
 
@@ -163,7 +269,7 @@ pub async fn send_message(
     match sent {
         Ok(wamid) => {
             let answer = SendMessageResponse { id: id.to_string(), message_status: MessageStatus::Pending.as_str() };
-            let original = render(language, &Ok::<_, ApiError>(&answer));
+            let original = answers.sent(&answer);
             // The message went out and is paid for: a failure to record it must not make the client retry
             // (a second send), so it is logged and the send still succeeds.
             record_sent(deps, client, id, &wamid, &original).await;
@@ -174,21 +280,16 @@ pub async fn send_message(
             let failure = failure_of(&err);
             let refused = match err {
                 SendError::Rejected { status, message, code, .. } => match refusal_cause(status, code) {
-                    RefusalCause::RecipientOrMessage => {
-                        ApiError::WhatsAppRejected { status, message, id: id.to_string() }
-                    }
+                    RefusalCause::RecipientOrMessage => SendRefusal::WhatsAppRejected { status, message, id },
                     // Logged at `error` where the 500 is answered; the client sees nothing of our account.
-                    RefusalCause::Ours => ApiError::Internal(format!(
-                        "WhatsApp refused the send because of our side (HTTP {status}, code {code:?}): {message}"
-                    )),
+                    RefusalCause::Ours => SendFailure::OurWhatsAppAccount { status, code, message }.into(),
                 },
-                SendError::Unavailable(why) => ApiError::Internal(format!("WhatsApp unavailable: {why}")),
+                SendError::Unavailable(why) => SendFailure::WhatsAppUnavailable(why).into(),
             };
-            let refused = Err::<SendMessageResponse, _>(refused);
-            let original = render(language, &refused);
+            let original = answers.refused(&refused, language);
             let record = charged_record(client, id, &input.to, cost, &payer, language);
             deps.store.fail_and_refund(&record, &failure, Some(&original), deps.clock.now()).await?;
-            refused.map(Answer::Fresh)
+            Err(refused)
         }
     }
 }
@@ -201,8 +302,8 @@ async fn refuse(
     deps: &Deps,
     client: &ClientId,
     claim: Option<&IdempotencyClaim>,
-    refusal: ApiError,
-) -> Result<Answer<SendMessageResponse>, ApiError> {
+    refusal: SendRefusal,
+) -> Result<Answer<SendMessageResponse>, SendRefusal> {
     if let Some(claim) = claim
         && let Some(bound) = deps.store.idempotency_binding(client.as_str(), claim.key).await?
     {
@@ -239,12 +340,12 @@ async fn replay(
     client: &ClientId,
     claim: &IdempotencyClaim,
     bound: &IdempotencyBinding,
-) -> Result<Answer<SendMessageResponse>, ApiError> {
+) -> Result<Answer<SendMessageResponse>, SendRefusal> {
     if bound.fingerprint != claim.fingerprint {
-        return Err(ApiError::IdempotencyKeyReused);
+        return Err(SendRefusal::KeyReused);
     }
-    let message_id = MessageId::parse(&bound.message_id)
-        .ok_or_else(|| ApiError::Internal(format!("binding to a malformed message id {}", bound.message_id)))?;
+    let message_id =
+        MessageId::parse(&bound.message_id).ok_or_else(|| SendFailure::CorruptBinding(bound.message_id.clone()))?;
     for poll in 0..=IN_FLIGHT_POLLS {
         if poll > 0 {
             tokio::time::sleep(IN_FLIGHT_POLL_INTERVAL).await;
@@ -254,7 +355,7 @@ async fn replay(
             return Ok(Answer::Replay(original));
         }
     }
-    Err(ApiError::IdempotencyKeyInProgress)
+    Err(SendRefusal::KeyInProgress)
 }
 
 /// What a reserved message looks like to the fail-and-refund path.
@@ -324,17 +425,16 @@ mod tests {
     #[test]
     fn validation_runs_code_then_phone_then_idempotency_key() {
         let cases = [
-            (request(None, None, Some("x")), "OTPCodeIsRequired"),
-            (request(Some("123456789"), Some(""), Some("x")), "OTPCodeLengthMustBeLessThanOrEqualTo8"),
-            (request(Some("12 3"), None, Some("x")), "OTPCodeMustContainOnlyLettersOrDigits"),
-            (request(Some("123"), None, Some("x")), "DestinationPhoneNumberIsRequired"),
-            (request(Some("123"), Some(" "), Some("x")), "PhoneNumberCanNotBeEmpty"),
-            (request(Some("123"), Some("+999999999999"), Some("x")), "InvalidphoneNumber"),
-            (request(Some("123"), Some("+966551234567"), Some("x")), "InvalidIdempotencyKey"),
+            (request(None, None, Some("x")), InvalidSendRequest::OtpCode(OtpCodeError::Missing)),
+            (request(Some("123456789"), Some(""), Some("x")), OtpCodeError::TooLong.into()),
+            (request(Some("12 3"), None, Some("x")), OtpCodeError::NotAlphanumeric.into()),
+            (request(Some("123"), None, Some("x")), PhoneError::Missing.into()),
+            (request(Some("123"), Some(" "), Some("x")), PhoneError::Empty.into()),
+            (request(Some("123"), Some("+999999999999"), Some("x")), PhoneError::Invalid.into()),
+            (request(Some("123"), Some("+966551234567"), Some("x")), InvalidSendRequest::IdempotencyKey),
         ];
         for (request, expected) in cases {
-            let got = request.validate().map(|_| ()).map_err(|e| e.error_message(HumanLanguage::En).into_owned());
-            assert_eq!(got, Err(expected.to_owned()));
+            assert_eq!(request.validate().map(|_| ()), Err(expected));
         }
         let ok = request(Some("123"), Some("+966551234567"), Some("a3f1c2e4-9b27-4d6a-8e5f-1c2b3d4e5f60")).validate();
         assert!(ok.is_ok_and(|input| input.idempotency_key.is_some()));

@@ -82,8 +82,9 @@ pub fn run(stack_file: &Path) -> Result<(), String> {
 fn run_document(document: &str, stack_file: &Path) -> Result<(), String> {
     let text = std::fs::read_to_string(root().join(document)).map_err(|e| format!("{document}: {e}"))?;
     let Examples { script, expected } = examples(&text);
-    let script =
-        format!("set -euo pipefail\n{}", script.replace(".lightotp/stack.json", &stack_file.display().to_string()));
+    // Quoted, so that a checkout whose path has a space runs them too (the examples never quote the stack file).
+    let quoted = format!("'{}'", stack_file.display());
+    let script = format!("set -euo pipefail\n{}", script.replace(".lightotp/stack.json", &quoted));
     say(&format!("{document}'s examples, as printed, against the test stack ({} lines to check)", expected.len()));
     let output = Command::new("bash")
         .args(["-c", &script])

@@ -14,29 +14,7 @@ use crate::api::verify::VerifyApiError;
 use crate::domain::language::HumanLanguage;
 use crate::domain::message::OriginalResponse;
 use crate::usecase::Answer;
-use crate::usecase::rate_limit::NotAdmitted;
 use crate::usecase::webhook::WebhookError;
-
-// The rate limit's refusal in each surface's words. These two mappings belong in `api/` beside the rest of each
-// contract; they sit here because the use cases still return `api`'s error types, and `api` importing a use case
-// would make a cycle (docs/architecture.md, "Direction of dependencies").
-impl From<NotAdmitted> for ApiError {
-    fn from(refusal: NotAdmitted) -> Self {
-        match refusal {
-            NotAdmitted::RateLimited { retry_after } => Self::TooManyRequests { retry_after },
-            NotAdmitted::Store(err) => err.into(),
-        }
-    }
-}
-
-impl From<NotAdmitted> for VerifyApiError {
-    fn from(refusal: NotAdmitted) -> Self {
-        match refusal {
-            NotAdmitted::RateLimited { retry_after } => Self::TooManyRequests { retry_after },
-            NotAdmitted::Store(err) => Self::Internal(err.to_string()),
-        }
-    }
-}
 
 /// A header's value as text, if present and readable.
 pub fn header<'r>(request: &'r Request, name: &str) -> Option<&'r str> {
@@ -121,10 +99,10 @@ pub fn respond_webhook(result: Result<WebhookReply, WebhookError>) -> Response<B
                 WebhookError::Forbidden => StatusCode::FORBIDDEN,
                 WebhookError::BadSignature => StatusCode::UNAUTHORIZED,
                 WebhookError::BadPayload => StatusCode::BAD_REQUEST,
-                WebhookError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                WebhookError::Store(_) | WebhookError::Secret(_) => StatusCode::INTERNAL_SERVER_ERROR,
             };
             if status.is_server_error() {
-                tracing::error!(error = %err, "webhook failed");
+                tracing::error!(error = %cause_chain(&err), "webhook failed");
             } else {
                 tracing::warn!(error = %err, status = status.as_u16(), "webhook refused");
             }
@@ -157,8 +135,8 @@ pub fn respond_verify<T: Serialize>(result: Result<T, VerifyApiError>) -> Respon
         Ok(body) => return json_response(OriginalResponse { status: 200, body: to_json_text(&body) }),
         Err(err) => err,
     };
-    if let VerifyApiError::Internal(detail) = &err {
-        tracing::error!(error = %detail, "request failed");
+    if err.status() >= 500 {
+        tracing::error!(error = %cause_chain(&err), "request failed");
     } else {
         tracing::info!(reason = %err, status = err.status(), "request refused");
     }
@@ -211,6 +189,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+    use crate::usecase::rate_limit::NotAdmitted;
 
     #[test]
     fn the_cooldown_refusal_is_the_sentence_with_a_retry_after() {
@@ -232,6 +211,7 @@ mod tests {
         let limited = VerifyApiError::from(NotAdmitted::RateLimited { retry_after: 12 });
         assert_eq!((limited.status(), limited.retry_after()), (429, Some(12)));
         let failed = VerifyApiError::from(NotAdmitted::Store(crate::store::StoreError::new("PutItem", "boom")));
+        assert_eq!(cause_chain(&failed), "Server Error.: PutItem failed: boom");
         assert_eq!(failed.status(), 500);
     }
 

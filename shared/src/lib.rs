@@ -1,9 +1,8 @@
 //! lightotp: the domain crate every Lambda function shares.
 //!
-//! `domain` is pure: no I/O, no clock, neither the AWS SDK nor `lambda_http`. `usecase` uses `domain` and `store`;
-//! `api` holds each surface's wire contract (codes, statuses, texts, the bytes a replay sends); `http` reads requests
-//! and writes `api`'s answers as responses. Use cases still return `api`'s error types: docs/architecture.md,
-//! "Direction of dependencies", says how it stands.
+//! `domain` is pure: no I/O, no clock, neither the AWS SDK nor `lambda_http`. `usecase` uses `domain` and `store`,
+//! and answers in the product's words; `api` words those answers for each surface (codes, statuses, texts, the bytes
+//! a replay sends); `http` reads requests and writes `api`'s answers as responses (docs/architecture.md).
 #![warn(missing_docs)]
 
 pub mod api;

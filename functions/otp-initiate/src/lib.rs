@@ -16,5 +16,5 @@ async fn run(deps: &Deps, request: &Request) -> Result<InitiateResponse, VerifyA
     admit(deps, http::source_ip(request)).await?;
     let client = deps.api_keys.authenticate(http::bearer_or_api_key(request), deps.clock.now()).await?;
     let body = http::verify_api_body(request)?;
-    initiate(deps, &client, &body).await
+    Ok(initiate(deps, &client, &body).await?)
 }

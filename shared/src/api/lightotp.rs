@@ -17,6 +17,7 @@ use crate::domain::otp_code::OtpCodeError;
 use crate::domain::phone::PhoneError;
 use crate::store::StoreError;
 use crate::usecase::check_status::CheckRefusal;
+use crate::usecase::rate_limit::NotAdmitted;
 use crate::usecase::send_message::{InvalidSendRequest, SendAnswers, SendMessageResponse, SendRefusal};
 
 /// Everything SendMessage and CheckMessageStatus can answer besides success.
@@ -112,6 +113,15 @@ impl From<SendRefusal> for ApiError {
         match refusal {
             SendRefusal::Failed(failure) => Self::Internal(Box::new(failure)),
             other => Self::worded(&other),
+        }
+    }
+}
+
+impl From<NotAdmitted> for ApiError {
+    fn from(refusal: NotAdmitted) -> Self {
+        match refusal {
+            NotAdmitted::RateLimited { retry_after } => Self::TooManyRequests { retry_after },
+            NotAdmitted::Store(err) => err.into(),
         }
     }
 }

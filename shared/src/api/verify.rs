@@ -4,10 +4,11 @@
 
 use serde_json::json;
 
-use crate::api::lightotp::to_json_text;
+use crate::api::lightotp::{InternalCause, to_json_text};
 use crate::auth::AuthError;
 use crate::domain::verification::ParamError;
-use crate::store::StoreError;
+use crate::usecase::rate_limit::NotAdmitted;
+use crate::usecase::verify_api::VerificationRefusal;
 
 /// Everything the Verify API answers besides success, each with the document's message.
 #[derive(Debug, thiserror::Error)]
@@ -45,27 +46,42 @@ pub enum VerifyApiError {
     /// The code was already verified.
     #[error("The code has already been used.")]
     AlreadyUsed,
-    /// Our fault; the detail is logged, never sent.
+    /// Our failure, with its cause: the whole chain is logged where the 500 is answered, and nothing of it is sent.
     #[error("Server Error.")]
-    Internal(String),
+    Internal(#[source] InternalCause),
 }
 
-impl From<ParamError> for VerifyApiError {
-    fn from(err: ParamError) -> Self {
-        Self::Invalid(err.0)
+impl From<VerificationRefusal> for VerifyApiError {
+    fn from(refusal: VerificationRefusal) -> Self {
+        match refusal {
+            // A key whose client is gone authenticates nothing.
+            VerificationRefusal::UnknownClient => Self::Unauthenticated,
+            VerificationRefusal::Invalid(ParamError(message)) => Self::Invalid(message),
+            VerificationRefusal::Limited { retry_after } => Self::TooManyRequests { retry_after },
+            VerificationRefusal::InsufficientBalance => Self::InsufficientBalance,
+            VerificationRefusal::NotFound => Self::NotFound,
+            VerificationRefusal::WrongCode => Self::InvalidCode,
+            VerificationRefusal::Expired => Self::Expired,
+            VerificationRefusal::AttemptsUsedUp => Self::TooManyAttempts,
+            VerificationRefusal::AlreadyVerified => Self::AlreadyUsed,
+            VerificationRefusal::Failed(failure) => Self::Internal(Box::new(failure)),
+        }
     }
 }
 
-impl From<StoreError> for VerifyApiError {
-    fn from(err: StoreError) -> Self {
-        Self::Internal(err.to_string())
+impl From<NotAdmitted> for VerifyApiError {
+    fn from(refusal: NotAdmitted) -> Self {
+        match refusal {
+            NotAdmitted::RateLimited { retry_after } => Self::TooManyRequests { retry_after },
+            NotAdmitted::Store(err) => Self::Internal(Box::new(err)),
+        }
     }
 }
 
 impl From<AuthError> for VerifyApiError {
     fn from(err: AuthError) -> Self {
         match err {
-            AuthError::Unavailable(detail) => Self::Internal(detail),
+            AuthError::Unavailable(detail) => Self::Internal(detail.into()),
             AuthError::Missing | AuthError::NotFound | AuthError::Expired => Self::Unauthenticated,
         }
     }
@@ -120,6 +136,14 @@ mod tests {
             (VerifyApiError::TooManyAttempts, 400, r#"{"message":"Too many attempts."}"#),
             (VerifyApiError::AlreadyUsed, 400, r#"{"message":"The code has already been used."}"#),
             (VerifyApiError::Internal("a detail".into()), 500, r#"{"message":"Server Error."}"#),
+            (VerificationRefusal::UnknownClient.into(), 401, r#"{"message":"Unauthenticated."}"#),
+            (VerificationRefusal::Limited { retry_after: 60 }.into(), 429, r#"{"message":"Too many requests."}"#),
+            (VerificationRefusal::WrongCode.into(), 400, r#"{"message":"Invalid code."}"#),
+            (
+                VerificationRefusal::from(ParamError("The lang field must be one of: ar, en.")).into(),
+                400,
+                r#"{"message":"The lang field must be one of: ar, en."}"#,
+            ),
         ];
         for (err, status, body) in cases {
             assert_eq!((err.status(), err.body().as_str()), (status, body), "{err:?}");

@@ -8,16 +8,18 @@ use subtle::ConstantTimeEq;
 use tracing::instrument;
 use uuid::Uuid;
 
-use crate::api::verify::VerifyApiError;
 use crate::auth::ClientId;
 use crate::deps::Deps;
 use crate::domain::sms::{default_template, render, sms_parts};
 use crate::domain::subscription::{DebitGuard, choose_payer};
 use crate::domain::verification::{
-    InitiateParams, MAX_ATTEMPTS, PaymentType, code_from_random, code_hash, parse_initiate,
+    InitiateParams, MAX_ATTEMPTS, ParamError, PaymentType, code_from_random, code_hash, parse_initiate,
 };
+use crate::secrets::SecretError;
+use crate::sms_sender::SmsError;
 use crate::store::{
-    InitiateLimit, NewVerification, VerificationCharge, VerificationRecord, VerificationReservation, VerificationStatus,
+    InitiateLimit, NewVerification, StoreError, VerificationCharge, VerificationRecord, VerificationReservation,
+    VerificationStatus,
 };
 use crate::usecase::low_balance::LowBalance;
 
@@ -25,6 +27,71 @@ use crate::usecase::low_balance::LowBalance;
 pub const DEFAULT_SENDER: &str = "LightOTP";
 /// Reservation rounds before giving up when subscriptions keep moving under us.
 const RESERVE_ATTEMPTS: usize = 32;
+
+/// Why an initiate or a verify did not succeed, in the product's words (docs/api.md, Verify API). `api::verify`
+/// words each as the Lamah OTP document does.
+#[derive(Debug, thiserror::Error)]
+pub enum VerificationRefusal {
+    /// The key's client has no profile any more.
+    #[error("the key's client is gone")]
+    UnknownClient,
+    /// A parameter broke its rule (the document's message says which).
+    #[error(transparent)]
+    Invalid(#[from] ParamError),
+    /// A limit was hit (per number, per client) or its cool-off is running.
+    #[error("initiate limit reached; retry in {retry_after} s")]
+    Limited {
+        /// Seconds to wait.
+        retry_after: u64,
+    },
+    /// The wallet or every active subscription cannot pay.
+    #[error("insufficient balance")]
+    InsufficientBalance,
+    /// Unknown, malformed or another client's `request_id`, or a request whose SMS failed.
+    #[error("verification request not found")]
+    NotFound,
+    /// The code does not match (an attempt is counted).
+    #[error("wrong code")]
+    WrongCode,
+    /// The code expired.
+    #[error("code expired")]
+    Expired,
+    /// Five wrong codes were given.
+    #[error("attempts used up")]
+    AttemptsUsedUp,
+    /// The code was verified before.
+    #[error("already verified")]
+    AlreadyVerified,
+    /// Our failure, with its cause.
+    #[error(transparent)]
+    Failed(#[from] VerificationFailure),
+}
+
+impl From<StoreError> for VerificationRefusal {
+    fn from(err: StoreError) -> Self {
+        Self::Failed(VerificationFailure::Store(err))
+    }
+}
+
+/// What went wrong on our side, with its cause.
+#[derive(Debug, thiserror::Error)]
+pub enum VerificationFailure {
+    /// Storage failed.
+    #[error("storage failed")]
+    Store(#[from] StoreError),
+    /// The pepper that keys code hashes could not be read.
+    #[error("the pepper could not be read")]
+    Pepper(#[source] SecretError),
+    /// The operating system's random generator failed.
+    #[error("the random generator failed: {0}")]
+    Random(getrandom::Error),
+    /// The reservation lost every race for the wallet or subscription it chose.
+    #[error("the reservation kept losing races")]
+    ReservationContended,
+    /// SNS refused the SMS; the charge was refunded.
+    #[error("the SMS was not sent")]
+    SmsRefused(#[source] SmsError),
+}
 
 /// `200` of initiate.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -45,10 +112,10 @@ pub struct VerifyResponse {
 }
 
 /// Draws a code from the OS CSPRNG.
-fn random_code(length: u8) -> Result<String, VerifyApiError> {
+fn random_code(length: u8) -> Result<String, VerificationFailure> {
     loop {
         let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).map_err(|e| VerifyApiError::Internal(format!("random generator: {e}")))?;
+        getrandom::fill(&mut bytes).map_err(VerificationFailure::Random)?;
         if let Some(code) = code_from_random(&bytes, length) {
             return Ok(code);
         }
@@ -61,15 +128,15 @@ pub async fn initiate(
     deps: &Deps,
     client: &ClientId,
     body: &Map<String, Value>,
-) -> Result<InitiateResponse, VerifyApiError> {
-    let profile = deps.store.client_profile(client.as_str()).await?.ok_or(VerifyApiError::Unauthenticated)?;
+) -> Result<InitiateResponse, VerificationRefusal> {
+    let profile = deps.store.client_profile(client.as_str()).await?.ok_or(VerificationRefusal::UnknownClient)?;
     let default_sender = profile.sms_sender.clone().unwrap_or_else(|| DEFAULT_SENDER.to_owned());
     let params = parse_initiate(body, &default_sender)?;
     let now = deps.clock.now();
     if let InitiateLimit::Limited { retry_after } =
         deps.store.admit_initiate(client.as_str(), &params.receiver, now).await?
     {
-        return Err(VerifyApiError::TooManyRequests { retry_after });
+        return Err(VerificationRefusal::Limited { retry_after });
     }
 
     let request_id = Uuid::new_v4().to_string();
@@ -78,7 +145,7 @@ pub async fn initiate(
     let template = profile.sms_templates.get(params.lang.code()).map_or(default_template(params.lang), String::as_str);
     let text = render(template, &code, params.expiration);
     let cost = sms_parts(&text);
-    let pepper = deps.pepper.get().await.map_err(|e| VerifyApiError::Internal(e.to_string()))?;
+    let pepper = deps.pepper.get().await.map_err(VerificationFailure::Pepper)?;
     let request = NewVerification {
         client_id: client.as_str(),
         request_id: &request_id,
@@ -99,7 +166,7 @@ pub async fn initiate(
     }
     if let Err(err) = sent {
         deps.store.refund_verification(client.as_str(), &request_id, deps.clock.now()).await?;
-        return Err(VerifyApiError::Internal(err.to_string()));
+        return Err(VerificationFailure::SmsRefused(err).into());
     }
     tracing::info!(cost, "verification code sent");
     Ok(InitiateResponse { request_id, cost })
@@ -112,18 +179,18 @@ async fn charge(
     client: &ClientId,
     params: &InitiateParams,
     request: &NewVerification<'_>,
-) -> Result<Option<(u64, u64)>, VerifyApiError> {
+) -> Result<Option<(u64, u64)>, VerificationRefusal> {
     for _ in 0..RESERVE_ATTEMPTS {
         if params.payment_type == PaymentType::Wallet {
             match deps.store.reserve_verification(request, VerificationCharge::Wallet).await? {
                 VerificationReservation::Reserved => return Ok(None),
-                VerificationReservation::WalletShort => return Err(VerifyApiError::InsufficientBalance),
+                VerificationReservation::WalletShort => return Err(VerificationRefusal::InsufficientBalance),
                 // A concurrent transaction held the wallet: try again.
                 VerificationReservation::ReadAgain => continue,
             }
         }
         let subscriptions = deps.store.subscriptions_newest_first(client.as_str()).await?;
-        let payer = choose_payer(&subscriptions, request.cost).ok_or(VerifyApiError::InsufficientBalance)?;
+        let payer = choose_payer(&subscriptions, request.cost).ok_or(VerificationRefusal::InsufficientBalance)?;
         let guard = DebitGuard::for_debit(payer, request.cost);
         match deps.store.reserve_verification(request, VerificationCharge::Subscription(payer, guard)).await? {
             VerificationReservation::Reserved => {
@@ -134,16 +201,16 @@ async fn charge(
             VerificationReservation::ReadAgain | VerificationReservation::WalletShort => continue,
         }
     }
-    Err(VerifyApiError::Internal("reservation kept losing races".to_owned()))
+    Err(VerificationFailure::ReservationContended.into())
 }
 
 /// Why a request cannot be verified any more, checked in this order; `None` when it still can.
-fn closed(record: &VerificationRecord, now: time::OffsetDateTime) -> Option<VerifyApiError> {
+fn closed(record: &VerificationRecord, now: time::OffsetDateTime) -> Option<VerificationRefusal> {
     match record.status {
-        VerificationStatus::Verified => Some(VerifyApiError::AlreadyUsed),
-        VerificationStatus::Failed => Some(VerifyApiError::NotFound),
-        VerificationStatus::Pending if record.attempts >= MAX_ATTEMPTS => Some(VerifyApiError::TooManyAttempts),
-        VerificationStatus::Pending if now >= record.code_expires_at => Some(VerifyApiError::Expired),
+        VerificationStatus::Verified => Some(VerificationRefusal::AlreadyVerified),
+        VerificationStatus::Failed => Some(VerificationRefusal::NotFound),
+        VerificationStatus::Pending if record.attempts >= MAX_ATTEMPTS => Some(VerificationRefusal::AttemptsUsedUp),
+        VerificationStatus::Pending if now >= record.code_expires_at => Some(VerificationRefusal::Expired),
         VerificationStatus::Pending => None,
     }
 }
@@ -154,23 +221,23 @@ pub async fn verify(
     deps: &Deps,
     client: &ClientId,
     body: &Map<String, Value>,
-) -> Result<VerifyResponse, VerifyApiError> {
+) -> Result<VerifyResponse, VerificationRefusal> {
     let request_id = match body.get("request_id") {
-        None | Some(Value::Null) => return Err(VerifyApiError::Invalid("The request_id field is required.")),
-        Some(Value::String(raw)) => Uuid::parse_str(raw).map_err(|_| VerifyApiError::NotFound)?.to_string(),
-        Some(_) => return Err(VerifyApiError::NotFound),
+        None | Some(Value::Null) => return Err(ParamError("The request_id field is required.").into()),
+        Some(Value::String(raw)) => Uuid::parse_str(raw).map_err(|_| VerificationRefusal::NotFound)?.to_string(),
+        Some(_) => return Err(VerificationRefusal::NotFound),
     };
     let code = match body.get("code") {
-        None | Some(Value::Null) => return Err(VerifyApiError::Invalid("The code field is required.")),
+        None | Some(Value::Null) => return Err(ParamError("The code field is required.").into()),
         Some(Value::String(code)) if code.is_empty() => {
-            return Err(VerifyApiError::Invalid("The code field is required."));
+            return Err(ParamError("The code field is required.").into());
         }
         Some(Value::String(code)) => code.clone(),
         Some(other) => other.to_string(),
     };
-    let pepper = deps.pepper.get().await.map_err(|e| VerifyApiError::Internal(e.to_string()))?;
+    let pepper = deps.pepper.get().await.map_err(VerificationFailure::Pepper)?;
     let candidate = code_hash(pepper.expose().as_bytes(), &request_id, &code);
-    let record = deps.store.verification(client.as_str(), &request_id).await?.ok_or(VerifyApiError::NotFound)?;
+    let record = deps.store.verification(client.as_str(), &request_id).await?.ok_or(VerificationRefusal::NotFound)?;
     if let Some(refusal) = closed(&record, deps.clock.now()) {
         return Err(refusal);
     }
@@ -185,13 +252,13 @@ pub async fn verify(
             tracing::info!(request_id = %request_id, "code verified");
             Ok(VerifyResponse { request_id, status: "verified" })
         }
-        (false, true) => Err(VerifyApiError::InvalidCode),
+        (false, true) => Err(VerificationRefusal::WrongCode),
         // Another verify changed the request between our read and our write: answer from what it is now.
         _ => {
             let now = deps.clock.now();
             let record =
-                deps.store.verification(client.as_str(), &request_id).await?.ok_or(VerifyApiError::NotFound)?;
-            Err(closed(&record, now).unwrap_or(VerifyApiError::InvalidCode))
+                deps.store.verification(client.as_str(), &request_id).await?.ok_or(VerificationRefusal::NotFound)?;
+            Err(closed(&record, now).unwrap_or(VerificationRefusal::WrongCode))
         }
     }
 }

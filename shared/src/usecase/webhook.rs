@@ -9,6 +9,7 @@ use tracing::instrument;
 use crate::deps::Deps;
 use crate::domain::message::{MessageId, MessageStatus};
 use crate::domain::webhook_signature::is_signed_by;
+use crate::secrets::SecretError;
 use crate::store::{Failure, StoreError};
 
 /// What the webhook answers besides success.
@@ -23,15 +24,12 @@ pub enum WebhookError {
     /// Signed, but not a notification we can read.
     #[error("unreadable notification")]
     BadPayload,
-    /// Storage or Secrets Manager failed: Meta will deliver again.
-    #[error("internal: {0}")]
-    Internal(String),
-}
-
-impl From<StoreError> for WebhookError {
-    fn from(err: StoreError) -> Self {
-        Self::Internal(err.to_string())
-    }
+    /// Storage failed: Meta will deliver again.
+    #[error("storage failed")]
+    Store(#[from] StoreError),
+    /// The verify token or the app secret could not be read: Meta will deliver again.
+    #[error("a webhook secret could not be read")]
+    Secret(#[from] SecretError),
 }
 
 /// The `GET` handshake: answers the challenge when the mode is `subscribe` and the token matches.
@@ -41,7 +39,7 @@ pub async fn verify_subscription(
     token: Option<&str>,
     challenge: Option<&str>,
 ) -> Result<String, WebhookError> {
-    let expected = deps.whatsapp_verify_token.get().await.map_err(|e| WebhookError::Internal(e.to_string()))?;
+    let expected = deps.whatsapp_verify_token.get().await?;
     let token_matches: bool = token.is_some_and(|t| t.as_bytes().ct_eq(expected.expose().as_bytes()).into());
     match (mode, challenge) {
         (Some("subscribe"), Some(challenge)) if token_matches => Ok(challenge.to_owned()),
@@ -111,7 +109,7 @@ pub struct Applied {
 /// applied. Unknown message ids are acknowledged and ignored.
 #[instrument(skip_all)]
 pub async fn receive_notification(deps: &Deps, body: &[u8], signature: Option<&str>) -> Result<Applied, WebhookError> {
-    let secret = deps.whatsapp_app_secret.get().await.map_err(|e| WebhookError::Internal(e.to_string()))?;
+    let secret = deps.whatsapp_app_secret.get().await?;
     if !is_signed_by(secret.expose().as_bytes(), body, signature) {
         return Err(WebhookError::BadSignature);
     }

@@ -3,6 +3,7 @@
 //! Losing a condition is a named outcome, not an error.
 
 mod admin;
+mod error;
 mod items;
 pub mod schema;
 mod verification;
@@ -11,7 +12,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::http::HttpResponse;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
@@ -27,34 +28,12 @@ use crate::domain::pricing::Credits;
 use crate::domain::subscription::{DebitGuard, Subscription};
 use crate::domain::time_format::rfc3339_millis;
 pub use admin::{ApiKeyMetadata, PriceEntry};
+pub use error::{Cause, StoreError, backoff, pause};
 pub use items::{ClientProfile, MessageRecord, WhatsAppSender};
 use schema::{PK, SK, attr, key};
 pub use verification::{
     InitiateLimit, NewVerification, VerificationCharge, VerificationRecord, VerificationReservation, VerificationStatus,
 };
-
-/// A storage failure: the operation and the SDK's whole cause chain, for the log (never for a client).
-#[derive(Debug, thiserror::Error)]
-#[error("{operation} failed: {detail}")]
-pub struct StoreError {
-    operation: &'static str,
-    detail: String,
-}
-
-impl StoreError {
-    /// Wraps an SDK (or any) error with the operation it broke.
-    pub fn new(operation: &'static str, err: impl std::fmt::Display) -> Self {
-        Self { operation, detail: err.to_string() }
-    }
-
-    pub(crate) fn sdk<E: std::error::Error>(operation: &'static str, err: E) -> Self {
-        Self::new(operation, DisplayErrorContext(err))
-    }
-
-    pub(crate) fn corrupt(operation: &'static str, what: impl std::fmt::Display) -> Self {
-        Self::new(operation, format!("unreadable item: {what}"))
-    }
-}
 
 /// What a SendMessage needs to decide, read in one round trip.
 #[derive(Debug, Clone)]
@@ -172,7 +151,7 @@ fn is_race(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> bool {
 }
 
 /// How many times a transaction that met a `TransactionConflict` is tried again.
-const CONFLICT_ATTEMPTS: usize = 4;
+const CONFLICT_ATTEMPTS: u32 = 4;
 
 /// A conditional write's outcome: `Ok(true)` when it applied, `Ok(false)` when its condition did not hold (a
 /// normal, named outcome), `Err` for anything else.
@@ -192,7 +171,7 @@ where
 }
 
 /// How many times a batch read retries keys DynamoDB left unprocessed (throttling) before giving up.
-const BATCH_GET_ATTEMPTS: usize = 5;
+const BATCH_GET_ATTEMPTS: u32 = 5;
 
 impl DynamoStore {
     /// A store over `table`.
@@ -250,7 +229,11 @@ impl DynamoStore {
             pending.push(item_key(key::client(client_id), binding_sk.clone()));
         }
         let mut found = Vec::new();
-        for _ in 0..BATCH_GET_ATTEMPTS {
+        for attempt in 0..BATCH_GET_ATTEMPTS {
+            if attempt > 0 {
+                // DynamoDB left keys unprocessed: it is throttling this table, so wait before asking again.
+                pause(attempt).await;
+            }
             let keys = KeysAndAttributes::builder()
                 .set_keys(Some(std::mem::take(&mut pending)))
                 .consistent_read(true)
@@ -274,7 +257,10 @@ impl DynamoStore {
             }
         }
         if !pending.is_empty() {
-            return Err(StoreError::new(OP, "keys left unprocessed after retries"));
+            return Err(StoreError::Throttled {
+                operation: OP,
+                cause: "keys left unprocessed after every retry".into(),
+            });
         }
         let mut context =
             SendContext { profile: None, listed_price: None, cooldown: CooldownWindow::default(), binding: None };
@@ -381,7 +367,7 @@ impl DynamoStore {
             Ok(_) => return Ok(Reservation::Reserved),
             Err(err) => err,
         };
-        let Some(reasons) = cancellation_reasons(&err) else { return Err(StoreError::sdk(OP, err)) };
+        let Some(reasons) = cancellation_reasons(&err) else { return Err(StoreError::transaction(OP, err)) };
         if condition_failed(reasons, KEY_ITEM) {
             let bound = reasons.get(KEY_ITEM).and_then(|r| r.item());
             return match bound {
@@ -390,7 +376,7 @@ impl DynamoStore {
                 None => Ok(Reservation::ReadAgain),
             };
         }
-        if is_race(reasons) { Ok(Reservation::ReadAgain) } else { Err(StoreError::sdk(OP, err)) }
+        if is_race(reasons) { Ok(Reservation::ReadAgain) } else { Err(StoreError::transaction(OP, err)) }
     }
 
     /// The debit of `cost` from `payer`, guarded so that it never goes below zero and, per `guard`, so that exactly
@@ -503,7 +489,10 @@ impl DynamoStore {
         const OP: &str = "TransactWriteItems fail and refund";
         let client_id = message.client_id.as_str();
         let now = rfc3339_millis(now);
-        for _ in 0..CONFLICT_ATTEMPTS {
+        for attempt in 0..CONFLICT_ATTEMPTS {
+            if attempt > 0 {
+                pause(attempt).await;
+            }
             let window = self.cooldown_window(client_id, &message.to_phone).await?;
             let mut set = String::from(
                 "SET #status = :failed, #failedAt = :now, #refundedAt = :now, #updatedAt = :now, \
@@ -569,10 +558,10 @@ impl DynamoStore {
                 Some(reasons) if condition_failed(reasons, 0) => return Ok(false),
                 // The window moved (another send or failure) or a transaction held an item: read again.
                 Some(reasons) if is_race(reasons) => continue,
-                _ => return Err(StoreError::sdk(OP, err)),
+                _ => return Err(StoreError::transaction(OP, err)),
             }
         }
-        Err(StoreError::new(OP, "kept losing races"))
+        Err(StoreError::Conflict { operation: OP, cause: "kept losing races to other transactions".into() })
     }
 
     /// Moves a message forward to `to` (`Sent`, `Delivered`, `Read` or `Deleted`), guarded by

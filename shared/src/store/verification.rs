@@ -164,11 +164,14 @@ impl DynamoStore {
             match request.clone().send().await {
                 Ok(_) => return Ok(InitiateLimit::Admitted),
                 // Another initiate of the same client held a counter: not a limit, try again.
-                Err(err) if cancellation_reasons(&err).is_some_and(only_conflicts) && conflicts < 4 => conflicts += 1,
+                Err(err) if cancellation_reasons(&err).is_some_and(only_conflicts) && conflicts < 4 => {
+                    conflicts += 1;
+                    super::pause(conflicts).await;
+                }
                 Err(err) => break err,
             }
         };
-        let Some(reasons) = cancellation_reasons(&err) else { return Err(StoreError::sdk(OP, err)) };
+        let Some(reasons) = cancellation_reasons(&err) else { return Err(StoreError::transaction(OP, err)) };
         for (index, (scope, _)) in scopes.iter().enumerate() {
             if condition_failed(reasons, index) {
                 let until = self.cool_off_until(scope).await?.unwrap_or(now_seconds + 1);
@@ -186,7 +189,7 @@ impl DynamoStore {
         if is_race(reasons) {
             return Ok(InitiateLimit::Limited { retry_after: 1 });
         }
-        Err(StoreError::sdk(OP, err))
+        Err(StoreError::transaction(OP, err))
     }
 
     async fn cool_off_until(&self, scope: &str) -> Result<Option<i64>, StoreError> {
@@ -282,7 +285,7 @@ impl DynamoStore {
                 Ok(VerificationReservation::WalletShort)
             }
             (Some(reasons), _) if is_race(reasons) => Ok(VerificationReservation::ReadAgain),
-            _ => Err(StoreError::sdk(OP, err)),
+            _ => Err(StoreError::transaction(OP, err)),
         }
     }
 
@@ -331,7 +334,7 @@ impl DynamoStore {
             Ok(_) => Ok(true),
             Err(err) => match cancellation_reasons(&err) {
                 Some(reasons) if condition_failed(reasons, 0) => Ok(false),
-                _ => Err(StoreError::sdk(OP, err)),
+                _ => Err(StoreError::transaction(OP, err)),
             },
         }
     }

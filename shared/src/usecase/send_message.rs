@@ -17,14 +17,16 @@ use crate::domain::phone::{PhoneE164, PhoneError};
 use crate::domain::pricing::message_cost;
 use crate::domain::subscription::{DebitGuard, choose_payer};
 use crate::secrets::SecretError;
-use crate::store::{Failure, IdempotencyBinding, IdempotencyClaim, MessageRecord, NewMessage, Reservation, StoreError};
+use crate::store::{
+    Failure, IdempotencyBinding, IdempotencyClaim, MessageRecord, NewMessage, Reservation, StoreError, pause,
+};
 use crate::usecase::Answer;
 use crate::usecase::low_balance::LowBalance;
 use crate::whatsapp::{OutgoingOtp, SendError};
 
 /// How many times a reservation is retried after another request got to the subscription first. Each retry reads
 /// the balances again, so the loop ends with a reservation or with `InsufficientBalance` long before this.
-const RESERVE_ATTEMPTS: usize = 32;
+const RESERVE_ATTEMPTS: u32 = 32;
 
 /// The body as sent: every field optional here so that each rule can answer with its own code.
 #[derive(Debug, Default, Deserialize)]
@@ -198,7 +200,11 @@ pub async fn send_message(
     };
     let id = MessageId::new_random();
     let mut reserved = None;
-    for _ in 0..RESERVE_ATTEMPTS {
+    for attempt in 0..RESERVE_ATTEMPTS {
+        if attempt > 0 {
+            // Another request got to the subscription or the cooldown first: spread the retries out.
+            pause(attempt).await;
+        }
         let context = deps.store.send_context(client.as_str(), &input.to, input.idempotency_key).await?;
         if let (Some(claim), Some(bound)) = (&claim, &context.binding) {
             return replay(deps, client, claim, bound).await;
@@ -312,15 +318,15 @@ async fn refuse(
     Err(refusal)
 }
 
-/// Records the send, retrying a failed write a few times: an unrecorded send keeps no replay for its key and looks
-/// stranded to the sweep.
+/// Records the send, retrying a write that met throttling or a conflict a few times, with backoff: an unrecorded
+/// send keeps no replay for its key and looks stranded to the sweep. Any other failure would fail again.
 async fn record_sent(deps: &Deps, client: &ClientId, id: MessageId, wamid: &str, original: &OriginalResponse) {
     for attempt in 1..=RECORD_ATTEMPTS {
         match deps.store.record_sent(client.as_str(), id, wamid, original, deps.clock.now()).await {
             Ok(_) => return,
-            Err(err) if attempt < RECORD_ATTEMPTS => {
+            Err(err) if attempt < RECORD_ATTEMPTS && err.is_transient() => {
                 tracing::warn!(attempt, error = %err, "recording the send failed; retrying");
-                tokio::time::sleep(std::time::Duration::from_millis(50 * u64::from(attempt))).await;
+                pause(attempt).await;
             }
             Err(err) => tracing::error!(error = %err, "sent, but the WhatsApp id could not be recorded"),
         }

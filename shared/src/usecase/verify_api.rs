@@ -19,14 +19,14 @@ use crate::secrets::SecretError;
 use crate::sms_sender::SmsError;
 use crate::store::{
     InitiateLimit, NewVerification, StoreError, VerificationCharge, VerificationRecord, VerificationReservation,
-    VerificationStatus,
+    VerificationStatus, pause,
 };
 use crate::usecase::low_balance::LowBalance;
 
 /// The sender id when neither the request nor the client's profile sets one.
 pub const DEFAULT_SENDER: &str = "LightOTP";
 /// Reservation rounds before giving up when subscriptions keep moving under us.
-const RESERVE_ATTEMPTS: usize = 32;
+const RESERVE_ATTEMPTS: u32 = 32;
 
 /// Why an initiate or a verify did not succeed, in the product's words (docs/api.md, Verify API). `api::verify`
 /// words each as the Lamah OTP document does.
@@ -180,7 +180,11 @@ async fn charge(
     params: &InitiateParams,
     request: &NewVerification<'_>,
 ) -> Result<Option<(u64, u64)>, VerificationRefusal> {
-    for _ in 0..RESERVE_ATTEMPTS {
+    for attempt in 0..RESERVE_ATTEMPTS {
+        if attempt > 0 {
+            // A concurrent transaction held the wallet or the subscription: spread the retries out.
+            pause(attempt).await;
+        }
         if params.payment_type == PaymentType::Wallet {
             match deps.store.reserve_verification(request, VerificationCharge::Wallet).await? {
                 VerificationReservation::Reserved => return Ok(None),

@@ -14,4 +14,5 @@ mod lifecycle;
 mod race;
 mod rate_limit;
 mod send_message;
+mod store;
 mod verify_api;

@@ -1,0 +1,156 @@
+//! Storage guarantees below the API, against the emulator: each test makes a table of its own from `template.yaml`
+//! and fires the racing conditional writes that carry one guarantee in parallel. If the condition on the write were
+//! missing, more than one racer would win (each was seen to fail that way).
+
+use std::sync::Arc;
+
+use lightotp::domain::cooldown::CooldownWindow;
+use lightotp::domain::language::{HumanLanguage, LanguageTag, Template};
+use lightotp::domain::message::MessageId;
+use lightotp::domain::phone::PhoneE164;
+use lightotp::domain::subscription::{DebitGuard, Subscription};
+use lightotp::store::{DynamoStore, Failure, IdempotencyClaim, NewMessage, Reservation};
+use lightotp_admin::ops::{self, Admin};
+use lightotp_admin::provision;
+use time::OffsetDateTime;
+
+use crate::helpers::{Ctx, race};
+
+/// A client with one subscription of `credits` (no low-balance threshold, so every debit is guarded only by its
+/// cost), on a table of its own.
+struct Fixture {
+    store: Arc<DynamoStore>,
+    admin: Admin,
+    client_id: String,
+}
+
+impl Fixture {
+    async fn new(credits: u64) -> Self {
+        let ctx = Ctx::new().await;
+        let aws = ctx.sdk_config().await;
+        let table = format!("lightotp-store-test-{}", uuid::Uuid::new_v4());
+        let mut declared = provision::resources(provision::TEMPLATE).expect("template.yaml").tables;
+        declared.truncate(1);
+        declared[0].name = table.clone();
+        provision::create_tables(&aws_sdk_dynamodb::Client::new(&aws), &declared).await.expect("a fresh table");
+        let admin = Admin::new(&aws, &table, ops::DEFAULT_PEPPER_SECRET, ops::DEFAULT_API_KEY_PREFIX);
+        let client_id =
+            admin.create_client("Store test", "store@test.example", "en", None).await.expect("client").client_id;
+        admin.grant_subscription(&client_id, credits, 0, OffsetDateTime::now_utc()).await.expect("subscription");
+        let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &table));
+        Self { store, admin, client_id }
+    }
+
+    async fn subscription(&self) -> Subscription {
+        let mut all = self.store.subscriptions_newest_first(&self.client_id).await.expect("subscriptions");
+        assert_eq!(all.len(), 1, "one subscription");
+        all.remove(0)
+    }
+
+    async fn balance(&self) -> u64 {
+        self.admin.subscriptions(&self.client_id).await.expect("subscriptions")[0].balance
+    }
+}
+
+/// One reservation of a message to `phone` costing 1, decided from `payer` as read before the race.
+async fn reserve(
+    store: &DynamoStore,
+    client_id: &str,
+    payer: &Subscription,
+    phone: String,
+    claim: Option<IdempotencyClaim>,
+) -> (MessageId, Reservation) {
+    let to = PhoneE164::parse(Some(&phone)).expect("a valid number");
+    let template = Template { name: "otp".to_owned(), language: LanguageTag::parse("en").expect("en") };
+    let id = MessageId::new_random();
+    let now = OffsetDateTime::now_utc();
+    let message = NewMessage {
+        client_id,
+        id,
+        to: &to,
+        template: &template,
+        cost: 1,
+        created_at: now,
+        language: HumanLanguage::En,
+    };
+    let read = CooldownWindow::default();
+    let now_millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).expect("millis");
+    let next = read.after_send(&id.to_string(), now_millis);
+    let guard = DebitGuard::for_debit(payer, 1);
+    let outcome = store.reserve(&message, payer, guard, &read, &next, claim.as_ref()).await.expect("reserve");
+    (id, outcome)
+}
+
+/// Eight numbers of their own, so that the racers meet only where the test means them to.
+fn phones() -> Vec<String> {
+    let base = crate::helpers::fresh_sa_phone();
+    let stem = &base[..base.len() - 1];
+    (0..8).map(|i| format!("{stem}{i}")).collect()
+}
+
+#[tokio::test]
+async fn only_one_of_eight_racing_reservations_binds_an_idempotency_key() {
+    let fixture = Fixture::new(100).await;
+    let payer = Arc::new(fixture.subscription().await);
+    let claim = IdempotencyClaim { key: uuid::Uuid::new_v4(), fingerprint: "the same request".to_owned() };
+    let phones = phones();
+    let outcomes = race(8, |i| {
+        let (store, client_id, payer, claim) =
+            (Arc::clone(&fixture.store), fixture.client_id.clone(), Arc::clone(&payer), claim.clone());
+        let phone = phones[i].clone();
+        async move { reserve(&store, &client_id, &payer, phone, Some(claim)).await }
+    })
+    .await;
+
+    let winners: Vec<_> = outcomes.iter().filter(|(_, outcome)| *outcome == Reservation::Reserved).collect();
+    assert_eq!(winners.len(), 1, "exactly one request binds the key: {outcomes:?}");
+    let winner = winners[0].0.to_string();
+    for (_, outcome) in outcomes.iter().filter(|(_, outcome)| *outcome != Reservation::Reserved) {
+        match outcome {
+            Reservation::KeyAlreadyBound(bound) => assert_eq!(bound.message_id, winner, "bound to the winner"),
+            Reservation::ReadAgain => {}
+            Reservation::Reserved => unreachable!("filtered out"),
+        }
+    }
+    assert_eq!(fixture.balance().await, 99, "one message charged");
+}
+
+#[tokio::test]
+async fn eight_racing_debits_never_take_a_balance_of_five_below_zero() {
+    let fixture = Fixture::new(5).await;
+    let payer = Arc::new(fixture.subscription().await);
+    let phones = phones();
+    let outcomes = race(8, |i| {
+        let (store, client_id, payer) = (Arc::clone(&fixture.store), fixture.client_id.clone(), Arc::clone(&payer));
+        let phone = phones[i].clone();
+        async move { reserve(&store, &client_id, &payer, phone, None).await.1 }
+    })
+    .await;
+
+    let reserved = outcomes.iter().filter(|outcome| **outcome == Reservation::Reserved).count();
+    assert_eq!(reserved, 5, "as many debits as credits: {outcomes:?}");
+    assert!(outcomes.iter().all(|o| matches!(o, Reservation::Reserved | Reservation::ReadAgain)), "{outcomes:?}");
+    assert_eq!(fixture.balance().await, 0, "never below zero");
+}
+
+#[tokio::test]
+async fn a_message_failed_by_eight_racers_is_refunded_once() {
+    let fixture = Fixture::new(10).await;
+    let payer = fixture.subscription().await;
+    let (id, outcome) = reserve(&fixture.store, &fixture.client_id, &payer, phones()[0].clone(), None).await;
+    assert_eq!(outcome, Reservation::Reserved);
+    assert_eq!(fixture.balance().await, 9);
+    let record = Arc::new(fixture.store.message(&fixture.client_id, id).await.expect("read").expect("the message"));
+
+    let refunds = race(8, |_| {
+        let (store, record) = (Arc::clone(&fixture.store), Arc::clone(&record));
+        async move {
+            let failure = Failure { code: Some(131026), title: Some("Undeliverable".to_owned()), reason: None };
+            store.fail_and_refund(&record, &failure, None, OffsetDateTime::now_utc()).await.expect("fail and refund")
+        }
+    })
+    .await;
+
+    assert_eq!(refunds.iter().filter(|refunded| **refunded).count(), 1, "exactly one refund: {refunds:?}");
+    assert_eq!(fixture.balance().await, 10, "the credit came back once");
+}

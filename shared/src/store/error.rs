@@ -109,7 +109,7 @@ impl StoreError {
     }
 
     /// The SDK's error for `operation`, told apart by its code.
-    pub(crate) fn sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> Self
+    pub fn sdk<E, R>(operation: &'static str, err: SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
         R: std::fmt::Debug + Send + Sync + 'static,

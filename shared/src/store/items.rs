@@ -136,7 +136,8 @@ impl ClientProfile {
         })
     }
 
-    pub(super) fn to_item(&self) -> Item {
+    /// The profile as an item, as `lightotp-admin` writes it.
+    pub fn to_item(&self) -> Item {
         let mut item = Item::from([
             (PK.to_owned(), AttributeValue::S(key::client(&self.client_id))),
             (SK.to_owned(), AttributeValue::S(key::PROFILE.to_owned())),
@@ -157,7 +158,8 @@ impl ClientProfile {
     }
 }
 
-pub(super) fn template_value(template: &Template) -> AttributeValue {
+/// A template as it is stored in a profile's list.
+pub fn template_value(template: &Template) -> AttributeValue {
     AttributeValue::M(HashMap::from([
         (attr::NAME.to_owned(), AttributeValue::S(template.name.clone())),
         (attr::LANGUAGE.to_owned(), AttributeValue::S(template.language.as_str().to_owned())),

@@ -2,7 +2,6 @@
 //! once, a status that moves only forward) is a condition on the write itself, never a read followed by a write.
 //! Losing a condition is a named outcome, not an error.
 
-mod admin;
 mod error;
 mod items;
 pub mod schema;
@@ -27,9 +26,8 @@ use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::Credits;
 use crate::domain::subscription::{DebitGuard, Subscription};
 use crate::domain::time_format::rfc3339_millis;
-pub use admin::{ApiKeyMetadata, PriceEntry};
 pub use error::{Cause, StoreError, backoff, pause};
-pub use items::{ClientProfile, MessageRecord, WhatsAppSender};
+pub use items::{ClientProfile, MessageRecord, WhatsAppSender, template_value};
 use schema::{PK, SK, attr, key};
 pub use verification::{
     InitiateLimit, NewVerification, VerificationCharge, VerificationRecord, VerificationReservation, VerificationStatus,
@@ -116,15 +114,18 @@ pub struct DynamoStore {
     table: String,
 }
 
-fn s(value: impl Into<String>) -> AttributeValue {
+/// A string attribute.
+pub fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-fn n(value: impl ToString) -> AttributeValue {
+/// A number attribute.
+pub fn n(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
-fn item_key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
+/// An item's key: its partition and sort key.
+pub fn item_key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
     HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
 }
 
@@ -277,6 +278,20 @@ impl DynamoStore {
             }
         }
         Ok(context)
+    }
+
+    /// Reads a client's profile.
+    pub async fn client_profile(&self, client_id: &str) -> Result<Option<ClientProfile>, StoreError> {
+        const OP: &str = "GetItem client";
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        out.item().map(|item| ClientProfile::from_item(item, OP)).transpose()
     }
 
     /// The client's subscriptions, newest first (one `Query`, paginated only past 1 MB).

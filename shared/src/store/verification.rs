@@ -422,34 +422,6 @@ impl DynamoStore {
         applied(OP, result)
     }
 
-    /// Adds credits to the client's wallet (an operator action); the client must exist.
-    pub async fn top_up_wallet(&self, client_id: &str, credits: Credits) -> Result<Credits, StoreError> {
-        const OP: &str = "TransactWriteItems wallet top-up";
-        let exists = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .build()
-            .map_err(|e| StoreError::new(OP, e))?;
-        let add = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(item_key(key::client(client_id), key::WALLET.to_owned())))
-            .update_expression("ADD #balance :credits")
-            .expression_attribute_names("#balance", attr::BALANCE)
-            .expression_attribute_values(":credits", n(credits))
-            .build()
-            .map_err(|e| StoreError::new(OP, e))?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().condition_check(exists).build())
-            .transact_items(TransactWriteItem::builder().update(add).build())
-            .send()
-            .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
-        self.wallet_balance(client_id).await
-    }
-
     /// The client's wallet balance (0 when it was never topped up).
     pub async fn wallet_balance(&self, client_id: &str) -> Result<Credits, StoreError> {
         const OP: &str = "GetItem wallet";

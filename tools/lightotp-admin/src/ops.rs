@@ -7,10 +7,12 @@ use lightotp::domain::phone::Region;
 use lightotp::domain::pricing::Credits;
 use lightotp::domain::subscription::Subscription;
 use lightotp::domain::time_format::rfc3339_millis;
-use lightotp::store::{ApiKeyMetadata, ClientProfile, DynamoStore, PriceEntry, StoreError};
+use lightotp::store::{ClientProfile, DynamoStore, StoreError};
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
+
+use crate::store::{ApiKeyMetadata, OperatorWrites, PriceEntry};
 
 /// The table `template.yaml` declares.
 pub const DEFAULT_TABLE: &str = "lightotp";

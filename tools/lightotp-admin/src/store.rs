@@ -1,15 +1,18 @@
-//! Writes only operators make (through `lightotp-admin`): clients, senders, templates, subscriptions, prices and
-//! API-key metadata. Each is guarded by a condition so that a typo cannot overwrite or invent a client.
+//! Writes only operators make: clients, senders, templates, subscriptions, prices, API-key metadata, SMS texts,
+//! wallet top-ups, and finding a message's owner by a full-table `Scan`. They live here, in the operator's crate,
+//! so that none of them ships in the API functions (a cargo feature would not keep them out: a workspace build of
+//! one function unifies features across every member). Each write is guarded by a condition so that a typo cannot
+//! overwrite or invent a client.
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use std::future::Future;
 
-use super::items::template_value;
-use super::schema::{PK, attr, key};
-use super::{ClientProfile, DynamoStore, StoreError, item_key, n, s};
-use crate::domain::language::Template;
-use crate::domain::pricing::Credits;
-use crate::domain::subscription::low_balance_threshold;
-use crate::domain::time_format::rfc3339_millis;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
+use lightotp::domain::language::Template;
+use lightotp::domain::pricing::Credits;
+use lightotp::domain::subscription::low_balance_threshold;
+use lightotp::domain::time_format::rfc3339_millis;
+use lightotp::store::schema::{PK, SK, attr, key};
+use lightotp::store::{ClientProfile, DynamoStore, StoreError, item_key, n, s, template_value};
 
 /// What is stored about an API key: never the secret, never its verifier.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,13 +36,64 @@ pub struct PriceEntry {
     pub credits: Credits,
 }
 
-impl DynamoStore {
+/// The operator's writes on the table.
+pub trait OperatorWrites {
     /// Creates a client profile; refuses to overwrite an existing one.
-    pub async fn create_client(&self, profile: &ClientProfile) -> Result<(), StoreError> {
+    fn create_client(&self, profile: &ClientProfile) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Assigns the client's WhatsApp sender number (replacing any previous one).
+    fn assign_sender(
+        &self,
+        client_id: &str,
+        phone_number_id: &str,
+        display_phone: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Adds an approved template to the client's list.
+    fn add_template(&self, client_id: &str, template: &Template)
+    -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Grants a new subscription of `credits`, active at once. The client must exist.
+    fn grant_subscription(
+        &self,
+        client_id: &str,
+        subscription_id: &str,
+        credits: Credits,
+        low_balance_percent: u8,
+        now: time::OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Sets a country's price (overwriting the previous one).
+    fn set_price(&self, price: &PriceEntry) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Records an API key's metadata (the verifier itself lives only in Secrets Manager).
+    fn put_api_key_metadata(&self, key: &ApiKeyMetadata) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Marks an API key's metadata revoked.
+    fn mark_api_key_revoked(
+        &self,
+        client_id: &str,
+        key_id: &str,
+        now: time::OffsetDateTime,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Finds which client a message belongs to when the operator knows only its id (a filtered `Scan`: an operator
+    /// action, never on a request path).
+    fn client_of_message(&self, message_id: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    /// Sets the client's Verify API SMS text for one language (`en` or `ar`).
+    fn set_sms_template(
+        &self,
+        client_id: &str,
+        language: &str,
+        text: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Adds credits to the client's wallet (an operator action); the client must exist.
+    fn top_up_wallet(
+        &self,
+        client_id: &str,
+        credits: Credits,
+    ) -> impl Future<Output = Result<Credits, StoreError>> + Send;
+}
+
+impl OperatorWrites for DynamoStore {
+    async fn create_client(&self, profile: &ClientProfile) -> Result<(), StoreError> {
         const OP: &str = "PutItem client";
-        self.client
+        self.client()
             .put_item()
-            .table_name(&self.table)
+            .table_name(self.table())
             .set_item(Some(profile.to_item()))
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", PK)
@@ -49,31 +103,16 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Reads a client's profile.
-    pub async fn client_profile(&self, client_id: &str) -> Result<Option<ClientProfile>, StoreError> {
-        const OP: &str = "GetItem client";
-        let out = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
-            .send()
-            .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
-        out.item().map(|item| ClientProfile::from_item(item, OP)).transpose()
-    }
-
-    /// Assigns the client's WhatsApp sender number (replacing any previous one).
-    pub async fn assign_sender(
+    async fn assign_sender(
         &self,
         client_id: &str,
         phone_number_id: &str,
         display_phone: &str,
     ) -> Result<(), StoreError> {
         const OP: &str = "UpdateItem sender";
-        self.client
+        self.client()
             .update_item()
-            .table_name(&self.table)
+            .table_name(self.table())
             .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
             .update_expression("SET #pid = :pid, #display = :display")
             .condition_expression("attribute_exists(#pk)")
@@ -88,12 +127,11 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Adds an approved template to the client's list.
-    pub async fn add_template(&self, client_id: &str, template: &Template) -> Result<(), StoreError> {
+    async fn add_template(&self, client_id: &str, template: &Template) -> Result<(), StoreError> {
         const OP: &str = "UpdateItem template";
-        self.client
+        self.client()
             .update_item()
-            .table_name(&self.table)
+            .table_name(self.table())
             .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
             .update_expression("SET #templates = list_append(#templates, :new)")
             .condition_expression("attribute_exists(#pk)")
@@ -106,8 +144,7 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Grants a new subscription of `credits`, active at once. The client must exist.
-    pub async fn grant_subscription(
+    async fn grant_subscription(
         &self,
         client_id: &str,
         subscription_id: &str,
@@ -118,16 +155,16 @@ impl DynamoStore {
         const OP: &str = "TransactWriteItems grant subscription";
         let sort_key = key::subscription(now.unix_timestamp_nanos(), subscription_id);
         let client_exists = aws_sdk_dynamodb::types::ConditionCheck::builder()
-            .table_name(&self.table)
+            .table_name(self.table())
             .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", PK)
             .build()
             .map_err(|e| StoreError::new(OP, e))?;
         let put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(&self.table)
+            .table_name(self.table())
             .item(PK, s(key::client(client_id)))
-            .item(super::schema::SK, s(sort_key))
+            .item(SK, s(sort_key))
             .item(attr::SUBSCRIPTION_ID, s(subscription_id))
             .item(attr::CLIENT_ID, s(client_id))
             .item(attr::GRANTED, n(credits))
@@ -140,7 +177,7 @@ impl DynamoStore {
             .expression_attribute_names("#pk", PK)
             .build()
             .map_err(|e| StoreError::new(OP, e))?;
-        self.client
+        self.client()
             .transact_write_items()
             .transact_items(
                 aws_sdk_dynamodb::types::TransactWriteItem::builder().condition_check(client_exists).build(),
@@ -152,14 +189,13 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Sets a country's price (overwriting the previous one).
-    pub async fn set_price(&self, price: &PriceEntry) -> Result<(), StoreError> {
+    async fn set_price(&self, price: &PriceEntry) -> Result<(), StoreError> {
         const OP: &str = "PutItem price";
-        self.client
+        self.client()
             .put_item()
-            .table_name(&self.table)
+            .table_name(self.table())
             .item(PK, s(key::PRICING))
-            .item(super::schema::SK, s(key::price(&price.region)))
+            .item(SK, s(key::price(&price.region)))
             .item(attr::REGION, s(price.region.clone()))
             .item(attr::CREDITS, n(price.credits))
             .send()
@@ -168,15 +204,14 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Records an API key's metadata (the verifier itself lives only in Secrets Manager).
-    pub async fn put_api_key_metadata(&self, key: &ApiKeyMetadata) -> Result<(), StoreError> {
+    async fn put_api_key_metadata(&self, key: &ApiKeyMetadata) -> Result<(), StoreError> {
         const OP: &str = "PutItem api key";
         let mut put = self
-            .client
+            .client()
             .put_item()
-            .table_name(&self.table)
+            .table_name(self.table())
             .item(PK, s(key::client(&key.client_id)))
-            .item(super::schema::SK, s(key::api_key(&key.key_id)))
+            .item(SK, s(key::api_key(&key.key_id)))
             .item(attr::KEY_ID, s(key.key_id.clone()))
             .item(attr::CLIENT_ID, s(key.client_id.clone()))
             .item(attr::CREATED_AT, s(key.created_at.clone()))
@@ -189,17 +224,16 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Marks an API key's metadata revoked.
-    pub async fn mark_api_key_revoked(
+    async fn mark_api_key_revoked(
         &self,
         client_id: &str,
         key_id: &str,
         now: time::OffsetDateTime,
     ) -> Result<(), StoreError> {
         const OP: &str = "UpdateItem revoke api key";
-        self.client
+        self.client()
             .update_item()
-            .table_name(&self.table)
+            .table_name(self.table())
             .set_key(Some(item_key(key::client(client_id), key::api_key(key_id))))
             .update_expression("SET #revoked = :now")
             .condition_expression("attribute_exists(#pk)")
@@ -212,18 +246,16 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Finds which client a message belongs to when the operator knows only its id (a filtered `Scan`: an operator
-    /// action, never on a request path).
-    pub async fn client_of_message(&self, message_id: &str) -> Result<Option<String>, StoreError> {
+    async fn client_of_message(&self, message_id: &str) -> Result<Option<String>, StoreError> {
         const OP: &str = "Scan message owner";
         let mut start = None;
         loop {
             let out = self
-                .client
+                .client()
                 .scan()
-                .table_name(&self.table)
+                .table_name(self.table())
                 .filter_expression("#sk = :sk")
-                .expression_attribute_names("#sk", super::schema::SK)
+                .expression_attribute_names("#sk", SK)
                 .expression_attribute_values(":sk", s(key::message(message_id)))
                 .set_exclusive_start_key(start)
                 .send()
@@ -241,12 +273,11 @@ impl DynamoStore {
         }
     }
 
-    /// Sets the client's Verify API SMS text for one language (`en` or `ar`).
-    pub async fn set_sms_template(&self, client_id: &str, language: &str, text: &str) -> Result<(), StoreError> {
+    async fn set_sms_template(&self, client_id: &str, language: &str, text: &str) -> Result<(), StoreError> {
         const OP: &str = "UpdateItem SMS template";
-        self.client
+        self.client()
             .update_item()
-            .table_name(&self.table)
+            .table_name(self.table())
             .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
             .update_expression("SET #templates = if_not_exists(#templates, :empty)")
             .condition_expression("attribute_exists(#pk)")
@@ -256,9 +287,9 @@ impl DynamoStore {
             .send()
             .await
             .map_err(|e| StoreError::sdk(OP, e))?;
-        self.client
+        self.client()
             .update_item()
-            .table_name(&self.table)
+            .table_name(self.table())
             .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
             .update_expression("SET #templates.#language = :text")
             .condition_expression("attribute_exists(#pk)")
@@ -270,5 +301,32 @@ impl DynamoStore {
             .await
             .map_err(|e| StoreError::sdk(OP, e))?;
         Ok(())
+    }
+
+    async fn top_up_wallet(&self, client_id: &str, credits: Credits) -> Result<Credits, StoreError> {
+        const OP: &str = "TransactWriteItems wallet top-up";
+        let exists = ConditionCheck::builder()
+            .table_name(self.table())
+            .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .build()
+            .map_err(|e| StoreError::new(OP, e))?;
+        let add = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(item_key(key::client(client_id), key::WALLET.to_owned())))
+            .update_expression("ADD #balance :credits")
+            .expression_attribute_names("#balance", attr::BALANCE)
+            .expression_attribute_values(":credits", n(credits))
+            .build()
+            .map_err(|e| StoreError::new(OP, e))?;
+        self.client()
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().condition_check(exists).build())
+            .transact_items(TransactWriteItem::builder().update(add).build())
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        self.wallet_balance(client_id).await
     }
 }

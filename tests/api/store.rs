@@ -146,7 +146,10 @@ async fn a_message_failed_by_eight_racers_is_refunded_once() {
         let (store, record) = (Arc::clone(&fixture.store), Arc::clone(&record));
         async move {
             let failure = Failure { code: Some(131026), title: Some("Undeliverable".to_owned()), reason: None };
-            store.fail_and_refund(&record, &failure, None, OffsetDateTime::now_utc()).await.expect("fail and refund")
+            store
+                .fail_and_refund(record.charge(), &failure, None, OffsetDateTime::now_utc())
+                .await
+                .expect("fail and refund")
         }
     })
     .await;

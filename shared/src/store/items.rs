@@ -79,6 +79,19 @@ pub struct MessageRecord {
     pub replay: Option<OriginalResponse>,
 }
 
+impl MessageRecord {
+    /// What it was charged, for failing and refunding it.
+    pub fn charge(&self) -> super::Charge<'_> {
+        super::Charge {
+            client_id: &self.client_id,
+            message_id: &self.id,
+            to_phone: &self.to_phone,
+            cost: self.cost,
+            subscription: self.charged_subscription.as_deref(),
+        }
+    }
+}
+
 pub(super) fn sort_key(item: &Item) -> Option<&str> {
     item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str)
 }

@@ -83,6 +83,22 @@ pub struct NewMessage<'a> {
     pub language: HumanLanguage,
 }
 
+/// What a message was charged, as failing and refunding it needs: whose, which, to which number (whose cooldown
+/// window it leaves), and how much from which subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Charge<'a> {
+    /// The client.
+    pub client_id: &'a str,
+    /// The message.
+    pub message_id: &'a str,
+    /// Its recipient.
+    pub to_phone: &'a str,
+    /// The credits it cost.
+    pub cost: Credits,
+    /// The subscription's sort key that paid, if any did.
+    pub subscription: Option<&'a str>,
+}
+
 /// The outcome of reserving credits for a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reservation {
@@ -496,26 +512,26 @@ impl DynamoStore {
     /// the original answer. Returns `false` when the message could not fail any more (or was already refunded).
     pub async fn fail_and_refund(
         &self,
-        message: &MessageRecord,
+        message: Charge<'_>,
         failure: &Failure,
         replay: Option<&OriginalResponse>,
         now: time::OffsetDateTime,
     ) -> Result<bool, StoreError> {
         const OP: &str = "TransactWriteItems fail and refund";
-        let client_id = message.client_id.as_str();
+        let client_id = message.client_id;
         let now = rfc3339_millis(now);
         for attempt in 0..CONFLICT_ATTEMPTS {
             if attempt > 0 {
                 pause(attempt).await;
             }
-            let window = self.cooldown_window(client_id, &message.to_phone).await?;
+            let window = self.cooldown_window(client_id, message.to_phone).await?;
             let mut set = String::from(
                 "SET #status = :failed, #failedAt = :now, #refundedAt = :now, #updatedAt = :now, \
                  #fcode = :fcode, #ftitle = :ftitle, #freason = :freason",
             );
             let mut fail = Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(item_key(key::client(client_id), key::message(&message.id))))
+                .set_key(Some(item_key(key::client(client_id), key::message(message.message_id))))
                 .condition_expression("#status IN (:pending, :sent, :delivered) AND attribute_not_exists(#refundedAt)")
                 .expression_attribute_names("#status", attr::STATUS)
                 .expression_attribute_names("#failedAt", attr::FAILED_AT)
@@ -546,10 +562,10 @@ impl DynamoStore {
             let fail = fail.update_expression(set).build().map_err(|e| StoreError::new(OP, e))?;
             let mut request =
                 self.client.transact_write_items().transact_items(TransactWriteItem::builder().update(fail).build());
-            if let Some(payer) = &message.charged_subscription {
+            if let Some(payer) = message.subscription {
                 let refund = Update::builder()
                     .table_name(&self.table)
-                    .set_key(Some(item_key(key::client(client_id), payer.clone())))
+                    .set_key(Some(item_key(key::client(client_id), payer.to_owned())))
                     .update_expression("SET #balance = #balance + :cost")
                     .condition_expression("attribute_exists(#pk)")
                     .expression_attribute_names("#pk", PK)
@@ -559,9 +575,9 @@ impl DynamoStore {
                     .map_err(|e| StoreError::new(OP, e))?;
                 request = request.transact_items(TransactWriteItem::builder().update(refund).build());
             }
-            if let Some(next) = window.without(&message.id) {
+            if let Some(next) = window.without(message.message_id) {
                 let put = self
-                    .cooldown_put(client_id, &message.to_phone, &window, &next)
+                    .cooldown_put(client_id, message.to_phone, &window, &next)
                     .map_err(|e| StoreError::new(OP, e))?;
                 request = request.transact_items(TransactWriteItem::builder().put(put).build());
             }

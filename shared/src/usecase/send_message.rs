@@ -17,9 +17,7 @@ use crate::domain::phone::{PhoneE164, PhoneError};
 use crate::domain::pricing::message_cost;
 use crate::domain::subscription::{DebitGuard, choose_payer};
 use crate::secrets::SecretError;
-use crate::store::{
-    Failure, IdempotencyBinding, IdempotencyClaim, MessageRecord, NewMessage, Reservation, StoreError, pause,
-};
+use crate::store::{Charge, Failure, IdempotencyBinding, IdempotencyClaim, NewMessage, Reservation, StoreError, pause};
 use crate::usecase::Answer;
 use crate::usecase::low_balance::LowBalance;
 use crate::whatsapp::{OutgoingOtp, SendError};
@@ -293,8 +291,15 @@ pub async fn send_message(
                 SendError::Unavailable(why) => SendFailure::WhatsAppUnavailable(why).into(),
             };
             let original = answers.refused(&refused, language);
-            let record = charged_record(client, id, &input.to, cost, &payer, language);
-            deps.store.fail_and_refund(&record, &failure, Some(&original), deps.clock.now()).await?;
+            let message_id = id.to_string();
+            let charge = Charge {
+                client_id: client.as_str(),
+                message_id: &message_id,
+                to_phone: input.to.as_str(),
+                cost,
+                subscription: Some(&payer),
+            };
+            deps.store.fail_and_refund(charge, &failure, Some(&original), deps.clock.now()).await?;
             Err(refused)
         }
     }
@@ -362,33 +367,6 @@ async fn replay(
         }
     }
     Err(SendRefusal::KeyInProgress)
-}
-
-/// What a reserved message looks like to the fail-and-refund path.
-fn charged_record(
-    client: &ClientId,
-    id: MessageId,
-    to: &PhoneE164,
-    cost: u64,
-    payer: &str,
-    language: HumanLanguage,
-) -> MessageRecord {
-    MessageRecord {
-        id: id.to_string(),
-        client_id: client.as_str().to_owned(),
-        language,
-        status: MessageStatus::Pending,
-        to_phone: to.as_str().to_owned(),
-        created_at: String::new(),
-        cost,
-        charged_subscription: Some(payer.to_owned()),
-        wamid: None,
-        failure_code: None,
-        failure_title: None,
-        failure_reason: None,
-        failed_at: None,
-        replay: None,
-    }
 }
 
 /// The failure fields CheckMessageStatus will show for a send WhatsApp refused or never answered. A refusal caused

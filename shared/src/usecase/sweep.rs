@@ -29,7 +29,7 @@ pub async fn sweep_stuck_messages(deps: &Deps, answers: &impl SendAnswers) -> Re
         };
         // What the client would have got had the function lived: an internal error.
         let replay = answers.refused(&SendRefusal::Failed(SendFailure::Stranded), message.language);
-        if deps.store.fail_and_refund(&message, &failure, Some(&replay), now).await? {
+        if deps.store.fail_and_refund(message.charge(), &failure, Some(&replay), now).await? {
             tracing::warn!(message_id = %message.id, client_id = %message.client_id, "stranded message failed and refunded");
             swept += 1;
         }

@@ -165,7 +165,7 @@ async fn apply(deps: &Deps, update: &StatusUpdate) -> Result<bool, WebhookError>
                 .and_then(|e| e.error_data.as_ref().and_then(|d| d.details.clone()).or_else(|| e.message.clone())),
         };
         // The client's original answer stays what it was: an idempotent retry still replays it.
-        deps.store.fail_and_refund(&message, &failure, None, now).await?
+        deps.store.fail_and_refund(message.charge(), &failure, None, now).await?
     } else {
         deps.store.advance_status(&message.client_id, &message.id, to, now).await?
     };

@@ -1,0 +1,231 @@
+//! Messages after their reservation: reads by id, by WhatsApp id and stranded ones, and the forward-only status
+//! changes (a failure refunds once, in the same transaction).
+
+use super::*;
+
+/// What a message was charged, as failing and refunding it needs: whose, which, to which number (whose cooldown
+/// window it leaves), and how much from which subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Charge<'a> {
+    /// The client.
+    pub client_id: &'a str,
+    /// The message.
+    pub message_id: &'a str,
+    /// Its recipient.
+    pub to_phone: &'a str,
+    /// The credits it cost.
+    pub cost: Credits,
+    /// The subscription's sort key that paid, if any did.
+    pub subscription: Option<&'a str>,
+}
+
+/// Why WhatsApp failed a message, as CheckMessageStatus shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Failure {
+    /// Graph API error code.
+    pub code: Option<i64>,
+    /// Graph API error type or title.
+    pub title: Option<String>,
+    /// Human-readable reason.
+    pub reason: Option<String>,
+}
+
+/// How many times a transaction that met a `TransactionConflict` is tried again.
+const CONFLICT_ATTEMPTS: u32 = 4;
+
+impl DynamoStore {
+    /// Fails a message that is `Pending`, `Sent` or `Delivered`, refunds what it was charged and takes it out of the
+    /// recipient's cooldown streak, in one transaction guarded by
+    /// `status IN (Pending, Sent, Delivered) AND attribute_not_exists(refundedAt)`: however many callers race (the
+    /// send itself, webhooks delivered twice, the sweep), the credits come back once. `replay` is what an idempotent
+    /// retry will answer from now on (set when the client never got an answer, or got this failure); `None` keeps
+    /// the original answer. Returns `false` when the message could not fail any more (or was already refunded).
+    pub async fn fail_and_refund(
+        &self,
+        message: Charge<'_>,
+        failure: &Failure,
+        replay: Option<&OriginalResponse>,
+        now: time::OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        const OP: &str = "TransactWriteItems fail and refund";
+        let client_id = message.client_id;
+        let now = rfc3339_millis(now);
+        for attempt in 0..CONFLICT_ATTEMPTS {
+            if attempt > 0 {
+                pause(attempt).await;
+            }
+            let window = self.cooldown_window(client_id, message.to_phone).await?;
+            let mut set = String::from(
+                "SET #status = :failed, #failedAt = :now, #refundedAt = :now, #updatedAt = :now, \
+                 #fcode = :fcode, #ftitle = :ftitle, #freason = :freason",
+            );
+            let mut fail = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(item_key(key::client(client_id), key::message(message.message_id))))
+                .condition_expression("#status IN (:pending, :sent, :delivered) AND attribute_not_exists(#refundedAt)")
+                .expression_attribute_names("#status", attr::STATUS)
+                .expression_attribute_names("#failedAt", attr::FAILED_AT)
+                .expression_attribute_names("#refundedAt", attr::REFUNDED_AT)
+                .expression_attribute_names("#updatedAt", attr::UPDATED_AT)
+                .expression_attribute_names("#fcode", attr::FAILURE_CODE)
+                .expression_attribute_names("#ftitle", attr::FAILURE_TITLE)
+                .expression_attribute_names("#freason", attr::FAILURE_REASON)
+                .expression_attribute_names("#pending", attr::PENDING_SINCE)
+                .expression_attribute_names("#bucket", attr::PENDING_BUCKET)
+                .expression_attribute_values(":failed", s(MessageStatus::Failed.as_str()))
+                .expression_attribute_values(":pending", s(MessageStatus::Pending.as_str()))
+                .expression_attribute_values(":sent", s(MessageStatus::Sent.as_str()))
+                .expression_attribute_values(":delivered", s(MessageStatus::Delivered.as_str()))
+                .expression_attribute_values(":now", s(now.clone()))
+                .expression_attribute_values(":fcode", failure.code.map_or(AttributeValue::Null(true), n))
+                .expression_attribute_values(":ftitle", failure.title.clone().map_or(AttributeValue::Null(true), s))
+                .expression_attribute_values(":freason", failure.reason.clone().map_or(AttributeValue::Null(true), s));
+            if let Some(replay) = replay {
+                set.push_str(", #replayStatus = :rstatus, #replayBody = :rbody");
+                fail = fail
+                    .expression_attribute_names("#replayStatus", attr::REPLAY_STATUS)
+                    .expression_attribute_names("#replayBody", attr::REPLAY_BODY)
+                    .expression_attribute_values(":rstatus", n(replay.status))
+                    .expression_attribute_values(":rbody", s(replay.body.clone()));
+            }
+            set.push_str(" REMOVE #pending, #bucket");
+            let fail = fail.update_expression(set).build().map_err(|e| StoreError::new(OP, e))?;
+            let mut request =
+                self.client.transact_write_items().transact_items(TransactWriteItem::builder().update(fail).build());
+            if let Some(payer) = message.subscription {
+                let refund = Update::builder()
+                    .table_name(&self.table)
+                    .set_key(Some(item_key(key::client(client_id), payer.to_owned())))
+                    .update_expression("SET #balance = #balance + :cost")
+                    .condition_expression("attribute_exists(#pk)")
+                    .expression_attribute_names("#pk", PK)
+                    .expression_attribute_names("#balance", attr::BALANCE)
+                    .expression_attribute_values(":cost", n(message.cost))
+                    .build()
+                    .map_err(|e| StoreError::new(OP, e))?;
+                request = request.transact_items(TransactWriteItem::builder().update(refund).build());
+            }
+            if let Some(next) = window.without(message.message_id) {
+                let put = self
+                    .cooldown_put(client_id, message.to_phone, &window, &next)
+                    .map_err(|e| StoreError::new(OP, e))?;
+                request = request.transact_items(TransactWriteItem::builder().put(put).build());
+            }
+            let err = match request.send().await {
+                Ok(_) => return Ok(true),
+                Err(err) => err,
+            };
+            match cancellation_reasons(&err) {
+                Some(reasons) if condition_failed(reasons, 0) => return Ok(false),
+                // The window moved (another send or failure) or a transaction held an item: read again.
+                Some(reasons) if is_race(reasons) => continue,
+                _ => return Err(StoreError::transaction(OP, err)),
+            }
+        }
+        Err(StoreError::Conflict { operation: OP, cause: "kept losing races to other transactions".into() })
+    }
+
+    /// Moves a message forward to `to` (`Sent`, `Delivered`, `Read` or `Deleted`), guarded by
+    /// `status IN (<to's predecessors>)`: a repeated or backward update changes nothing and returns `false`.
+    pub async fn advance_status(
+        &self,
+        client_id: &str,
+        message_id: &str,
+        to: MessageStatus,
+        now: time::OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        const OP: &str = "UpdateItem advance status";
+        let from = to.predecessors();
+        if from.is_empty() || to == MessageStatus::Failed {
+            return Err(StoreError::new(OP, format!("{to:?} is not reached by advancing")));
+        }
+        let placeholders: Vec<String> = (0..from.len()).map(|i| format!(":from{i}")).collect();
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), key::message(message_id))))
+            .update_expression("SET #status = :to, #updatedAt = :now REMOVE #pending, #bucket")
+            .condition_expression(format!("#status IN ({})", placeholders.join(", ")))
+            .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_names("#updatedAt", attr::UPDATED_AT)
+            .expression_attribute_names("#pending", attr::PENDING_SINCE)
+            .expression_attribute_names("#bucket", attr::PENDING_BUCKET)
+            .expression_attribute_values(":to", s(to.as_str()))
+            .expression_attribute_values(":now", s(rfc3339_millis(now)));
+        for (placeholder, status) in placeholders.iter().zip(from) {
+            update = update.expression_attribute_values(placeholder, s(status.as_str()));
+        }
+        applied(OP, update.send().await)
+    }
+
+    /// The message WhatsApp knows as `wamid`, through the sparse `wamid-index`; `None` for an id that is not ours.
+    pub async fn message_by_wamid(&self, wamid: &str) -> Result<Option<MessageRecord>, StoreError> {
+        const OP: &str = "Query wamid-index";
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(schema::WAMID_INDEX)
+            .key_condition_expression("#wamid = :wamid")
+            .expression_attribute_names("#wamid", attr::WAMID)
+            .expression_attribute_values(":wamid", s(wamid))
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        let Some(keys) = out.items().first() else { return Ok(None) };
+        self.message_at(keys.clone()).await
+    }
+
+    /// Messages still `Pending` without a WhatsApp answer since before `cutoff`, oldest first, through the sparse
+    /// `pending-index` (at most `limit`).
+    pub async fn stranded_messages(
+        &self,
+        cutoff: time::OffsetDateTime,
+        limit: i32,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        const OP: &str = "Query pending-index";
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(schema::PENDING_INDEX)
+            .key_condition_expression("#bucket = :bucket AND #since < :cutoff")
+            .expression_attribute_names("#bucket", attr::PENDING_BUCKET)
+            .expression_attribute_names("#since", attr::PENDING_SINCE)
+            .expression_attribute_values(":bucket", s(schema::PENDING_BUCKET))
+            .expression_attribute_values(":cutoff", s(rfc3339_millis(cutoff)))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        let mut stranded = Vec::new();
+        for keys in out.items() {
+            if let Some(message) = self.message_at(keys.clone()).await? {
+                stranded.push(message);
+            }
+        }
+        Ok(stranded)
+    }
+
+    /// The message at an index entry's table key (indexes project keys only).
+    async fn message_at(
+        &self,
+        index_entry: HashMap<String, AttributeValue>,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        const OP: &str = "GetItem message";
+        let key: HashMap<String, AttributeValue> =
+            index_entry.into_iter().filter(|(name, _)| name == PK || name == SK).collect();
+        let item = self.get_consistent(OP, key).await?;
+        item.as_ref().map(|item| MessageRecord::from_item(item, OP)).transpose()
+    }
+
+    /// One message of one client, read consistently (a client checks right after sending). Another client's id is
+    /// simply not under this client's key.
+    pub async fn message(&self, client_id: &str, id: MessageId) -> Result<Option<MessageRecord>, StoreError> {
+        const OP: &str = "GetItem message";
+        let item = self.get_consistent(OP, item_key(key::client(client_id), key::message(&id.to_string()))).await?;
+        item.as_ref().map(|item| MessageRecord::from_item(item, OP)).transpose()
+    }
+}

@@ -1,0 +1,288 @@
+//! The send reservation: what a SendMessage reads to decide (one batch read), and the one transaction that binds
+//! its idempotency key, debits its subscription, creates the message and advances the recipient's cooldown window,
+//! together; then the record of WhatsApp's answer.
+
+use super::*;
+
+/// What a SendMessage needs to decide, read in one round trip.
+#[derive(Debug, Clone)]
+pub struct SendContext {
+    /// The caller's profile; `None` only if the client was deleted after its key was issued.
+    pub profile: Option<ClientProfile>,
+    /// The destination country's listed price, if listed.
+    pub listed_price: Option<Credits>,
+    /// The recipient's cooldown window (version 0 when none was ever written).
+    pub cooldown: CooldownWindow,
+    /// The message the request's idempotency key is already bound to, if it is.
+    pub binding: Option<IdempotencyBinding>,
+}
+
+/// An idempotency key a request wants to bind to the message it creates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyClaim {
+    /// The client's key.
+    pub key: Uuid,
+    /// Keyed hash of the request (never the code itself).
+    pub fingerprint: String,
+}
+
+/// What an idempotency key is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyBinding {
+    /// The message the key created.
+    pub message_id: String,
+    /// The fingerprint of the request that created it.
+    pub fingerprint: String,
+}
+
+/// A message about to be created and charged.
+#[derive(Debug)]
+pub struct NewMessage<'a> {
+    /// Who sends it.
+    pub client_id: &'a str,
+    /// Its id.
+    pub id: MessageId,
+    /// Where it goes.
+    pub to: &'a PhoneE164,
+    /// Which template carries it.
+    pub template: &'a Template,
+    /// What it costs.
+    pub cost: Credits,
+    /// When it was created.
+    pub created_at: time::OffsetDateTime,
+    /// The language of the request's human text.
+    pub language: HumanLanguage,
+}
+
+/// The outcome of reserving credits for a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reservation {
+    /// The key was bound, the cooldown advanced, the subscription debited and the message created `Pending`,
+    /// together.
+    Reserved,
+    /// The idempotency key was bound by another request first; nothing was written.
+    KeyAlreadyBound(IdempotencyBinding),
+    /// Another request got there first (the cooldown window moved, the chosen subscription can no longer cover the
+    /// cost, or a concurrent transaction held an item): nothing was written; read again and decide again.
+    ReadAgain,
+}
+
+/// How many times a batch read retries keys DynamoDB left unprocessed (throttling) before giving up.
+const BATCH_GET_ATTEMPTS: u32 = 5;
+
+impl DynamoStore {
+    /// Reads, in one strongly consistent `BatchGetItem`, everything a SendMessage decides on besides the balances:
+    /// the caller's profile, the destination's price, the recipient's cooldown window and the idempotency key's
+    /// binding.
+    pub async fn send_context(
+        &self,
+        client_id: &str,
+        to: &PhoneE164,
+        key: Option<Uuid>,
+    ) -> Result<SendContext, StoreError> {
+        const OP: &str = "BatchGetItem send context";
+        let cooldown_sk = key::cooldown(to.as_str());
+        let price_sk = key::price(to.region().as_str());
+        let binding_sk = key.map(|key| key::idempotency(&key.to_string()));
+        let mut pending = vec![
+            item_key(key::client(client_id), key::PROFILE.to_owned()),
+            item_key(key::PRICING.to_owned(), price_sk.clone()),
+            item_key(key::client(client_id), cooldown_sk.clone()),
+        ];
+        if let Some(binding_sk) = &binding_sk {
+            pending.push(item_key(key::client(client_id), binding_sk.clone()));
+        }
+        let mut found = Vec::new();
+        for attempt in 0..BATCH_GET_ATTEMPTS {
+            if attempt > 0 {
+                // DynamoDB left keys unprocessed: it is throttling this table, so wait before asking again.
+                pause(attempt).await;
+            }
+            let keys = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::new(OP, e))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, keys)
+                .send()
+                .await
+                .map_err(|e| StoreError::sdk(OP, e))?;
+            if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
+                found.extend(items.iter().cloned());
+            }
+            if let Some(left) = out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
+                pending = left.keys().to_vec();
+            }
+            if pending.is_empty() {
+                break;
+            }
+        }
+        if !pending.is_empty() {
+            return Err(StoreError::Throttled {
+                operation: OP,
+                cause: "keys left unprocessed after every retry".into(),
+            });
+        }
+        let mut context =
+            SendContext { profile: None, listed_price: None, cooldown: CooldownWindow::default(), binding: None };
+        for item in found {
+            match items::sort_key(&item) {
+                Some(key::PROFILE) => context.profile = Some(ClientProfile::from_item(&item, OP)?),
+                Some(sk) if sk == cooldown_sk => context.cooldown = items::cooldown_from_item(&item, OP)?,
+                Some(sk) if Some(sk) == binding_sk.as_deref() => {
+                    context.binding = Some(items::binding_from_item(&item, OP)?)
+                }
+                Some(sk) if sk == price_sk => context.listed_price = Some(items::number(&item, attr::CREDITS, OP)?),
+                Some(sk) => return Err(StoreError::corrupt(OP, format!("an item it did not ask for: {sk}"))),
+                None => return Err(StoreError::corrupt(OP, "item without a sort key")),
+            }
+        }
+        Ok(context)
+    }
+
+    /// Reserves a message in one transaction, all or nothing:
+    /// 1. debit `payer` (`attribute_exists(pk) AND state = Active AND balance >= cost`, plus `guard`'s threshold
+    ///    clause): never below zero, and exactly one debit claims the low-balance email;
+    /// 2. create the message `Pending` (`attribute_not_exists(pk)`): created once;
+    /// 3. write the cooldown window `next` (`version = read.version`, or `attribute_not_exists(pk)` for a first
+    ///    send): two racing sends to one number cannot both pass the cooldown;
+    /// 4. bind the idempotency key, if any (`attribute_not_exists(pk)`): bound to one message for ever.
+    pub async fn reserve(
+        &self,
+        message: &NewMessage<'_>,
+        payer: &Subscription,
+        guard: DebitGuard,
+        read: &CooldownWindow,
+        next: &CooldownWindow,
+        claim: Option<&IdempotencyClaim>,
+    ) -> Result<Reservation, StoreError> {
+        const OP: &str = "TransactWriteItems reserve";
+        const KEY_ITEM: usize = 3;
+        let debit = self
+            .subscription_debit(message.client_id, payer, guard, message.cost, message.created_at)
+            .map_err(|e| StoreError::new(OP, e))?;
+        let create = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(items::new_message_item(message, payer, claim.map(|c| c.key))))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .build()
+            .map_err(|e| StoreError::new(OP, e))?;
+        let cooldown = self
+            .cooldown_put(message.client_id, message.to.as_str(), read, next)
+            .map_err(|e| StoreError::new(OP, e))?;
+        let mut request = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(debit).build())
+            .transact_items(TransactWriteItem::builder().put(create).build())
+            .transact_items(TransactWriteItem::builder().put(cooldown).build());
+        if let Some(claim) = claim {
+            let bind = Put::builder()
+                .table_name(&self.table)
+                .item(PK, s(key::client(message.client_id)))
+                .item(SK, s(key::idempotency(&claim.key.to_string())))
+                .item(attr::MESSAGE_ID, s(message.id.to_string()))
+                .item(attr::FINGERPRINT, s(claim.fingerprint.clone()))
+                .item(attr::CREATED_AT, s(rfc3339_millis(message.created_at)))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PK)
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .build()
+                .map_err(|e| StoreError::new(OP, e))?;
+            request = request.transact_items(TransactWriteItem::builder().put(bind).build());
+        }
+        let err = match request.send().await {
+            Ok(_) => return Ok(Reservation::Reserved),
+            Err(err) => err,
+        };
+        let Some(reasons) = cancellation_reasons(&err) else { return Err(StoreError::transaction(OP, err)) };
+        if condition_failed(reasons, KEY_ITEM) {
+            let bound = reasons.get(KEY_ITEM).and_then(|r| r.item());
+            return match bound {
+                Some(item) => Ok(Reservation::KeyAlreadyBound(items::binding_from_item(item, OP)?)),
+                // The old item is always returned (ALL_OLD); without it, a fresh read will find the binding.
+                None => Ok(Reservation::ReadAgain),
+            };
+        }
+        if is_race(reasons) { Ok(Reservation::ReadAgain) } else { Err(StoreError::transaction(OP, err)) }
+    }
+
+    /// The conditional write of a cooldown window: `next` replaces what was `read`, only if nobody wrote in between.
+    pub(super) fn cooldown_put(
+        &self,
+        client_id: &str,
+        phone: &str,
+        read: &CooldownWindow,
+        next: &CooldownWindow,
+    ) -> Result<Put, aws_sdk_dynamodb::error::BuildError> {
+        let put = Put::builder().table_name(&self.table).set_item(Some(items::cooldown_item(client_id, phone, next)));
+        let put = if read.version == 0 {
+            put.condition_expression("attribute_not_exists(#pk)").expression_attribute_names("#pk", PK)
+        } else {
+            put.condition_expression("#version = :read")
+                .expression_attribute_names("#version", attr::VERSION)
+                .expression_attribute_values(":read", n(read.version))
+        };
+        put.build()
+    }
+
+    /// Records WhatsApp's id and the response to replay, once (`attribute_not_exists(replayStatus)`), whatever
+    /// status webhooks have moved the message to meanwhile. Returns `false` when an answer was already recorded.
+    pub async fn record_sent(
+        &self,
+        client_id: &str,
+        id: MessageId,
+        wamid: &str,
+        response: &OriginalResponse,
+        now: time::OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        const OP: &str = "UpdateItem record sent";
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), key::message(&id.to_string()))))
+            .update_expression(
+                "SET #wamid = :wamid, #replayStatus = :status, #replayBody = :body, #updatedAt = :now \
+                 REMOVE #pending, #bucket",
+            )
+            // Once, whatever webhooks did meanwhile (a `sent` may beat this write): the client got this answer.
+            .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#replayStatus)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#wamid", attr::WAMID)
+            .expression_attribute_names("#replayStatus", attr::REPLAY_STATUS)
+            .expression_attribute_names("#replayBody", attr::REPLAY_BODY)
+            .expression_attribute_names("#updatedAt", attr::UPDATED_AT)
+            .expression_attribute_names("#pending", attr::PENDING_SINCE)
+            .expression_attribute_names("#bucket", attr::PENDING_BUCKET)
+            .expression_attribute_values(":wamid", s(wamid))
+            .expression_attribute_values(":status", n(response.status))
+            .expression_attribute_values(":body", s(response.body.clone()))
+            .expression_attribute_values(":now", s(rfc3339_millis(now)))
+            .send()
+            .await;
+        applied(OP, result)
+    }
+
+    /// What an idempotency key is bound to, read consistently on its own.
+    pub async fn idempotency_binding(
+        &self,
+        client_id: &str,
+        key: Uuid,
+    ) -> Result<Option<IdempotencyBinding>, StoreError> {
+        const OP: &str = "GetItem idempotency key";
+        let item =
+            self.get_consistent(OP, item_key(key::client(client_id), key::idempotency(&key.to_string()))).await?;
+        item.as_ref().map(|item| items::binding_from_item(item, OP)).transpose()
+    }
+
+    pub(super) async fn cooldown_window(&self, client_id: &str, phone: &str) -> Result<CooldownWindow, StoreError> {
+        const OP: &str = "GetItem cooldown";
+        let item = self.get_consistent(OP, item_key(key::client(client_id), key::cooldown(phone))).await?;
+        item.as_ref().map_or(Ok(CooldownWindow::default()), |item| items::cooldown_from_item(item, OP))
+    }
+}

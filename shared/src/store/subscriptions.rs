@@ -1,0 +1,88 @@
+//! Clients' profiles and subscriptions: the reads that decide who pays, and the guarded debit the reservations use.
+
+use super::*;
+
+impl DynamoStore {
+    /// Reads a client's profile.
+    pub async fn client_profile(&self, client_id: &str) -> Result<Option<ClientProfile>, StoreError> {
+        const OP: &str = "GetItem client";
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
+            .send()
+            .await
+            .map_err(|e| StoreError::sdk(OP, e))?;
+        out.item().map(|item| ClientProfile::from_item(item, OP)).transpose()
+    }
+
+    /// The client's subscriptions, newest first (one `Query`, paginated only past 1 MB).
+    pub async fn subscriptions_newest_first(&self, client_id: &str) -> Result<Vec<Subscription>, StoreError> {
+        const OP: &str = "Query subscriptions";
+        let mut subscriptions = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(key::client(client_id)))
+                .expression_attribute_values(":prefix", s(key::SUBSCRIPTION_PREFIX))
+                .scan_index_forward(false)
+                // A stale balance would refuse a send that could be paid, or pick a payer that cannot pay.
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::sdk(OP, e))?;
+            for item in out.items() {
+                subscriptions.push(items::subscription_from_item(item, OP)?);
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(subscriptions);
+            }
+        }
+    }
+
+    /// The debit of `cost` from `payer`, guarded so that it never goes below zero and, per `guard`, so that exactly
+    /// one debit claims the low-balance email.
+    pub(crate) fn subscription_debit(
+        &self,
+        client_id: &str,
+        payer: &Subscription,
+        guard: DebitGuard,
+        cost: Credits,
+        now: time::OffsetDateTime,
+    ) -> Result<Update, aws_sdk_dynamodb::error::BuildError> {
+        let debit = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), payer.sort_key.clone())))
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#balance", attr::BALANCE)
+            .expression_attribute_names("#state", attr::STATE)
+            .expression_attribute_values(":cost", n(cost))
+            .expression_attribute_values(":active", s("Active"));
+        const DEBITABLE: &str = "attribute_exists(#pk) AND #state = :active AND #balance >= :cost";
+        match guard {
+            DebitGuard::AlreadyNotified => {
+                debit.update_expression("SET #balance = #balance - :cost").condition_expression(DEBITABLE)
+            }
+            DebitGuard::StaysAbove { floor } => debit
+                .update_expression("SET #balance = #balance - :cost")
+                .condition_expression(format!("{DEBITABLE} AND #balance >= :floor"))
+                .expression_attribute_values(":floor", n(floor)),
+            DebitGuard::Crosses { floor } => debit
+                .update_expression("SET #balance = #balance - :cost, #notified = :now")
+                .condition_expression(format!("{DEBITABLE} AND #balance < :floor AND attribute_not_exists(#notified)"))
+                .expression_attribute_names("#notified", attr::LOW_BALANCE_NOTIFIED_AT)
+                .expression_attribute_values(":floor", n(floor))
+                .expression_attribute_values(":now", s(rfc3339_millis(now))),
+        }
+        .build()
+    }
+}

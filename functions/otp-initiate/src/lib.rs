@@ -3,6 +3,7 @@
 use lambda_http::{Body, Error, Request, Response};
 use lightotp::api::verify::VerifyApiError;
 use lightotp::deps::Deps;
+use lightotp::domain::verification::parse_initiate;
 use lightotp::http::{self, respond_verify};
 use lightotp::usecase::rate_limit::admit;
 use lightotp::usecase::verify_api::{InitiateResponse, initiate};
@@ -15,6 +16,6 @@ pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, Err
 async fn run(deps: &Deps, request: &Request) -> Result<InitiateResponse, VerifyApiError> {
     admit(deps, http::source_ip(request)).await?;
     let client = deps.api_keys.authenticate(http::bearer_or_api_key(request), deps.clock.now()).await?;
-    let body = http::verify_api_body(request)?;
-    Ok(initiate(deps, &client, &body).await?)
+    let params = parse_initiate(&http::verify_api_body(request)?)?;
+    Ok(initiate(deps, &client, &params).await?)
 }

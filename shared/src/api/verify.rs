@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::api::lightotp::{InternalCause, to_json_text};
 use crate::auth::AuthError;
-use crate::domain::verification::ParamError;
+use crate::domain::verification::{ParamError, VerifyParamError};
 use crate::usecase::rate_limit::NotAdmitted;
 use crate::usecase::verify_api::VerificationRefusal;
 
@@ -56,7 +56,6 @@ impl From<VerificationRefusal> for VerifyApiError {
         match refusal {
             // A key whose client is gone authenticates nothing.
             VerificationRefusal::UnknownClient => Self::Unauthenticated,
-            VerificationRefusal::Invalid(ParamError(message)) => Self::Invalid(message),
             VerificationRefusal::Limited { retry_after } => Self::TooManyRequests { retry_after },
             VerificationRefusal::InsufficientBalance => Self::InsufficientBalance,
             VerificationRefusal::NotFound => Self::NotFound,
@@ -65,6 +64,22 @@ impl From<VerificationRefusal> for VerifyApiError {
             VerificationRefusal::AttemptsUsedUp => Self::TooManyAttempts,
             VerificationRefusal::AlreadyVerified => Self::AlreadyUsed,
             VerificationRefusal::Failed(failure) => Self::Internal(Box::new(failure)),
+        }
+    }
+}
+
+impl From<ParamError> for VerifyApiError {
+    fn from(ParamError(message): ParamError) -> Self {
+        Self::Invalid(message)
+    }
+}
+
+impl From<VerifyParamError> for VerifyApiError {
+    fn from(err: VerifyParamError) -> Self {
+        match err {
+            VerifyParamError::Invalid(param) => param.into(),
+            // It can be no request of the caller's: the same answer as an unknown one.
+            VerifyParamError::NotARequest => Self::NotFound,
         }
     }
 }
@@ -139,8 +154,9 @@ mod tests {
             (VerificationRefusal::UnknownClient.into(), 401, r#"{"message":"Unauthenticated."}"#),
             (VerificationRefusal::Limited { retry_after: 60 }.into(), 429, r#"{"message":"Too many requests."}"#),
             (VerificationRefusal::WrongCode.into(), 400, r#"{"message":"Invalid code."}"#),
+            (VerifyParamError::NotARequest.into(), 404, r#"{"message":"Not found."}"#),
             (
-                VerificationRefusal::from(ParamError("The lang field must be one of: ar, en.")).into(),
+                ParamError("The lang field must be one of: ar, en.").into(),
                 400,
                 r#"{"message":"The lang field must be one of: ar, en."}"#,
             ),

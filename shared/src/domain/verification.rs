@@ -2,6 +2,7 @@
 //! generated code, and its keyed hash. Pure: random bytes come in from the caller.
 
 use serde_json::{Map, Value};
+use uuid::Uuid;
 
 use super::api_key::keyed_hash;
 use super::language::HumanLanguage;
@@ -30,8 +31,8 @@ pub struct InitiateParams {
     pub length: u8,
     /// Minutes the code stays valid: 1–10.
     pub expiration: u8,
-    /// The SMS sender id: 1–11 letters or digits.
-    pub sender: String,
+    /// The SMS sender id asked for (1–11 letters or digits); `None` for the client's own.
+    pub sender: Option<String>,
     /// Wallet or subscription.
     pub payment_type: PaymentType,
 }
@@ -46,9 +47,8 @@ fn field<'a>(body: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
 }
 
 /// Validates the body of `POST /api/otp/initiate`, in the order of the document's parameter table after the
-/// receiver (which is required): receiver, lang, length, expiration, sender, payment_type. `default_sender` is the
-/// client's SMS sender id (or `LightOTP`).
-pub fn parse_initiate(body: &Map<String, Value>, default_sender: &str) -> Result<InitiateParams, ParamError> {
+/// receiver (which is required): receiver, lang, length, expiration, sender, payment_type.
+pub fn parse_initiate(body: &Map<String, Value>) -> Result<InitiateParams, ParamError> {
     let receiver = match field(body, "receiver") {
         None => return Err(ParamError("The receiver field is required.")),
         Some(Value::String(s)) if s.trim().is_empty() => return Err(ParamError("The receiver field is required.")),
@@ -77,8 +77,8 @@ pub fn parse_initiate(body: &Map<String, Value>, default_sender: &str) -> Result
         },
     };
     let sender = match field(body, "sender") {
-        None => default_sender.to_owned(),
-        Some(Value::String(s)) if is_sender_id(s) => s.clone(),
+        None => None,
+        Some(Value::String(s)) if is_sender_id(s) => Some(s.clone()),
         Some(_) => return Err(ParamError("The sender field must be 1 to 11 letters or digits.")),
     };
     let payment_type = match field(body, "payment_type") {
@@ -88,6 +88,66 @@ pub fn parse_initiate(body: &Map<String, Value>, default_sender: &str) -> Result
         Some(_) => return Err(ParamError("The payment_type field must be one of: wallet, subscription.")),
     };
     Ok(InitiateParams { receiver, lang, length, expiration, sender, payment_type })
+}
+
+/// A code, generated or submitted: it never shows in a log or a panic message (its `Debug` is redacted), and
+/// [`VerificationCode::expose`] is the one way to read it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct VerificationCode(String);
+
+impl VerificationCode {
+    /// Wraps a code.
+    pub fn new(code: String) -> Self {
+        Self(code)
+    }
+
+    /// The code itself: grep `expose` to audit every use.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for VerificationCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("VerificationCode(<redacted>)")
+    }
+}
+
+/// A valid verify request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyParams {
+    /// The request the code was sent for.
+    pub request_id: Uuid,
+    /// The code the user typed.
+    pub code: VerificationCode,
+}
+
+/// Why a verify request's body names no request to check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyParamError {
+    /// A field is missing (the message says which).
+    #[error(transparent)]
+    Invalid(#[from] ParamError),
+    /// `request_id` is not a string holding a UUID: it can be no request of the caller's.
+    #[error("request_id is not a request id")]
+    NotARequest,
+}
+
+/// Validates the body of `POST /api/otp/verify`: `request_id` first, then `code`. A code that is not a string is
+/// read as its JSON text (and will not match).
+pub fn parse_verify(body: &Map<String, Value>) -> Result<VerifyParams, VerifyParamError> {
+    let request_id = match field(body, "request_id") {
+        None => return Err(ParamError("The request_id field is required.").into()),
+        Some(Value::String(raw)) => Uuid::parse_str(raw).map_err(|_| VerifyParamError::NotARequest)?,
+        Some(_) => return Err(VerifyParamError::NotARequest),
+    };
+    let code = match field(body, "code") {
+        None => return Err(ParamError("The code field is required.").into()),
+        Some(Value::String(code)) if code.is_empty() => return Err(ParamError("The code field is required.").into()),
+        Some(Value::String(code)) => code.clone(),
+        Some(other) => other.to_string(),
+    };
+    Ok(VerifyParams { request_id, code: VerificationCode::new(code) })
 }
 
 /// An SMS sender id: 1–11 ASCII letters or digits.
@@ -127,7 +187,7 @@ mod tests {
 
     fn parse(body: Value) -> Result<InitiateParams, &'static str> {
         let Value::Object(map) = body else { panic!("object") };
-        parse_initiate(&map, "LightOTP").map_err(|e| e.0)
+        parse_initiate(&map).map_err(|e| e.0)
     }
 
     #[test]
@@ -135,7 +195,7 @@ mod tests {
         let params = parse(json!({"receiver": "00218912345678"})).expect("valid");
         assert_eq!(params.receiver.as_str(), "+218912345678");
         assert_eq!((params.lang, params.length, params.expiration), (HumanLanguage::En, 6, 5));
-        assert_eq!((params.sender.as_str(), params.payment_type), ("LightOTP", PaymentType::Wallet));
+        assert_eq!((params.sender, params.payment_type), (None, PaymentType::Wallet), "the client's own sender");
     }
 
     #[test]
@@ -171,7 +231,33 @@ mod tests {
             "sender": "RealEstate1", "payment_type": "subscription"});
         let params = parse(full).expect("valid");
         assert_eq!((params.lang, params.length, params.expiration), (HumanLanguage::Ar, 4, 10));
-        assert_eq!((params.sender.as_str(), params.payment_type), ("RealEstate1", PaymentType::Subscription));
+        assert_eq!((params.sender.as_deref(), params.payment_type), (Some("RealEstate1"), PaymentType::Subscription));
+    }
+
+    #[test]
+    fn a_verify_body_names_its_request_then_its_code() {
+        let verify = |body: Value| {
+            let Value::Object(map) = body else { panic!("object") };
+            parse_verify(&map)
+        };
+        let id = "8c8a6f2f-9a3b-4d86-9b2c-1e3f8f9c2ab1";
+        let required = |field| Err(VerifyParamError::Invalid(ParamError(field)));
+        assert_eq!(verify(json!({"code": "1234"})), required("The request_id field is required."));
+        assert_eq!(verify(json!({"request_id": null})), required("The request_id field is required."));
+        assert_eq!(verify(json!({"request_id": "nope", "code": "1"})), Err(VerifyParamError::NotARequest));
+        assert_eq!(verify(json!({"request_id": 7, "code": "1"})), Err(VerifyParamError::NotARequest));
+        assert_eq!(verify(json!({"request_id": id})), required("The code field is required."));
+        assert_eq!(verify(json!({"request_id": id, "code": ""})), required("The code field is required."));
+        let params = verify(json!({"request_id": id, "code": 1234})).expect("a number is read as its text");
+        assert_eq!((params.request_id.to_string().as_str(), params.code.expose()), (id, "1234"));
+    }
+
+    #[test]
+    fn a_code_never_shows_in_debug() {
+        let code = VerificationCode::new("482913".to_owned());
+        assert_eq!(format!("{code:?}"), "VerificationCode(<redacted>)");
+        let params = VerifyParams { request_id: Uuid::nil(), code };
+        assert!(!format!("{params:?}").contains("482913"));
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! expires.
 
 use serde::Serialize;
-use serde_json::{Map, Value};
 use subtle::ConstantTimeEq;
 use tracing::instrument;
 use uuid::Uuid;
@@ -13,7 +12,7 @@ use crate::deps::Deps;
 use crate::domain::sms::{default_template, render, sms_parts};
 use crate::domain::subscription::{DebitGuard, choose_payer};
 use crate::domain::verification::{
-    InitiateParams, MAX_ATTEMPTS, ParamError, PaymentType, code_from_random, code_hash, parse_initiate,
+    InitiateParams, MAX_ATTEMPTS, PaymentType, VerificationCode, VerifyParams, code_from_random, code_hash,
 };
 use crate::secrets::SecretError;
 use crate::sms_sender::SmsError;
@@ -35,9 +34,6 @@ pub enum VerificationRefusal {
     /// The key's client has no profile any more.
     #[error("the key's client is gone")]
     UnknownClient,
-    /// A parameter broke its rule (the document's message says which).
-    #[error(transparent)]
-    Invalid(#[from] ParamError),
     /// A limit was hit (per number, per client) or its cool-off is running.
     #[error("initiate limit reached; retry in {retry_after} s")]
     Limited {
@@ -112,26 +108,27 @@ pub struct VerifyResponse {
 }
 
 /// Draws a code from the OS CSPRNG.
-fn random_code(length: u8) -> Result<String, VerificationFailure> {
+fn random_code(length: u8) -> Result<VerificationCode, VerificationFailure> {
     loop {
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).map_err(VerificationFailure::Random)?;
         if let Some(code) = code_from_random(&bytes, length) {
-            return Ok(code);
+            return Ok(VerificationCode::new(code));
         }
     }
 }
 
-/// `POST /api/otp/initiate`.
+/// `POST /api/otp/initiate`, with parameters the function parsed (`domain::verification::parse_initiate`). The SMS
+/// goes from the sender id asked for, else the client's, else `LightOTP`.
 #[instrument(skip_all, fields(client_id = %client, request_id))]
 pub async fn initiate(
     deps: &Deps,
     client: &ClientId,
-    body: &Map<String, Value>,
+    params: &InitiateParams,
 ) -> Result<InitiateResponse, VerificationRefusal> {
     let profile = deps.store.client_profile(client.as_str()).await?.ok_or(VerificationRefusal::UnknownClient)?;
-    let default_sender = profile.sms_sender.clone().unwrap_or_else(|| DEFAULT_SENDER.to_owned());
-    let params = parse_initiate(body, &default_sender)?;
+    let sender =
+        params.sender.clone().or_else(|| profile.sms_sender.clone()).unwrap_or_else(|| DEFAULT_SENDER.to_owned());
     let now = deps.clock.now();
     if let InitiateLimit::Limited { retry_after } =
         deps.store.admit_initiate(client.as_str(), &params.receiver, now).await?
@@ -143,24 +140,24 @@ pub async fn initiate(
     tracing::Span::current().record("request_id", request_id.as_str());
     let code = random_code(params.length)?;
     let template = profile.sms_templates.get(params.lang.code()).map_or(default_template(params.lang), String::as_str);
-    let text = render(template, &code, params.expiration);
+    let text = render(template, code.expose(), params.expiration);
     let cost = sms_parts(&text);
     let pepper = deps.pepper.get().await.map_err(VerificationFailure::Pepper)?;
     let request = NewVerification {
         client_id: client.as_str(),
         request_id: &request_id,
         receiver: &params.receiver,
-        code_hash: code_hash(pepper.expose().as_bytes(), &request_id, &code),
+        code_hash: code_hash(pepper.expose().as_bytes(), &request_id, code.expose()),
         code_expires_at: now + time::Duration::minutes(i64::from(params.expiration)),
         cost,
         lang: params.lang,
-        sender: &params.sender,
+        sender: &sender,
         created_at: now,
     };
-    let low_balance = charge(deps, client, &params, &request).await?;
+    let low_balance = charge(deps, client, params, &request).await?;
     let low_balance = low_balance.map(|(threshold, granted)| LowBalance { profile, threshold, granted });
 
-    let sent = deps.sms.send(&params.receiver, &text, &params.sender).await;
+    let sent = deps.sms.send(&params.receiver, &text, &sender).await;
     if let Some(low_balance) = low_balance {
         low_balance.notify(deps).await;
     }
@@ -219,28 +216,16 @@ fn closed(record: &VerificationRecord, now: time::OffsetDateTime) -> Option<Veri
     }
 }
 
-/// `POST /api/otp/verify`.
+/// `POST /api/otp/verify`, with parameters the function parsed (`domain::verification::parse_verify`).
 #[instrument(skip_all, fields(client_id = %client))]
 pub async fn verify(
     deps: &Deps,
     client: &ClientId,
-    body: &Map<String, Value>,
+    params: &VerifyParams,
 ) -> Result<VerifyResponse, VerificationRefusal> {
-    let request_id = match body.get("request_id") {
-        None | Some(Value::Null) => return Err(ParamError("The request_id field is required.").into()),
-        Some(Value::String(raw)) => Uuid::parse_str(raw).map_err(|_| VerificationRefusal::NotFound)?.to_string(),
-        Some(_) => return Err(VerificationRefusal::NotFound),
-    };
-    let code = match body.get("code") {
-        None | Some(Value::Null) => return Err(ParamError("The code field is required.").into()),
-        Some(Value::String(code)) if code.is_empty() => {
-            return Err(ParamError("The code field is required.").into());
-        }
-        Some(Value::String(code)) => code.clone(),
-        Some(other) => other.to_string(),
-    };
+    let request_id = params.request_id.to_string();
     let pepper = deps.pepper.get().await.map_err(VerificationFailure::Pepper)?;
-    let candidate = code_hash(pepper.expose().as_bytes(), &request_id, &code);
+    let candidate = code_hash(pepper.expose().as_bytes(), &request_id, params.code.expose());
     let record = deps.store.verification(client.as_str(), &request_id).await?.ok_or(VerificationRefusal::NotFound)?;
     if let Some(refusal) = closed(&record, deps.clock.now()) {
         return Err(refusal);

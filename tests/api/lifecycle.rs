@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use lightotp::domain::cooldown::CooldownWindow;
-use lightotp::domain::idempotency::request_fingerprint;
+use lightotp::domain::idempotency::{IdempotencyKey, request_fingerprint};
 use lightotp::domain::language::HumanLanguage;
 use lightotp::domain::message::MessageId;
 use lightotp::domain::otp_code::OtpCode;
@@ -158,7 +158,7 @@ async fn a_5xx_and_a_timeout_at_send_time_answer_500_charge_nothing_and_replay_t
 
 /// Does what a SendMessage function does up to its reservation, then "dies": the message is charged and `Pending`
 /// with no WhatsApp id, and its idempotency key is bound.
-async fn strand(ctx: &Ctx, tenant: &Tenant, phone: &str, key: uuid::Uuid) -> String {
+async fn strand(ctx: &Ctx, tenant: &Tenant, phone: &str, key: IdempotencyKey) -> String {
     let pepper = ctx
         .secrets()
         .await
@@ -203,7 +203,7 @@ async fn a_message_stranded_after_its_reservation_is_swept_refunded_and_replayed
     let ctx = Ctx::exclusive().await;
     let tenant = ctx.default_tenant().await;
     let phone = fresh_sa_phone();
-    let key = uuid::Uuid::new_v4();
+    let key = IdempotencyKey::new_random();
     let id = strand(&ctx, &tenant, &phone, key).await;
     let body = json!({"otpCode": "1234", "toPhoneE164": phone, "idempotencyKey": key.to_string()});
 

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use lightotp::domain::cooldown::CooldownWindow;
+use lightotp::domain::idempotency::IdempotencyKey;
 use lightotp::domain::language::{HumanLanguage, LanguageTag, Template};
 use lightotp::domain::message::MessageId;
 use lightotp::domain::phone::PhoneE164;
@@ -92,7 +93,7 @@ fn phones() -> Vec<String> {
 async fn only_one_of_eight_racing_reservations_binds_an_idempotency_key() {
     let fixture = Fixture::new(100).await;
     let payer = Arc::new(fixture.subscription().await);
-    let claim = IdempotencyClaim { key: uuid::Uuid::new_v4(), fingerprint: "the same request".to_owned() };
+    let claim = IdempotencyClaim { key: IdempotencyKey::new_random(), fingerprint: "the same request".to_owned() };
     let phones = phones();
     let outcomes = race(8, |i| {
         let (store, client_id, payer, claim) =

@@ -1,8 +1,33 @@
 //! Idempotency keys (docs/api.md, Idempotency keys): the request fingerprint is a keyed hash, never the code itself.
 
+use uuid::Uuid;
+
 use super::api_key::keyed_hash;
 use super::otp_code::OtpCode;
 use super::phone::PhoneE164;
+
+/// A client's idempotency key: a UUID, whatever its spelling (`A3F1…`, `{a3f1…}` and `urn:uuid:a3f1…` are one
+/// key), written in lower-case hyphenated form wherever it is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(Uuid);
+
+impl IdempotencyKey {
+    /// Parses a client-supplied key; `None` when it is not a UUID in any of its spellings.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Uuid::parse_str(raw).ok().map(Self)
+    }
+
+    /// A new random key (for tests and tools).
+    pub fn new_random() -> Self {
+        Self(Uuid::new_v4())
+    }
+}
+
+impl std::fmt::Display for IdempotencyKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.hyphenated().fmt(f)
+    }
+}
 
 /// The keyed hash of what makes two requests "the same": the code, the normalized number and the `languageCode`
 /// as sent. Versioned and length-prefixed so that no two different requests share an encoding.
@@ -23,6 +48,22 @@ pub fn request_fingerprint(pepper: &[u8], code: &OtpCode, to: &PhoneE164, langua
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_is_its_uuid_whatever_its_spelling() {
+        let plain = IdempotencyKey::parse("a3f1c2e4-9b27-4d6a-8e5f-1c2b3d4e5f60").expect("hyphenated");
+        for spelling in [
+            "A3F1C2E4-9B27-4D6A-8E5F-1C2B3D4E5F60",
+            "{a3f1c2e4-9b27-4d6a-8e5f-1c2b3d4e5f60}",
+            "urn:uuid:a3f1c2e4-9b27-4d6a-8e5f-1c2b3d4e5f60",
+            "a3f1c2e49b274d6a8e5f1c2b3d4e5f60",
+        ] {
+            assert_eq!(IdempotencyKey::parse(spelling), Some(plain), "{spelling}");
+        }
+        assert_eq!(plain.to_string(), "a3f1c2e4-9b27-4d6a-8e5f-1c2b3d4e5f60", "stored lower-case and hyphenated");
+        assert_eq!(IdempotencyKey::parse("not-a-uuid"), None);
+        assert_eq!(IdempotencyKey::parse(" a3f1c2e4-9b27-4d6a-8e5f-1c2b3d4e5f60"), None, "no surrounding space");
+    }
 
     fn fingerprint(code: &str, phone: &str, language: Option<&str>) -> String {
         let code = OtpCode::parse(Some(code)).expect("code");

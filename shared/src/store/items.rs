@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::schema::{PK, SK, attr, key};
 use super::{IdempotencyBinding, NewMessage, StoreError};
 use crate::domain::cooldown::{CooldownWindow, CountedSend};
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::language::{HumanLanguage, LanguageTag, Template};
 use crate::domain::message::{MessageStatus, OriginalResponse};
 use crate::domain::subscription::{StoredState, Subscription};
@@ -195,7 +196,7 @@ pub(super) fn subscription_from_item(item: &Item, op: &'static str) -> Result<Su
     })
 }
 
-pub(super) fn new_message_item(message: &NewMessage<'_>, payer: &Subscription, key: Option<uuid::Uuid>) -> Item {
+pub(super) fn new_message_item(message: &NewMessage<'_>, payer: &Subscription, key: Option<IdempotencyKey>) -> Item {
     let created_at = rfc3339_millis(message.created_at);
     let id = message.id.to_string();
     let mut item = Item::from([

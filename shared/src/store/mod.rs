@@ -27,9 +27,8 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
-use uuid::Uuid;
-
 use crate::domain::cooldown::CooldownWindow;
+use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::language::{HumanLanguage, Template};
 use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
 use crate::domain::phone::PhoneE164;

@@ -21,7 +21,7 @@ pub struct SendContext {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyClaim {
     /// The client's key.
-    pub key: Uuid,
+    pub key: IdempotencyKey,
     /// Keyed hash of the request (never the code itself).
     pub fingerprint: String,
 }
@@ -78,7 +78,7 @@ impl DynamoStore {
         &self,
         client_id: &str,
         to: &PhoneE164,
-        key: Option<Uuid>,
+        key: Option<IdempotencyKey>,
     ) -> Result<SendContext, StoreError> {
         const OP: &str = "BatchGetItem send context";
         let cooldown_sk = key::cooldown(to.as_str());
@@ -272,7 +272,7 @@ impl DynamoStore {
     pub async fn idempotency_binding(
         &self,
         client_id: &str,
-        key: Uuid,
+        key: IdempotencyKey,
     ) -> Result<Option<IdempotencyBinding>, StoreError> {
         const OP: &str = "GetItem idempotency key";
         let item =

@@ -2,14 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 use tracing::instrument;
-use uuid::Uuid;
 
 use std::time::Duration;
 
 use crate::auth::ClientId;
 use crate::deps::Deps;
 use crate::domain::graph_refusal::{RefusalCause, refusal_cause};
-use crate::domain::idempotency::request_fingerprint;
+use crate::domain::idempotency::{IdempotencyKey, request_fingerprint};
 use crate::domain::language::{HumanLanguage, match_template};
 use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
 use crate::domain::otp_code::{OtpCode, OtpCodeError};
@@ -47,7 +46,7 @@ pub struct SendMessageInput {
     /// The requested template language, as sent (matched later, with fallback).
     pub language_code: Option<String>,
     /// The client's idempotency key, if any.
-    pub idempotency_key: Option<Uuid>,
+    pub idempotency_key: Option<IdempotencyKey>,
 }
 
 /// A field of the request broke its rule (docs/api.md, SendMessage: order of checks, steps 5–7).
@@ -71,7 +70,7 @@ impl SendMessageRequest {
         let to = PhoneE164::parse(self.to_phone_e164.as_deref())?;
         let idempotency_key = self
             .idempotency_key
-            .map(|raw| Uuid::parse_str(&raw).map_err(|_| InvalidSendRequest::IdempotencyKey))
+            .map(|raw| IdempotencyKey::parse(&raw).ok_or(InvalidSendRequest::IdempotencyKey))
             .transpose()?;
         Ok(SendMessageInput { code, to, language_code: self.language_code, idempotency_key })
     }

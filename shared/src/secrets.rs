@@ -23,6 +23,12 @@ impl std::fmt::Debug for SecretText {
 }
 
 impl SecretText {
+    /// A secret of the tests' own.
+    #[cfg(test)]
+    pub(crate) fn for_tests(text: &str) -> Self {
+        Self(text.to_owned())
+    }
+
     /// The only way to read it: grep `expose` to audit every use.
     pub fn expose(&self) -> &str {
         &self.0

@@ -6,8 +6,11 @@ use crate::domain::message::OriginalResponse;
 
 pub mod check_status;
 pub mod low_balance;
+pub mod ports;
 pub mod rate_limit;
 pub mod send_message;
+#[cfg(test)]
+mod send_message_tests;
 pub mod sweep;
 pub mod verify_api;
 pub mod webhook;

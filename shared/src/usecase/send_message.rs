@@ -6,7 +6,6 @@ use tracing::instrument;
 use std::time::Duration;
 
 use crate::auth::ClientId;
-use crate::deps::Deps;
 use crate::domain::graph_refusal::{RefusalCause, refusal_cause};
 use crate::domain::idempotency::{IdempotencyKey, request_fingerprint};
 use crate::domain::language::{HumanLanguage, match_template};
@@ -19,6 +18,7 @@ use crate::secrets::SecretError;
 use crate::store::{Charge, Failure, IdempotencyBinding, IdempotencyClaim, NewMessage, Reservation, StoreError, pause};
 use crate::usecase::Answer;
 use crate::usecase::low_balance::LowBalance;
+use crate::usecase::ports::SendMessagePorts;
 use crate::whatsapp::{OutgoingOtp, SendError};
 
 /// How many times a reservation is retried after another request got to the subscription first. Each retry reads
@@ -180,7 +180,7 @@ pub struct SendMessageResponse {
 /// stored `Failed`, refunded and taken out of the cooldown.
 #[instrument(skip_all, fields(client_id = %client, message_id, region = %input.to.region()))]
 pub async fn send_message(
-    deps: &Deps,
+    ports: &impl SendMessagePorts,
     client: &ClientId,
     input: SendMessageInput,
     language: HumanLanguage,
@@ -189,7 +189,7 @@ pub async fn send_message(
     let claim = match input.idempotency_key {
         None => None,
         Some(key) => {
-            let pepper = deps.pepper.get().await.map_err(SendFailure::Pepper)?;
+            let pepper = ports.pepper().await.map_err(SendFailure::Pepper)?;
             let fingerprint =
                 request_fingerprint(pepper.expose().as_bytes(), &input.code, &input.to, input.language_code.as_deref());
             Some(IdempotencyClaim { key, fingerprint })
@@ -202,26 +202,26 @@ pub async fn send_message(
             // Another request got to the subscription or the cooldown first: spread the retries out.
             pause(attempt).await;
         }
-        let context = deps.store.send_context(client.as_str(), &input.to, input.idempotency_key).await?;
+        let context = ports.send_context(client.as_str(), &input.to, input.idempotency_key).await?;
         if let (Some(claim), Some(bound)) = (&claim, &context.binding) {
-            return replay(deps, client, claim, bound).await;
+            return replay(ports, client, claim, bound).await;
         }
         let profile = context.profile.ok_or(SendRefusal::SenderNumberNotFound)?;
         let sender = profile.sender.clone().ok_or(SendRefusal::SenderNumberNotFound)?;
         let template = match_template(input.language_code.as_deref(), &profile.language, &profile.templates)
             .cloned()
             .ok_or(SendRefusal::TemplateNotFound)?;
-        let now = deps.clock.now();
+        let now = ports.now();
         let now_millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
         // The cooldown is checked before the balance: when both refuse, the cooldown wins (docs/api.md, SendMessage:
         // order of checks, steps 11–12).
         if let Some(wait) = context.cooldown.remaining(now_millis) {
-            return refuse(deps, client, claim.as_ref(), SendRefusal::Cooldown { wait }).await;
+            return refuse(ports, client, claim.as_ref(), SendRefusal::Cooldown { wait }).await;
         }
         let cost = message_cost(context.listed_price);
-        let subscriptions = deps.store.subscriptions_newest_first(client.as_str()).await?;
+        let subscriptions = ports.subscriptions_newest_first(client.as_str()).await?;
         let Some(payer) = choose_payer(&subscriptions, cost) else {
-            return refuse(deps, client, claim.as_ref(), SendRefusal::InsufficientBalance).await;
+            return refuse(ports, client, claim.as_ref(), SendRefusal::InsufficientBalance).await;
         };
         let message = NewMessage {
             client_id: client.as_str(),
@@ -234,7 +234,7 @@ pub async fn send_message(
         };
         let guard = DebitGuard::for_debit(payer, cost);
         let next_window = context.cooldown.after_send(&id.to_string(), now_millis);
-        match deps.store.reserve(&message, payer, guard, &context.cooldown, &next_window, claim.as_ref()).await? {
+        match ports.reserve(&message, payer, guard, &context.cooldown, &next_window, claim.as_ref()).await? {
             Reservation::Reserved => {
                 let low_balance = matches!(guard, DebitGuard::Crosses { .. }).then(|| LowBalance {
                     profile: profile.clone(),
@@ -247,7 +247,7 @@ pub async fn send_message(
             Reservation::ReadAgain => continue,
             Reservation::KeyAlreadyBound(bound) => {
                 if let Some(claim) = &claim {
-                    return replay(deps, client, claim, &bound).await;
+                    return replay(ports, client, claim, &bound).await;
                 }
             }
         }
@@ -265,9 +265,9 @@ pub async fn send_message(
         // Echoed in status webhooks: finds the message with one consistent read, no index lag.
         callback_data: &format!("{client}/{id}"),
     };
-    let sent = deps.whatsapp.send_otp(&outgoing).await;
+    let sent = ports.send_whatsapp(&outgoing).await;
     if let Some(low_balance) = low_balance {
-        low_balance.notify(deps).await;
+        low_balance.notify(ports).await;
     }
     match sent {
         Ok(wamid) => {
@@ -275,7 +275,7 @@ pub async fn send_message(
             let original = answers.sent(&answer);
             // The message went out and is paid for: a failure to record it must not make the client retry
             // (a second send), so it is logged and the send still succeeds.
-            record_sent(deps, client, id, &wamid, &original).await;
+            record_sent(ports, client, id, &wamid, &original).await;
             tracing::info!(cost, "message sent");
             Ok(Answer::Fresh(answer))
         }
@@ -298,7 +298,7 @@ pub async fn send_message(
                 cost,
                 subscription: Some(&payer),
             };
-            deps.store.fail_and_refund(charge, &failure, Some(&original), deps.clock.now()).await?;
+            ports.fail_and_refund(charge, &failure, Some(&original), ports.now()).await?;
             Err(refused)
         }
     }
@@ -309,30 +309,39 @@ pub async fn send_message(
 /// binding that attempt committed with them. The retry must replay, not be refused (one consistent read, only on
 /// a refusal that carries a key).
 async fn refuse(
-    deps: &Deps,
+    ports: &impl SendMessagePorts,
     client: &ClientId,
     claim: Option<&IdempotencyClaim>,
     refusal: SendRefusal,
 ) -> Result<Answer<SendMessageResponse>, SendRefusal> {
     if let Some(claim) = claim
-        && let Some(bound) = deps.store.idempotency_binding(client.as_str(), claim.key).await?
+        && let Some(bound) = ports.idempotency_binding(client.as_str(), claim.key).await?
     {
-        return replay(deps, client, claim, &bound).await;
+        return replay(ports, client, claim, &bound).await;
     }
     Err(refusal)
 }
 
 /// Records the send, retrying a write that met throttling or a conflict a few times, with backoff: an unrecorded
 /// send keeps no replay for its key and looks stranded to the sweep. Any other failure would fail again.
-async fn record_sent(deps: &Deps, client: &ClientId, id: MessageId, wamid: &str, original: &OriginalResponse) {
+async fn record_sent(
+    ports: &impl SendMessagePorts,
+    client: &ClientId,
+    id: MessageId,
+    wamid: &str,
+    original: &OriginalResponse,
+) {
     for attempt in 1..=RECORD_ATTEMPTS {
-        match deps.store.record_sent(client.as_str(), id, wamid, original, deps.clock.now()).await {
+        match ports.record_sent(client.as_str(), id, wamid, original, ports.now()).await {
             Ok(_) => return,
             Err(err) if attempt < RECORD_ATTEMPTS && err.is_transient() => {
                 tracing::warn!(attempt, error = %err, "recording the send failed; retrying");
                 pause(attempt).await;
             }
-            Err(err) => tracing::error!(error = %err, "sent, but the WhatsApp id could not be recorded"),
+            Err(err) => {
+                tracing::error!(error = %err, "sent, but the WhatsApp id could not be recorded");
+                return;
+            }
         }
     }
 }
@@ -346,7 +355,7 @@ const IN_FLIGHT_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_m
 
 /// Same key and same request: the original answer, byte for byte, once it exists (docs/api.md, Idempotency keys).
 async fn replay(
-    deps: &Deps,
+    ports: &impl SendMessagePorts,
     client: &ClientId,
     claim: &IdempotencyClaim,
     bound: &IdempotencyBinding,
@@ -360,7 +369,7 @@ async fn replay(
         if poll > 0 {
             tokio::time::sleep(IN_FLIGHT_POLL_INTERVAL).await;
         }
-        let message = deps.store.message(client.as_str(), message_id).await?;
+        let message = ports.message(client.as_str(), message_id).await?;
         if let Some(original) = message.and_then(|m| m.replay) {
             return Ok(Answer::Replay(original));
         }

@@ -1,0 +1,175 @@
+//! Ports: what a use case calls outside, as traits in the product's words (docs/architecture.md, "Direction of
+//! dependencies"). `Deps` implements them with the real adapters (DynamoDB, the Graph API, SES, Secrets Manager,
+//! the clock); a use case's unit tests implement them with fakes, so that its branches (a replay, a refusal, a lost
+//! race, a failure after the charge) are tested without the stack. The storage guarantees themselves are tested
+//! against the emulator (`tests/api/store.rs`), never against a fake.
+
+use std::future::Future;
+
+use time::OffsetDateTime;
+
+use crate::deps::Deps;
+use crate::domain::cooldown::CooldownWindow;
+use crate::domain::idempotency::IdempotencyKey;
+use crate::domain::message::{MessageId, OriginalResponse};
+use crate::domain::notification::Email;
+use crate::domain::phone::PhoneE164;
+use crate::domain::subscription::{DebitGuard, Subscription};
+use crate::email::EmailError;
+use crate::secrets::{SecretError, SecretText};
+use crate::store::{
+    Charge, Failure, IdempotencyBinding, IdempotencyClaim, MessageRecord, NewMessage, Reservation, SendContext,
+    StoreError,
+};
+use crate::whatsapp::{OutgoingOtp, SendError};
+
+/// The time, as the product reads it.
+pub trait Now: Send + Sync {
+    /// The current time.
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// Where an email goes out.
+pub trait SendEmail: Send + Sync {
+    /// Sends `email` to `to`.
+    fn send_email(&self, to: &str, email: &Email) -> impl Future<Output = Result<(), EmailError>> + Send;
+}
+
+/// Everything SendMessage calls outside.
+pub trait SendMessagePorts: Now + SendEmail {
+    /// The pepper that keys idempotency fingerprints.
+    fn pepper(&self) -> impl Future<Output = Result<&SecretText, SecretError>> + Send;
+    /// What the send decides on, in one read.
+    fn send_context(
+        &self,
+        client_id: &str,
+        to: &PhoneE164,
+        key: Option<IdempotencyKey>,
+    ) -> impl Future<Output = Result<SendContext, StoreError>> + Send;
+    /// The client's subscriptions, newest first.
+    fn subscriptions_newest_first(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = Result<Vec<Subscription>, StoreError>> + Send;
+    /// The one transaction that binds the key, debits, creates the message and advances the cooldown.
+    fn reserve(
+        &self,
+        message: &NewMessage<'_>,
+        payer: &Subscription,
+        guard: DebitGuard,
+        read: &CooldownWindow,
+        next: &CooldownWindow,
+        claim: Option<&IdempotencyClaim>,
+    ) -> impl Future<Output = Result<Reservation, StoreError>> + Send;
+    /// What an idempotency key is bound to, read consistently.
+    fn idempotency_binding(
+        &self,
+        client_id: &str,
+        key: IdempotencyKey,
+    ) -> impl Future<Output = Result<Option<IdempotencyBinding>, StoreError>> + Send;
+    /// One of the client's messages.
+    fn message(
+        &self,
+        client_id: &str,
+        id: MessageId,
+    ) -> impl Future<Output = Result<Option<MessageRecord>, StoreError>> + Send;
+    /// Records WhatsApp's id for a sent message and the answer a retry replays.
+    fn record_sent(
+        &self,
+        client_id: &str,
+        id: MessageId,
+        wamid: &str,
+        answer: &OriginalResponse,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Fails a charged message and refunds it, once.
+    fn fail_and_refund(
+        &self,
+        charge: Charge<'_>,
+        failure: &Failure,
+        replay: Option<&OriginalResponse>,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Hands the code to WhatsApp; its message id when accepted.
+    fn send_whatsapp(&self, otp: &OutgoingOtp<'_>) -> impl Future<Output = Result<String, SendError>> + Send;
+}
+
+impl Now for Deps {
+    fn now(&self) -> OffsetDateTime {
+        self.clock.now()
+    }
+}
+
+impl SendEmail for Deps {
+    async fn send_email(&self, to: &str, email: &Email) -> Result<(), EmailError> {
+        self.mailer.send(to, email).await
+    }
+}
+
+impl SendMessagePorts for Deps {
+    async fn pepper(&self) -> Result<&SecretText, SecretError> {
+        self.pepper.get().await
+    }
+
+    async fn send_context(
+        &self,
+        client_id: &str,
+        to: &PhoneE164,
+        key: Option<IdempotencyKey>,
+    ) -> Result<SendContext, StoreError> {
+        self.store.send_context(client_id, to, key).await
+    }
+
+    async fn subscriptions_newest_first(&self, client_id: &str) -> Result<Vec<Subscription>, StoreError> {
+        self.store.subscriptions_newest_first(client_id).await
+    }
+
+    async fn reserve(
+        &self,
+        message: &NewMessage<'_>,
+        payer: &Subscription,
+        guard: DebitGuard,
+        read: &CooldownWindow,
+        next: &CooldownWindow,
+        claim: Option<&IdempotencyClaim>,
+    ) -> Result<Reservation, StoreError> {
+        self.store.reserve(message, payer, guard, read, next, claim).await
+    }
+
+    async fn idempotency_binding(
+        &self,
+        client_id: &str,
+        key: IdempotencyKey,
+    ) -> Result<Option<IdempotencyBinding>, StoreError> {
+        self.store.idempotency_binding(client_id, key).await
+    }
+
+    async fn message(&self, client_id: &str, id: MessageId) -> Result<Option<MessageRecord>, StoreError> {
+        self.store.message(client_id, id).await
+    }
+
+    async fn record_sent(
+        &self,
+        client_id: &str,
+        id: MessageId,
+        wamid: &str,
+        answer: &OriginalResponse,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.store.record_sent(client_id, id, wamid, answer, now).await
+    }
+
+    async fn fail_and_refund(
+        &self,
+        charge: Charge<'_>,
+        failure: &Failure,
+        replay: Option<&OriginalResponse>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.store.fail_and_refund(charge, failure, replay, now).await
+    }
+
+    async fn send_whatsapp(&self, otp: &OutgoingOtp<'_>) -> Result<String, SendError> {
+        self.whatsapp.send_otp(otp).await
+    }
+}

@@ -16,6 +16,14 @@ pub struct SmsSender {
 #[error("sending SMS: {0}")]
 pub struct SmsError(String);
 
+impl SmsError {
+    /// A refusal of the tests' own.
+    #[cfg(test)]
+    pub(crate) fn for_tests(reason: &str) -> Self {
+        Self(reason.to_owned())
+    }
+}
+
 fn string_attribute(value: &str) -> Result<MessageAttributeValue, SmsError> {
     MessageAttributeValue::builder()
         .data_type("String")

@@ -13,6 +13,8 @@ pub mod send_message;
 mod send_message_tests;
 pub mod sweep;
 pub mod verify_api;
+#[cfg(test)]
+mod verify_api_tests;
 pub mod webhook;
 
 /// What a use case answers: a fresh outcome, or the stored bytes of an earlier answer (an idempotent replay).

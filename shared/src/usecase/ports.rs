@@ -17,9 +17,11 @@ use crate::domain::phone::PhoneE164;
 use crate::domain::subscription::{DebitGuard, Subscription};
 use crate::email::EmailError;
 use crate::secrets::{SecretError, SecretText};
+use crate::sms_sender::SmsError;
 use crate::store::{
-    Charge, Failure, IdempotencyBinding, IdempotencyClaim, MessageRecord, NewMessage, Reservation, SendContext,
-    StoreError,
+    Charge, ClientProfile, Failure, IdempotencyBinding, IdempotencyClaim, InitiateLimit, MessageRecord, NewMessage,
+    NewVerification, Reservation, SendContext, StoreError, VerificationCharge, VerificationRecord,
+    VerificationReservation,
 };
 use crate::whatsapp::{OutgoingOtp, SendError};
 
@@ -35,10 +37,23 @@ pub trait SendEmail: Send + Sync {
     fn send_email(&self, to: &str, email: &Email) -> impl Future<Output = Result<(), EmailError>> + Send;
 }
 
-/// Everything SendMessage calls outside.
-pub trait SendMessagePorts: Now + SendEmail {
-    /// The pepper that keys idempotency fingerprints.
+/// The pepper: the key of every keyed hash (idempotency fingerprints, verification codes).
+pub trait Pepper: Send + Sync {
+    /// The pepper, fetched once per instance.
     fn pepper(&self) -> impl Future<Output = Result<&SecretText, SecretError>> + Send;
+}
+
+/// Who can pay.
+pub trait Subscriptions: Send + Sync {
+    /// The client's subscriptions, newest first.
+    fn subscriptions_newest_first(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = Result<Vec<Subscription>, StoreError>> + Send;
+}
+
+/// Everything SendMessage calls outside.
+pub trait SendMessagePorts: Now + SendEmail + Pepper + Subscriptions {
     /// What the send decides on, in one read.
     fn send_context(
         &self,
@@ -46,11 +61,6 @@ pub trait SendMessagePorts: Now + SendEmail {
         to: &PhoneE164,
         key: Option<IdempotencyKey>,
     ) -> impl Future<Output = Result<SendContext, StoreError>> + Send;
-    /// The client's subscriptions, newest first.
-    fn subscriptions_newest_first(
-        &self,
-        client_id: &str,
-    ) -> impl Future<Output = Result<Vec<Subscription>, StoreError>> + Send;
     /// The one transaction that binds the key, debits, creates the message and advances the cooldown.
     fn reserve(
         &self,
@@ -94,6 +104,59 @@ pub trait SendMessagePorts: Now + SendEmail {
     fn send_whatsapp(&self, otp: &OutgoingOtp<'_>) -> impl Future<Output = Result<String, SendError>> + Send;
 }
 
+/// Everything the Verify API's initiate and verify call outside.
+pub trait VerificationPorts: Now + SendEmail + Pepper + Subscriptions {
+    /// The client's profile (its SMS sender id and texts, where its emails go).
+    fn client_profile(&self, client_id: &str)
+    -> impl Future<Output = Result<Option<ClientProfile>, StoreError>> + Send;
+    /// Counts an initiate against the per-number and per-client limits, or says how long to wait.
+    fn admit_initiate(
+        &self,
+        client_id: &str,
+        receiver: &PhoneE164,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<InitiateLimit, StoreError>> + Send;
+    /// Charges the request and creates it, together.
+    fn reserve_verification(
+        &self,
+        request: &NewVerification<'_>,
+        charge: VerificationCharge<'_>,
+    ) -> impl Future<Output = Result<VerificationReservation, StoreError>> + Send;
+    /// Fails a request whose SMS was refused and gives its credits back, once.
+    fn refund_verification(
+        &self,
+        client_id: &str,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Sends the SMS; SNS's message id when it took it.
+    fn send_sms(
+        &self,
+        to: &PhoneE164,
+        text: &str,
+        sender_id: &str,
+    ) -> impl Future<Output = Result<String, SmsError>> + Send;
+    /// One of the client's requests.
+    fn verification(
+        &self,
+        client_id: &str,
+        request_id: &str,
+    ) -> impl Future<Output = Result<Option<VerificationRecord>, StoreError>> + Send;
+    /// Marks a request verified, once.
+    fn mark_verified(
+        &self,
+        client_id: &str,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Counts a wrong code, while attempts are left.
+    fn count_wrong_code(
+        &self,
+        client_id: &str,
+        request_id: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 impl Now for Deps {
     fn now(&self) -> OffsetDateTime {
         self.clock.now()
@@ -106,11 +169,19 @@ impl SendEmail for Deps {
     }
 }
 
-impl SendMessagePorts for Deps {
+impl Pepper for Deps {
     async fn pepper(&self) -> Result<&SecretText, SecretError> {
         self.pepper.get().await
     }
+}
 
+impl Subscriptions for Deps {
+    async fn subscriptions_newest_first(&self, client_id: &str) -> Result<Vec<Subscription>, StoreError> {
+        self.store.subscriptions_newest_first(client_id).await
+    }
+}
+
+impl SendMessagePorts for Deps {
     async fn send_context(
         &self,
         client_id: &str,
@@ -118,10 +189,6 @@ impl SendMessagePorts for Deps {
         key: Option<IdempotencyKey>,
     ) -> Result<SendContext, StoreError> {
         self.store.send_context(client_id, to, key).await
-    }
-
-    async fn subscriptions_newest_first(&self, client_id: &str) -> Result<Vec<Subscription>, StoreError> {
-        self.store.subscriptions_newest_first(client_id).await
     }
 
     async fn reserve(
@@ -171,5 +238,53 @@ impl SendMessagePorts for Deps {
 
     async fn send_whatsapp(&self, otp: &OutgoingOtp<'_>) -> Result<String, SendError> {
         self.whatsapp.send_otp(otp).await
+    }
+}
+
+impl VerificationPorts for Deps {
+    async fn client_profile(&self, client_id: &str) -> Result<Option<ClientProfile>, StoreError> {
+        self.store.client_profile(client_id).await
+    }
+
+    async fn admit_initiate(
+        &self,
+        client_id: &str,
+        receiver: &PhoneE164,
+        now: OffsetDateTime,
+    ) -> Result<InitiateLimit, StoreError> {
+        self.store.admit_initiate(client_id, receiver, now).await
+    }
+
+    async fn reserve_verification(
+        &self,
+        request: &NewVerification<'_>,
+        charge: VerificationCharge<'_>,
+    ) -> Result<VerificationReservation, StoreError> {
+        self.store.reserve_verification(request, charge).await
+    }
+
+    async fn refund_verification(
+        &self,
+        client_id: &str,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.store.refund_verification(client_id, request_id, now).await
+    }
+
+    async fn send_sms(&self, to: &PhoneE164, text: &str, sender_id: &str) -> Result<String, SmsError> {
+        self.sms.send(to, text, sender_id).await
+    }
+
+    async fn verification(&self, client_id: &str, request_id: &str) -> Result<Option<VerificationRecord>, StoreError> {
+        self.store.verification(client_id, request_id).await
+    }
+
+    async fn mark_verified(&self, client_id: &str, request_id: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
+        self.store.mark_verified(client_id, request_id, now).await
+    }
+
+    async fn count_wrong_code(&self, client_id: &str, request_id: &str) -> Result<bool, StoreError> {
+        self.store.count_wrong_code(client_id, request_id).await
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use time::OffsetDateTime;
 
 use super::Answer;
-use super::ports::{Now, SendEmail, SendMessagePorts};
+use super::ports::{Now, Pepper, SendEmail, SendMessagePorts, Subscriptions};
 use super::send_message::*;
 use crate::auth::ClientId;
 use crate::domain::cooldown::CooldownWindow;
@@ -133,19 +133,23 @@ impl SendEmail for World {
     }
 }
 
-impl SendMessagePorts for World {
+impl Pepper for World {
     async fn pepper(&self) -> Result<&SecretText, SecretError> {
         Ok(&self.pepper)
     }
+}
 
-    async fn send_context(&self, _: &str, _: &PhoneE164, _: Option<IdempotencyKey>) -> Result<SendContext, StoreError> {
-        self.called("send_context");
-        Ok(self.context.clone())
-    }
-
+impl Subscriptions for World {
     async fn subscriptions_newest_first(&self, _: &str) -> Result<Vec<Subscription>, StoreError> {
         self.called("subscriptions");
         Ok(self.subscriptions.clone())
+    }
+}
+
+impl SendMessagePorts for World {
+    async fn send_context(&self, _: &str, _: &PhoneE164, _: Option<IdempotencyKey>) -> Result<SendContext, StoreError> {
+        self.called("send_context");
+        Ok(self.context.clone())
     }
 
     async fn reserve(

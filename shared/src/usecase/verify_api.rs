@@ -8,7 +8,6 @@ use tracing::instrument;
 use uuid::Uuid;
 
 use crate::auth::ClientId;
-use crate::deps::Deps;
 use crate::domain::sms::{default_template, render, sms_parts};
 use crate::domain::subscription::{DebitGuard, choose_payer};
 use crate::domain::verification::{
@@ -21,6 +20,7 @@ use crate::store::{
     VerificationStatus, pause,
 };
 use crate::usecase::low_balance::LowBalance;
+use crate::usecase::ports::VerificationPorts;
 
 /// The sender id when neither the request nor the client's profile sets one.
 pub const DEFAULT_SENDER: &str = "LightOTP";
@@ -122,16 +122,15 @@ fn random_code(length: u8) -> Result<VerificationCode, VerificationFailure> {
 /// goes from the sender id asked for, else the client's, else `LightOTP`.
 #[instrument(skip_all, fields(client_id = %client, request_id))]
 pub async fn initiate(
-    deps: &Deps,
+    ports: &impl VerificationPorts,
     client: &ClientId,
     params: &InitiateParams,
 ) -> Result<InitiateResponse, VerificationRefusal> {
-    let profile = deps.store.client_profile(client.as_str()).await?.ok_or(VerificationRefusal::UnknownClient)?;
+    let profile = ports.client_profile(client.as_str()).await?.ok_or(VerificationRefusal::UnknownClient)?;
     let sender =
         params.sender.clone().or_else(|| profile.sms_sender.clone()).unwrap_or_else(|| DEFAULT_SENDER.to_owned());
-    let now = deps.clock.now();
-    if let InitiateLimit::Limited { retry_after } =
-        deps.store.admit_initiate(client.as_str(), &params.receiver, now).await?
+    let now = ports.now();
+    if let InitiateLimit::Limited { retry_after } = ports.admit_initiate(client.as_str(), &params.receiver, now).await?
     {
         return Err(VerificationRefusal::Limited { retry_after });
     }
@@ -142,7 +141,7 @@ pub async fn initiate(
     let template = profile.sms_templates.get(params.lang.code()).map_or(default_template(params.lang), String::as_str);
     let text = render(template, code.expose(), params.expiration);
     let cost = sms_parts(&text);
-    let pepper = deps.pepper.get().await.map_err(VerificationFailure::Pepper)?;
+    let pepper = ports.pepper().await.map_err(VerificationFailure::Pepper)?;
     let request = NewVerification {
         client_id: client.as_str(),
         request_id: &request_id,
@@ -154,15 +153,15 @@ pub async fn initiate(
         sender: &sender,
         created_at: now,
     };
-    let low_balance = charge(deps, client, params, &request).await?;
+    let low_balance = charge(ports, client, params, &request).await?;
     let low_balance = low_balance.map(|(threshold, granted)| LowBalance { profile, threshold, granted });
 
-    let sent = deps.sms.send(&params.receiver, &text, &sender).await;
+    let sent = ports.send_sms(&params.receiver, &text, &sender).await;
     if let Some(low_balance) = low_balance {
-        low_balance.notify(deps).await;
+        low_balance.notify(ports).await;
     }
     if let Err(err) = sent {
-        deps.store.refund_verification(client.as_str(), &request_id, deps.clock.now()).await?;
+        ports.refund_verification(client.as_str(), &request_id, ports.now()).await?;
         return Err(VerificationFailure::SmsRefused(err).into());
     }
     tracing::info!(cost, "verification code sent");
@@ -172,7 +171,7 @@ pub async fn initiate(
 /// Charges the wallet or a subscription and creates the request, together. Returns the low-balance email the
 /// debit claimed, if it did (threshold, granted).
 async fn charge(
-    deps: &Deps,
+    ports: &impl VerificationPorts,
     client: &ClientId,
     params: &InitiateParams,
     request: &NewVerification<'_>,
@@ -183,17 +182,17 @@ async fn charge(
             pause(attempt).await;
         }
         if params.payment_type == PaymentType::Wallet {
-            match deps.store.reserve_verification(request, VerificationCharge::Wallet).await? {
+            match ports.reserve_verification(request, VerificationCharge::Wallet).await? {
                 VerificationReservation::Reserved => return Ok(None),
                 VerificationReservation::WalletShort => return Err(VerificationRefusal::InsufficientBalance),
                 // A concurrent transaction held the wallet: try again.
                 VerificationReservation::ReadAgain => continue,
             }
         }
-        let subscriptions = deps.store.subscriptions_newest_first(client.as_str()).await?;
+        let subscriptions = ports.subscriptions_newest_first(client.as_str()).await?;
         let payer = choose_payer(&subscriptions, request.cost).ok_or(VerificationRefusal::InsufficientBalance)?;
         let guard = DebitGuard::for_debit(payer, request.cost);
-        match deps.store.reserve_verification(request, VerificationCharge::Subscription(payer, guard)).await? {
+        match ports.reserve_verification(request, VerificationCharge::Subscription(payer, guard)).await? {
             VerificationReservation::Reserved => {
                 return Ok(
                     matches!(guard, DebitGuard::Crosses { .. }).then_some((payer.low_balance_threshold, payer.granted))
@@ -219,22 +218,22 @@ fn closed(record: &VerificationRecord, now: time::OffsetDateTime) -> Option<Veri
 /// `POST /api/otp/verify`, with parameters the function parsed (`domain::verification::parse_verify`).
 #[instrument(skip_all, fields(client_id = %client))]
 pub async fn verify(
-    deps: &Deps,
+    ports: &impl VerificationPorts,
     client: &ClientId,
     params: &VerifyParams,
 ) -> Result<VerifyResponse, VerificationRefusal> {
     let request_id = params.request_id.to_string();
-    let pepper = deps.pepper.get().await.map_err(VerificationFailure::Pepper)?;
+    let pepper = ports.pepper().await.map_err(VerificationFailure::Pepper)?;
     let candidate = code_hash(pepper.expose().as_bytes(), &request_id, params.code.expose());
-    let record = deps.store.verification(client.as_str(), &request_id).await?.ok_or(VerificationRefusal::NotFound)?;
-    if let Some(refusal) = closed(&record, deps.clock.now()) {
+    let record = ports.verification(client.as_str(), &request_id).await?.ok_or(VerificationRefusal::NotFound)?;
+    if let Some(refusal) = closed(&record, ports.now()) {
         return Err(refusal);
     }
     let matches: bool = candidate.as_bytes().ct_eq(record.code_hash.as_bytes()).into();
     let applied = if matches {
-        deps.store.mark_verified(client.as_str(), &request_id, deps.clock.now()).await?
+        ports.mark_verified(client.as_str(), &request_id, ports.now()).await?
     } else {
-        deps.store.count_wrong_code(client.as_str(), &request_id).await?
+        ports.count_wrong_code(client.as_str(), &request_id).await?
     };
     match (matches, applied) {
         (true, true) => {
@@ -244,9 +243,9 @@ pub async fn verify(
         (false, true) => Err(VerificationRefusal::WrongCode),
         // Another verify changed the request between our read and our write: answer from what it is now.
         _ => {
-            let now = deps.clock.now();
+            let now = ports.now();
             let record =
-                deps.store.verification(client.as_str(), &request_id).await?.ok_or(VerificationRefusal::NotFound)?;
+                ports.verification(client.as_str(), &request_id).await?.ok_or(VerificationRefusal::NotFound)?;
             Err(closed(&record, now).unwrap_or(VerificationRefusal::WrongCode))
         }
     }

@@ -16,6 +16,8 @@ pub mod verify_api;
 #[cfg(test)]
 mod verify_api_tests;
 pub mod webhook;
+#[cfg(test)]
+mod webhook_tests;
 
 /// What a use case answers: a fresh outcome, or the stored bytes of an earlier answer (an idempotent replay).
 #[derive(Debug)]

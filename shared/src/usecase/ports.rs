@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use crate::deps::Deps;
 use crate::domain::cooldown::CooldownWindow;
 use crate::domain::idempotency::IdempotencyKey;
-use crate::domain::message::{MessageId, OriginalResponse};
+use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
 use crate::domain::notification::Email;
 use crate::domain::phone::PhoneE164;
 use crate::domain::subscription::{DebitGuard, Subscription};
@@ -52,8 +52,26 @@ pub trait Subscriptions: Send + Sync {
     ) -> impl Future<Output = Result<Vec<Subscription>, StoreError>> + Send;
 }
 
+/// A client's messages after their reservation.
+pub trait Messages: Send + Sync {
+    /// One of the client's messages.
+    fn message(
+        &self,
+        client_id: &str,
+        id: MessageId,
+    ) -> impl Future<Output = Result<Option<MessageRecord>, StoreError>> + Send;
+    /// Fails a charged message and refunds it, once.
+    fn fail_and_refund(
+        &self,
+        charge: Charge<'_>,
+        failure: &Failure,
+        replay: Option<&OriginalResponse>,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// Everything SendMessage calls outside.
-pub trait SendMessagePorts: Now + SendEmail + Pepper + Subscriptions {
+pub trait SendMessagePorts: Now + SendEmail + Pepper + Subscriptions + Messages {
     /// What the send decides on, in one read.
     fn send_context(
         &self,
@@ -77,12 +95,6 @@ pub trait SendMessagePorts: Now + SendEmail + Pepper + Subscriptions {
         client_id: &str,
         key: IdempotencyKey,
     ) -> impl Future<Output = Result<Option<IdempotencyBinding>, StoreError>> + Send;
-    /// One of the client's messages.
-    fn message(
-        &self,
-        client_id: &str,
-        id: MessageId,
-    ) -> impl Future<Output = Result<Option<MessageRecord>, StoreError>> + Send;
     /// Records WhatsApp's id for a sent message and the answer a retry replays.
     fn record_sent(
         &self,
@@ -92,16 +104,51 @@ pub trait SendMessagePorts: Now + SendEmail + Pepper + Subscriptions {
         answer: &OriginalResponse,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Fails a charged message and refunds it, once.
-    fn fail_and_refund(
-        &self,
-        charge: Charge<'_>,
-        failure: &Failure,
-        replay: Option<&OriginalResponse>,
-        now: OffsetDateTime,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Hands the code to WhatsApp; its message id when accepted.
     fn send_whatsapp(&self, otp: &OutgoingOtp<'_>) -> impl Future<Output = Result<String, SendError>> + Send;
+}
+
+/// Everything the per-IP rate limit calls outside.
+pub trait RateLimitPorts: Now {
+    /// Requests per source IP per minute.
+    fn rate_limit_per_minute(&self) -> u32;
+    /// Counts a request in its window; `false` when the window is full.
+    fn count_request(
+        &self,
+        source_ip: &str,
+        window: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
+/// Everything the stuck-message sweep calls outside.
+pub trait SweepPorts: Now + Messages {
+    /// How long a charged message may wait for its send before it counts as stranded.
+    fn sweep_grace(&self) -> std::time::Duration;
+    /// Up to `limit` messages charged before `cutoff` whose send left no trace, oldest first.
+    fn stranded_messages(
+        &self,
+        cutoff: OffsetDateTime,
+        limit: i32,
+    ) -> impl Future<Output = Result<Vec<MessageRecord>, StoreError>> + Send;
+}
+
+/// Everything the WhatsApp webhook calls outside.
+pub trait WebhookPorts: Now + Messages {
+    /// The token Meta echoes in the subscription handshake.
+    fn verify_token(&self) -> impl Future<Output = Result<&SecretText, SecretError>> + Send;
+    /// The app secret Meta signs notifications with.
+    fn app_secret(&self) -> impl Future<Output = Result<&SecretText, SecretError>> + Send;
+    /// The message WhatsApp knows by `wamid` (eventually consistent: for statuses without our callback data).
+    fn message_by_wamid(&self, wamid: &str) -> impl Future<Output = Result<Option<MessageRecord>, StoreError>> + Send;
+    /// Moves a message forward to `to`; `false` when that would repeat or go backward.
+    fn advance_status(
+        &self,
+        client_id: &str,
+        message_id: &str,
+        to: MessageStatus,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Everything the Verify API's initiate and verify call outside.
@@ -181,6 +228,66 @@ impl Subscriptions for Deps {
     }
 }
 
+impl Messages for Deps {
+    async fn message(&self, client_id: &str, id: MessageId) -> Result<Option<MessageRecord>, StoreError> {
+        self.store.message(client_id, id).await
+    }
+
+    async fn fail_and_refund(
+        &self,
+        charge: Charge<'_>,
+        failure: &Failure,
+        replay: Option<&OriginalResponse>,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.store.fail_and_refund(charge, failure, replay, now).await
+    }
+}
+
+impl RateLimitPorts for Deps {
+    fn rate_limit_per_minute(&self) -> u32 {
+        self.config.rate_limit_per_minute
+    }
+
+    async fn count_request(&self, source_ip: &str, window: i64, limit: u32) -> Result<bool, StoreError> {
+        self.store.count_request(source_ip, window, limit).await
+    }
+}
+
+impl SweepPorts for Deps {
+    fn sweep_grace(&self) -> std::time::Duration {
+        self.config.sweep_grace
+    }
+
+    async fn stranded_messages(&self, cutoff: OffsetDateTime, limit: i32) -> Result<Vec<MessageRecord>, StoreError> {
+        self.store.stranded_messages(cutoff, limit).await
+    }
+}
+
+impl WebhookPorts for Deps {
+    async fn verify_token(&self) -> Result<&SecretText, SecretError> {
+        self.whatsapp_verify_token.get().await
+    }
+
+    async fn app_secret(&self) -> Result<&SecretText, SecretError> {
+        self.whatsapp_app_secret.get().await
+    }
+
+    async fn message_by_wamid(&self, wamid: &str) -> Result<Option<MessageRecord>, StoreError> {
+        self.store.message_by_wamid(wamid).await
+    }
+
+    async fn advance_status(
+        &self,
+        client_id: &str,
+        message_id: &str,
+        to: MessageStatus,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.store.advance_status(client_id, message_id, to, now).await
+    }
+}
+
 impl SendMessagePorts for Deps {
     async fn send_context(
         &self,
@@ -211,10 +318,6 @@ impl SendMessagePorts for Deps {
         self.store.idempotency_binding(client_id, key).await
     }
 
-    async fn message(&self, client_id: &str, id: MessageId) -> Result<Option<MessageRecord>, StoreError> {
-        self.store.message(client_id, id).await
-    }
-
     async fn record_sent(
         &self,
         client_id: &str,
@@ -224,16 +327,6 @@ impl SendMessagePorts for Deps {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         self.store.record_sent(client_id, id, wamid, answer, now).await
-    }
-
-    async fn fail_and_refund(
-        &self,
-        charge: Charge<'_>,
-        failure: &Failure,
-        replay: Option<&OriginalResponse>,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        self.store.fail_and_refund(charge, failure, replay, now).await
     }
 
     async fn send_whatsapp(&self, otp: &OutgoingOtp<'_>) -> Result<String, SendError> {

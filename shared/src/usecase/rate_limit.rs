@@ -1,9 +1,9 @@
 //! The per-IP rate limit (docs/api.md, Rate limit): counted before authentication, across the four API endpoints
 //! (not the webhook), from API Gateway's source IP only.
 
-use crate::deps::Deps;
 use crate::domain::rate_limit::{seconds_left, window_of};
 use crate::store::StoreError;
+use crate::usecase::ports::RateLimitPorts;
 
 /// Why a request was not admitted. Each API surface answers it in its own words (`api::lightotp`, `api::verify`).
 #[derive(Debug, thiserror::Error)]
@@ -20,13 +20,76 @@ pub enum NotAdmitted {
 }
 
 /// Counts the request; refuses it once its IP has used up this minute.
-pub async fn admit(deps: &Deps, source_ip: Option<&str>) -> Result<(), NotAdmitted> {
+pub async fn admit(ports: &impl RateLimitPorts, source_ip: Option<&str>) -> Result<(), NotAdmitted> {
     // Outside API Gateway (never in production) every request shares one counter rather than going uncounted.
     let ip = source_ip.unwrap_or("unknown");
-    let now = deps.clock.now().unix_timestamp();
-    if deps.store.count_request(ip, window_of(now), deps.config.rate_limit_per_minute).await? {
+    let now = ports.now().unix_timestamp();
+    if ports.count_request(ip, window_of(now), ports.rate_limit_per_minute()).await? {
         Ok(())
     } else {
         Err(NotAdmitted::RateLimited { retry_after: seconds_left(now) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::usecase::ports::Now;
+
+    /// A counter that admits `room` more requests, and remembers what it was asked.
+    struct Counter {
+        now: OffsetDateTime,
+        room: Mutex<u32>,
+        asked: Mutex<Vec<(String, i64, u32)>>,
+    }
+
+    impl Now for Counter {
+        fn now(&self) -> OffsetDateTime {
+            self.now
+        }
+    }
+
+    impl RateLimitPorts for Counter {
+        fn rate_limit_per_minute(&self) -> u32 {
+            60
+        }
+
+        async fn count_request(&self, source_ip: &str, window: i64, limit: u32) -> Result<bool, StoreError> {
+            self.asked.lock().expect("asked").push((source_ip.to_owned(), window, limit));
+            let mut room = self.room.lock().expect("room");
+            let admitted = *room > 0;
+            *room = room.saturating_sub(1);
+            Ok(admitted)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_full_window_refuses_with_the_seconds_to_the_next_minute() {
+        // 20 s into a minute.
+        let counter = Counter {
+            now: OffsetDateTime::from_unix_timestamp(1_800_000_020).expect("a time"),
+            room: Mutex::new(1),
+            asked: Mutex::new(Vec::new()),
+        };
+        assert!(admit(&counter, Some("203.0.113.7")).await.is_ok(), "room for one");
+        let refusal = admit(&counter, Some("203.0.113.7")).await.expect_err("full");
+        assert!(matches!(refusal, NotAdmitted::RateLimited { retry_after: 40 }), "{refusal:?}");
+        let asked = counter.asked.lock().expect("asked").clone();
+        assert_eq!(asked[0], ("203.0.113.7".to_owned(), 1_800_000_020 / 60, 60), "the IP, its minute, the limit");
+    }
+
+    #[tokio::test]
+    async fn outside_api_gateway_every_request_shares_one_counter() {
+        let counter = Counter {
+            now: OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("a time"),
+            room: Mutex::new(5),
+            asked: Mutex::new(Vec::new()),
+        };
+        admit(&counter, None).await.expect("admitted");
+        assert_eq!(counter.asked.lock().expect("asked")[0].0, "unknown");
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use time::OffsetDateTime;
 
 use super::Answer;
-use super::ports::{Now, Pepper, SendEmail, SendMessagePorts, Subscriptions};
+use super::ports::{Messages, Now, Pepper, SendEmail, SendMessagePorts, Subscriptions};
 use super::send_message::*;
 use crate::auth::ClientId;
 use crate::domain::cooldown::CooldownWindow;
@@ -146,6 +146,32 @@ impl Subscriptions for World {
     }
 }
 
+impl Messages for World {
+    async fn message(&self, _: &str, _: MessageId) -> Result<Option<MessageRecord>, StoreError> {
+        self.called("message");
+        Ok(self.stored.clone())
+    }
+
+    async fn fail_and_refund(
+        &self,
+        charge: Charge<'_>,
+        failure: &Failure,
+        replay: Option<&OriginalResponse>,
+        _: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.called("fail_and_refund");
+        let refund = Refund {
+            message_id: charge.message_id.to_owned(),
+            cost: charge.cost,
+            subscription: charge.subscription.map(str::to_owned),
+            failure: failure.clone(),
+            replay: replay.cloned(),
+        };
+        self.refunds.lock().expect("refunds").push(refund);
+        Ok(true)
+    }
+}
+
 impl SendMessagePorts for World {
     async fn send_context(&self, _: &str, _: &PhoneE164, _: Option<IdempotencyKey>) -> Result<SendContext, StoreError> {
         self.called("send_context");
@@ -170,11 +196,6 @@ impl SendMessagePorts for World {
         Ok(self.binding.clone())
     }
 
-    async fn message(&self, _: &str, _: MessageId) -> Result<Option<MessageRecord>, StoreError> {
-        self.called("message");
-        Ok(self.stored.clone())
-    }
-
     async fn record_sent(
         &self,
         _: &str,
@@ -185,25 +206,6 @@ impl SendMessagePorts for World {
     ) -> Result<bool, StoreError> {
         self.called("record_sent");
         self.records.lock().expect("records").pop_front().unwrap_or(Ok(true))
-    }
-
-    async fn fail_and_refund(
-        &self,
-        charge: Charge<'_>,
-        failure: &Failure,
-        replay: Option<&OriginalResponse>,
-        _: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        self.called("fail_and_refund");
-        let refund = Refund {
-            message_id: charge.message_id.to_owned(),
-            cost: charge.cost,
-            subscription: charge.subscription.map(str::to_owned),
-            failure: failure.clone(),
-            replay: replay.cloned(),
-        };
-        self.refunds.lock().expect("refunds").push(refund);
-        Ok(true)
     }
 
     async fn send_whatsapp(&self, _: &OutgoingOtp<'_>) -> Result<String, SendError> {

@@ -4,8 +4,8 @@
 
 use tracing::instrument;
 
-use crate::deps::Deps;
 use crate::store::{Failure, StoreError};
+use crate::usecase::ports::SweepPorts;
 use crate::usecase::send_message::{SendAnswers, SendFailure, SendRefusal};
 
 /// How many stranded messages one run handles; the next run takes the rest.
@@ -14,10 +14,10 @@ const BATCH: i32 = 100;
 /// Fails and refunds every message `Pending` without a WhatsApp answer for longer than the grace period, storing
 /// for its idempotency key the answer `answers` gives an internal failure. Returns how many it failed.
 #[instrument(skip_all)]
-pub async fn sweep_stuck_messages(deps: &Deps, answers: &impl SendAnswers) -> Result<usize, StoreError> {
-    let now = deps.clock.now();
-    let grace = time::Duration::try_from(deps.config.sweep_grace).unwrap_or(time::Duration::minutes(5));
-    let stranded = deps.store.stranded_messages(now - grace, BATCH).await?;
+pub async fn sweep_stuck_messages(ports: &impl SweepPorts, answers: &impl SendAnswers) -> Result<usize, StoreError> {
+    let now = ports.now();
+    let grace = time::Duration::try_from(ports.sweep_grace()).unwrap_or(time::Duration::minutes(5));
+    let stranded = ports.stranded_messages(now - grace, BATCH).await?;
     let mut swept = 0;
     for message in stranded {
         let failure = Failure {
@@ -29,10 +29,122 @@ pub async fn sweep_stuck_messages(deps: &Deps, answers: &impl SendAnswers) -> Re
         };
         // What the client would have got had the function lived: an internal error.
         let replay = answers.refused(&SendRefusal::Failed(SendFailure::Stranded), message.language);
-        if deps.store.fail_and_refund(message.charge(), &failure, Some(&replay), now).await? {
+        if ports.fail_and_refund(message.charge(), &failure, Some(&replay), now).await? {
             tracing::warn!(message_id = %message.id, client_id = %message.client_id, "stranded message failed and refunded");
             swept += 1;
         }
     }
     Ok(swept)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use time::OffsetDateTime;
+
+    use super::*;
+    use crate::domain::language::HumanLanguage;
+    use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
+    use crate::store::{Charge, MessageRecord};
+    use crate::usecase::ports::{Messages, Now};
+    use crate::usecase::send_message::SendMessageResponse;
+
+    type Refund = (String, Option<OriginalResponse>, Option<String>);
+
+    /// Two stranded messages, the second already refunded by a racing sweep.
+    struct World {
+        now: OffsetDateTime,
+        stranded: Vec<MessageRecord>,
+        asked_cutoff: Mutex<Option<OffsetDateTime>>,
+        /// What each fail-and-refund was asked: the message, the answer to replay, the failure's title.
+        refunds: Mutex<Vec<Refund>>,
+    }
+
+    impl Now for World {
+        fn now(&self) -> OffsetDateTime {
+            self.now
+        }
+    }
+
+    impl Messages for World {
+        async fn message(&self, _: &str, _: MessageId) -> Result<Option<MessageRecord>, StoreError> {
+            Ok(None)
+        }
+
+        async fn fail_and_refund(
+            &self,
+            charge: Charge<'_>,
+            failure: &Failure,
+            replay: Option<&OriginalResponse>,
+            _: OffsetDateTime,
+        ) -> Result<bool, StoreError> {
+            let mut refunds = self.refunds.lock().expect("refunds");
+            refunds.push((charge.message_id.to_owned(), replay.cloned(), failure.title.clone()));
+            Ok(refunds.len() == 1)
+        }
+    }
+
+    impl SweepPorts for World {
+        fn sweep_grace(&self) -> std::time::Duration {
+            std::time::Duration::from_secs(300)
+        }
+
+        async fn stranded_messages(&self, cutoff: OffsetDateTime, _: i32) -> Result<Vec<MessageRecord>, StoreError> {
+            *self.asked_cutoff.lock().expect("cutoff") = Some(cutoff);
+            Ok(self.stranded.clone())
+        }
+    }
+
+    struct Answers;
+
+    impl SendAnswers for Answers {
+        fn sent(&self, _: &SendMessageResponse) -> OriginalResponse {
+            OriginalResponse { status: 200, body: "sent".to_owned() }
+        }
+
+        fn refused(&self, refusal: &SendRefusal, language: HumanLanguage) -> OriginalResponse {
+            OriginalResponse { status: 500, body: format!("{refusal} in {language:?}") }
+        }
+    }
+
+    fn stranded(language: HumanLanguage) -> MessageRecord {
+        MessageRecord {
+            id: MessageId::new_random().to_string(),
+            client_id: "client-1".to_owned(),
+            language,
+            status: MessageStatus::Pending,
+            to_phone: "+966551234567".to_owned(),
+            created_at: "2027-01-15T08:00:00.000Z".to_owned(),
+            cost: 1,
+            charged_subscription: Some("SUB#1#s1".to_owned()),
+            wamid: None,
+            failure_code: None,
+            failure_title: None,
+            failure_reason: None,
+            failed_at: None,
+            replay: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn stranded_messages_are_failed_and_refunded_with_an_internal_error_to_replay_in_their_language() {
+        let world = World {
+            now: OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("a time"),
+            stranded: vec![stranded(HumanLanguage::Ar), stranded(HumanLanguage::En)],
+            asked_cutoff: Mutex::new(None),
+            refunds: Mutex::new(Vec::new()),
+        };
+        let swept = sweep_stuck_messages(&world, &Answers).await.expect("swept");
+        assert_eq!(swept, 1, "the second was refunded by someone else first: not counted");
+        let cutoff = world.asked_cutoff.lock().expect("cutoff").expect("asked");
+        assert_eq!(world.now - cutoff, time::Duration::minutes(5), "older than the grace period");
+        let refunds = world.refunds.lock().expect("refunds").clone();
+        assert_eq!(refunds.len(), 2, "each stranded message is tried");
+        let (id, replay, title) = &refunds[0];
+        assert_eq!(id, &world.stranded[0].id);
+        assert_eq!(title.as_deref(), Some("NotSent"));
+        let replay = replay.as_ref().expect("a replay for its idempotency key");
+        assert_eq!(replay.body, "the message was charged but never handed to WhatsApp in Ar", "in its own language");
+    }
 }

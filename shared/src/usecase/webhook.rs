@@ -6,11 +6,11 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tracing::instrument;
 
-use crate::deps::Deps;
 use crate::domain::message::{MessageId, MessageStatus};
 use crate::domain::webhook_signature::is_signed_by;
 use crate::secrets::SecretError;
 use crate::store::{Failure, StoreError};
+use crate::usecase::ports::WebhookPorts;
 
 /// What the webhook answers besides success.
 #[derive(Debug, thiserror::Error)]
@@ -34,12 +34,12 @@ pub enum WebhookError {
 
 /// The `GET` handshake: answers the challenge when the mode is `subscribe` and the token matches.
 pub async fn verify_subscription(
-    deps: &Deps,
+    ports: &impl WebhookPorts,
     mode: Option<&str>,
     token: Option<&str>,
     challenge: Option<&str>,
 ) -> Result<String, WebhookError> {
-    let expected = deps.whatsapp_verify_token.get().await?;
+    let expected = ports.verify_token().await?;
     let token_matches: bool = token.is_some_and(|t| t.as_bytes().ct_eq(expected.expose().as_bytes()).into());
     match (mode, challenge) {
         (Some("subscribe"), Some(challenge)) if token_matches => Ok(challenge.to_owned()),
@@ -108,8 +108,12 @@ pub struct Applied {
 /// A `POST` notification: verified over the raw bytes first, then every status of every change of every entry
 /// applied. Unknown message ids are acknowledged and ignored.
 #[instrument(skip_all)]
-pub async fn receive_notification(deps: &Deps, body: &[u8], signature: Option<&str>) -> Result<Applied, WebhookError> {
-    let secret = deps.whatsapp_app_secret.get().await?;
+pub async fn receive_notification(
+    ports: &impl WebhookPorts,
+    body: &[u8],
+    signature: Option<&str>,
+) -> Result<Applied, WebhookError> {
+    let secret = ports.app_secret().await?;
     if !is_signed_by(secret.expose().as_bytes(), body, signature) {
         return Err(WebhookError::BadSignature);
     }
@@ -121,7 +125,7 @@ pub async fn receive_notification(deps: &Deps, body: &[u8], signature: Option<&s
         }
         for update in &value.statuses {
             applied.received += 1;
-            if apply(deps, update).await? {
+            if apply(ports, update).await? {
                 applied.changed += 1;
             }
         }
@@ -133,29 +137,31 @@ pub async fn receive_notification(deps: &Deps, body: &[u8], signature: Option<&s
 /// The message a status is about: through the callback data we sent with it (`<client id>/<message id>`, one
 /// strongly consistent read), else through the `wamid-index` (eventually consistent, for statuses that carry no
 /// callback data).
-async fn find_message(deps: &Deps, update: &StatusUpdate) -> Result<Option<crate::store::MessageRecord>, StoreError> {
+async fn find_message(
+    ports: &impl WebhookPorts,
+    update: &StatusUpdate,
+) -> Result<Option<crate::store::MessageRecord>, StoreError> {
     let ours = update.biz_opaque_callback_data.as_deref().and_then(|data| {
         let (client, id) = data.split_once('/')?;
         Some((client, MessageId::parse(id)?)).filter(|(client, _)| !client.is_empty())
     });
     match ours {
-        Some((client, id)) => Ok(deps
-            .store
+        Some((client, id)) => Ok(ports
             .message(client, id)
             .await?
             // The status must be about the send we recorded (or one whose id we failed to record).
             .filter(|m| m.wamid.as_deref().is_none_or(|wamid| wamid == update.id))),
-        None => deps.store.message_by_wamid(&update.id).await,
+        None => ports.message_by_wamid(&update.id).await,
     }
 }
 
-async fn apply(deps: &Deps, update: &StatusUpdate) -> Result<bool, WebhookError> {
+async fn apply(ports: &impl WebhookPorts, update: &StatusUpdate) -> Result<bool, WebhookError> {
     let Some(to) = MessageStatus::from_whatsapp(&update.status) else { return Ok(false) };
-    let Some(message) = find_message(deps, update).await? else {
+    let Some(message) = find_message(ports, update).await? else {
         tracing::info!(wamid = %update.id, "status for a message that is not ours; ignored");
         return Ok(false);
     };
-    let now = deps.clock.now();
+    let now = ports.now();
     let changed = if to == MessageStatus::Failed {
         let error = update.errors.first();
         let failure = Failure {
@@ -165,9 +171,9 @@ async fn apply(deps: &Deps, update: &StatusUpdate) -> Result<bool, WebhookError>
                 .and_then(|e| e.error_data.as_ref().and_then(|d| d.details.clone()).or_else(|| e.message.clone())),
         };
         // The client's original answer stays what it was: an idempotent retry still replays it.
-        deps.store.fail_and_refund(message.charge(), &failure, None, now).await?
+        ports.fail_and_refund(message.charge(), &failure, None, now).await?
     } else {
-        deps.store.advance_status(&message.client_id, &message.id, to, now).await?
+        ports.advance_status(&message.client_id, &message.id, to, now).await?
     };
     tracing::info!(message_id = %message.id, status = to.as_str(), changed, "status update");
     Ok(changed)

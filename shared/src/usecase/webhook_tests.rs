@@ -1,0 +1,219 @@
+//! The WhatsApp webhook's branches through its ports, without the stack: the handshake, the signature, and what each
+//! status update reads and writes.
+
+use std::sync::Mutex;
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::ports::{Messages, Now, WebhookPorts};
+use super::webhook::*;
+use crate::domain::api_key::keyed_hash;
+use crate::domain::language::HumanLanguage;
+use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
+use crate::secrets::{SecretError, SecretText};
+use crate::store::{Charge, Failure, MessageRecord, StoreError};
+
+const APP_SECRET: &str = "app-secret";
+const CLIENT: &str = "client-1";
+
+/// A world the webhook talks to: the one message it knows, and a log of what it was asked.
+struct World {
+    now: OffsetDateTime,
+    verify_token: SecretText,
+    app_secret: SecretText,
+    message: MessageRecord,
+    calls: Mutex<Vec<String>>,
+}
+
+impl World {
+    fn new() -> Self {
+        Self {
+            now: OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("a time"),
+            verify_token: SecretText::for_tests("verify-token"),
+            app_secret: SecretText::for_tests(APP_SECRET),
+            message: MessageRecord {
+                id: MessageId::new_random().to_string(),
+                client_id: CLIENT.to_owned(),
+                language: HumanLanguage::En,
+                status: MessageStatus::Pending,
+                to_phone: "+966551234567".to_owned(),
+                created_at: "2027-01-15T08:00:00.000Z".to_owned(),
+                cost: 1,
+                charged_subscription: Some("SUB#1#s1".to_owned()),
+                wamid: Some("wamid.ours".to_owned()),
+                failure_code: None,
+                failure_title: None,
+                failure_reason: None,
+                failed_at: None,
+                replay: None,
+            },
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn called(&self, call: String) {
+        self.calls.lock().expect("calls").push(call);
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.calls.lock().expect("calls").clone()
+    }
+
+    fn callback(&self) -> String {
+        format!("{CLIENT}/{}", self.message.id)
+    }
+}
+
+impl Now for World {
+    fn now(&self) -> OffsetDateTime {
+        self.now
+    }
+}
+
+impl Messages for World {
+    async fn message(&self, client_id: &str, id: MessageId) -> Result<Option<MessageRecord>, StoreError> {
+        self.called(format!("message {client_id}"));
+        Ok((client_id == CLIENT && id.to_string() == self.message.id).then(|| self.message.clone()))
+    }
+
+    async fn fail_and_refund(
+        &self,
+        charge: Charge<'_>,
+        failure: &Failure,
+        replay: Option<&OriginalResponse>,
+        _: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        assert!(replay.is_none(), "a webhook never changes the client's answer");
+        self.called(format!(
+            "fail_and_refund {} {} {:?} {:?} {:?}",
+            charge.message_id, charge.cost, failure.code, failure.title, failure.reason
+        ));
+        Ok(true)
+    }
+}
+
+impl WebhookPorts for World {
+    async fn verify_token(&self) -> Result<&SecretText, SecretError> {
+        Ok(&self.verify_token)
+    }
+
+    async fn app_secret(&self) -> Result<&SecretText, SecretError> {
+        Ok(&self.app_secret)
+    }
+
+    async fn message_by_wamid(&self, wamid: &str) -> Result<Option<MessageRecord>, StoreError> {
+        self.called(format!("message_by_wamid {wamid}"));
+        Ok((self.message.wamid.as_deref() == Some(wamid)).then(|| self.message.clone()))
+    }
+
+    async fn advance_status(
+        &self,
+        _: &str,
+        message_id: &str,
+        to: MessageStatus,
+        _: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.called(format!("advance_status {message_id} {}", to.as_str()));
+        Ok(true)
+    }
+}
+
+/// A notification carrying `statuses`, as Meta sends it.
+fn notification(statuses: Value) -> Vec<u8> {
+    json!({"object": "whatsapp_business_account", "entry": [{"id": "waba", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "statuses": statuses}}]}]})
+    .to_string()
+    .into_bytes()
+}
+
+fn signature(body: &[u8]) -> String {
+    format!("sha256={}", hex::encode(keyed_hash(APP_SECRET.as_bytes(), body)))
+}
+
+async fn receive(world: &World, body: &[u8]) -> Result<Applied, WebhookError> {
+    receive_notification(world, body, Some(&signature(body))).await
+}
+
+#[tokio::test]
+async fn the_handshake_answers_the_challenge_only_to_subscribe_with_our_token() {
+    let world = World::new();
+    let challenge = verify_subscription(&world, Some("subscribe"), Some("verify-token"), Some("nonce")).await;
+    assert_eq!(challenge.expect("the challenge"), "nonce");
+    for (mode, token) in [(Some("subscribe"), Some("wrong")), (Some("unsubscribe"), Some("verify-token")), (None, None)]
+    {
+        let refused = verify_subscription(&world, mode, token, Some("nonce")).await;
+        assert!(matches!(refused, Err(WebhookError::Forbidden)), "{mode:?} {token:?}: {refused:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_unsigned_or_missigned_notification_is_refused_before_anything_is_read() {
+    let world = World::new();
+    let body = notification(json!([{"id": "wamid.ours", "status": "delivered"}]));
+    let unsigned = receive_notification(&world, &body, None).await;
+    assert!(matches!(unsigned, Err(WebhookError::BadSignature)), "{unsigned:?}");
+    let other_body = notification(json!([]));
+    let missigned = receive_notification(&world, &body, Some(&signature(&other_body))).await;
+    assert!(matches!(missigned, Err(WebhookError::BadSignature)), "{missigned:?}");
+    assert!(world.calls().is_empty(), "{:?}", world.calls());
+}
+
+#[tokio::test]
+async fn a_signed_body_that_is_not_a_notification_is_a_bad_payload() {
+    let world = World::new();
+    let refused = receive(&world, b"not json").await;
+    assert!(matches!(refused, Err(WebhookError::BadPayload)), "{refused:?}");
+}
+
+#[tokio::test]
+async fn a_delivery_moves_our_message_forward_found_by_its_callback_data() {
+    let world = World::new();
+    let body = notification(
+        json!([{"id": "wamid.ours", "status": "delivered", "biz_opaque_callback_data": world.callback()}]),
+    );
+    let applied = receive(&world, &body).await.expect("applied");
+    assert_eq!(applied, Applied { received: 1, changed: 1 });
+    assert_eq!(world.calls(), [format!("message {CLIENT}"), format!("advance_status {} Delivered", world.message.id)]);
+}
+
+#[tokio::test]
+async fn a_failure_fails_and_refunds_with_whatsapps_code_title_and_details() {
+    let world = World::new();
+    let body =
+        notification(json!([{"id": "wamid.ours", "status": "failed", "biz_opaque_callback_data": world.callback(),
+        "errors": [{"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable",
+                    "error_data": {"details": "Not on WhatsApp"}}]}]));
+    receive(&world, &body).await.expect("applied");
+    let expected = format!(
+        "fail_and_refund {} 1 Some(131026) Some(\"Message undeliverable\") Some(\"Not on WhatsApp\")",
+        world.message.id
+    );
+    assert_eq!(world.calls().last(), Some(&expected));
+}
+
+#[tokio::test]
+async fn a_status_without_callback_data_finds_the_message_by_its_whatsapp_id() {
+    let world = World::new();
+    let body = notification(json!([{"id": "wamid.ours", "status": "read"}]));
+    let applied = receive(&world, &body).await.expect("applied");
+    assert_eq!(applied, Applied { received: 1, changed: 1 });
+    assert_eq!(
+        world.calls(),
+        ["message_by_wamid wamid.ours".to_owned(), format!("advance_status {} Read", world.message.id)]
+    );
+}
+
+#[tokio::test]
+async fn statuses_that_are_not_about_our_send_change_nothing() {
+    let world = World::new();
+    let body = notification(json!([
+        {"id": "wamid.other", "status": "delivered", "biz_opaque_callback_data": world.callback()},
+        {"id": "wamid.unknown", "status": "delivered"},
+        {"id": "wamid.ours", "status": "deleted", "biz_opaque_callback_data": world.callback()},
+        {"id": "wamid.ours", "status": "delivered", "biz_opaque_callback_data": format!("another-client/{}", world.message.id)},
+    ]));
+    let applied = receive(&world, &body).await.expect("acknowledged");
+    assert_eq!(applied, Applied { received: 4, changed: 0 });
+    assert!(world.calls().iter().all(|call| call.starts_with("message")), "reads only: {:?}", world.calls());
+}

@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use lightotp::domain::phone::PhoneE164;
+use lightotp::domain::pricing::Credits;
 
 use crate::helpers::{Ctx, TenantSpec, fresh_sa_phone, otp};
 
@@ -24,8 +25,8 @@ fn fresh(region: &str) -> String {
 #[tokio::test]
 async fn messages_cost_the_destination_countrys_price_and_unlisted_countries_one_credit() {
     let ctx = Ctx::new().await;
-    ctx.admin.set_price("eg", 3).await.expect("price EG");
-    ctx.admin.set_price("GB", 2).await.expect("price GB");
+    ctx.admin.set_price("eg", Credits::new(3)).await.expect("price EG");
+    ctx.admin.set_price("GB", Credits::new(2)).await.expect("price GB");
     let tenant = ctx.tenant(TenantSpec { credits: Some(50), ..TenantSpec::default() }).await;
     for (region, expected_balance) in [("EG", 47), ("GB", 45), ("US", 44), ("SA", 43)] {
         let phone = fresh(region);
@@ -38,9 +39,12 @@ async fn messages_cost_the_destination_countrys_price_and_unlisted_countries_one
 #[tokio::test]
 async fn the_newest_active_subscription_that_covers_the_whole_cost_pays_and_none_is_split() {
     let ctx = Ctx::new().await;
-    ctx.admin.set_price("EG", 3).await.expect("price EG");
+    ctx.admin.set_price("EG", Credits::new(3)).await.expect("price EG");
     let tenant = ctx.tenant(TenantSpec { credits: Some(10), ..TenantSpec::default() }).await;
-    ctx.admin.grant_subscription(&tenant.client_id, 2, 10, time::OffsetDateTime::now_utc()).await.expect("newer sub");
+    ctx.admin
+        .grant_subscription(&tenant.client_id, Credits::new(2), 10, time::OffsetDateTime::now_utc())
+        .await
+        .expect("newer sub");
     // Newest first: [2 credits, 10 credits].
     assert_eq!(ctx.balances(&tenant).await, [(2, "Active"), (10, "Active")]);
 

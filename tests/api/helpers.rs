@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_config::{BehaviorVersion, Region};
+use lightotp::domain::pricing::Credits;
 use lightotp_admin::ops::{self, Admin};
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
@@ -208,7 +209,10 @@ impl Ctx {
             self.admin.add_template(&client.client_id, name, language).await.expect("template");
         }
         if let Some(credits) = spec.credits {
-            self.admin.grant_subscription(&client.client_id, credits, 10, now).await.expect("subscription");
+            self.admin
+                .grant_subscription(&client.client_id, Credits::new(credits), 10, now)
+                .await
+                .expect("subscription");
         }
         let key = self.admin.create_key(&client.client_id, None, now).await.expect("key");
         Tenant { client_id: client.client_id, api_key: key.api_key, key_id: key.key_id, phone_number_id, email }
@@ -371,7 +375,7 @@ impl Ctx {
             .await
             .expect("subscriptions")
             .iter()
-            .map(|s| (s.balance, s.state))
+            .map(|s| (s.balance.get(), s.state))
             .collect()
     }
 

@@ -1,5 +1,6 @@
 //! Idempotency keys: a retry never sends or charges twice, a reused key is refused, a refused request binds nothing.
 
+use lightotp::domain::pricing::Credits;
 use std::sync::Arc;
 
 use serde_json::{Value, json};
@@ -102,7 +103,10 @@ async fn a_refused_request_binds_nothing_and_its_key_works_later() {
     let different = ctx.send(&tenant, keyed("9999", &phone, &key)).await;
     assert_eq!(different.body["errorMessage"], "InsufficientBalance");
     // ... and once credits arrive, the key binds to the request that creates a message.
-    ctx.admin.grant_subscription(&tenant.client_id, 5, 10, time::OffsetDateTime::now_utc()).await.expect("grant");
+    ctx.admin
+        .grant_subscription(&tenant.client_id, Credits::new(5), 10, time::OffsetDateTime::now_utc())
+        .await
+        .expect("grant");
     let sent = ctx.send(&tenant, keyed("1234", &phone, &key)).await;
     assert_eq!(sent.status, 200, "{:?}", sent.body);
     assert_eq!(ctx.send(&tenant, keyed("1234", &phone, &key)).await.body, sent.body, "now it replays");

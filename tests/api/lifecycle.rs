@@ -9,6 +9,7 @@ use lightotp::domain::language::HumanLanguage;
 use lightotp::domain::message::MessageId;
 use lightotp::domain::otp_code::OtpCode;
 use lightotp::domain::phone::PhoneE164;
+use lightotp::domain::pricing::Credits;
 use lightotp::domain::subscription::{DebitGuard, choose_payer};
 use lightotp::store::{IdempotencyClaim, NewMessage, Reservation};
 use serde_json::{Value, json};
@@ -177,7 +178,7 @@ async fn strand(ctx: &Ctx, tenant: &Tenant, phone: &str, key: IdempotencyKey) ->
     let context = store.send_context(&tenant.client_id, &to, Some(key)).await.expect("context");
     let profile = context.profile.expect("profile");
     let subscriptions = store.subscriptions_newest_first(&tenant.client_id).await.expect("subscriptions");
-    let payer = choose_payer(&subscriptions, 1).expect("a payer");
+    let payer = choose_payer(&subscriptions, Credits::new(1)).expect("a payer");
     let id = MessageId::new_random();
     let now = ctx.gateway_now().await;
     let message = NewMessage {
@@ -185,13 +186,13 @@ async fn strand(ctx: &Ctx, tenant: &Tenant, phone: &str, key: IdempotencyKey) ->
         id,
         to: &to,
         template: &profile.templates[0],
-        cost: 1,
+        cost: Credits::new(1),
         created_at: now,
         language: HumanLanguage::En,
     };
     let now_millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).expect("millis");
     let next = CooldownWindow::default().after_send(&id.to_string(), now_millis);
-    let guard = DebitGuard::for_debit(payer, 1);
+    let guard = DebitGuard::for_debit(payer, Credits::new(1));
     let reserved =
         store.reserve(&message, payer, guard, &context.cooldown, &next, Some(&claim)).await.expect("reserve");
     assert_eq!(reserved, Reservation::Reserved);
@@ -250,7 +251,10 @@ async fn exactly_one_low_balance_email_under_parallel_debits_in_the_clients_lang
     // 20 credits at 50 %: the email is due when the balance drops below 10, and 18 debits race through the last 10
     // credits, where every debit could claim it.
     let tenant = Arc::new(ctx.tenant(TenantSpec { language: "ar", credits: None, ..TenantSpec::default() }).await);
-    ctx.admin.grant_subscription(&tenant.client_id, 20, 50, time::OffsetDateTime::now_utc()).await.expect("grant");
+    ctx.admin
+        .grant_subscription(&tenant.client_id, Credits::new(20), 50, time::OffsetDateTime::now_utc())
+        .await
+        .expect("grant");
     let statuses = race(REQUESTS, |i| {
         let (ctx, tenant) = (Arc::clone(&ctx), Arc::clone(&tenant));
         async move { ctx.send(&tenant, otp(&format!("{i:04}"), &fresh_sa_phone())).await.status }

@@ -1,6 +1,7 @@
 //! At most the credits granted: many SendMessage requests (to different numbers, so no cooldown applies) fired at
 //! once at subscriptions that cannot pay for them all.
 
+use lightotp::domain::pricing::Credits;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -62,11 +63,11 @@ async fn charged_per_subscription(
 async fn parallel_sends_across_several_subscriptions_never_split_a_message_nor_overdraw() {
     const REQUESTS: usize = 30;
     let ctx = Arc::new(Ctx::new().await);
-    ctx.admin.set_price("EG", 3).await.expect("price EG");
+    ctx.admin.set_price("EG", Credits::new(3)).await.expect("price EG");
     let tenant = Arc::new(ctx.tenant(TenantSpec { credits: Some(7), ..TenantSpec::default() }).await);
     let now = time::OffsetDateTime::now_utc();
-    ctx.admin.grant_subscription(&tenant.client_id, 5, 10, now).await.expect("sub");
-    ctx.admin.grant_subscription(&tenant.client_id, 4, 10, now).await.expect("sub");
+    ctx.admin.grant_subscription(&tenant.client_id, Credits::new(5), 10, now).await.expect("sub");
+    ctx.admin.grant_subscription(&tenant.client_id, Credits::new(4), 10, now).await.expect("sub");
     const GRANTED: u64 = 7 + 5 + 4;
 
     let replies = race(REQUESTS, |i| {
@@ -104,7 +105,7 @@ async fn parallel_sends_across_several_subscriptions_never_split_a_message_nor_o
     let subscriptions = ctx.admin.store.subscriptions_newest_first(&tenant.client_id).await.expect("subscriptions");
     for subscription in &subscriptions {
         let paid = charged.get(&subscription.sort_key).copied().unwrap_or(0);
-        assert_eq!(subscription.granted - subscription.balance, paid, "subscription {}", subscription.id);
+        assert_eq!(subscription.granted.get() - subscription.balance.get(), paid, "subscription {}", subscription.id);
     }
     assert_eq!(ctx.whatsapp_messages(&tenant).await.len(), accepted, "every accepted message was sent, no other");
 }

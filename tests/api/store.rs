@@ -9,6 +9,7 @@ use lightotp::domain::idempotency::IdempotencyKey;
 use lightotp::domain::language::{HumanLanguage, LanguageTag, Template};
 use lightotp::domain::message::MessageId;
 use lightotp::domain::phone::PhoneE164;
+use lightotp::domain::pricing::Credits;
 use lightotp::domain::subscription::{DebitGuard, Subscription};
 use lightotp::store::{DynamoStore, Failure, IdempotencyClaim, NewMessage, Reservation};
 use lightotp_admin::ops::{self, Admin};
@@ -37,7 +38,10 @@ impl Fixture {
         let admin = Admin::new(&aws, &table, ops::DEFAULT_PEPPER_SECRET, ops::DEFAULT_API_KEY_PREFIX);
         let client_id =
             admin.create_client("Store test", "store@test.example", "en", None).await.expect("client").client_id;
-        admin.grant_subscription(&client_id, credits, 0, OffsetDateTime::now_utc()).await.expect("subscription");
+        admin
+            .grant_subscription(&client_id, Credits::new(credits), 0, OffsetDateTime::now_utc())
+            .await
+            .expect("subscription");
         let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &table));
         Self { store, admin, client_id }
     }
@@ -49,7 +53,7 @@ impl Fixture {
     }
 
     async fn balance(&self) -> u64 {
-        self.admin.subscriptions(&self.client_id).await.expect("subscriptions")[0].balance
+        self.admin.subscriptions(&self.client_id).await.expect("subscriptions")[0].balance.get()
     }
 }
 
@@ -70,14 +74,14 @@ async fn reserve(
         id,
         to: &to,
         template: &template,
-        cost: 1,
+        cost: Credits::new(1),
         created_at: now,
         language: HumanLanguage::En,
     };
     let read = CooldownWindow::default();
     let now_millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).expect("millis");
     let next = read.after_send(&id.to_string(), now_millis);
-    let guard = DebitGuard::for_debit(payer, 1);
+    let guard = DebitGuard::for_debit(payer, Credits::new(1));
     let outcome = store.reserve(&message, payer, guard, &read, &next, claim.as_ref()).await.expect("reserve");
     (id, outcome)
 }

@@ -2,6 +2,7 @@
 //! every parameter message, charging by SMS parts to the wallet or a subscription, the initiate limits, and no code
 //! ever stored or logged in clear.
 
+use lightotp::domain::pricing::Credits;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -16,7 +17,7 @@ const VERIFY: &str = "/api/otp/verify";
 async fn tenant(ctx: &Ctx, wallet: u64, credits: Option<u64>) -> Tenant {
     let tenant = ctx.tenant(TenantSpec { credits, ..TenantSpec::default() }).await;
     if wallet > 0 {
-        ctx.admin.top_up_wallet(&tenant.client_id, wallet).await.expect("top up");
+        ctx.admin.top_up_wallet(&tenant.client_id, Credits::new(wallet)).await.expect("top up");
     }
     tenant
 }
@@ -54,7 +55,11 @@ async fn an_initiated_code_arrives_by_sms_and_verifies_exactly_once() {
         Value::from(format!("Your verification code is: {code}\nThis code expires in 3 minutes."))
     );
     assert_eq!(code.len(), 6, "6 digits by default");
-    assert_eq!(ctx.admin.store.wallet_balance(&tenant.client_id).await.expect("wallet"), 9, "one part from the wallet");
+    assert_eq!(
+        ctx.admin.store.wallet_balance(&tenant.client_id).await.expect("wallet"),
+        Credits::new(9),
+        "one part from the wallet"
+    );
 
     let ok = ctx.verify_api(VERIFY, &tenant.api_key, &json!({"request_id": request_id, "code": code})).await;
     assert_eq!((ok.status, &ok.body), (200, &json!({"request_id": request_id, "status": "verified"})));
@@ -123,7 +128,11 @@ async fn every_parameter_error_answers_its_message_and_charges_nothing() {
         assert_eq!(message(&reply), (400, "Invalid JSON body."), "{raw:?}");
     }
     assert!(ctx.sms_to(&phone).await.is_empty(), "nothing sent");
-    assert_eq!(ctx.admin.store.wallet_balance(&tenant.client_id).await.expect("wallet"), 5, "nothing charged");
+    assert_eq!(
+        ctx.admin.store.wallet_balance(&tenant.client_id).await.expect("wallet"),
+        Credits::new(5),
+        "nothing charged"
+    );
 
     for key in [None, Some("lotp_0123456789abcdef_".to_owned() + &"0".repeat(64)), Some("garbage".to_owned())] {
         let mut headers = Vec::new();
@@ -148,7 +157,7 @@ async fn arabic_costs_ucs2_parts_and_a_long_template_costs_two() {
     assert_eq!(sms["message"], Value::from(format!("رمز التحقق الخاص بك هو: {code}\nينتهي هذا الرمز خلال 5 دقائق.")));
     assert_eq!(
         ctx.admin.store.wallet_balance(&tenant.client_id).await.expect("wallet"),
-        19,
+        Credits::new(19),
         "Arabic fits one UCS-2 part"
     );
 
@@ -162,7 +171,7 @@ async fn arabic_costs_ucs2_parts_and_a_long_template_costs_two() {
     ctx.admin.set_sms_template(&tenant.client_id, "en", &long_english).await.expect("template");
     let reply = ctx.verify_api(INITIATE, &tenant.api_key, &json!({"receiver": fresh_sa_phone()})).await;
     assert_eq!((reply.status, reply.body["cost"].as_u64()), (200, Some(2)), "{:?}", reply.body);
-    assert_eq!(ctx.admin.store.wallet_balance(&tenant.client_id).await.expect("wallet"), 15);
+    assert_eq!(ctx.admin.store.wallet_balance(&tenant.client_id).await.expect("wallet"), Credits::new(15));
 }
 
 #[tokio::test]
@@ -172,7 +181,7 @@ async fn the_wallet_and_the_subscription_are_charged_as_asked_and_402_when_short
     let phone = fresh_sa_phone();
     let wallet = json!({"receiver": phone, "payment_type": "wallet"});
     assert_eq!(ctx.verify_api(INITIATE, &tenant.api_key, &wallet).await.status, 200);
-    assert_eq!(ctx.admin.store.wallet_balance(&tenant.client_id).await.expect("wallet"), 0);
+    assert_eq!(ctx.admin.store.wallet_balance(&tenant.client_id).await.expect("wallet"), Credits::new(0));
     assert_eq!(ctx.balances(&tenant).await, [(2, "Active")], "the subscription is untouched");
     assert_eq!(message(&ctx.verify_api(INITIATE, &tenant.api_key, &wallet).await), (402, "Insufficient balance"));
 
@@ -292,9 +301,9 @@ async fn an_sms_that_sns_refuses_is_refunded_and_cannot_be_verified() {
     assert!(injected.status().is_success());
     let refused = ctx.verify_api(INITIATE, &tenant.api_key, &json!({"receiver": phone})).await;
     assert_eq!(message(&refused), (500, "Server Error."));
-    assert_eq!(ctx.admin.store.wallet_balance(&tenant.client_id).await.expect("wallet"), 3, "refunded");
+    assert_eq!(ctx.admin.store.wallet_balance(&tenant.client_id).await.expect("wallet"), Credits::new(3), "refunded");
     assert!(ctx.sms_to(&phone).await.is_empty(), "nothing was sent");
     let next = ctx.verify_api(INITIATE, &tenant.api_key, &json!({"receiver": phone})).await;
     assert_eq!(next.status, 200, "the failure was injected once: {:?}", next.body);
-    assert_eq!(ctx.admin.store.wallet_balance(&tenant.client_id).await.expect("wallet"), 2);
+    assert_eq!(ctx.admin.store.wallet_balance(&tenant.client_id).await.expect("wallet"), Credits::new(2));
 }

@@ -41,10 +41,10 @@ mod tests {
 
     #[test]
     fn the_email_states_the_balance_in_the_clients_language() {
-        let en = low_balance_email(HumanLanguage::En, "Acme", 10, 100);
+        let en = low_balance_email(HumanLanguage::En, "Acme", Credits::new(10), Credits::new(100));
         assert!(en.body.contains("fewer than 10 of its 100 credits"), "{}", en.body);
         assert!(en.body.starts_with("Hello Acme,"));
-        let ar = low_balance_email(HumanLanguage::Ar, "أكمي", 10, 100);
+        let ar = low_balance_email(HumanLanguage::Ar, "أكمي", Credits::new(10), Credits::new(100));
         assert!(ar.subject.contains("رصيدك"), "{}", ar.subject);
         assert!(ar.body.contains("تبقّى أقل من 10 من أصل 100"), "{}", ar.body);
     }

@@ -53,7 +53,7 @@ pub struct Subscription {
 
 /// The low-balance threshold of a subscription granted `credits` with `percent` (docs/api.md, Billing: default 10 %).
 pub fn low_balance_threshold(credits: Credits, percent: u8) -> Credits {
-    credits.saturating_mul(u64::from(percent)) / 100
+    Credits::new(credits.get().saturating_mul(u64::from(percent)) / 100)
 }
 
 /// How a debit is guarded so that exactly one debit, the one that takes the balance below the threshold, claims
@@ -94,7 +94,7 @@ impl Subscription {
     /// Expired when an operator ended it or when no credit is left.
     pub fn effective_state(&self) -> SubscriptionState {
         match self.stored_state {
-            StoredState::Active if self.balance > 0 => SubscriptionState::Active,
+            StoredState::Active if self.balance > Credits::ZERO => SubscriptionState::Active,
             _ => SubscriptionState::Expired,
         }
     }
@@ -110,14 +110,18 @@ pub fn choose_payer(newest_first: &[Subscription], cost: Credits) -> Option<&Sub
 mod tests {
     use super::*;
 
-    fn sub(id: &str, balance: Credits, stored_state: StoredState) -> Subscription {
+    fn c(n: u64) -> Credits {
+        Credits::new(n)
+    }
+
+    fn sub(id: &str, balance: u64, stored_state: StoredState) -> Subscription {
         Subscription {
             id: id.into(),
             sort_key: id.into(),
-            granted: 100,
-            balance,
+            granted: c(100),
+            balance: c(balance),
             stored_state,
-            low_balance_threshold: 10,
+            low_balance_threshold: c(10),
             low_balance_notified: false,
         }
     }
@@ -130,24 +134,32 @@ mod tests {
             sub("older-enough", 3, StoredState::Active),
             sub("oldest-rich", 90, StoredState::Active),
         ];
-        assert_eq!(choose_payer(&subs, 1).map(|s| s.id.as_str()), Some("newer-short"), "cost 1");
-        assert_eq!(choose_payer(&subs, 3).map(|s| s.id.as_str()), Some("older-enough"), "cost 3: never split");
-        assert_eq!(choose_payer(&subs, 4).map(|s| s.id.as_str()), Some("oldest-rich"), "cost 4");
-        assert_eq!(choose_payer(&subs, 91), None, "cost 91: nobody covers it");
-        assert_eq!(choose_payer(&[], 1), None, "no subscription at all");
+        assert_eq!(choose_payer(&subs, c(1)).map(|s| s.id.as_str()), Some("newer-short"), "cost 1");
+        assert_eq!(choose_payer(&subs, c(3)).map(|s| s.id.as_str()), Some("older-enough"), "cost 3: never split");
+        assert_eq!(choose_payer(&subs, c(4)).map(|s| s.id.as_str()), Some("oldest-rich"), "cost 4");
+        assert_eq!(choose_payer(&subs, c(91)), None, "cost 91: nobody covers it");
+        assert_eq!(choose_payer(&[], c(1)), None, "no subscription at all");
     }
 
     #[test]
     fn the_debit_that_ends_below_the_threshold_claims_the_email() {
         let at = |balance| sub("s", balance, StoredState::Active);
-        assert_eq!(DebitGuard::for_debit(&at(13), 3), DebitGuard::StaysAbove { floor: 13 }, "13 - 3 = 10: not below");
-        assert_eq!(DebitGuard::for_debit(&at(12), 3), DebitGuard::Crosses { floor: 13 }, "12 - 3 = 9: below");
-        assert_eq!(DebitGuard::for_debit(&at(5), 1), DebitGuard::Crosses { floor: 11 }, "already below, not yet told");
+        assert_eq!(
+            DebitGuard::for_debit(&at(13), c(3)),
+            DebitGuard::StaysAbove { floor: c(13) },
+            "13 - 3 = 10: not below"
+        );
+        assert_eq!(DebitGuard::for_debit(&at(12), c(3)), DebitGuard::Crosses { floor: c(13) }, "12 - 3 = 9: below");
+        assert_eq!(
+            DebitGuard::for_debit(&at(5), c(1)),
+            DebitGuard::Crosses { floor: c(11) },
+            "already below, not yet told"
+        );
         let notified = Subscription { low_balance_notified: true, ..at(5) };
-        assert_eq!(DebitGuard::for_debit(&notified, 1), DebitGuard::AlreadyNotified);
-        assert_eq!(low_balance_threshold(1000, 10), 100);
-        assert_eq!(low_balance_threshold(15, 10), 1, "rounded down");
-        assert_eq!(low_balance_threshold(50, 0), 0, "0 % never notifies");
+        assert_eq!(DebitGuard::for_debit(&notified, c(1)), DebitGuard::AlreadyNotified);
+        assert_eq!(low_balance_threshold(c(1000), 10), c(100));
+        assert_eq!(low_balance_threshold(c(15), 10), c(1), "rounded down");
+        assert_eq!(low_balance_threshold(c(50), 0), c(0), "0 % never notifies");
     }
 
     #[test]

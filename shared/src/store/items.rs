@@ -11,6 +11,7 @@ use crate::domain::cooldown::{CooldownWindow, CountedSend};
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::language::{HumanLanguage, LanguageTag, Template};
 use crate::domain::message::{MessageStatus, OriginalResponse};
+use crate::domain::pricing::Credits;
 use crate::domain::subscription::{StoredState, Subscription};
 use crate::domain::time_format::rfc3339_millis;
 
@@ -63,7 +64,7 @@ pub struct MessageRecord {
     /// RFC 3339 UTC with milliseconds.
     pub created_at: String,
     /// Credits charged.
-    pub cost: u64,
+    pub cost: Credits,
     /// The sort key of the subscription that paid, if any.
     pub charged_subscription: Option<String>,
     /// WhatsApp's message id, once known.
@@ -191,7 +192,7 @@ pub(super) fn subscription_from_item(item: &Item, op: &'static str) -> Result<Su
         granted: number(item, attr::GRANTED, op)?,
         balance: number(item, attr::BALANCE, op)?,
         stored_state,
-        low_balance_threshold: optional_number(item, attr::LOW_BALANCE_THRESHOLD).unwrap_or(0),
+        low_balance_threshold: optional_number(item, attr::LOW_BALANCE_THRESHOLD).unwrap_or(Credits::ZERO),
         low_balance_notified: item.contains_key(attr::LOW_BALANCE_NOTIFIED_AT),
     })
 }

@@ -426,6 +426,6 @@ impl DynamoStore {
     pub async fn wallet_balance(&self, client_id: &str) -> Result<Credits, StoreError> {
         const OP: &str = "GetItem wallet";
         let item = self.get_consistent(OP, item_key(key::client(client_id), key::WALLET.to_owned())).await?;
-        Ok(item.as_ref().and_then(|item| super::items::optional_number(item, attr::BALANCE)).unwrap_or(0))
+        Ok(item.as_ref().and_then(|item| super::items::optional_number(item, attr::BALANCE)).unwrap_or(Credits::ZERO))
     }
 }

@@ -93,6 +93,7 @@ mod tests {
     use super::*;
     use crate::domain::language::HumanLanguage;
     use crate::domain::message::{MessageStatus, OriginalResponse};
+    use crate::domain::pricing::Credits;
     use crate::store::{Charge, Failure};
 
     /// One stored message, of `client-1`.
@@ -122,7 +123,7 @@ mod tests {
             status: MessageStatus::Failed,
             to_phone: "+966551234567".to_owned(),
             created_at: "2027-01-15T08:00:00.000Z".to_owned(),
-            cost: 1,
+            cost: Credits::new(1),
             charged_subscription: None,
             wamid: None,
             failure_code: Some(131026),

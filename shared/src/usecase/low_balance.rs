@@ -24,7 +24,7 @@ impl LowBalance {
         let language = HumanLanguage::from_code(&self.profile.language);
         let email = low_balance_email(language, &self.profile.name, self.threshold, self.granted);
         match mail.send_email(&self.profile.email, &email).await {
-            Ok(()) => tracing::info!(threshold = self.threshold, "low-balance email sent"),
+            Ok(()) => tracing::info!(threshold = self.threshold.get(), "low-balance email sent"),
             Err(err) => tracing::error!(error = %err, "low-balance email could not be sent"),
         }
     }

@@ -276,7 +276,7 @@ pub async fn send_message(
             // The message went out and is paid for: a failure to record it must not make the client retry
             // (a second send), so it is logged and the send still succeeds.
             record_sent(ports, client, id, &wamid, &original).await;
-            tracing::info!(cost, "message sent");
+            tracing::info!(cost = cost.get(), "message sent");
             Ok(Answer::Fresh(answer))
         }
         Err(err) => {

@@ -17,6 +17,7 @@ use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
 use crate::domain::notification::Email;
 use crate::domain::otp_code::OtpCode;
 use crate::domain::phone::PhoneE164;
+use crate::domain::pricing::Credits;
 use crate::domain::subscription::{DebitGuard, StoredState, Subscription};
 use crate::email::EmailError;
 use crate::secrets::{SecretError, SecretText};
@@ -34,7 +35,7 @@ const PAYER: &str = "SUB#0001#s1";
 #[derive(Debug, Clone)]
 struct Refund {
     message_id: String,
-    cost: u64,
+    cost: Credits,
     subscription: Option<String>,
     failure: Failure,
     replay: Option<OriginalResponse>,
@@ -112,10 +113,10 @@ fn subscription(balance: u64, threshold: u64) -> Subscription {
     Subscription {
         id: "s1".to_owned(),
         sort_key: PAYER.to_owned(),
-        granted: 100,
-        balance,
+        granted: Credits::new(100),
+        balance: Credits::new(balance),
         stored_state: StoredState::Active,
-        low_balance_threshold: threshold,
+        low_balance_threshold: Credits::new(threshold),
         low_balance_notified: false,
     }
 }
@@ -345,7 +346,7 @@ async fn a_recipient_refusal_after_the_charge_is_refunded_once_with_its_code_and
     let refund = &refunds[0];
     assert_eq!(
         (refund.message_id.as_str(), refund.cost, refund.subscription.as_deref()),
-        (id.to_string().as_str(), 1, Some(PAYER)),
+        (id.to_string().as_str(), Credits::new(1), Some(PAYER)),
         "what was charged"
     );
     assert_eq!(refund.failure.code, Some(131026));
@@ -416,7 +417,7 @@ fn record_with_replay(replay: Option<OriginalResponse>) -> MessageRecord {
         status: MessageStatus::Pending,
         to_phone: PHONE.to_owned(),
         created_at: "2027-01-15T08:00:00.000Z".to_owned(),
-        cost: 1,
+        cost: Credits::new(1),
         charged_subscription: Some(PAYER.to_owned()),
         wamid: None,
         failure_code: None,

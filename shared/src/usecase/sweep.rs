@@ -46,6 +46,7 @@ mod tests {
     use super::*;
     use crate::domain::language::HumanLanguage;
     use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
+    use crate::domain::pricing::Credits;
     use crate::store::{Charge, MessageRecord};
     use crate::usecase::ports::{Messages, Now};
     use crate::usecase::send_message::SendMessageResponse;
@@ -116,7 +117,7 @@ mod tests {
             status: MessageStatus::Pending,
             to_phone: "+966551234567".to_owned(),
             created_at: "2027-01-15T08:00:00.000Z".to_owned(),
-            cost: 1,
+            cost: Credits::new(1),
             charged_subscription: Some("SUB#1#s1".to_owned()),
             wamid: None,
             failure_code: None,

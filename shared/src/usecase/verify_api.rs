@@ -8,6 +8,7 @@ use tracing::instrument;
 use uuid::Uuid;
 
 use crate::auth::ClientId;
+use crate::domain::pricing::Credits;
 use crate::domain::sms::{default_template, render, sms_parts};
 use crate::domain::subscription::{DebitGuard, choose_payer};
 use crate::domain::verification::{
@@ -94,8 +95,8 @@ pub enum VerificationFailure {
 pub struct InitiateResponse {
     /// The request to verify against.
     pub request_id: String,
-    /// SMS parts charged.
-    pub cost: u64,
+    /// SMS parts charged, a credit each.
+    pub cost: Credits,
 }
 
 /// `200` of verify.
@@ -140,7 +141,8 @@ pub async fn initiate(
     let code = random_code(params.length)?;
     let template = profile.sms_templates.get(params.lang.code()).map_or(default_template(params.lang), String::as_str);
     let text = render(template, code.expose(), params.expiration);
-    let cost = sms_parts(&text);
+    // Each SMS part costs one credit (docs/api.md, Cost: SMS parts).
+    let cost = Credits::new(sms_parts(&text));
     let pepper = ports.pepper().await.map_err(VerificationFailure::Pepper)?;
     let request = NewVerification {
         client_id: client.as_str(),
@@ -164,7 +166,7 @@ pub async fn initiate(
         ports.refund_verification(client.as_str(), &request_id, ports.now()).await?;
         return Err(VerificationFailure::SmsRefused(err).into());
     }
-    tracing::info!(cost, "verification code sent");
+    tracing::info!(cost = cost.get(), "verification code sent");
     Ok(InitiateResponse { request_id, cost })
 }
 
@@ -175,7 +177,7 @@ async fn charge(
     client: &ClientId,
     params: &InitiateParams,
     request: &NewVerification<'_>,
-) -> Result<Option<(u64, u64)>, VerificationRefusal> {
+) -> Result<Option<(Credits, Credits)>, VerificationRefusal> {
     for attempt in 0..RESERVE_ATTEMPTS {
         if attempt > 0 {
             // A concurrent transaction held the wallet or the subscription: spread the retries out.

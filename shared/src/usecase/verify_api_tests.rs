@@ -12,6 +12,7 @@ use crate::auth::ClientId;
 use crate::domain::language::HumanLanguage;
 use crate::domain::notification::Email;
 use crate::domain::phone::PhoneE164;
+use crate::domain::pricing::Credits;
 use crate::domain::subscription::{StoredState, Subscription};
 use crate::domain::verification::{InitiateParams, PaymentType, VerificationCode, VerifyParams, code_hash};
 use crate::email::EmailError;
@@ -119,10 +120,10 @@ impl Subscriptions for World {
         Ok(vec![Subscription {
             id: "s1".to_owned(),
             sort_key: "SUB#1#s1".to_owned(),
-            granted: 100,
-            balance: 50,
+            granted: Credits::new(100),
+            balance: Credits::new(50),
             stored_state: StoredState::Active,
-            low_balance_threshold: 0,
+            low_balance_threshold: Credits::new(0),
             low_balance_notified: false,
         }])
     }
@@ -207,7 +208,7 @@ async fn verify_with(world: &World, code: &str) -> Result<VerifyResponse, Verifi
 async fn an_initiate_stores_only_the_hash_of_the_code_it_sends_from_the_clients_sender() {
     let world = World::new();
     let response = initiate_with(&world, PaymentType::Wallet).await.expect("sent");
-    assert_eq!(response.cost, 1);
+    assert_eq!(response.cost, Credits::new(1));
     assert_eq!(world.calls(), ["client_profile", "admit_initiate", "reserve_verification", "send_sms"]);
     let (to, text, sender) = world.sent.lock().expect("sent")[0].clone();
     assert_eq!((to.as_str(), sender.as_str()), ("+966551234567", "Acme"), "the client's sender id");

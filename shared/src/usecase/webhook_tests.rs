@@ -11,6 +11,7 @@ use super::webhook::*;
 use crate::domain::api_key::keyed_hash;
 use crate::domain::language::HumanLanguage;
 use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
+use crate::domain::pricing::Credits;
 use crate::secrets::{SecretError, SecretText};
 use crate::store::{Charge, Failure, MessageRecord, StoreError};
 
@@ -39,7 +40,7 @@ impl World {
                 status: MessageStatus::Pending,
                 to_phone: "+966551234567".to_owned(),
                 created_at: "2027-01-15T08:00:00.000Z".to_owned(),
-                cost: 1,
+                cost: Credits::new(1),
                 charged_subscription: Some("SUB#1#s1".to_owned()),
                 wamid: Some("wamid.ours".to_owned()),
                 failure_code: None,

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use lightotp::domain::pricing::Credits;
 use lightotp_admin::ops::{self, Admin};
 use lightotp_admin::{output, provision};
 use serde_json::{Value, json};
@@ -231,18 +232,21 @@ async fn run(cli: Cli) -> Result<Value, String> {
         Command::Key(KeyCommand::Revoke { key_id }) => {
             admin.revoke_key(&key_id, now).await.map(|()| json!({"keyId": key_id, "revoked": true}))
         }
-        Command::Subscription(SubscriptionCommand::Grant { client, credits, low_balance_percent }) => {
-            admin.grant_subscription(&client, credits, low_balance_percent, now).await.map(|s| to_json(&s))
-        }
+        Command::Subscription(SubscriptionCommand::Grant { client, credits, low_balance_percent }) => admin
+            .grant_subscription(&client, Credits::new(credits), low_balance_percent, now)
+            .await
+            .map(|s| to_json(&s)),
         Command::Subscription(SubscriptionCommand::List { client }) => {
             admin.subscriptions(&client).await.map(|list| json!({"clientId": client, "subscriptions": list}))
         }
-        Command::Pricing(PricingCommand::Set { country, credits }) => {
-            admin.set_price(&country, credits).await.map(|p| json!({"country": p.region, "credits": p.credits}))
-        }
-        Command::Wallet(WalletCommand::TopUp { client, credits }) => {
-            admin.top_up_wallet(&client, credits).await.map(|balance| json!({"clientId": client, "balance": balance}))
-        }
+        Command::Pricing(PricingCommand::Set { country, credits }) => admin
+            .set_price(&country, Credits::new(credits))
+            .await
+            .map(|p| json!({"country": p.region, "credits": p.credits})),
+        Command::Wallet(WalletCommand::TopUp { client, credits }) => admin
+            .top_up_wallet(&client, Credits::new(credits))
+            .await
+            .map(|balance| json!({"clientId": client, "balance": balance})),
         Command::SmsTemplate(SmsTemplateCommand::Set { client, language, text }) => admin
             .set_sms_template(&client, &language, &text)
             .await

@@ -278,7 +278,7 @@ impl Admin {
         low_balance_percent: u8,
         now: OffsetDateTime,
     ) -> Result<GrantedSubscription, AdminError> {
-        if credits == 0 {
+        if credits == Credits::ZERO {
             return Err(AdminError::Invalid("credits must be at least 1".to_owned()));
         }
         if low_balance_percent > 100 {
@@ -298,7 +298,7 @@ impl Admin {
 
     /// Adds credits to the client's wallet (the Verify API's `wallet` payment type); returns the new balance.
     pub async fn top_up_wallet(&self, client_id: &str, credits: Credits) -> Result<Credits, AdminError> {
-        if credits == 0 {
+        if credits == Credits::ZERO {
             return Err(AdminError::Invalid("credits must be at least 1".to_owned()));
         }
         self.existing_client(client_id).await?;
@@ -322,7 +322,7 @@ impl Admin {
     pub async fn set_price(&self, country: &str, credits: Credits) -> Result<PriceEntry, AdminError> {
         let region = Region::parse(country)
             .ok_or_else(|| AdminError::Invalid(format!("{country:?} is not an ISO 3166-1 alpha-2 code")))?;
-        if credits == 0 {
+        if credits == Credits::ZERO {
             return Err(AdminError::Invalid("a message costs at least 1 credit".to_owned()));
         }
         let price = PriceEntry { region: region.as_str().to_owned(), credits };
@@ -363,7 +363,7 @@ impl Admin {
         self.assign_sender(&client.client_id, whatsapp_phone_number_id, "+15550001234").await?;
         self.add_template(&client.client_id, "lightotp_auth", "en").await?;
         self.add_template(&client.client_id, "lightotp_auth", "ar").await?;
-        self.grant_subscription(&client.client_id, 1000, DEFAULT_LOW_BALANCE_PERCENT, now).await?;
+        self.grant_subscription(&client.client_id, Credits::new(1000), DEFAULT_LOW_BALANCE_PERCENT, now).await?;
         let key = self.create_key(&client.client_id, None, now).await?;
         Ok(Demo { client_id: client.client_id, api_key: key.api_key, phone_e164: "+966551234567".to_owned() })
     }

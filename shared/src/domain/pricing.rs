@@ -27,19 +27,6 @@ impl Credits {
     pub const fn saturating_add(self, other: Self) -> Self {
         Self(self.0.saturating_add(other.0))
     }
-
-    /// What is left after taking `other`, if there is that much.
-    pub const fn checked_sub(self, other: Self) -> Option<Self> {
-        match self.0.checked_sub(other.0) {
-            Some(left) => Some(Self(left)),
-            None => None,
-        }
-    }
-
-    /// `count` times as many (SMS parts times a price), stopping at the largest number.
-    pub const fn times(self, count: u64) -> Self {
-        Self(self.0.saturating_mul(count))
-    }
 }
 
 /// Read back from the table, where credits are a number.
@@ -65,6 +52,15 @@ pub fn message_cost(listed: Option<Credits>) -> Credits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credits_read_and_print_as_plain_numbers() {
+        assert_eq!("42".parse::<Credits>(), Ok(Credits::new(42)));
+        assert!("-1".parse::<Credits>().is_err(), "never negative");
+        assert_eq!(Credits::new(7).to_string(), "7");
+        assert_eq!(serde_json::to_string(&Credits::new(7)).expect("json"), "7");
+        assert_eq!(Credits::new(u64::MAX).saturating_add(Credits::new(1)), Credits::new(u64::MAX), "never wraps");
+    }
 
     #[test]
     fn unlisted_countries_cost_one_credit_and_listed_ones_their_price() {

@@ -147,6 +147,30 @@ impl StoreError {
     }
 }
 
+/// Names the operation a request belongs to when it fails: `request.send().await.in_operation(OP)?` for the SDK's
+/// answer (classified by its code), `builder.build().in_operation(OP)?` for a request that could not be built. The
+/// one place the store's repeated `map_err` chains live.
+pub trait InOperation<T> {
+    /// The result, with a failure as a [`StoreError`] of `operation`.
+    fn in_operation(self, operation: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T, E, R> InOperation<T> for Result<T, SdkError<E, R>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    fn in_operation(self, operation: &'static str) -> Result<T, StoreError> {
+        self.map_err(|err| StoreError::sdk(operation, err))
+    }
+}
+
+impl<T> InOperation<T> for Result<T, aws_sdk_dynamodb::error::BuildError> {
+    fn in_operation(self, operation: &'static str) -> Result<T, StoreError> {
+        self.map_err(|err| StoreError::new(operation, err))
+    }
+}
+
 /// The pause before retry `attempt` (1 for the first retry) of something that met contention or throttling:
 /// "full jitter", a random share (`random` out of `u32::MAX`) of a ceiling that doubles from 10 ms up to 400 ms, so
 /// that racing requests spread out instead of meeting again. Pure: the caller draws `random`.

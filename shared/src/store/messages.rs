@@ -89,7 +89,7 @@ impl DynamoStore {
                     .expression_attribute_values(":rbody", s(replay.body.clone()));
             }
             set.push_str(" REMOVE #pending, #bucket");
-            let fail = fail.update_expression(set).build().map_err(|e| StoreError::new(OP, e))?;
+            let fail = fail.update_expression(set).build().in_operation(OP)?;
             let mut request =
                 self.client.transact_write_items().transact_items(TransactWriteItem::builder().update(fail).build());
             if let Some(payer) = message.subscription {
@@ -102,13 +102,11 @@ impl DynamoStore {
                     .expression_attribute_names("#balance", attr::BALANCE)
                     .expression_attribute_values(":cost", n(message.cost))
                     .build()
-                    .map_err(|e| StoreError::new(OP, e))?;
+                    .in_operation(OP)?;
                 request = request.transact_items(TransactWriteItem::builder().update(refund).build());
             }
             if let Some(next) = window.without(message.message_id) {
-                let put = self
-                    .cooldown_put(client_id, message.to_phone, &window, &next)
-                    .map_err(|e| StoreError::new(OP, e))?;
+                let put = self.cooldown_put(client_id, message.to_phone, &window, &next).in_operation(OP)?;
                 request = request.transact_items(TransactWriteItem::builder().put(put).build());
             }
             let err = match request.send().await {
@@ -173,7 +171,7 @@ impl DynamoStore {
             .limit(1)
             .send()
             .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
+            .in_operation(OP)?;
         let Some(keys) = out.items().first() else { return Ok(None) };
         self.message_at(keys.clone()).await
     }
@@ -199,7 +197,7 @@ impl DynamoStore {
             .limit(limit)
             .send()
             .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
+            .in_operation(OP)?;
         let mut stranded = Vec::new();
         for keys in out.items() {
             if let Some(message) = self.message_at(keys.clone()).await? {

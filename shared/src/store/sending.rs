@@ -102,14 +102,8 @@ impl DynamoStore {
                 .set_keys(Some(std::mem::take(&mut pending)))
                 .consistent_read(true)
                 .build()
-                .map_err(|e| StoreError::new(OP, e))?;
-            let out = self
-                .client
-                .batch_get_item()
-                .request_items(&self.table, keys)
-                .send()
-                .await
-                .map_err(|e| StoreError::sdk(OP, e))?;
+                .in_operation(OP)?;
+            let out = self.client.batch_get_item().request_items(&self.table, keys).send().await.in_operation(OP)?;
             if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
                 found.extend(items.iter().cloned());
             }
@@ -163,17 +157,15 @@ impl DynamoStore {
         const KEY_ITEM: usize = 3;
         let debit = self
             .subscription_debit(message.client_id, payer, guard, message.cost, message.created_at)
-            .map_err(|e| StoreError::new(OP, e))?;
+            .in_operation(OP)?;
         let create = Put::builder()
             .table_name(&self.table)
             .set_item(Some(items::new_message_item(message, payer, claim.map(|c| c.key))))
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", PK)
             .build()
-            .map_err(|e| StoreError::new(OP, e))?;
-        let cooldown = self
-            .cooldown_put(message.client_id, message.to.as_str(), read, next)
-            .map_err(|e| StoreError::new(OP, e))?;
+            .in_operation(OP)?;
+        let cooldown = self.cooldown_put(message.client_id, message.to.as_str(), read, next).in_operation(OP)?;
         let mut request = self
             .client
             .transact_write_items()
@@ -192,7 +184,7 @@ impl DynamoStore {
                 .expression_attribute_names("#pk", PK)
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build()
-                .map_err(|e| StoreError::new(OP, e))?;
+                .in_operation(OP)?;
             request = request.transact_items(TransactWriteItem::builder().put(bind).build());
         }
         let err = match request.send().await {

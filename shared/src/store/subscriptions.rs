@@ -13,7 +13,7 @@ impl DynamoStore {
             .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
             .send()
             .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
+            .in_operation(OP)?;
         out.item().map(|item| ClientProfile::from_item(item, OP)).transpose()
     }
 
@@ -38,7 +38,7 @@ impl DynamoStore {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| StoreError::sdk(OP, e))?;
+                .in_operation(OP)?;
             for item in out.items() {
                 subscriptions.push(items::subscription_from_item(item, OP)?);
             }

@@ -6,7 +6,9 @@ use time::OffsetDateTime;
 
 use super::items::{number, optional_string, string};
 use super::schema::{PK, SK, TTL_ATTRIBUTE, attr, key};
-use super::{DynamoStore, StoreError, applied, cancellation_reasons, condition_failed, is_race, item_key, n, s};
+use super::{
+    DynamoStore, InOperation, StoreError, applied, cancellation_reasons, condition_failed, is_race, item_key, n, s,
+};
 use crate::domain::language::HumanLanguage;
 use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::Credits;
@@ -141,7 +143,7 @@ impl DynamoStore {
                 .expression_attribute_names("#until", attr::UNTIL)
                 .expression_attribute_values(":now", n(now_seconds))
                 .build()
-                .map_err(|e| StoreError::new(OP, e))?;
+                .in_operation(OP)?;
             request = request.transact_items(TransactWriteItem::builder().condition_check(check).build());
         }
         for (scope, limit) in &scopes {
@@ -156,7 +158,7 @@ impl DynamoStore {
                 .expression_attribute_values(":limit", n(*limit))
                 .expression_attribute_values(":expires", n((window + 61) * 60))
                 .build()
-                .map_err(|e| StoreError::new(OP, e))?;
+                .in_operation(OP)?;
             request = request.transact_items(TransactWriteItem::builder().update(count).build());
         }
         let mut conflicts = 0;
@@ -237,12 +239,12 @@ impl DynamoStore {
                     .expression_attribute_names("#balance", attr::BALANCE)
                     .expression_attribute_values(":cost", n(request.cost))
                     .build()
-                    .map_err(|e| StoreError::new(OP, e))?,
+                    .in_operation(OP)?,
                 key::WALLET.to_owned(),
             ),
             VerificationCharge::Subscription(payer, guard) => (
                 self.subscription_debit(request.client_id, payer, guard, request.cost, request.created_at)
-                    .map_err(|e| StoreError::new(OP, e))?,
+                    .in_operation(OP)?,
                 payer.sort_key.clone(),
             ),
         };
@@ -268,7 +270,7 @@ impl DynamoStore {
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", PK)
             .build()
-            .map_err(|e| StoreError::new(OP, e))?;
+            .in_operation(OP)?;
         let result = self
             .client
             .transact_write_items()
@@ -312,7 +314,7 @@ impl DynamoStore {
             .expression_attribute_values(":pending", s(status_text(VerificationStatus::Pending)))
             .expression_attribute_values(":now", s(rfc3339_millis(now)))
             .build()
-            .map_err(|e| StoreError::new(OP, e))?;
+            .in_operation(OP)?;
         let refund = Update::builder()
             .table_name(&self.table)
             .set_key(Some(item_key(key::client(client_id), charged_to)))
@@ -322,7 +324,7 @@ impl DynamoStore {
             .expression_attribute_names("#balance", attr::BALANCE)
             .expression_attribute_values(":cost", n(cost))
             .build()
-            .map_err(|e| StoreError::new(OP, e))?;
+            .in_operation(OP)?;
         let result = self
             .client
             .transact_write_items()

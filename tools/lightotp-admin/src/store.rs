@@ -12,7 +12,7 @@ use lightotp::domain::pricing::Credits;
 use lightotp::domain::subscription::low_balance_threshold;
 use lightotp::domain::time_format::rfc3339_millis;
 use lightotp::store::schema::{PK, SK, attr, key};
-use lightotp::store::{ClientProfile, DynamoStore, StoreError, item_key, n, s, template_value};
+use lightotp::store::{ClientProfile, DynamoStore, InOperation, StoreError, item_key, n, s, template_value};
 
 /// What is stored about an API key: never the secret, never its verifier.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +99,7 @@ impl OperatorWrites for DynamoStore {
             .expression_attribute_names("#pk", PK)
             .send()
             .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
+            .in_operation(OP)?;
         Ok(())
     }
 
@@ -123,7 +123,7 @@ impl OperatorWrites for DynamoStore {
             .expression_attribute_values(":display", s(display_phone))
             .send()
             .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
+            .in_operation(OP)?;
         Ok(())
     }
 
@@ -140,7 +140,7 @@ impl OperatorWrites for DynamoStore {
             .expression_attribute_values(":new", AttributeValue::L(vec![template_value(template)]))
             .send()
             .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
+            .in_operation(OP)?;
         Ok(())
     }
 
@@ -160,7 +160,7 @@ impl OperatorWrites for DynamoStore {
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", PK)
             .build()
-            .map_err(|e| StoreError::new(OP, e))?;
+            .in_operation(OP)?;
         let put = aws_sdk_dynamodb::types::Put::builder()
             .table_name(self.table())
             .item(PK, s(key::client(client_id)))
@@ -176,7 +176,7 @@ impl OperatorWrites for DynamoStore {
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", PK)
             .build()
-            .map_err(|e| StoreError::new(OP, e))?;
+            .in_operation(OP)?;
         self.client()
             .transact_write_items()
             .transact_items(
@@ -185,7 +185,7 @@ impl OperatorWrites for DynamoStore {
             .transact_items(aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build())
             .send()
             .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
+            .in_operation(OP)?;
         Ok(())
     }
 
@@ -200,7 +200,7 @@ impl OperatorWrites for DynamoStore {
             .item(attr::CREDITS, n(price.credits))
             .send()
             .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
+            .in_operation(OP)?;
         Ok(())
     }
 
@@ -220,7 +220,7 @@ impl OperatorWrites for DynamoStore {
         if let Some(expires) = &key.expires_at {
             put = put.item(attr::EXPIRES, s(expires.clone()));
         }
-        put.send().await.map_err(|e| StoreError::sdk(OP, e))?;
+        put.send().await.in_operation(OP)?;
         Ok(())
     }
 
@@ -242,7 +242,7 @@ impl OperatorWrites for DynamoStore {
             .expression_attribute_values(":now", s(rfc3339_millis(now)))
             .send()
             .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
+            .in_operation(OP)?;
         Ok(())
     }
 
@@ -260,7 +260,7 @@ impl OperatorWrites for DynamoStore {
                 .set_exclusive_start_key(start)
                 .send()
                 .await
-                .map_err(|e| StoreError::sdk(OP, e))?;
+                .in_operation(OP)?;
             if let Some(owner) =
                 out.items().first().and_then(|item| item.get(attr::CLIENT_ID)).and_then(|v| v.as_s().ok())
             {
@@ -286,7 +286,7 @@ impl OperatorWrites for DynamoStore {
             .expression_attribute_values(":empty", AttributeValue::M(std::collections::HashMap::new()))
             .send()
             .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
+            .in_operation(OP)?;
         self.client()
             .update_item()
             .table_name(self.table())
@@ -299,7 +299,7 @@ impl OperatorWrites for DynamoStore {
             .expression_attribute_values(":text", s(text))
             .send()
             .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
+            .in_operation(OP)?;
         Ok(())
     }
 
@@ -311,7 +311,7 @@ impl OperatorWrites for DynamoStore {
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", PK)
             .build()
-            .map_err(|e| StoreError::new(OP, e))?;
+            .in_operation(OP)?;
         let add = Update::builder()
             .table_name(self.table())
             .set_key(Some(item_key(key::client(client_id), key::WALLET.to_owned())))
@@ -319,14 +319,14 @@ impl OperatorWrites for DynamoStore {
             .expression_attribute_names("#balance", attr::BALANCE)
             .expression_attribute_values(":credits", n(credits))
             .build()
-            .map_err(|e| StoreError::new(OP, e))?;
+            .in_operation(OP)?;
         self.client()
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().condition_check(exists).build())
             .transact_items(TransactWriteItem::builder().update(add).build())
             .send()
             .await
-            .map_err(|e| StoreError::sdk(OP, e))?;
+            .in_operation(OP)?;
         self.wallet_balance(client_id).await
     }
 }

@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::error::DisplayErrorContext;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -60,13 +59,13 @@ pub enum AuthError {
     #[error("API key expired")]
     Expired,
     /// Secrets Manager failed: not the client's fault.
-    #[error("verifier store unavailable: {0}")]
-    Unavailable(String),
+    #[error("verifier store unavailable")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
 impl From<SecretError> for AuthError {
     fn from(err: SecretError) -> Self {
-        Self::Unavailable(err.to_string())
+        Self::Unavailable(Box::new(err))
     }
 }
 
@@ -165,7 +164,7 @@ impl ApiKeyVerifier {
             Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
                 return Ok(None);
             }
-            Err(e) => return Err(AuthError::Unavailable(DisplayErrorContext(e).to_string())),
+            Err(e) => return Err(AuthError::Unavailable(Box::new(e))),
         };
         let parsed = out.secret_string().and_then(|raw| serde_json::from_str::<StoredVerifier>(raw).ok());
         if parsed.is_none() {

@@ -96,7 +96,7 @@ impl From<NotAdmitted> for VerifyApiError {
 impl From<AuthError> for VerifyApiError {
     fn from(err: AuthError) -> Self {
         match err {
-            AuthError::Unavailable(detail) => Self::Internal(detail.into()),
+            AuthError::Unavailable(cause) => Self::Internal(cause),
             AuthError::Missing | AuthError::NotFound | AuthError::Expired => Self::Unauthenticated,
         }
     }

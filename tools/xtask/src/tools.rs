@@ -5,9 +5,21 @@ use std::process::Command;
 
 use crate::stack::{self, Claim, Ports, StackFiles};
 
-/// The workspace root (xtask lives in `tools/xtask`).
+/// The workspace root: the nearest folder, from where cargo was run upward, whose `Cargo.toml` declares the
+/// workspace and holds `tools/xtask`. Found at run time, not from the path xtask was compiled at: with a build cache
+/// shared between clones, cargo may run an xtask binary another clone compiled from the same sources.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or_else(|_| PathBuf::from("."))
+    let start = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    start
+        .ancestors()
+        .find(|dir| is_workspace_root(dir))
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap_or(start))
+}
+
+fn is_workspace_root(dir: &Path) -> bool {
+    dir.join("tools/xtask/Cargo.toml").is_file()
+        && std::fs::read_to_string(dir.join("Cargo.toml")).is_ok_and(|manifest| manifest.contains("[workspace]"))
 }
 
 /// Cargo's target folder: `$CARGO_TARGET_DIR`, else `target/` in the workspace.
@@ -91,4 +103,18 @@ pub async fn test() -> Result<(), String> {
 
 fn path_with(dir: &Path) -> String {
     format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_root_is_found_from_any_folder_of_the_checkout() {
+        // Tests run in the package's folder, two levels below the root.
+        let root = root();
+        assert!(root.join("tools/xtask/Cargo.toml").is_file(), "{}", root.display());
+        assert_eq!(root, Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("the checkout"));
+        assert!(!is_workspace_root(&root.join("tools")), "a member's folder is not the root");
+    }
 }

@@ -32,10 +32,16 @@ pub struct IncomingRequest<'a> {
 
 /// The event JSON.
 pub fn api_gateway_v2_event(request: &IncomingRequest<'_>) -> serde_json::Value {
-    // API Gateway joins repeated headers with commas and lower-cases names.
+    // API Gateway joins repeated headers with commas and lower-cases names, and moves cookies out of the headers
+    // into the event's `cookies` array, one entry per cookie.
     let mut headers: BTreeMap<String, String> = BTreeMap::new();
+    let mut cookies: Vec<String> = Vec::new();
     for (name, value) in request.headers {
         let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        if name == axum::http::header::COOKIE {
+            cookies.extend(value.split(';').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned));
+            continue;
+        }
         headers
             .entry(name.as_str().to_owned())
             .and_modify(|joined| {
@@ -66,6 +72,7 @@ pub fn api_gateway_v2_event(request: &IncomingRequest<'_>) -> serde_json::Value 
         "rawPath": path,
         "rawQueryString": query,
         "headers": headers,
+        "cookies": if cookies.is_empty() { serde_json::Value::Null } else { json!(cookies) },
         "queryStringParameters": if parameters.is_empty() { serde_json::Value::Null } else { json!(parameters) },
         "requestContext": {
             "accountId": "000000000000",

@@ -4,17 +4,17 @@
 
 pub mod clock;
 pub mod event;
+pub mod lambda;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::body::{Body as AxumBody, Bytes};
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use lambda_http::Body;
 use lightotp::clock::Clock;
 use lightotp::deps::Deps;
 use lightotp::domain::time_format::rfc3339_millis;
@@ -102,48 +102,28 @@ async fn invoke(
         request_id: &request_id,
         at: gateway.clock.now(),
     };
-    let event = event::api_gateway_v2_event(&incoming).to_string();
-    let request = match lambda_http::request::from_str(&event) {
-        Ok(request) => request,
-        Err(err) => {
-            tracing::error!(error = %err, "could not build the API Gateway event");
-            return (StatusCode::INTERNAL_SERVER_ERROR, "event conversion failed").into_response();
-        }
-    };
+    let event = event::api_gateway_v2_event(&incoming);
     let span = tracing::info_span!("invoke", requestId = %request_id, route = route_key);
+    let deps = &gateway.deps;
     let result = async {
         match function {
-            Function::SendMessage => send_message::handle(&gateway.deps, request).await,
-            Function::CheckMessageStatus => check_message_status::handle(&gateway.deps, request).await,
-            Function::WhatsAppWebhook => whatsapp_webhook::handle(&gateway.deps, request).await,
-            Function::OtpInitiate => otp_initiate::handle(&gateway.deps, request).await,
-            Function::OtpVerify => otp_verify::handle(&gateway.deps, request).await,
+            Function::SendMessage => lambda::invoke(event, |r| send_message::handle(deps, r)).await,
+            Function::CheckMessageStatus => lambda::invoke(event, |r| check_message_status::handle(deps, r)).await,
+            Function::WhatsAppWebhook => lambda::invoke(event, |r| whatsapp_webhook::handle(deps, r)).await,
+            Function::OtpInitiate => lambda::invoke(event, |r| otp_initiate::handle(deps, r)).await,
+            Function::OtpVerify => lambda::invoke(event, |r| otp_verify::handle(deps, r)).await,
         }
     }
     .instrument(span)
     .await;
     match result {
-        Ok(response) => into_axum(response),
+        Ok(response) => response,
         // What API Gateway answers when a function errors.
         Err(err) => {
             tracing::error!(requestId = %request_id, error = %err, "function returned an error");
             (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"message": "Internal Server Error"}))).into_response()
         }
     }
-}
-
-fn into_axum(response: lambda_http::Response<Body>) -> Response {
-    let (parts, body) = response.into_parts();
-    let bytes = match body {
-        Body::Empty => Vec::new(),
-        Body::Text(text) => text.into_bytes(),
-        Body::Binary(bytes) => bytes,
-        _ => Vec::new(),
-    };
-    let mut out = Response::new(AxumBody::from(bytes));
-    *out.status_mut() = parts.status;
-    *out.headers_mut() = parts.headers;
-    out
 }
 
 /// Runs the scheduled sweep now (EventBridge runs it every minute on AWS).

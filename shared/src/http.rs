@@ -13,6 +13,7 @@ use crate::api::lightotp::{ApiError, render, to_json_text};
 use crate::api::verify::VerifyApiError;
 use crate::domain::language::HumanLanguage;
 use crate::domain::message::OriginalResponse;
+use crate::logging::cause_chain;
 use crate::usecase::Answer;
 use crate::usecase::webhook::WebhookError;
 
@@ -162,19 +163,6 @@ pub fn source_ip(request: &Request) -> Option<&str> {
         RequestContext::ApiGatewayV2(context) => context.http.source_ip.as_deref(),
         _ => None,
     }
-}
-
-/// An error and every cause beneath it on one line, for the one log line of a 5xx (`Display` alone shows only the
-/// top, and the cause is what an operator needs).
-fn cause_chain(err: &dyn std::error::Error) -> String {
-    let mut line = err.to_string();
-    let mut cause = err.source();
-    while let Some(next) = cause {
-        line.push_str(": ");
-        line.push_str(&next.to_string());
-        cause = next.source();
-    }
-    line
 }
 
 fn json_response(original: OriginalResponse) -> Response<Body> {

@@ -17,3 +17,16 @@ pub fn init() {
         .with_target(false)
         .try_init();
 }
+
+/// An error and every cause beneath it on one line, for the one log line of a failure (`Display` alone shows only
+/// the top, and the cause is what an operator needs).
+pub fn cause_chain(err: &dyn std::error::Error) -> String {
+    let mut line = err.to_string();
+    let mut cause = err.source();
+    while let Some(next) = cause {
+        line.push_str(": ");
+        line.push_str(&next.to_string());
+        cause = next.source();
+    }
+    line
+}

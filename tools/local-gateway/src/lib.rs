@@ -130,10 +130,8 @@ async fn invoke(
 async fn sweep_now(State(gateway): State<Gateway>) -> Response {
     match sweep_stuck_messages::run(&gateway.deps).await {
         Ok(summary) => axum::Json(summary).into_response(),
-        Err(err) => {
-            tracing::error!(error = %err, "sweep failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"error": err.to_string()}))).into_response()
-        }
+        // `run` logged the failure with its causes.
+        Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"error": err.to_string()}))).into_response(),
     }
 }
 
@@ -143,9 +141,8 @@ pub async fn sweep_periodically(deps: Arc<Deps>, period: std::time::Duration) {
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        if let Err(err) = sweep_stuck_messages::run(&deps).await {
-            tracing::error!(error = %err, "scheduled sweep failed");
-        }
+        // A failed run logs itself, with its causes; the next tick tries again.
+        let _ = sweep_stuck_messages::run(&deps).await;
     }
 }
 

@@ -35,7 +35,7 @@ use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::Credits;
 use crate::domain::subscription::{DebitGuard, Subscription};
 use crate::domain::time_format::rfc3339_millis;
-pub use error::{Cause, InOperation, StoreError, backoff, pause};
+pub use error::{InOperation, StoreError, pause};
 pub use items::{ClientProfile, MessageRecord, WhatsAppSender, template_value};
 pub use messages::{Charge, Failure};
 use schema::{PK, SK, attr, key};

@@ -110,13 +110,8 @@ impl OperatorWrites for DynamoStore {
         display_phone: &str,
     ) -> Result<(), StoreError> {
         const OP: &str = "UpdateItem sender";
-        self.client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
+        update_existing(self, item_key(key::client(client_id), key::PROFILE.to_owned()))
             .update_expression("SET #pid = :pid, #display = :display")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#pid", attr::SENDER_PHONE_NUMBER_ID)
             .expression_attribute_names("#display", attr::SENDER_DISPLAY_PHONE)
             .expression_attribute_values(":pid", s(phone_number_id))
@@ -129,13 +124,8 @@ impl OperatorWrites for DynamoStore {
 
     async fn add_template(&self, client_id: &str, template: &Template) -> Result<(), StoreError> {
         const OP: &str = "UpdateItem template";
-        self.client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
+        update_existing(self, item_key(key::client(client_id), key::PROFILE.to_owned()))
             .update_expression("SET #templates = list_append(#templates, :new)")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#templates", attr::TEMPLATES)
             .expression_attribute_values(":new", AttributeValue::L(vec![template_value(template)]))
             .send()
@@ -154,13 +144,7 @@ impl OperatorWrites for DynamoStore {
     ) -> Result<(), StoreError> {
         const OP: &str = "TransactWriteItems grant subscription";
         let sort_key = key::subscription(now.unix_timestamp_nanos(), subscription_id);
-        let client_exists = aws_sdk_dynamodb::types::ConditionCheck::builder()
-            .table_name(self.table())
-            .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .build()
-            .in_operation(OP)?;
+        let client_exists = client_exists(self, client_id).in_operation(OP)?;
         let put = aws_sdk_dynamodb::types::Put::builder()
             .table_name(self.table())
             .item(PK, s(key::client(client_id)))
@@ -231,13 +215,8 @@ impl OperatorWrites for DynamoStore {
         now: time::OffsetDateTime,
     ) -> Result<(), StoreError> {
         const OP: &str = "UpdateItem revoke api key";
-        self.client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(item_key(key::client(client_id), key::api_key(key_id))))
+        update_existing(self, item_key(key::client(client_id), key::api_key(key_id)))
             .update_expression("SET #revoked = :now")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#revoked", attr::REVOKED_AT)
             .expression_attribute_values(":now", s(rfc3339_millis(now)))
             .send()
@@ -275,25 +254,15 @@ impl OperatorWrites for DynamoStore {
 
     async fn set_sms_template(&self, client_id: &str, language: &str, text: &str) -> Result<(), StoreError> {
         const OP: &str = "UpdateItem SMS template";
-        self.client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
+        update_existing(self, item_key(key::client(client_id), key::PROFILE.to_owned()))
             .update_expression("SET #templates = if_not_exists(#templates, :empty)")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#templates", attr::SMS_TEMPLATES)
             .expression_attribute_values(":empty", AttributeValue::M(std::collections::HashMap::new()))
             .send()
             .await
             .in_operation(OP)?;
-        self.client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
+        update_existing(self, item_key(key::client(client_id), key::PROFILE.to_owned()))
             .update_expression("SET #templates.#language = :text")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#templates", attr::SMS_TEMPLATES)
             .expression_attribute_names("#language", language)
             .expression_attribute_values(":text", s(text))
@@ -305,13 +274,7 @@ impl OperatorWrites for DynamoStore {
 
     async fn top_up_wallet(&self, client_id: &str, credits: Credits) -> Result<Credits, StoreError> {
         const OP: &str = "TransactWriteItems wallet top-up";
-        let exists = ConditionCheck::builder()
-            .table_name(self.table())
-            .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .build()
-            .in_operation(OP)?;
+        let exists = client_exists(self, client_id).in_operation(OP)?;
         let add = Update::builder()
             .table_name(self.table())
             .set_key(Some(item_key(key::client(client_id), key::WALLET.to_owned())))
@@ -329,4 +292,29 @@ impl OperatorWrites for DynamoStore {
             .in_operation(OP)?;
         self.wallet_balance(client_id).await
     }
+}
+
+/// An update of an item that must already exist (`attribute_exists(pk)`): a typo in an id changes nothing and
+/// fails instead of creating a stray item.
+fn update_existing(
+    store: &DynamoStore,
+    key: std::collections::HashMap<String, AttributeValue>,
+) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .set_key(Some(key))
+        .condition_expression("attribute_exists(#pk)")
+        .expression_attribute_names("#pk", PK)
+}
+
+/// The check, in a transaction, that the client's profile exists.
+fn client_exists(store: &DynamoStore, client_id: &str) -> Result<ConditionCheck, aws_sdk_dynamodb::error::BuildError> {
+    ConditionCheck::builder()
+        .table_name(store.table())
+        .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
+        .condition_expression("attribute_exists(#pk)")
+        .expression_attribute_names("#pk", PK)
+        .build()
 }

@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::tools::{root, run, say, target_dir, venv};
+use crate::tools::{path_with, root, run, say, target_dir, venv};
 
 /// The function the suite builds to check the wiring: any would do, all link the same crates.
 const WIRING_FUNCTION: &str = "SweepStuckMessagesFunction";
@@ -52,9 +52,8 @@ fn install() -> Result<Tools, String> {
 impl Tools {
     /// Runs `command` with the wiring above: cargo-lambda first on `PATH`, zig's python named, no `RUSTFLAGS`.
     fn wire<'c>(&self, command: &'c mut Command) -> &'c mut Command {
-        let path = format!("{}:{}", self.lambda.join("bin").display(), std::env::var("PATH").unwrap_or_default());
         command
-            .env("PATH", path)
+            .env("PATH", path_with(&self.lambda.join("bin")))
             .env("CARGO_ZIGBUILD_PYTHON_PATH", self.lambda.join("bin/python3"))
             .env("SAM_CLI_TELEMETRY", "0")
             .env_remove("RUSTFLAGS")

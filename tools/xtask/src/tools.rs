@@ -101,7 +101,8 @@ pub async fn test() -> Result<(), String> {
     tests
 }
 
-fn path_with(dir: &Path) -> String {
+/// `PATH` with `dir` first.
+pub fn path_with(dir: &Path) -> String {
     format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default())
 }
 

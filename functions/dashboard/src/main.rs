@@ -1,0 +1,2 @@
+//! The dashboard Lambda (being written).
+fn main() {}

@@ -15,6 +15,7 @@ pub mod email;
 pub mod handler_cpu;
 pub mod http;
 pub mod logging;
+pub mod passwords;
 pub mod secrets;
 pub mod sms_sender;
 pub mod store;

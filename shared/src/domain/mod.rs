@@ -1,8 +1,11 @@
 //! Pure domain rules: parsing untrusted input into product types, pricing, subscription choice, template
 //! language matching. No I/O and no clock here: callers pass `now` in.
 
+pub mod account;
 pub mod api_key;
+pub mod console;
 pub mod cooldown;
+pub mod dashboard_email;
 pub mod graph_refusal;
 pub mod idempotency;
 pub mod language;

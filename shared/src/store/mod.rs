@@ -8,9 +8,12 @@
 //! failures apart. This module holds the table handle and the helpers they share. The operator's writes live in
 //! `lightotp-admin`.
 
+mod accounts;
+mod console;
 mod error;
 mod items;
 mod messages;
+mod operator;
 mod rate;
 pub mod schema;
 mod sending;
@@ -35,9 +38,12 @@ use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::Credits;
 use crate::domain::subscription::{DebitGuard, Subscription};
 use crate::domain::time_format::rfc3339_millis;
+pub use accounts::{AccountCreation, StoredSession, User};
+pub use console::{ApiKeyRecord, AuditEntry, OrderRecord, OrderTransition, PlanRecord};
 pub use error::{InOperation, StoreError, pause};
 pub use items::{ClientProfile, MessageRecord, WhatsAppSender, template_value};
 pub use messages::{Charge, Failure};
+pub use operator::{ApiKeyMetadata, PriceEntry};
 use schema::{PK, SK, attr, key};
 pub use sending::{IdempotencyBinding, IdempotencyClaim, NewMessage, Reservation, SendContext};
 pub use verification::{

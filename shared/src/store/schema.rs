@@ -10,8 +10,11 @@ pub const WAMID_INDEX: &str = "wamid-index";
 /// The sparse index of messages still waiting for WhatsApp's answer (`pendingBucket`, `pendingSince`), which the
 /// sweep reads.
 pub const PENDING_INDEX: &str = "pending-index";
-/// The one value of `pendingBucket`: every pending message is in one index partition.
+/// The one value of `pendingBucket` for messages: every pending message is in one index partition.
 pub const PENDING_BUCKET: &str = "PENDING";
+/// The value of `pendingBucket` for orders waiting for an operator: the orders queue is one `Query` of
+/// `pending-index` (oldest first), and never meets the sweep's messages.
+pub const PENDING_ORDERS_BUCKET: &str = "ORDER";
 /// The attribute DynamoDB's TTL deletes items by (epoch seconds).
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
 
@@ -74,6 +77,27 @@ pub mod attr {
     pub const UNTIL: &str = "until";
     pub const VERIFIED_AT: &str = "verifiedAt";
     pub const SMS_TEMPLATES: &str = "smsTemplates";
+    pub const USER_ID: &str = "userId";
+    pub const ROLE: &str = "role";
+    pub const PASSWORD_HASH: &str = "passwordHash";
+    pub const EMAIL_VERIFIED_AT: &str = "emailVerifiedAt";
+    pub const SESSION_GENERATION: &str = "sessionGeneration";
+    pub const LAST_SEEN_AT: &str = "lastSeenAt";
+    pub const PURPOSE: &str = "purpose";
+    pub const FAILURES: &str = "failures";
+    pub const PLAN_ID: &str = "planId";
+    pub const PLAN_NAME: &str = "planName";
+    pub const PRICE_LABEL: &str = "priceLabel";
+    pub const DESCRIPTION: &str = "description";
+    pub const ACTIVE: &str = "active";
+    pub const ORDER_ID: &str = "orderId";
+    pub const NOTES: &str = "notes";
+    pub const REASON: &str = "reason";
+    pub const OPERATOR: &str = "operator";
+    pub const ACTION: &str = "action";
+    pub const DETAIL: &str = "detail";
+    pub const KEY_NAME: &str = "keyName";
+    pub const LAST_USED_AT: &str = "lastUsedAt";
 }
 
 /// Key builders: every item of a client lives under `CLIENT#<id>`, so a read keyed by the caller can never reach
@@ -97,7 +121,7 @@ pub mod key {
     }
     /// Sort key of an API key's metadata (no secret, no verifier).
     pub fn api_key(key_id: &str) -> String {
-        format!("KEY#{key_id}")
+        format!("{API_KEY_PREFIX}{key_id}")
     }
     /// Sort key of an idempotency key's binding to a message.
     pub fn idempotency(key: &str) -> String {
@@ -135,5 +159,49 @@ pub mod key {
     /// Sort key of one country's price.
     pub fn price(region: &str) -> String {
         format!("CC#{region}")
+    }
+    /// Partition of a dashboard user, by the email they sign in with (which makes an email one account).
+    pub fn user(email: &str) -> String {
+        format!("USER#{email}")
+    }
+    /// Sort key of a user.
+    pub const USER: &str = "USER";
+    /// Partition of a dashboard session, by the keyed hash of its token (the token itself is never stored).
+    pub fn session(token_hash: &str) -> String {
+        format!("SESSION#{token_hash}")
+    }
+    /// Sort key of a session.
+    pub const SESSION: &str = "SESSION";
+    /// Partition of an emailed link, by the keyed hash of its token.
+    pub fn link(token_hash: &str) -> String {
+        format!("LINK#{token_hash}")
+    }
+    /// Sort key of a link.
+    pub const LINK: &str = "LINK";
+    /// Partition of one email's failed sign-ins.
+    pub fn sign_in_failures(email: &str) -> String {
+        format!("SIGNIN#{email}")
+    }
+    /// Sort key of failed sign-ins.
+    pub const FAILURES: &str = "FAILURES";
+    /// Partition of the plans operators sell.
+    pub const PLANS: &str = "PLANS";
+    /// Sort key of a plan.
+    pub fn plan(plan_id: &str) -> String {
+        format!("PLAN#{plan_id}")
+    }
+    /// Sort-key prefix of orders (in the client's partition).
+    pub const ORDER_PREFIX: &str = "ORDER#";
+    /// Sort key of an order.
+    pub fn order(order_id: &str) -> String {
+        format!("{ORDER_PREFIX}{order_id}")
+    }
+    /// Sort-key prefix of API keys' metadata.
+    pub const API_KEY_PREFIX: &str = "KEY#";
+    /// Sort-key prefix of the operators' audit trail (in the client's partition).
+    pub const AUDIT_PREFIX: &str = "AUDIT#";
+    /// Sort key of one operator action: time first, so the trail reads in order.
+    pub fn audit(at_nanos: i128, entry_id: &str) -> String {
+        format!("{AUDIT_PREFIX}{at_nanos:025}#{entry_id}")
     }
 }

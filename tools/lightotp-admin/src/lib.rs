@@ -5,4 +5,3 @@
 pub mod ops;
 pub mod output;
 pub mod provision;
-pub mod store;

@@ -59,7 +59,16 @@ enum Command {
     /// The Verify API's SMS texts.
     #[command(subcommand)]
     SmsTemplate(SmsTemplateCommand),
-    /// Creates a demo client with a sender, templates, credits and a key.
+    /// Dashboard operators.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+    /// The plans clients order in the dashboard.
+    #[command(subcommand)]
+    Plan(PlanCommand),
+    /// Clients' orders.
+    #[command(subcommand)]
+    Order(OrderCommand),
+    /// Creates a demo client with a sender, templates, credits, a key and a dashboard sign-in; an operator; plans.
     SeedDemo {
         /// The WhatsApp phone-number id of the demo sender.
         #[arg(long, default_value = "100000000000001")]
@@ -91,6 +100,68 @@ enum ClientCommand {
         language: String,
         #[arg(long)]
         sms_sender: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Creates an operator: prints a one-time password, or reads one from stdin with --password-stdin.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Read the password (10 to 128 characters) from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PlanCommand {
+    /// Creates a plan, offered at once.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        credits: String,
+        /// The price as clients see it, e.g. "SAR 150".
+        #[arg(long)]
+        price: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// Lists every plan.
+    List,
+    /// Stops offering a plan (placed orders keep it).
+    Deactivate {
+        #[arg(long)]
+        plan: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum OrderCommand {
+    /// Lists pending orders, oldest first.
+    List,
+    /// Activates a pending order: grants its subscription and emails the client.
+    Activate {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        order: String,
+        /// Who acts, for the client's audit trail.
+        #[arg(long, env = "LIGHTOTP_OPERATOR", default_value = "lightotp-admin")]
+        operator: String,
+    },
+    /// Cancels a pending order, with a reason the client sees.
+    Cancel {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        order: String,
+        #[arg(long)]
+        reason: Option<String>,
+        #[arg(long, env = "LIGHTOTP_OPERATOR", default_value = "lightotp-admin")]
+        operator: String,
     },
 }
 
@@ -135,6 +206,9 @@ enum KeyCommand {
 struct KeyCreate {
     #[arg(long)]
     client: String,
+    /// The key's name, as the dashboard lists it (1 to 60 characters).
+    #[arg(long, default_value = ops::DEFAULT_KEY_NAME)]
+    name: String,
     /// RFC 3339 expiry, e.g. 2027-01-01T00:00:00Z.
     #[arg(long)]
     expires: Option<String>,
@@ -221,13 +295,13 @@ async fn run(cli: Cli) -> Result<Value, String> {
             .add_template(&client, &name, &language)
             .await
             .map(|()| json!({"clientId": client, "name": name, "language": language})),
-        Command::Key(KeyCommand::Create(KeyCreate { client, expires })) => {
+        Command::Key(KeyCommand::Create(KeyCreate { client, name, expires })) => {
             let expires = match expires.as_deref().map(lightotp::domain::time_format::parse_rfc3339) {
                 Some(None) => return Err("--expires must be an RFC 3339 timestamp".to_owned()),
                 Some(Some(at)) => Some(at),
                 None => None,
             };
-            admin.create_key(&client, expires, now).await.map(|k| to_json(&k))
+            admin.create_named_key(&client, &name, expires, now).await.map(|k| to_json(&k))
         }
         Command::Key(KeyCommand::Revoke { key_id }) => {
             admin.revoke_key(&key_id, now).await.map(|()| json!({"keyId": key_id, "revoked": true}))
@@ -255,6 +329,32 @@ async fn run(cli: Cli) -> Result<Value, String> {
             .delete_message(client.as_deref(), &id, now)
             .await
             .map(|changed| json!({"id": id, "messageStatus": "Deleted", "changed": changed})),
+        Command::Operator(OperatorCommand::Create { email, password_stdin }) => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).map_err(|e| format!("reading the password: {e}"))?;
+                Some(line.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            admin.create_operator(&email, password.as_deref(), now).await.map(|o| to_json(&o))
+        }
+        Command::Plan(PlanCommand::Create { name, credits, price, description }) => {
+            admin.create_plan(&name, &credits, &price, &description, now).await.map(|p| to_json(&p))
+        }
+        Command::Plan(PlanCommand::List) => admin.plans().await.map(|plans| json!({ "plans": plans })),
+        Command::Plan(PlanCommand::Deactivate { plan }) => {
+            admin.deactivate_plan(&plan).await.map(|()| json!({"planId": plan, "active": false}))
+        }
+        Command::Order(OrderCommand::List) => admin.pending_orders().await.map(|orders| json!({ "orders": orders })),
+        Command::Order(OrderCommand::Activate { client, order, operator }) => admin
+            .activate_order(&operator, &client, &order, now)
+            .await
+            .map(|subscription| json!({"orderId": order, "state": "Activated", "subscriptionId": subscription})),
+        Command::Order(OrderCommand::Cancel { client, order, reason, operator }) => admin
+            .cancel_order(&operator, &client, &order, reason.as_deref(), now)
+            .await
+            .map(|()| json!({"orderId": order, "state": "Cancelled"})),
         Command::SeedDemo { phone_number_id } => admin.seed_demo(&phone_number_id, now).await.map(|d| to_json(&d)),
         Command::Provision { whatsapp_token, whatsapp_app_secret, whatsapp_verify_token } => {
             let values = [

@@ -1,18 +1,24 @@
 //! Operator actions, against real AWS or (with `AWS_ENDPOINT_URL`) the local emulator.
 
-use lightotp::auth::{StoredVerifier, verifier_secret_name};
-use lightotp::domain::api_key::{ApiKey, KeyId};
 use lightotp::domain::language::{LanguageTag, Template};
 use lightotp::domain::phone::Region;
 use lightotp::domain::pricing::Credits;
 use lightotp::domain::subscription::Subscription;
-use lightotp::domain::time_format::rfc3339_millis;
 use lightotp::store::{ClientProfile, DynamoStore, StoreError};
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::store::{ApiKeyMetadata, OperatorWrites, PriceEntry};
+use std::sync::Arc;
+
+use lightotp::domain::account::{EmailAddress, Password, optional_text};
+use lightotp::domain::console::{PlanDraft, REASON_CHARS};
+use lightotp::email::Mailer;
+use lightotp::secrets::LazySecret;
+use lightotp::store::PlanRecord;
+use lightotp::store::PriceEntry;
+use lightotp::usecase::console::orders::{self, OrderRefusal, QueuedOrder};
+use lightotp::usecase::console::{Console, ConsoleError, accounts, api_keys};
 
 /// The table `template.yaml` declares.
 pub const DEFAULT_TABLE: &str = "lightotp";
@@ -24,10 +30,16 @@ pub const DEFAULT_WHATSAPP_TOKEN_SECRET: &str = "lightotp/whatsapp-token";
 pub const DEFAULT_WHATSAPP_APP_SECRET: &str = "lightotp/whatsapp-app-secret";
 /// The webhook verify token secret `template.yaml` declares.
 pub const DEFAULT_WHATSAPP_VERIFY_TOKEN: &str = "lightotp/whatsapp-verify-token";
+/// The name of a key made by `key create` without `--name`.
+pub const DEFAULT_KEY_NAME: &str = "Created by lightotp-admin";
 /// Where per-key verifier secrets live.
 pub const DEFAULT_API_KEY_PREFIX: &str = "lightotp/api-keys/";
 /// The low-balance threshold when none is given: 10 % of the credits granted (docs/api.md, Billing).
-pub const DEFAULT_LOW_BALANCE_PERCENT: u8 = 10;
+pub const DEFAULT_LOW_BALANCE_PERCENT: u8 = lightotp::usecase::console::orders::DEFAULT_LOW_BALANCE_PERCENT;
+/// The dashboard's URL when `DASHBOARD_URL` is not set: the local stack's (emailed links point under it).
+pub const DEFAULT_DASHBOARD_URL: &str = "http://127.0.0.1:3000/dashboard";
+/// The address emails come from when `EMAIL_FROM` is not set (`template.yaml`'s default).
+pub const DEFAULT_EMAIL_FROM: &str = "notifications@lightotp.example";
 
 /// What an operator action failed on.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +59,9 @@ pub enum AdminError {
     /// The OS random generator failed.
     #[error("random generator: {0}")]
     Random(String),
+    /// A console use case failed on our side.
+    #[error(transparent)]
+    Console(#[from] ConsoleError),
 }
 
 /// What the operator tooling talks to.
@@ -60,6 +75,8 @@ pub struct Admin {
     pub pepper_secret: String,
     /// The verifier secrets' name prefix.
     pub api_key_prefix: String,
+    /// The dashboard's use cases, which the CLI shares.
+    pub console: Console,
 }
 
 /// `client create`'s answer.
@@ -70,17 +87,7 @@ pub struct CreatedClient {
     pub client_id: String,
 }
 
-/// `key create`'s answer: the only time the key is shown.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct CreatedKey {
-    /// The key's public id.
-    pub key_id: String,
-    /// The whole key.
-    pub api_key: String,
-    /// Its expiry, if any.
-    pub expires_at: Option<String>,
-}
+pub use lightotp::usecase::console::api_keys::CreatedKey;
 
 /// `subscription grant`'s answer.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -125,6 +132,111 @@ pub struct Demo {
     pub api_key: String,
     /// A number to send to.
     pub phone_e164: String,
+    /// The seeded dashboard sign-ins.
+    pub dashboard: DemoSignIns,
+}
+
+/// The demo client's address and dashboard sign-in.
+pub const DEMO_EMAIL: &str = "demo@example.com";
+/// The seeded operator's address.
+pub const OPERATOR_EMAIL: &str = "operator@example.com";
+
+/// An email and a password, as `.lightotp/stack.json` lists the seeded sign-ins.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SignIn {
+    /// The address.
+    pub email: String,
+    /// The password.
+    pub password: String,
+}
+
+/// The seeded dashboard sign-ins.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DemoSignIns {
+    /// The operator.
+    pub operator: SignIn,
+    /// The demo client's user.
+    pub demo: SignIn,
+}
+
+/// `operator create`'s answer: the password only when the CLI made it (shown once).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedOperator {
+    /// The operator's address.
+    pub email: String,
+    /// The one-time password the CLI generated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+/// A plan as the CLI prints it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanView {
+    /// Its id.
+    pub plan_id: String,
+    /// Its name.
+    pub name: String,
+    /// Credits an activation grants.
+    pub credits: Credits,
+    /// The price as shown.
+    pub price: String,
+    /// Offered to clients.
+    pub active: bool,
+}
+
+impl From<&PlanRecord> for PlanView {
+    fn from(plan: &PlanRecord) -> Self {
+        Self {
+            plan_id: plan.plan_id.clone(),
+            name: plan.plan.name.clone(),
+            credits: plan.plan.credits,
+            price: plan.plan.price_label.clone(),
+            active: plan.active,
+        }
+    }
+}
+
+/// A pending order as the CLI prints it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderView {
+    /// Its id.
+    pub order_id: String,
+    /// Whose.
+    pub client_id: String,
+    /// The client's name.
+    pub client_name: String,
+    /// The plan ordered.
+    pub plan: String,
+    /// Its credits.
+    pub credits: Credits,
+    /// The client's notes.
+    pub notes: Option<String>,
+    /// Placed at.
+    pub created_at: String,
+}
+
+impl From<&QueuedOrder> for OrderView {
+    fn from(queued: &QueuedOrder) -> Self {
+        Self {
+            order_id: queued.order.order_id.clone(),
+            client_id: queued.order.client_id.clone(),
+            client_name: queued.client_name.clone(),
+            plan: queued.order.plan_name.clone(),
+            credits: queued.order.credits,
+            notes: queued.order.notes.clone(),
+            created_at: queued.order.created_at.clone(),
+        }
+    }
+}
+
+fn order_refusal(refusal: OrderRefusal, order_id: &str) -> AdminError {
+    match refusal {
+        OrderRefusal::NotPending => AdminError::Invalid(format!("order {order_id} is not pending")),
+        OrderRefusal::UnknownOrder | OrderRefusal::UnknownPlan => AdminError::NotFound(format!("order {order_id}")),
+    }
 }
 
 /// Random bytes from the OS CSPRNG, hex encoded.
@@ -134,18 +246,31 @@ pub fn random_hex(bytes: usize) -> Result<String, AdminError> {
     Ok(hex::encode(buf))
 }
 
-fn sm_error<E: std::error::Error>(err: E) -> AdminError {
-    AdminError::Secrets(aws_sdk_secretsmanager::error::DisplayErrorContext(err).to_string())
-}
-
 impl Admin {
     /// Connects with the standard AWS configuration (honours `AWS_ENDPOINT_URL`).
+    /// Emails go from `EMAIL_FROM` and their links point under `DASHBOARD_URL`; new orders are announced to
+    /// `OPERATORS_EMAIL` (all optional: the local stack's values by default).
     pub fn new(aws: &aws_config::SdkConfig, table: &str, pepper_secret: &str, api_key_prefix: &str) -> Self {
+        let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table);
+        let secrets = aws_sdk_secretsmanager::Client::new(aws);
+        let env = |name: &str, default: &str| {
+            std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or(default.to_owned())
+        };
+        let console = Console {
+            store: store.clone(),
+            secrets: secrets.clone(),
+            api_key_prefix: api_key_prefix.to_owned(),
+            pepper: Arc::new(LazySecret::new(secrets.clone(), pepper_secret)),
+            mailer: Mailer::new(aws_sdk_sesv2::Client::new(aws), env("EMAIL_FROM", DEFAULT_EMAIL_FROM)),
+            dashboard_url: env("DASHBOARD_URL", DEFAULT_DASHBOARD_URL).trim_end_matches('/').to_owned(),
+            operators_email: std::env::var("OPERATORS_EMAIL").ok().filter(|v| !v.is_empty()),
+        };
         Self {
-            store: DynamoStore::new(aws_sdk_dynamodb::Client::new(aws), table),
-            secrets: aws_sdk_secretsmanager::Client::new(aws),
+            store,
+            secrets,
             pepper_secret: pepper_secret.to_owned(),
             api_key_prefix: api_key_prefix.to_owned(),
+            console,
         }
     }
 
@@ -203,71 +328,41 @@ impl Admin {
         Ok(self.store.add_template(client_id, &Template { name: name.to_owned(), language }).await?)
     }
 
-    /// Issues a key for a client: the verifier goes to Secrets Manager, the metadata to the table, and the key
+    /// Issues a key for a client, named `name`, exactly as the dashboard's `Create key` does
+    /// (`usecase::console::api_keys`): the verifier goes to Secrets Manager, the metadata to the table, and the key
     /// itself only to the caller.
+    pub async fn create_named_key(
+        &self,
+        client_id: &str,
+        name: &str,
+        expires_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Result<CreatedKey, AdminError> {
+        let name = lightotp::domain::console::key_name(name)
+            .map_err(|e| AdminError::Invalid(format!("the key name: {e} (1 to 60 characters)")))?;
+        if expires_at.is_some_and(|at| at <= now) {
+            return Err(AdminError::Invalid("--expires must be in the future".to_owned()));
+        }
+        self.existing_client(client_id).await?;
+        Ok(api_keys::create_key(&self.console, client_id, &name, expires_at, now).await?)
+    }
+
+    /// [`Admin::create_named_key`] with the name the CLI gives when none is given.
     pub async fn create_key(
         &self,
         client_id: &str,
         expires_at: Option<OffsetDateTime>,
         now: OffsetDateTime,
     ) -> Result<CreatedKey, AdminError> {
-        self.existing_client(client_id).await?;
-        let mut id_bytes = [0u8; 8];
-        let mut secret_bytes = [0u8; 32];
-        getrandom::fill(&mut id_bytes).map_err(|e| AdminError::Random(e.to_string()))?;
-        getrandom::fill(&mut secret_bytes).map_err(|e| AdminError::Random(e.to_string()))?;
-        let key = ApiKey::from_random(id_bytes, secret_bytes);
-        let pepper = self.pepper().await?;
-        let expires_at = expires_at.map(rfc3339_millis);
-        let stored = StoredVerifier {
-            client_id: client_id.to_owned(),
-            verifier: key.verifier(pepper.as_bytes()),
-            expires_at: expires_at.clone(),
-        };
-        let body = serde_json::to_string(&stored).map_err(|e| AdminError::Invalid(e.to_string()))?;
-        self.secrets
-            .create_secret()
-            .name(verifier_secret_name(&self.api_key_prefix, key.key_id()))
-            .description(format!("lightotp API key verifier for client {client_id}"))
-            .secret_string(body)
-            .send()
-            .await
-            .map_err(sm_error)?;
-        self.store
-            .put_api_key_metadata(&ApiKeyMetadata {
-                key_id: key.key_id().to_string(),
-                client_id: client_id.to_owned(),
-                created_at: rfc3339_millis(now),
-                expires_at: expires_at.clone(),
-            })
-            .await?;
-        Ok(CreatedKey { key_id: key.key_id().to_string(), api_key: key.reveal(), expires_at })
+        self.create_named_key(client_id, DEFAULT_KEY_NAME, expires_at, now).await
     }
 
     /// Revokes a key: its verifier is deleted at once, so every function stops accepting it when its cache entry
     /// ages out (at most 60 s).
     pub async fn revoke_key(&self, key_id: &str, now: OffsetDateTime) -> Result<(), AdminError> {
-        let key_id = KeyId::parse(key_id).ok_or_else(|| AdminError::Invalid(format!("{key_id:?} is not a key id")))?;
-        let name = verifier_secret_name(&self.api_key_prefix, &key_id);
-        let current = self.secrets.get_secret_value().secret_id(&name).send().await;
-        let stored = match current {
-            Ok(out) => out.secret_string().and_then(|raw| serde_json::from_str::<StoredVerifier>(raw).ok()),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
-                return Err(AdminError::NotFound(format!("key {key_id}")));
-            }
-            Err(e) => return Err(sm_error(e)),
-        };
-        self.secrets
-            .delete_secret()
-            .secret_id(&name)
-            .force_delete_without_recovery(true)
-            .send()
-            .await
-            .map_err(sm_error)?;
-        if let Some(stored) = stored {
-            self.store.mark_api_key_revoked(&stored.client_id, key_id.as_str(), now).await?;
-        }
-        Ok(())
+        api_keys::revoke_key_by_id(&self.console, key_id, now)
+            .await?
+            .map_err(|api_keys::NoSuchKey| AdminError::NotFound(format!("key {key_id}")))
     }
 
     /// Grants a subscription of `credits`, active at once.
@@ -357,19 +452,139 @@ impl Admin {
             .await?)
     }
 
-    /// A demo client with a WhatsApp sender, `en` and `ar` templates, 1000 credits and a key.
+    /// A demo client with a WhatsApp sender, `en` and `ar` templates, 1000 credits, a key and a dashboard
+    /// sign-in; an operator; and two active plans.
     pub async fn seed_demo(&self, whatsapp_phone_number_id: &str, now: OffsetDateTime) -> Result<Demo, AdminError> {
-        let client = self.create_client("Demo client", "demo@example.com", "en", Some("LightOTP")).await?;
+        let client = self.create_client("Demo client", DEMO_EMAIL, "en", Some("LightOTP")).await?;
         self.assign_sender(&client.client_id, whatsapp_phone_number_id, "+15550001234").await?;
         self.add_template(&client.client_id, "lightotp_auth", "en").await?;
         self.add_template(&client.client_id, "lightotp_auth", "ar").await?;
         self.grant_subscription(&client.client_id, Credits::new(1000), DEFAULT_LOW_BALANCE_PERCENT, now).await?;
-        let key = self.create_key(&client.client_id, None, now).await?;
-        Ok(Demo { client_id: client.client_id, api_key: key.api_key, phone_e164: "+966551234567".to_owned() })
+        let key = self.create_named_key(&client.client_id, "Demo key", None, now).await?;
+        let demo_password = random_hex(8)?;
+        self.create_client_user(&client.client_id, DEMO_EMAIL, &demo_password, now).await?;
+        let operator = self.create_operator(OPERATOR_EMAIL, None, now).await?;
+        self.create_plan("Starter", "1000", "SAR 150", "1,000 WhatsApp OTP credits.", now).await?;
+        self.create_plan("Growth", "10000", "SAR 1,200", "10,000 WhatsApp OTP credits.", now).await?;
+        Ok(Demo {
+            client_id: client.client_id,
+            api_key: key.api_key,
+            phone_e164: "+966551234567".to_owned(),
+            dashboard: DemoSignIns {
+                operator: SignIn { email: operator.email, password: operator.password.unwrap_or_default() },
+                demo: SignIn { email: DEMO_EMAIL.to_owned(), password: demo_password },
+            },
+        })
     }
 
-    async fn pepper(&self) -> Result<String, AdminError> {
-        let out = self.secrets.get_secret_value().secret_id(&self.pepper_secret).send().await.map_err(sm_error)?;
-        out.secret_string().map(str::to_owned).ok_or_else(|| AdminError::Secrets("the pepper has no value".to_owned()))
+    /// Creates an operator (never by signing up): with the given password, or a printed one-time random one.
+    pub async fn create_operator(
+        &self,
+        email: &str,
+        password: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<CreatedOperator, AdminError> {
+        let address = EmailAddress::parse(email).map_err(|e| AdminError::Invalid(format!("--email: {e}")))?;
+        let generated = match password {
+            Some(_) => None,
+            None => Some(random_hex(12)?),
+        };
+        let chosen = password.or(generated.as_deref()).unwrap_or_default();
+        let password = Password::new_password(chosen)
+            .map_err(|_| AdminError::Invalid("the password must have 10 to 128 characters".to_owned()))?;
+        if !accounts::create_operator(&self.console, &address, &password, now).await? {
+            return Err(AdminError::Invalid(format!("{} already has an account", address.as_str())));
+        }
+        Ok(CreatedOperator { email: address.as_str().to_owned(), password: generated })
+    }
+
+    /// Creates a verified dashboard sign-in for an existing client.
+    pub async fn create_client_user(
+        &self,
+        client_id: &str,
+        email: &str,
+        password: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), AdminError> {
+        let address = EmailAddress::parse(email).map_err(|e| AdminError::Invalid(format!("email: {e}")))?;
+        let password = Password::new_password(password)
+            .map_err(|_| AdminError::Invalid("the password must have 10 to 128 characters".to_owned()))?;
+        self.existing_client(client_id).await?;
+        if !accounts::create_client_user(&self.console, client_id, &address, &password, now).await? {
+            return Err(AdminError::Invalid(format!("{} already has an account", address.as_str())));
+        }
+        Ok(())
+    }
+
+    /// Creates a plan, active at once.
+    pub async fn create_plan(
+        &self,
+        name: &str,
+        credits: &str,
+        price: &str,
+        description: &str,
+        now: OffsetDateTime,
+    ) -> Result<PlanView, AdminError> {
+        let draft = PlanDraft::parse(name, credits, price, description).map_err(|errors| {
+            AdminError::Invalid(
+                errors.iter().map(|(field, e)| format!("--{field}: {e}")).collect::<Vec<_>>().join("; "),
+            )
+        })?;
+        let plan_id = orders::create_plan(&self.console, &draft, now).await?;
+        Ok(PlanView::from(&PlanRecord { plan_id, plan: draft, active: true, created_at: String::new() }))
+    }
+
+    /// Every plan, oldest first.
+    pub async fn plans(&self) -> Result<Vec<PlanView>, AdminError> {
+        Ok(orders::all_plans(&self.console).await?.iter().map(PlanView::from).collect())
+    }
+
+    /// Stops offering a plan.
+    pub async fn deactivate_plan(&self, plan_id: &str) -> Result<(), AdminError> {
+        if orders::deactivate_plan(&self.console, plan_id).await? {
+            Ok(())
+        } else {
+            Err(AdminError::NotFound(format!("plan {plan_id}")))
+        }
+    }
+
+    /// The pending orders, oldest first.
+    pub async fn pending_orders(&self) -> Result<Vec<OrderView>, AdminError> {
+        Ok(orders::orders_queue(&self.console).await?.iter().map(OrderView::from).collect())
+    }
+
+    /// Activates a pending order (granting its subscription, once) as the operator `operator`.
+    pub async fn activate_order(
+        &self,
+        operator: &str,
+        client_id: &str,
+        order_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<String, AdminError> {
+        match orders::activate_order(&self.console, operator, client_id, order_id, now).await? {
+            Ok(order) => Ok(order.subscription_id.unwrap_or_default()),
+            Err(refusal) => Err(order_refusal(refusal, order_id)),
+        }
+    }
+
+    /// Cancels a pending order with an optional reason the client sees.
+    pub async fn cancel_order(
+        &self,
+        operator: &str,
+        client_id: &str,
+        order_id: &str,
+        reason: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<(), AdminError> {
+        let reason = match reason.map(|r| optional_text(r, REASON_CHARS)) {
+            Some(Err(e)) => {
+                return Err(AdminError::Invalid(format!("--reason: {e} (up to {REASON_CHARS} characters)")));
+            }
+            Some(Ok(reason)) => reason,
+            None => None,
+        };
+        orders::cancel_order(&self.console, operator, client_id, order_id, reason.as_deref(), now)
+            .await?
+            .map_err(|refusal| order_refusal(refusal, order_id))
     }
 }

@@ -1,18 +1,15 @@
-//! Writes only operators make: clients, senders, templates, subscriptions, prices, API-key metadata, SMS texts,
-//! wallet top-ups, and finding a message's owner by a full-table `Scan`. They live here, in the operator's crate,
-//! so that none of them ships in the API functions (a cargo feature would not keep them out: a workspace build of
-//! one function unifies features across every member). Each write is guarded by a condition so that a typo cannot
-//! overwrite or invent a client.
+//! Writes only operators and the dashboard make: clients, senders, templates, subscriptions, prices, API-key
+//! metadata, SMS texts, wallet top-ups, and finding a message's owner by a full-table `Scan`. The API functions never
+//! call them (link-time optimisation drops them from their binaries), and their IAM policies would refuse them. Each
+//! write is guarded by a condition so that a typo cannot overwrite or invent a client.
 
-use std::future::Future;
-
+use super::schema::{PK, SK, attr, key};
+use super::{ClientProfile, DynamoStore, InOperation, StoreError, item_key, n, s, template_value};
+use crate::domain::language::Template;
+use crate::domain::pricing::Credits;
+use crate::domain::subscription::low_balance_threshold;
+use crate::domain::time_format::rfc3339_millis;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem, Update};
-use lightotp::domain::language::Template;
-use lightotp::domain::pricing::Credits;
-use lightotp::domain::subscription::low_balance_threshold;
-use lightotp::domain::time_format::rfc3339_millis;
-use lightotp::store::schema::{PK, SK, attr, key};
-use lightotp::store::{ClientProfile, DynamoStore, InOperation, StoreError, item_key, n, s, template_value};
 
 /// What is stored about an API key: never the secret, never its verifier.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +18,8 @@ pub struct ApiKeyMetadata {
     pub key_id: String,
     /// Its owner.
     pub client_id: String,
+    /// What its owner calls it.
+    pub name: String,
     /// When it was created.
     pub created_at: String,
     /// When it stops working, if ever.
@@ -36,60 +35,9 @@ pub struct PriceEntry {
     pub credits: Credits,
 }
 
-/// The operator's writes on the table.
-pub trait OperatorWrites {
+impl DynamoStore {
     /// Creates a client profile; refuses to overwrite an existing one.
-    fn create_client(&self, profile: &ClientProfile) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Assigns the client's WhatsApp sender number (replacing any previous one).
-    fn assign_sender(
-        &self,
-        client_id: &str,
-        phone_number_id: &str,
-        display_phone: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Adds an approved template to the client's list.
-    fn add_template(&self, client_id: &str, template: &Template)
-    -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Grants a new subscription of `credits`, active at once. The client must exist.
-    fn grant_subscription(
-        &self,
-        client_id: &str,
-        subscription_id: &str,
-        credits: Credits,
-        low_balance_percent: u8,
-        now: time::OffsetDateTime,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Sets a country's price (overwriting the previous one).
-    fn set_price(&self, price: &PriceEntry) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Records an API key's metadata (the verifier itself lives only in Secrets Manager).
-    fn put_api_key_metadata(&self, key: &ApiKeyMetadata) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Marks an API key's metadata revoked.
-    fn mark_api_key_revoked(
-        &self,
-        client_id: &str,
-        key_id: &str,
-        now: time::OffsetDateTime,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Finds which client a message belongs to when the operator knows only its id (a filtered `Scan`: an operator
-    /// action, never on a request path).
-    fn client_of_message(&self, message_id: &str) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
-    /// Sets the client's Verify API SMS text for one language (`en` or `ar`).
-    fn set_sms_template(
-        &self,
-        client_id: &str,
-        language: &str,
-        text: &str,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-    /// Adds credits to the client's wallet (an operator action); the client must exist.
-    fn top_up_wallet(
-        &self,
-        client_id: &str,
-        credits: Credits,
-    ) -> impl Future<Output = Result<Credits, StoreError>> + Send;
-}
-
-impl OperatorWrites for DynamoStore {
-    async fn create_client(&self, profile: &ClientProfile) -> Result<(), StoreError> {
+    pub async fn create_client(&self, profile: &ClientProfile) -> Result<(), StoreError> {
         const OP: &str = "PutItem client";
         self.client()
             .put_item()
@@ -103,7 +51,8 @@ impl OperatorWrites for DynamoStore {
         Ok(())
     }
 
-    async fn assign_sender(
+    /// Assigns the client's WhatsApp sender number (replacing any previous one).
+    pub async fn assign_sender(
         &self,
         client_id: &str,
         phone_number_id: &str,
@@ -122,7 +71,8 @@ impl OperatorWrites for DynamoStore {
         Ok(())
     }
 
-    async fn add_template(&self, client_id: &str, template: &Template) -> Result<(), StoreError> {
+    /// Adds an approved template to the client's list.
+    pub async fn add_template(&self, client_id: &str, template: &Template) -> Result<(), StoreError> {
         const OP: &str = "UpdateItem template";
         update_existing(self, item_key(key::client(client_id), key::PROFILE.to_owned()))
             .update_expression("SET #templates = list_append(#templates, :new)")
@@ -134,7 +84,8 @@ impl OperatorWrites for DynamoStore {
         Ok(())
     }
 
-    async fn grant_subscription(
+    /// Grants a new subscription of `credits`, active at once. The client must exist.
+    pub async fn grant_subscription(
         &self,
         client_id: &str,
         subscription_id: &str,
@@ -143,24 +94,9 @@ impl OperatorWrites for DynamoStore {
         now: time::OffsetDateTime,
     ) -> Result<(), StoreError> {
         const OP: &str = "TransactWriteItems grant subscription";
-        let sort_key = key::subscription(now.unix_timestamp_nanos(), subscription_id);
         let client_exists = client_exists(self, client_id).in_operation(OP)?;
-        let put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(self.table())
-            .item(PK, s(key::client(client_id)))
-            .item(SK, s(sort_key))
-            .item(attr::SUBSCRIPTION_ID, s(subscription_id))
-            .item(attr::CLIENT_ID, s(client_id))
-            .item(attr::GRANTED, n(credits))
-            .item(attr::BALANCE, n(credits))
-            .item(attr::STATE, s("Active"))
-            .item(attr::LOW_BALANCE_PERCENT, n(low_balance_percent))
-            .item(attr::LOW_BALANCE_THRESHOLD, n(low_balance_threshold(credits, low_balance_percent)))
-            .item(attr::CREATED_AT, s(rfc3339_millis(now)))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .build()
-            .in_operation(OP)?;
+        let put =
+            new_subscription(self, client_id, subscription_id, credits, low_balance_percent, now).in_operation(OP)?;
         self.client()
             .transact_write_items()
             .transact_items(
@@ -173,7 +109,8 @@ impl OperatorWrites for DynamoStore {
         Ok(())
     }
 
-    async fn set_price(&self, price: &PriceEntry) -> Result<(), StoreError> {
+    /// Sets a country's price (overwriting the previous one).
+    pub async fn set_price(&self, price: &PriceEntry) -> Result<(), StoreError> {
         const OP: &str = "PutItem price";
         self.client()
             .put_item()
@@ -188,7 +125,8 @@ impl OperatorWrites for DynamoStore {
         Ok(())
     }
 
-    async fn put_api_key_metadata(&self, key: &ApiKeyMetadata) -> Result<(), StoreError> {
+    /// Records an API key's metadata (the verifier itself lives only in Secrets Manager).
+    pub async fn put_api_key_metadata(&self, key: &ApiKeyMetadata) -> Result<(), StoreError> {
         const OP: &str = "PutItem api key";
         let mut put = self
             .client()
@@ -198,6 +136,7 @@ impl OperatorWrites for DynamoStore {
             .item(SK, s(key::api_key(&key.key_id)))
             .item(attr::KEY_ID, s(key.key_id.clone()))
             .item(attr::CLIENT_ID, s(key.client_id.clone()))
+            .item(attr::KEY_NAME, s(key.name.clone()))
             .item(attr::CREATED_AT, s(key.created_at.clone()))
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", PK);
@@ -208,7 +147,8 @@ impl OperatorWrites for DynamoStore {
         Ok(())
     }
 
-    async fn mark_api_key_revoked(
+    /// Marks an API key's metadata revoked.
+    pub async fn mark_api_key_revoked(
         &self,
         client_id: &str,
         key_id: &str,
@@ -225,7 +165,9 @@ impl OperatorWrites for DynamoStore {
         Ok(())
     }
 
-    async fn client_of_message(&self, message_id: &str) -> Result<Option<String>, StoreError> {
+    /// Finds which client a message belongs to when the operator knows only its id (a filtered `Scan`: an operator
+    /// action, never on a request path).
+    pub async fn client_of_message(&self, message_id: &str) -> Result<Option<String>, StoreError> {
         const OP: &str = "Scan message owner";
         let mut start = None;
         loop {
@@ -252,7 +194,8 @@ impl OperatorWrites for DynamoStore {
         }
     }
 
-    async fn set_sms_template(&self, client_id: &str, language: &str, text: &str) -> Result<(), StoreError> {
+    /// Sets the client's Verify API SMS text for one language (`en` or `ar`).
+    pub async fn set_sms_template(&self, client_id: &str, language: &str, text: &str) -> Result<(), StoreError> {
         const OP: &str = "UpdateItem SMS template";
         update_existing(self, item_key(key::client(client_id), key::PROFILE.to_owned()))
             .update_expression("SET #templates = if_not_exists(#templates, :empty)")
@@ -272,7 +215,8 @@ impl OperatorWrites for DynamoStore {
         Ok(())
     }
 
-    async fn top_up_wallet(&self, client_id: &str, credits: Credits) -> Result<Credits, StoreError> {
+    /// Adds credits to the client's wallet (an operator action); the client must exist.
+    pub async fn top_up_wallet(&self, client_id: &str, credits: Credits) -> Result<Credits, StoreError> {
         const OP: &str = "TransactWriteItems wallet top-up";
         let exists = client_exists(self, client_id).in_operation(OP)?;
         let add = Update::builder()
@@ -294,9 +238,36 @@ impl OperatorWrites for DynamoStore {
     }
 }
 
+/// A new subscription of `credits`, active at once, as a transaction's `Put` (guarded by `attribute_not_exists`):
+/// what a grant and an order's activation both write.
+pub(crate) fn new_subscription(
+    store: &DynamoStore,
+    client_id: &str,
+    subscription_id: &str,
+    credits: Credits,
+    low_balance_percent: u8,
+    now: time::OffsetDateTime,
+) -> Result<aws_sdk_dynamodb::types::Put, aws_sdk_dynamodb::error::BuildError> {
+    aws_sdk_dynamodb::types::Put::builder()
+        .table_name(store.table())
+        .item(PK, s(key::client(client_id)))
+        .item(SK, s(key::subscription(now.unix_timestamp_nanos(), subscription_id)))
+        .item(attr::SUBSCRIPTION_ID, s(subscription_id))
+        .item(attr::CLIENT_ID, s(client_id))
+        .item(attr::GRANTED, n(credits))
+        .item(attr::BALANCE, n(credits))
+        .item(attr::STATE, s("Active"))
+        .item(attr::LOW_BALANCE_PERCENT, n(low_balance_percent))
+        .item(attr::LOW_BALANCE_THRESHOLD, n(low_balance_threshold(credits, low_balance_percent)))
+        .item(attr::CREATED_AT, s(rfc3339_millis(now)))
+        .condition_expression("attribute_not_exists(#pk)")
+        .expression_attribute_names("#pk", PK)
+        .build()
+}
+
 /// An update of an item that must already exist (`attribute_exists(pk)`): a typo in an id changes nothing and
 /// fails instead of creating a stray item.
-fn update_existing(
+pub(crate) fn update_existing(
     store: &DynamoStore,
     key: std::collections::HashMap<String, AttributeValue>,
 ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
@@ -310,7 +281,10 @@ fn update_existing(
 }
 
 /// The check, in a transaction, that the client's profile exists.
-fn client_exists(store: &DynamoStore, client_id: &str) -> Result<ConditionCheck, aws_sdk_dynamodb::error::BuildError> {
+pub(crate) fn client_exists(
+    store: &DynamoStore,
+    client_id: &str,
+) -> Result<ConditionCheck, aws_sdk_dynamodb::error::BuildError> {
     ConditionCheck::builder()
         .table_name(store.table())
         .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))

@@ -38,6 +38,8 @@ pub struct Deps {
     pub mailer: Mailer,
     /// SMS (SNS), for the Verify API.
     pub sms: SmsSender,
+    /// Secrets Manager itself, for the dashboard's API-key verifiers.
+    pub secrets: aws_sdk_secretsmanager::Client,
 }
 
 impl std::fmt::Debug for dyn Clock {
@@ -156,7 +158,7 @@ impl Deps {
         let api_keys = ApiKeyVerifier::new(secrets.clone(), &config.api_key_secret_prefix, Arc::clone(&pepper));
         let token = LazySecret::new(secrets.clone(), &config.whatsapp_token_secret_id);
         let whatsapp_app_secret = LazySecret::new(secrets.clone(), &config.whatsapp_app_secret_id);
-        let whatsapp_verify_token = LazySecret::new(secrets, &config.whatsapp_verify_token_secret_id);
+        let whatsapp_verify_token = LazySecret::new(secrets.clone(), &config.whatsapp_verify_token_secret_id);
         let mailer = Mailer::new(ses, &config.email_from);
         let whatsapp = WhatsAppClient::new(
             http_client(config.whatsapp_timeout)?,
@@ -175,6 +177,7 @@ impl Deps {
             whatsapp_verify_token,
             mailer,
             sms: SmsSender::new(sns),
+            secrets,
         })
     }
 }

@@ -49,6 +49,8 @@ pub struct Subscription {
     pub low_balance_threshold: Credits,
     /// Whether that email was already claimed.
     pub low_balance_notified: bool,
+    /// When it was granted (RFC 3339; empty when unknown).
+    pub created_at: String,
 }
 
 /// The low-balance threshold of a subscription granted `credits` with `percent` (docs/api.md, Billing: default 10 %).
@@ -123,6 +125,7 @@ mod tests {
             stored_state,
             low_balance_threshold: c(10),
             low_balance_notified: false,
+            created_at: String::new(),
         }
     }
 

@@ -194,6 +194,7 @@ pub(super) fn subscription_from_item(item: &Item, op: &'static str) -> Result<Su
         stored_state,
         low_balance_threshold: optional_number(item, attr::LOW_BALANCE_THRESHOLD).unwrap_or(Credits::ZERO),
         low_balance_notified: item.contains_key(attr::LOW_BALANCE_NOTIFIED_AT),
+        created_at: optional_string(item, attr::CREATED_AT).unwrap_or_default(),
     })
 }
 

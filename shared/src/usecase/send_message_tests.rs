@@ -118,6 +118,7 @@ fn subscription(balance: u64, threshold: u64) -> Subscription {
         stored_state: StoredState::Active,
         low_balance_threshold: Credits::new(threshold),
         low_balance_notified: false,
+        created_at: String::new(),
     }
 }
 

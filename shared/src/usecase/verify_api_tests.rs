@@ -125,6 +125,7 @@ impl Subscriptions for World {
             stored_state: StoredState::Active,
             low_balance_threshold: Credits::new(0),
             low_balance_notified: false,
+            created_at: String::new(),
         }])
     }
 }

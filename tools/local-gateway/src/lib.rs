@@ -14,7 +14,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use lightotp::clock::Clock;
 use lightotp::deps::Deps;
 use lightotp::domain::time_format::rfc3339_millis;
@@ -29,12 +29,20 @@ pub use clock::MovableClock;
 pub struct Gateway {
     deps: Arc<Deps>,
     clock: Arc<MovableClock>,
+    dashboard: Arc<dashboard::Dashboard>,
 }
 
 impl Gateway {
-    /// A gateway over dependencies built with `clock`.
-    pub fn new(deps: Arc<Deps>, clock: Arc<MovableClock>) -> Self {
-        Self { deps, clock }
+    /// A gateway over dependencies built with `clock`, serving the dashboard at `dashboard_url` (its emailed links
+    /// and the `Origin` its forms must come from).
+    pub fn new(
+        deps: Arc<Deps>,
+        clock: Arc<MovableClock>,
+        dashboard_url: &str,
+        operators_email: Option<String>,
+    ) -> Result<Self, lightotp::config::ConfigError> {
+        let dashboard = Arc::new(dashboard::Dashboard::new(Arc::clone(&deps), dashboard_url, operators_email)?);
+        Ok(Self { deps, clock, dashboard })
     }
 }
 
@@ -46,6 +54,7 @@ enum Function {
     WhatsAppWebhook,
     OtpInitiate,
     OtpVerify,
+    Dashboard,
 }
 
 /// The routes: the documented API paths and the local-only clock.
@@ -72,6 +81,11 @@ pub fn router(gateway: Gateway) -> Router {
         .route(
             "/api/otp/verify",
             post(|s, c, m, u, h, b| invoke(Function::OtpVerify, "POST /api/otp/verify", s, c, m, u, h, b)),
+        )
+        .route("/dashboard", any(|s, c, m, u, h, b| invoke(Function::Dashboard, "ANY /dashboard", s, c, m, u, h, b)))
+        .route(
+            "/dashboard/{*proxy}",
+            any(|s, c, m, u, h, b| invoke(Function::Dashboard, "ANY /dashboard/{proxy+}", s, c, m, u, h, b)),
         )
         .route("/_local/sweep", post(sweep_now))
         .route("/_local/clock", get(clock_now))
@@ -112,6 +126,7 @@ async fn invoke(
             Function::WhatsAppWebhook => lambda::invoke(event, |r| whatsapp_webhook::handle(deps, r)).await,
             Function::OtpInitiate => lambda::invoke(event, |r| otp_initiate::handle(deps, r)).await,
             Function::OtpVerify => lambda::invoke(event, |r| otp_verify::handle(deps, r)).await,
+            Function::Dashboard => lambda::invoke(event, |r| dashboard::handle(&gateway.dashboard, r)).await,
         }
     }
     .instrument(span)

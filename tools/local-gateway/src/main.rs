@@ -29,7 +29,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port)).await?;
     tracing::info!(address = %listener.local_addr()?, "local gateway listening");
     tokio::spawn(local_gateway::sweep_periodically(Arc::clone(&deps), std::time::Duration::from_secs(60)));
-    let app = router(Gateway::new(deps, clock)).into_make_service_with_connect_info::<SocketAddr>();
+    // The dashboard's public URL: its emailed links point under it, and its forms must come from its origin.
+    let dashboard_url = std::env::var("DASHBOARD_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| format!("http://{}:{}/dashboard", args.host, args.port));
+    let operators_email = std::env::var("OPERATORS_EMAIL").ok().filter(|v| !v.is_empty());
+    let gateway = Gateway::new(deps, clock, &dashboard_url, operators_email)?;
+    let app = router(gateway).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
     Ok(())
 }

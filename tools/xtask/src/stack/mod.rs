@@ -65,6 +65,8 @@ fn function_env(ports: Ports) -> Vec<(&'static str, String)> {
         ("WHATSAPP_APP_SECRET_ID", "lightotp/whatsapp-app-secret".to_owned()),
         ("WHATSAPP_VERIFY_TOKEN_SECRET_ID", "lightotp/whatsapp-verify-token".to_owned()),
         ("EMAIL_FROM", "notifications@lightotp.example".to_owned()),
+        ("DASHBOARD_URL", format!("http://127.0.0.1:{}/dashboard", ports.api)),
+        ("OPERATORS_EMAIL", "operators@lightotp.example".to_owned()),
         ("LIGHTOTP_API_PORT", ports.api.to_string()),
         ("LIGHTOTP_WHATSAPP_PORT", ports.whatsapp.to_string()),
         ("LIGHTOTP_AWS_PORT", ports.aws.to_string()),
@@ -220,13 +222,18 @@ pub async fn start(claim: Claim, ports: Ports) -> Result<Running, String> {
     wait_until_ours("local gateway", &format!("{api_url}/_local/health"), &mut children, &files.logs).await?;
 
     say("  seeding the demo client (WhatsApp sender, templates, 1000 credits, an API key)");
-    let demo = admin(ports, &["seed-demo"])?;
+    let mut demo = admin(ports, &["seed-demo"])?;
+    let mut dashboard = demo.as_object_mut().and_then(|d| d.remove("dashboard")).unwrap_or_default();
+    if let Some(dashboard) = dashboard.as_object_mut() {
+        dashboard.insert("url".to_owned(), json!(format!("{api_url}/dashboard")));
+    }
     let stack = json!({
         "apiUrl": api_url,
         "awsEndpointUrl": aws_url,
         "whatsappUrl": whatsapp_url,
         "logsDir": files.logs,
         "demo": demo,
+        "dashboard": dashboard,
     });
     let env_text: String = env.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
     std::fs::write(&files.env, env_text).map_err(|e| format!("{}: {e}", files.env.display()))?;
@@ -255,7 +262,16 @@ pub async fn up() -> Result<(), String> {
          See what WhatsApp received:  curl -sS {wa}/_fake/messages\n\
          Check its status:            curl -sS -X POST {api}/CheckMessageStatus -H 'Content-Type: application/json' -H 'X-Api-Key: {key}' -d '{{\"id\": \"<id from the send>\"}}'\n\
          The operator CLI:            cargo xtask admin --help\n\n\
+         The dashboard: {dashboard}\n\
+           a client (the demo client): {demo_email} / {demo_password}\n\
+           an operator:                {operator_email} / {operator_password}\n\
+           emails it sent (links included): curl -sS {aws}/_local/emails\n\n\
          Ctrl-C stops everything.",
+        dashboard = stack["dashboard"]["url"].as_str().unwrap_or_default(),
+        demo_email = stack["dashboard"]["demo"]["email"].as_str().unwrap_or_default(),
+        demo_password = stack["dashboard"]["demo"]["password"].as_str().unwrap_or_default(),
+        operator_email = stack["dashboard"]["operator"]["email"].as_str().unwrap_or_default(),
+        operator_password = stack["dashboard"]["operator"]["password"].as_str().unwrap_or_default(),
         aws = stack["awsEndpointUrl"].as_str().unwrap_or_default(),
         wa = stack["whatsappUrl"].as_str().unwrap_or_default(),
     );

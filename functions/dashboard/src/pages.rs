@@ -1,0 +1,439 @@
+//! The pages: one askama template (`templates/`) per struct, checked at compile time, HTML-escaped. Rows are made
+//! here from the use cases' answers, in the page's language, so templates only place text.
+
+use askama::Template;
+use lightotp::domain::account::FieldError;
+use lightotp::domain::console::{KeyState, OrderState};
+use lightotp::domain::subscription::{Subscription, SubscriptionState};
+use lightotp::store::{AuditEntry, OrderRecord, PlanRecord};
+use lightotp::usecase::console::api_keys::KeyView;
+
+use crate::texts::Texts;
+
+/// Which navigation a page shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nav {
+    /// Signed out: none.
+    Visitor,
+    /// A client's user.
+    Client,
+    /// An operator.
+    Operator,
+}
+
+/// What every page shares: texts, title, navigation, the form token, a notice or a problem.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    /// The page's language.
+    pub t: &'static Texts,
+    /// The `<title>` and, on message pages, the heading.
+    pub title: String,
+    /// Which links the header shows.
+    pub nav: Nav,
+    /// The CSRF token every form carries.
+    pub csrf: String,
+    /// A confirmation (after a redirect).
+    pub notice: Option<&'static str>,
+    /// A problem with what was sent.
+    pub problem: Option<&'static str>,
+    /// The signed-in client user has not confirmed its email.
+    pub unverified: bool,
+}
+
+/// How a field's problem reads.
+pub fn field_message(t: &Texts, error: FieldError) -> &'static str {
+    match error {
+        FieldError::Empty => t.err_empty,
+        FieldError::TooLong => t.err_too_long,
+        FieldError::NotAnEmail => t.err_email,
+        FieldError::PasswordLength => t.err_password,
+        FieldError::NotANumber => t.err_number,
+        FieldError::NotAFutureDate => t.err_date,
+        FieldError::UnknownChoice => t.err_choice,
+    }
+}
+
+/// A stored RFC 3339 time as people read it: `2026-12-01 12:00 UTC`.
+pub fn when(stored: &str) -> String {
+    match (stored.get(..10), stored.get(11..16)) {
+        (Some(day), Some(time)) => format!("{day} {time} UTC"),
+        _ => stored.to_owned(),
+    }
+}
+
+/// A page with a heading, a sentence and maybe a link.
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage {
+    pub c: Chrome,
+    pub body: &'static str,
+    pub link: Option<(String, &'static str)>,
+}
+
+/// What `/dashboard` shows a visitor.
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+pub struct SignInPage {
+    pub c: Chrome,
+    pub email: String,
+}
+
+/// The sign-up form.
+#[derive(Template)]
+#[template(path = "sign_up.html")]
+pub struct SignUpPage {
+    pub c: Chrome,
+    pub company: String,
+    pub email: String,
+    pub company_error: Option<&'static str>,
+    pub email_error: Option<&'static str>,
+    pub password_error: Option<&'static str>,
+}
+
+/// The forgot-password form.
+#[derive(Template)]
+#[template(path = "forgot.html")]
+pub struct ForgotPage {
+    pub c: Chrome,
+    pub email: String,
+    pub email_error: Option<&'static str>,
+}
+
+/// The new-password form of a reset link.
+#[derive(Template)]
+#[template(path = "reset.html")]
+pub struct ResetPage {
+    pub c: Chrome,
+    pub token: String,
+    pub password_error: Option<&'static str>,
+}
+
+/// A subscription row.
+pub struct SubscriptionRow {
+    pub granted: u64,
+    pub balance: u64,
+    pub state: &'static str,
+    pub created: String,
+}
+
+impl SubscriptionRow {
+    /// The row of `s`.
+    pub fn of(t: &Texts, s: &Subscription) -> Self {
+        Self {
+            granted: s.granted.get(),
+            balance: s.balance.get(),
+            state: match s.effective_state() {
+                SubscriptionState::Active => t.state_active,
+                SubscriptionState::Expired => t.state_expired,
+            },
+            created: when(&s.created_at),
+        }
+    }
+}
+
+/// An order row.
+pub struct OrderRow {
+    pub id: String,
+    pub plan: String,
+    pub credits: u64,
+    pub price: String,
+    pub notes: String,
+    pub state: &'static str,
+    pub pending: bool,
+    pub created: String,
+    pub reason: String,
+}
+
+impl OrderRow {
+    /// The row of `o`.
+    pub fn of(t: &Texts, o: &OrderRecord) -> Self {
+        Self {
+            id: o.order_id.clone(),
+            plan: o.plan_name.clone(),
+            credits: o.credits.get(),
+            price: o.price_label.clone(),
+            notes: o.notes.clone().unwrap_or_default(),
+            state: match o.state {
+                OrderState::Pending => t.state_pending,
+                OrderState::Activated => t.state_activated,
+                OrderState::Cancelled => t.state_cancelled,
+            },
+            pending: o.state == OrderState::Pending,
+            created: when(&o.created_at),
+            reason: o.reason.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// A client's overview.
+#[derive(Template)]
+#[template(path = "overview.html")]
+pub struct OverviewPage {
+    pub c: Chrome,
+    pub name: String,
+    pub client_id: String,
+    pub wallet: u64,
+    pub subscriptions: Vec<SubscriptionRow>,
+    pub pending: Vec<OrderRow>,
+    pub curl: String,
+}
+
+/// A client's orders and subscriptions.
+#[derive(Template)]
+#[template(path = "subscriptions.html")]
+pub struct SubscriptionsPage {
+    pub c: Chrome,
+    pub orders: Vec<OrderRow>,
+    pub subscriptions: Vec<SubscriptionRow>,
+    pub wallet: u64,
+}
+
+/// A plan card.
+pub struct PlanCard {
+    pub id: String,
+    pub name: String,
+    pub price: String,
+    pub credits: u64,
+    pub description: String,
+    pub active: bool,
+}
+
+impl PlanCard {
+    /// The card of `p`.
+    pub fn of(p: &PlanRecord) -> Self {
+        Self {
+            id: p.plan_id.clone(),
+            name: p.plan.name.clone(),
+            price: p.plan.price_label.clone(),
+            credits: p.plan.credits.get(),
+            description: p.plan.description.clone().unwrap_or_default(),
+            active: p.active,
+        }
+    }
+}
+
+/// The offered plans.
+#[derive(Template)]
+#[template(path = "plans.html")]
+pub struct PlansPage {
+    pub c: Chrome,
+    pub plans: Vec<PlanCard>,
+}
+
+/// The order form of one plan.
+#[derive(Template)]
+#[template(path = "order_new.html")]
+pub struct OrderPage {
+    pub c: Chrome,
+    pub plan: PlanCard,
+    pub notes: String,
+    pub notes_error: Option<&'static str>,
+}
+
+/// A key row.
+pub struct KeyRow {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub created: String,
+    pub expires: String,
+    pub last_used: String,
+    pub state: &'static str,
+    pub active: bool,
+}
+
+impl KeyRow {
+    /// The row of `k`.
+    pub fn of(t: &Texts, k: &KeyView) -> Self {
+        Self {
+            id: k.record.key_id.clone(),
+            name: k.record.name.clone(),
+            prefix: k.prefix.clone(),
+            created: when(&k.record.created_at),
+            expires: k.record.expires_at.as_deref().map_or_else(|| t.never.to_owned(), when),
+            last_used: k.record.last_used_at.as_deref().map_or_else(|| "—".to_owned(), when),
+            state: match k.state {
+                KeyState::Active => t.state_active,
+                KeyState::Expired => t.state_expired,
+                KeyState::Revoked => t.state_revoked,
+            },
+            active: k.state == KeyState::Active,
+        }
+    }
+}
+
+/// The key list.
+#[derive(Template)]
+#[template(path = "keys.html")]
+pub struct KeysPage {
+    pub c: Chrome,
+    pub keys: Vec<KeyRow>,
+}
+
+/// The new-key form.
+#[derive(Template)]
+#[template(path = "key_new.html")]
+pub struct NewKeyPage {
+    pub c: Chrome,
+    pub name: String,
+    pub expires: String,
+    pub name_error: Option<&'static str>,
+    pub expires_error: Option<&'static str>,
+}
+
+/// A new key, shown once.
+#[derive(Template)]
+#[template(path = "key_shown.html")]
+pub struct KeyShownPage {
+    pub c: Chrome,
+    pub name: String,
+    pub api_key: String,
+}
+
+/// The rotation form of one key.
+#[derive(Template)]
+#[template(path = "key_rotate.html")]
+pub struct RotatePage {
+    pub c: Chrome,
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub overlap_error: Option<&'static str>,
+}
+
+/// A queued order row.
+pub struct QueueRow {
+    pub id: String,
+    pub client_id: String,
+    pub client: String,
+    pub plan: String,
+    pub price: String,
+    pub credits: u64,
+    pub notes: String,
+    pub created: String,
+    pub age: String,
+}
+
+/// The operators' orders queue.
+#[derive(Template)]
+#[template(path = "ops_orders.html")]
+pub struct OpsOrdersPage {
+    pub c: Chrome,
+    pub orders: Vec<QueueRow>,
+}
+
+/// A client in the search results.
+pub struct ClientRow {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+}
+
+/// The operators' client search.
+#[derive(Template)]
+#[template(path = "ops_clients.html")]
+pub struct OpsClientsPage {
+    pub c: Chrome,
+    pub query: String,
+    pub clients: Vec<ClientRow>,
+}
+
+/// An audit row.
+pub struct AuditRow {
+    pub at: String,
+    pub operator: String,
+    pub action: String,
+    pub detail: String,
+}
+
+impl AuditRow {
+    /// The row of `a`.
+    pub fn of(a: &AuditEntry) -> Self {
+        Self { at: when(&a.at), operator: a.operator.clone(), action: a.action.clone(), detail: a.detail.clone() }
+    }
+}
+
+/// An operator's page of one client.
+#[derive(Template)]
+#[template(path = "ops_client.html")]
+pub struct OpsClientPage {
+    pub c: Chrome,
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub wallet: u64,
+    pub sender: String,
+    pub templates: Vec<String>,
+    pub subscriptions: Vec<SubscriptionRow>,
+    pub orders: Vec<OrderRow>,
+    pub keys: Vec<KeyRow>,
+    pub audit: Vec<AuditRow>,
+}
+
+/// The plan form's values and problems.
+#[derive(Default)]
+pub struct PlanForm {
+    pub name: String,
+    pub credits: String,
+    pub price: String,
+    pub description: String,
+    pub name_error: Option<&'static str>,
+    pub credits_error: Option<&'static str>,
+    pub price_error: Option<&'static str>,
+    pub description_error: Option<&'static str>,
+}
+
+/// The operators' plans.
+#[derive(Template)]
+#[template(path = "ops_plans.html")]
+pub struct OpsPlansPage {
+    pub c: Chrome,
+    pub plans: Vec<PlanCard>,
+    pub form: PlanForm,
+}
+
+/// The pricing table.
+#[derive(Template)]
+#[template(path = "ops_pricing.html")]
+pub struct OpsPricingPage {
+    pub c: Chrome,
+    pub prices: Vec<(String, u64)>,
+    pub country: String,
+    pub credits: String,
+    pub country_error: Option<&'static str>,
+    pub credits_error: Option<&'static str>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::texts::{AR, EN};
+
+    fn chrome(t: &'static Texts) -> Chrome {
+        Chrome {
+            t,
+            title: "t".into(),
+            nav: Nav::Visitor,
+            csrf: "c".into(),
+            notice: None,
+            problem: None,
+            unverified: false,
+        }
+    }
+
+    #[test]
+    fn an_arabic_page_is_right_to_left_and_text_is_escaped() {
+        let page = SignInPage { c: chrome(&AR), email: "<script>".into() }.render().unwrap_or_default();
+        assert!(page.contains(r#"<html lang="ar" dir="rtl">"#), "{page}");
+        assert!(page.contains("&#60;script&#62;") || page.contains("&lt;script&gt;"), "{page}");
+        let page = SignInPage { c: chrome(&EN), email: String::new() }.render().unwrap_or_default();
+        assert!(page.contains(r#"<html lang="en" dir="ltr">"#));
+        assert!(page.contains(">Log in</button>") && page.contains(">Forgot password?</a>"));
+    }
+
+    #[test]
+    fn times_read_to_the_minute() {
+        assert_eq!(when("2026-12-01T12:34:56.789Z"), "2026-12-01 12:34 UTC");
+        assert_eq!(when("odd"), "odd");
+    }
+}

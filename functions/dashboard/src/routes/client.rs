@@ -1,0 +1,244 @@
+//! A client's pages: Overview, Subscriptions (plans, orders), API Keys. Every read and write is keyed by the
+//! signed-in user's client, so another client's order or key is simply not found.
+
+use lambda_http::http::StatusCode;
+use lightotp::domain::account::optional_text;
+use lightotp::domain::console::{NOTES_CHARS, Overlap, key_expiry, key_name};
+use lightotp::usecase::console::accounts;
+use lightotp::usecase::console::api_keys::{self, CreatedKey};
+use lightotp::usecase::console::clients;
+use lightotp::usecase::console::orders::{self, OrderRefusal};
+
+use super::{Ctx, Failure, Outcome, render};
+use crate::pages::{
+    KeyRow, KeyShownPage, KeysPage, NewKeyPage, OrderPage, OrderRow, OverviewPage, PlanCard, PlansPage, RotatePage,
+    SubscriptionRow, SubscriptionsPage, field_message,
+};
+use crate::web::Reply;
+
+/// The client's routes (the caller has checked a session and the POST).
+pub async fn route(ctx: &Ctx<'_>) -> Outcome {
+    let client_id = ctx.client_id()?.to_owned();
+    let client_id = client_id.as_str();
+    match (ctx.visit.method.as_str(), ctx.visit.route().as_slice()) {
+        ("GET", []) => overview(ctx, client_id).await,
+        ("POST", ["verify", "resend"]) => resend(ctx, client_id).await,
+        ("GET", ["subscriptions"]) => subscriptions(ctx, client_id).await,
+        ("GET", ["plans"]) => plans(ctx).await,
+        ("GET", ["orders", "new"]) => new_order(ctx).await,
+        ("POST", ["orders"]) => place_order(ctx, client_id).await,
+        ("POST", ["orders", order_id, "cancel"]) => cancel_order(ctx, client_id, order_id).await,
+        ("GET", ["keys"]) => keys(ctx, client_id).await,
+        ("GET", ["keys", "new"]) => new_key_page(ctx, String::new(), String::new(), None, None),
+        ("POST", ["keys"]) => create_key(ctx, client_id).await,
+        ("POST", ["keys", key_id, "revoke"]) => revoke(ctx, client_id, key_id).await,
+        ("GET", ["keys", key_id, "rotate"]) => rotate_page(ctx, client_id, key_id, None).await,
+        ("POST", ["keys", key_id, "rotate"]) => rotate(ctx, client_id, key_id).await,
+        _ => Err(Failure::NotFound),
+    }
+}
+
+async fn overview(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
+    let t = ctx.t();
+    let summary = clients::summary(&ctx.app.console, client_id).await?.ok_or(Failure::NotFound)?;
+    let curl = format!(
+        "curl -sS -X POST {}/SendMessage \\\n  -H \"X-Api-Key: YOUR_API_KEY\" \\\n  -H \"Content-Type: application/json\" \\\n  \
+         -d '{{\"otpCode\": \"123456\", \"toPhoneE164\": \"+966551234567\"}}'",
+        ctx.app.site.api_url
+    );
+    let page = OverviewPage {
+        c: ctx.chrome(t.nav_overview),
+        name: summary.profile.name.clone(),
+        client_id: client_id.to_owned(),
+        wallet: summary.wallet.get(),
+        subscriptions: summary.subscriptions.iter().map(|s| SubscriptionRow::of(t, s)).collect(),
+        pending: summary.orders.iter().filter(|o| o.state.as_str() == "Pending").map(|o| OrderRow::of(t, o)).collect(),
+        curl,
+    };
+    render(StatusCode::OK, &page)
+}
+
+async fn resend(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
+    let Some(me) = ctx.me.as_ref().filter(|me| me.user.email_verified_at.is_none()) else {
+        return Ok(Reply::redirect("/dashboard"));
+    };
+    let company = ctx.app.console.store.client_profile(client_id).await?.map(|p| p.name).unwrap_or_default();
+    accounts::send_verification(&ctx.app.console, &me.user.email, &company, me.user.language, ctx.now).await?;
+    Ok(Reply::redirect("/dashboard/subscriptions?notice=resent"))
+}
+
+async fn subscriptions(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
+    let t = ctx.t();
+    let summary = clients::summary(&ctx.app.console, client_id).await?.ok_or(Failure::NotFound)?;
+    let mut c = ctx.chrome(t.nav_subscriptions);
+    c.notice = match ctx.visit.param("notice") {
+        "ordered" => Some(t.order_placed),
+        "cancelled" => Some(t.order_cancelled),
+        "resent" => Some(t.resent),
+        _ => None,
+    };
+    let page = SubscriptionsPage {
+        c,
+        orders: summary.orders.iter().map(|o| OrderRow::of(t, o)).collect(),
+        subscriptions: summary.subscriptions.iter().map(|s| SubscriptionRow::of(t, s)).collect(),
+        wallet: summary.wallet.get(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+async fn plans(ctx: &Ctx<'_>) -> Outcome {
+    let plans = orders::offered_plans(&ctx.app.console).await?;
+    render(
+        StatusCode::OK,
+        &PlansPage { c: ctx.chrome(ctx.t().plans_title), plans: plans.iter().map(PlanCard::of).collect() },
+    )
+}
+
+async fn new_order(ctx: &Ctx<'_>) -> Outcome {
+    let Some(plan) = orders::offered_plan(&ctx.app.console, ctx.visit.param("plan")).await? else {
+        return unknown_plan(ctx).await;
+    };
+    order_page(ctx, PlanCard::of(&plan), String::new(), None, StatusCode::OK)
+}
+
+fn order_page(
+    ctx: &Ctx<'_>,
+    plan: PlanCard,
+    notes: String,
+    notes_error: Option<&'static str>,
+    status: StatusCode,
+) -> Outcome {
+    let mut c = ctx.chrome(ctx.t().order_title);
+    if !ctx.verified() {
+        c.problem = Some(ctx.t().unverified);
+    }
+    render(status, &OrderPage { c, plan, notes, notes_error })
+}
+
+async fn unknown_plan(ctx: &Ctx<'_>) -> Outcome {
+    let plans = orders::offered_plans(&ctx.app.console).await?;
+    let mut c = ctx.chrome(ctx.t().plans_title);
+    c.problem = Some(ctx.t().unknown_plan);
+    render(StatusCode::NOT_FOUND, &PlansPage { c, plans: plans.iter().map(PlanCard::of).collect() })
+}
+
+async fn place_order(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
+    let t = ctx.t();
+    let Some(plan) = orders::offered_plan(&ctx.app.console, ctx.visit.field("plan")).await? else {
+        return unknown_plan(ctx).await;
+    };
+    let raw_notes = ctx.visit.field("notes");
+    let notes = match optional_text(raw_notes, NOTES_CHARS) {
+        Ok(notes) => notes,
+        Err(e) => {
+            let kept = raw_notes.chars().take(NOTES_CHARS).collect();
+            return order_page(ctx, PlanCard::of(&plan), kept, Some(field_message(t, e)), StatusCode::BAD_REQUEST);
+        }
+    };
+    if !ctx.verified() {
+        return order_page(ctx, PlanCard::of(&plan), notes.unwrap_or_default(), None, StatusCode::FORBIDDEN);
+    }
+    match orders::place_order(&ctx.app.console, client_id, &plan.plan_id, notes, ctx.now).await? {
+        Ok(_) => Ok(Reply::redirect("/dashboard/subscriptions?notice=ordered")),
+        Err(_) => unknown_plan(ctx).await,
+    }
+}
+
+async fn cancel_order(ctx: &Ctx<'_>, client_id: &str, order_id: &str) -> Outcome {
+    match orders::cancel_own_order(&ctx.app.console, client_id, order_id, ctx.now).await? {
+        Ok(()) => Ok(Reply::redirect("/dashboard/subscriptions?notice=cancelled")),
+        Err(OrderRefusal::NotPending) => {
+            let t = ctx.t();
+            ctx.message(
+                StatusCode::CONFLICT,
+                t.nav_subscriptions,
+                t.order_not_pending,
+                Some(("/dashboard/subscriptions", t.nav_subscriptions)),
+            )
+        }
+        Err(_) => Err(Failure::NotFound),
+    }
+}
+
+async fn keys(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
+    let t = ctx.t();
+    let keys = api_keys::list_keys(&ctx.app.console, client_id, ctx.now).await?;
+    let mut c = ctx.chrome(t.keys_title);
+    c.notice = (ctx.visit.param("notice") == "revoked").then_some(t.key_revoked);
+    render(StatusCode::OK, &KeysPage { c, keys: keys.iter().map(|k| KeyRow::of(t, k)).collect() })
+}
+
+fn new_key_page(
+    ctx: &Ctx<'_>,
+    name: String,
+    expires: String,
+    name_error: Option<&'static str>,
+    expires_error: Option<&'static str>,
+) -> Outcome {
+    let mut c = ctx.chrome(ctx.t().add_key);
+    if !ctx.verified() {
+        c.problem = Some(ctx.t().unverified);
+    }
+    let status = if name_error.is_some() || expires_error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    render(status, &NewKeyPage { c, name, expires, name_error, expires_error })
+}
+
+fn key_shown(ctx: &Ctx<'_>, name: String, created: CreatedKey) -> Outcome {
+    let page = KeyShownPage { c: ctx.chrome(ctx.t().new_key_label), name, api_key: created.api_key };
+    Ok(render(StatusCode::OK, &page)?.no_store())
+}
+
+async fn create_key(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
+    let t = ctx.t();
+    let raw_name = ctx.visit.field("name");
+    let raw_expires = ctx.visit.field("expires");
+    let (name, expires) = match (key_name(raw_name), key_expiry(raw_expires, ctx.now)) {
+        (Ok(name), Ok(expires)) => (name, expires),
+        (name, expires) => {
+            return new_key_page(
+                ctx,
+                raw_name.chars().take(60).collect(),
+                raw_expires.chars().take(10).collect(),
+                name.err().map(|e| field_message(t, e)),
+                expires.err().map(|e| field_message(t, e)),
+            );
+        }
+    };
+    if !ctx.verified() {
+        return new_key_page(ctx, name, raw_expires.chars().take(10).collect(), None, None);
+    }
+    let created = api_keys::create_key(&ctx.app.console, client_id, &name, expires, ctx.now).await?;
+    key_shown(ctx, name, created)
+}
+
+async fn revoke(ctx: &Ctx<'_>, client_id: &str, key_id: &str) -> Outcome {
+    match api_keys::revoke_key(&ctx.app.console, client_id, key_id, ctx.now).await? {
+        Ok(()) => Ok(Reply::redirect("/dashboard/keys?notice=revoked")),
+        Err(_) => Err(Failure::NotFound),
+    }
+}
+
+async fn rotate_page(ctx: &Ctx<'_>, client_id: &str, key_id: &str, overlap_error: Option<&'static str>) -> Outcome {
+    let keys = api_keys::list_keys(&ctx.app.console, client_id, ctx.now).await?;
+    let key = keys.iter().find(|k| k.record.key_id == key_id).ok_or(Failure::NotFound)?;
+    let page = RotatePage {
+        c: ctx.chrome(ctx.t().rotate_title),
+        id: key.record.key_id.clone(),
+        name: key.record.name.clone(),
+        prefix: key.prefix.clone(),
+        overlap_error,
+    };
+    render(if overlap_error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK }, &page)
+}
+
+async fn rotate(ctx: &Ctx<'_>, client_id: &str, key_id: &str) -> Outcome {
+    let overlap = match Overlap::parse(ctx.visit.field("overlap")) {
+        Ok(overlap) => overlap,
+        Err(e) => return rotate_page(ctx, client_id, key_id, Some(field_message(ctx.t(), e))).await,
+    };
+    let name = ctx.app.console.store.api_key(client_id, key_id).await?.map(|k| k.name).unwrap_or_default();
+    match api_keys::rotate_key(&ctx.app.console, client_id, key_id, overlap, ctx.now).await? {
+        Ok(created) => key_shown(ctx, name, created),
+        Err(_) => Err(Failure::NotFound),
+    }
+}

@@ -7,6 +7,7 @@
 //! - `cargo xtask build-lambda`: the deployment build that `sam deploy` takes (README, "Deploy").
 
 mod bench;
+mod browser;
 mod examples;
 mod lambda;
 mod stack;

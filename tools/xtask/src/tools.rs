@@ -90,6 +90,7 @@ pub async fn test() -> Result<(), String> {
         Command::new(moto.join("bin/python")).arg("tools/aws-emulator/test_launcher.py"),
     )?;
     run("building the workspace and its tests", cargo().args(["test", "--workspace", "--no-run"]))?;
+    crate::browser::ensure_installed()?;
 
     let running = stack::start(claim, ports).await?;
     let tests = run(

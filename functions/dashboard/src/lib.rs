@@ -9,7 +9,7 @@ pub mod web;
 
 use std::sync::Arc;
 
-use lambda_http::{Body, Error, Request, Response};
+use lambda_http::{Body, Error, Request, RequestExt, Response};
 use lightotp::config::ConfigError;
 use lightotp::deps::Deps;
 use lightotp::usecase::console::Console;
@@ -21,10 +21,10 @@ use crate::web::CookiePolicy;
 pub struct Dashboard {
     /// What every function has (the clock, the rate limit, the store).
     pub deps: Arc<Deps>,
-    /// The console's use cases.
+    /// The console's use cases (their emailed links point under the configured site, or the request's).
     pub console: Console,
-    /// Where the dashboard is served.
-    pub site: Site,
+    /// Where the dashboard is served, when configured (`DASHBOARD_URL`); otherwise each request's own domain.
+    pub site: Option<Site>,
 }
 
 /// Where the dashboard is served, from `DASHBOARD_URL`.
@@ -57,27 +57,41 @@ impl Site {
     }
 }
 
+impl Site {
+    /// The site a request reached: `https://<API Gateway's domain name>/dashboard` (API Gateway serves HTTPS only).
+    pub fn of_request(request: &Request) -> Option<Self> {
+        let domain = match request.request_context_ref()? {
+            lambda_http::request::RequestContext::ApiGatewayV2(context) => context.domain_name.clone()?,
+            _ => return None,
+        };
+        Self::from_url(&format!("https://{domain}/dashboard")).ok()
+    }
+
+    /// The dashboard's URL.
+    pub fn dashboard_url(&self) -> String {
+        format!("{}/dashboard", self.api_url)
+    }
+}
+
 impl Dashboard {
-    /// From the environment: `DASHBOARD_URL` (required) and `OPERATORS_EMAIL` (optional).
+    /// From the environment: `DASHBOARD_URL` (optional: each request's own domain otherwise) and `OPERATORS_EMAIL`
+    /// (optional).
     pub fn from_env(deps: Arc<Deps>) -> Result<Self, ConfigError> {
-        let url = std::env::var("DASHBOARD_URL")
-            .ok()
-            .filter(|v| !v.is_empty())
-            .ok_or(ConfigError::Missing("DASHBOARD_URL"))?;
+        let url = std::env::var("DASHBOARD_URL").ok().filter(|v| !v.is_empty());
         let operators = std::env::var("OPERATORS_EMAIL").ok().filter(|v| !v.is_empty());
-        Self::new(deps, &url, operators)
+        Self::new(deps, url.as_deref(), operators)
     }
 
     /// From explicit settings (the local gateway and tests).
-    pub fn new(deps: Arc<Deps>, url: &str, operators_email: Option<String>) -> Result<Self, ConfigError> {
-        let site = Site::from_url(url)?;
+    pub fn new(deps: Arc<Deps>, url: Option<&str>, operators_email: Option<String>) -> Result<Self, ConfigError> {
+        let site = url.map(Site::from_url).transpose()?;
         let console = Console {
             store: deps.store.clone(),
             secrets: deps.secrets.clone(),
             api_key_prefix: deps.config.api_key_secret_prefix.clone(),
-            pepper: std::sync::Arc::clone(&deps.pepper),
+            pepper: Arc::clone(&deps.pepper),
             mailer: deps.mailer.clone(),
-            dashboard_url: format!("{}/dashboard", site.api_url),
+            dashboard_url: site.as_ref().map(Site::dashboard_url).unwrap_or_default(),
             operators_email,
         };
         Ok(Self { deps, console, site })

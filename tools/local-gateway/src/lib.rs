@@ -41,7 +41,7 @@ impl Gateway {
         dashboard_url: &str,
         operators_email: Option<String>,
     ) -> Result<Self, lightotp::config::ConfigError> {
-        let dashboard = Arc::new(dashboard::Dashboard::new(Arc::clone(&deps), dashboard_url, operators_email)?);
+        let dashboard = Arc::new(dashboard::Dashboard::new(Arc::clone(&deps), Some(dashboard_url), operators_email)?);
         Ok(Self { deps, clock, dashboard })
     }
 }

@@ -40,11 +40,11 @@ pub async fn route(ctx: &Ctx<'_>) -> Outcome {
 
 async fn overview(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
     let t = ctx.t();
-    let summary = clients::summary(&ctx.app.console, client_id).await?.ok_or(Failure::NotFound)?;
+    let summary = clients::summary(&ctx.console, client_id).await?.ok_or(Failure::NotFound)?;
     let curl = format!(
         "curl -sS -X POST {}/SendMessage \\\n  -H \"X-Api-Key: YOUR_API_KEY\" \\\n  -H \"Content-Type: application/json\" \\\n  \
          -d '{{\"otpCode\": \"123456\", \"toPhoneE164\": \"+966551234567\"}}'",
-        ctx.app.site.api_url
+        ctx.site.api_url
     );
     let page = OverviewPage {
         c: ctx.chrome(t.nav_overview),
@@ -62,14 +62,14 @@ async fn resend(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
     let Some(me) = ctx.me.as_ref().filter(|me| me.user.email_verified_at.is_none()) else {
         return Ok(Reply::redirect("/dashboard"));
     };
-    let company = ctx.app.console.store.client_profile(client_id).await?.map(|p| p.name).unwrap_or_default();
-    accounts::send_verification(&ctx.app.console, &me.user.email, &company, me.user.language, ctx.now).await?;
+    let company = ctx.console.store.client_profile(client_id).await?.map(|p| p.name).unwrap_or_default();
+    accounts::send_verification(&ctx.console, &me.user.email, &company, me.user.language, ctx.now).await?;
     Ok(Reply::redirect("/dashboard/subscriptions?notice=resent"))
 }
 
 async fn subscriptions(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
     let t = ctx.t();
-    let summary = clients::summary(&ctx.app.console, client_id).await?.ok_or(Failure::NotFound)?;
+    let summary = clients::summary(&ctx.console, client_id).await?.ok_or(Failure::NotFound)?;
     let mut c = ctx.chrome(t.nav_subscriptions);
     c.notice = match ctx.visit.param("notice") {
         "ordered" => Some(t.order_placed),
@@ -87,7 +87,7 @@ async fn subscriptions(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
 }
 
 async fn plans(ctx: &Ctx<'_>) -> Outcome {
-    let plans = orders::offered_plans(&ctx.app.console).await?;
+    let plans = orders::offered_plans(&ctx.console).await?;
     render(
         StatusCode::OK,
         &PlansPage { c: ctx.chrome(ctx.t().plans_title), plans: plans.iter().map(PlanCard::of).collect() },
@@ -95,7 +95,7 @@ async fn plans(ctx: &Ctx<'_>) -> Outcome {
 }
 
 async fn new_order(ctx: &Ctx<'_>) -> Outcome {
-    let Some(plan) = orders::offered_plan(&ctx.app.console, ctx.visit.param("plan")).await? else {
+    let Some(plan) = orders::offered_plan(&ctx.console, ctx.visit.param("plan")).await? else {
         return unknown_plan(ctx).await;
     };
     order_page(ctx, PlanCard::of(&plan), String::new(), None, StatusCode::OK)
@@ -116,7 +116,7 @@ fn order_page(
 }
 
 async fn unknown_plan(ctx: &Ctx<'_>) -> Outcome {
-    let plans = orders::offered_plans(&ctx.app.console).await?;
+    let plans = orders::offered_plans(&ctx.console).await?;
     let mut c = ctx.chrome(ctx.t().plans_title);
     c.problem = Some(ctx.t().unknown_plan);
     render(StatusCode::NOT_FOUND, &PlansPage { c, plans: plans.iter().map(PlanCard::of).collect() })
@@ -124,7 +124,7 @@ async fn unknown_plan(ctx: &Ctx<'_>) -> Outcome {
 
 async fn place_order(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
     let t = ctx.t();
-    let Some(plan) = orders::offered_plan(&ctx.app.console, ctx.visit.field("plan")).await? else {
+    let Some(plan) = orders::offered_plan(&ctx.console, ctx.visit.field("plan")).await? else {
         return unknown_plan(ctx).await;
     };
     let raw_notes = ctx.visit.field("notes");
@@ -138,14 +138,14 @@ async fn place_order(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
     if !ctx.verified() {
         return order_page(ctx, PlanCard::of(&plan), notes.unwrap_or_default(), None, StatusCode::FORBIDDEN);
     }
-    match orders::place_order(&ctx.app.console, client_id, &plan.plan_id, notes, ctx.now).await? {
+    match orders::place_order(&ctx.console, client_id, &plan.plan_id, notes, ctx.now).await? {
         Ok(_) => Ok(Reply::redirect("/dashboard/subscriptions?notice=ordered")),
         Err(_) => unknown_plan(ctx).await,
     }
 }
 
 async fn cancel_order(ctx: &Ctx<'_>, client_id: &str, order_id: &str) -> Outcome {
-    match orders::cancel_own_order(&ctx.app.console, client_id, order_id, ctx.now).await? {
+    match orders::cancel_own_order(&ctx.console, client_id, order_id, ctx.now).await? {
         Ok(()) => Ok(Reply::redirect("/dashboard/subscriptions?notice=cancelled")),
         Err(OrderRefusal::NotPending) => {
             let t = ctx.t();
@@ -162,7 +162,7 @@ async fn cancel_order(ctx: &Ctx<'_>, client_id: &str, order_id: &str) -> Outcome
 
 async fn keys(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
     let t = ctx.t();
-    let keys = api_keys::list_keys(&ctx.app.console, client_id, ctx.now).await?;
+    let keys = api_keys::list_keys(&ctx.console, client_id, ctx.now).await?;
     let mut c = ctx.chrome(t.keys_title);
     c.notice = (ctx.visit.param("notice") == "revoked").then_some(t.key_revoked);
     render(StatusCode::OK, &KeysPage { c, keys: keys.iter().map(|k| KeyRow::of(t, k)).collect() })
@@ -207,19 +207,19 @@ async fn create_key(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
     if !ctx.verified() {
         return new_key_page(ctx, name, raw_expires.chars().take(10).collect(), None, None);
     }
-    let created = api_keys::create_key(&ctx.app.console, client_id, &name, expires, ctx.now).await?;
+    let created = api_keys::create_key(&ctx.console, client_id, &name, expires, ctx.now).await?;
     key_shown(ctx, name, created)
 }
 
 async fn revoke(ctx: &Ctx<'_>, client_id: &str, key_id: &str) -> Outcome {
-    match api_keys::revoke_key(&ctx.app.console, client_id, key_id, ctx.now).await? {
+    match api_keys::revoke_key(&ctx.console, client_id, key_id, ctx.now).await? {
         Ok(()) => Ok(Reply::redirect("/dashboard/keys?notice=revoked")),
         Err(_) => Err(Failure::NotFound),
     }
 }
 
 async fn rotate_page(ctx: &Ctx<'_>, client_id: &str, key_id: &str, overlap_error: Option<&'static str>) -> Outcome {
-    let keys = api_keys::list_keys(&ctx.app.console, client_id, ctx.now).await?;
+    let keys = api_keys::list_keys(&ctx.console, client_id, ctx.now).await?;
     let key = keys.iter().find(|k| k.record.key_id == key_id).ok_or(Failure::NotFound)?;
     let page = RotatePage {
         c: ctx.chrome(ctx.t().rotate_title),
@@ -236,8 +236,8 @@ async fn rotate(ctx: &Ctx<'_>, client_id: &str, key_id: &str) -> Outcome {
         Ok(overlap) => overlap,
         Err(e) => return rotate_page(ctx, client_id, key_id, Some(field_message(ctx.t(), e))).await,
     };
-    let name = ctx.app.console.store.api_key(client_id, key_id).await?.map(|k| k.name).unwrap_or_default();
-    match api_keys::rotate_key(&ctx.app.console, client_id, key_id, overlap, ctx.now).await? {
+    let name = ctx.console.store.api_key(client_id, key_id).await?.map(|k| k.name).unwrap_or_default();
+    match api_keys::rotate_key(&ctx.console, client_id, key_id, overlap, ctx.now).await? {
         Ok(created) => key_shown(ctx, name, created),
         Err(_) => Err(Failure::NotFound),
     }

@@ -11,8 +11,8 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use lightotp::domain::account::Role;
 use lightotp::domain::language::HumanLanguage;
-use lightotp::usecase::console::ConsoleError;
 use lightotp::usecase::console::accounts::{self, SignedIn};
+use lightotp::usecase::console::{Console, ConsoleError};
 use lightotp::usecase::rate_limit::{NotAdmitted, admit};
 use time::OffsetDateTime;
 
@@ -54,6 +54,10 @@ pub type Outcome = Result<Reply, Failure>;
 /// One request, as handlers see it.
 pub struct Ctx<'a> {
     pub app: &'a Dashboard,
+    /// Where this request reached the dashboard.
+    pub site: crate::Site,
+    /// The console's use cases, their links under `site`.
+    pub console: Console,
     pub visit: &'a Visit,
     pub now: OffsetDateTime,
     /// The signed-in user, if any.
@@ -108,7 +112,7 @@ impl Ctx<'_> {
         if self.visit.form.is_none() {
             return Err(Failure::TooLarge);
         }
-        if !self.visit.same_origin(&self.app.site.origin) || !self.visit.csrf_matches(&self.csrf()) {
+        if !self.visit.same_origin(&self.site.origin) || !self.visit.csrf_matches(&self.csrf()) {
             return Err(Failure::Forbidden);
         }
         match admit(self.app.deps.as_ref(), self.visit.source_ip.as_deref()).await {
@@ -166,7 +170,10 @@ pub async fn serve(app: &Dashboard, request: &Request) -> Response<Body> {
         _ => {}
     }
     let now = app.deps.clock.now();
-    let ctx = match context(app, &visit, now).await {
+    let Some(site) = app.site.clone().or_else(|| crate::Site::of_request(request)) else {
+        return failure_page(&visit, visit.language, Failure::NotFound);
+    };
+    let ctx = match context(app, site, &visit, now).await {
         Ok(ctx) => ctx,
         Err(err) => return failure_page(&visit, visit.language, Failure::Internal(err)),
     };
@@ -176,24 +183,30 @@ pub async fn serve(app: &Dashboard, request: &Request) -> Response<Body> {
         Err(failure) => return failure_page(&visit, ctx.language, failure),
     };
     if ctx.new_visitor {
-        reply = reply.cookie(app.site.cookies.set(VISITOR_COOKIE, &ctx.visitor));
+        reply = reply.cookie(ctx.site.cookies.set(VISITOR_COOKIE, &ctx.visitor));
     }
     reply.into_response()
 }
 
-async fn context<'a>(app: &'a Dashboard, visit: &'a Visit, now: OffsetDateTime) -> Result<Ctx<'a>, ConsoleError> {
-    let session_cookie = visit.cookies.get(app.site.cookies.session_name());
+async fn context<'a>(
+    app: &'a Dashboard,
+    site: crate::Site,
+    visit: &'a Visit,
+    now: OffsetDateTime,
+) -> Result<Ctx<'a>, ConsoleError> {
+    let console = Console { dashboard_url: site.dashboard_url(), ..app.console.clone() };
+    let session_cookie = visit.cookies.get(site.cookies.session_name());
     let me = match session_cookie {
-        Some(token) => accounts::session(&app.console, token, now).await?,
+        Some(token) => accounts::session(&console, token, now).await?,
         None => None,
     };
     let (visitor, new_visitor) = match visit.cookies.get(VISITOR_COOKIE).filter(|v| (20..=100).contains(&v.len())) {
         Some(token) => (token.clone(), false),
         None => (lightotp::usecase::console::random_token()?, true),
     };
-    let visitor_csrf = accounts::visitor_csrf(&app.console, &visitor).await?;
+    let visitor_csrf = accounts::visitor_csrf(&console, &visitor).await?;
     let language = me.as_ref().map_or(visit.language, |me| me.user.language);
-    Ok(Ctx { app, visit, now, me, language, visitor, new_visitor, visitor_csrf })
+    Ok(Ctx { app, site, console, visit, now, me, language, visitor, new_visitor, visitor_csrf })
 }
 
 async fn route(ctx: &Ctx<'_>) -> Outcome {
@@ -231,9 +244,9 @@ async fn language(ctx: &Ctx<'_>) -> Outcome {
         _ => HumanLanguage::En,
     };
     if let Some(me) = &ctx.me {
-        ctx.app.console.store.set_user_language(&me.user.email, language).await?;
+        ctx.console.store.set_user_language(&me.user.email, language).await?;
     }
-    Ok(Reply::redirect("/dashboard").cookie(ctx.app.site.cookies.keep(LANGUAGE_COOKIE, language.code())))
+    Ok(Reply::redirect("/dashboard").cookie(ctx.site.cookies.keep(LANGUAGE_COOKIE, language.code())))
 }
 
 fn failure_page(visit: &Visit, language: HumanLanguage, failure: Failure) -> Response<Body> {

@@ -53,7 +53,7 @@ fn age(created: &str, now: time::OffsetDateTime) -> String {
 
 async fn queue(ctx: &Ctx<'_>) -> Outcome {
     let t = ctx.t();
-    let queue = orders::orders_queue(&ctx.app.console).await?;
+    let queue = orders::orders_queue(&ctx.console).await?;
     let mut c = ctx.chrome(t.orders_queue_title);
     c.notice = match ctx.visit.param("notice") {
         "activated" => Some(t.order_activated),
@@ -88,7 +88,7 @@ fn not_pending(ctx: &Ctx<'_>) -> Outcome {
 }
 
 async fn activate(ctx: &Ctx<'_>, operator: &str, client_id: &str, order_id: &str) -> Outcome {
-    match orders::activate_order(&ctx.app.console, operator, client_id, order_id, ctx.now).await? {
+    match orders::activate_order(&ctx.console, operator, client_id, order_id, ctx.now).await? {
         Ok(_) => Ok(Reply::redirect("/dashboard/ops/orders?notice=activated")),
         Err(OrderRefusal::NotPending) => not_pending(ctx),
         Err(_) => Err(Failure::NotFound),
@@ -105,7 +105,7 @@ async fn cancel(ctx: &Ctx<'_>, operator: &str, client_id: &str, order_id: &str) 
             Some(("/dashboard/ops/orders", t.orders_queue_title)),
         );
     };
-    match orders::cancel_order(&ctx.app.console, operator, client_id, order_id, reason.as_deref(), ctx.now).await? {
+    match orders::cancel_order(&ctx.console, operator, client_id, order_id, reason.as_deref(), ctx.now).await? {
         Ok(()) => Ok(Reply::redirect("/dashboard/ops/orders?notice=cancelled")),
         Err(OrderRefusal::NotPending) => not_pending(ctx),
         Err(_) => Err(Failure::NotFound),
@@ -114,14 +114,14 @@ async fn cancel(ctx: &Ctx<'_>, operator: &str, client_id: &str, order_id: &str) 
 
 async fn search(ctx: &Ctx<'_>) -> Outcome {
     let query: String = ctx.visit.param("q").chars().take(100).collect();
-    let found = clients::search(&ctx.app.console, &query).await?;
+    let found = clients::search(&ctx.console, &query).await?;
     let clients = found.into_iter().map(|p| ClientRow { id: p.client_id, name: p.name, email: p.email }).collect();
     render(StatusCode::OK, &OpsClientsPage { c: ctx.chrome(ctx.t().clients_title), query, clients })
 }
 
 async fn client_page(ctx: &Ctx<'_>, client_id: &str, problem: Option<&'static str>) -> Outcome {
     let t = ctx.t();
-    let file = clients::client_file(&ctx.app.console, client_id, ctx.now).await?.ok_or(Failure::NotFound)?;
+    let file = clients::client_file(&ctx.console, client_id, ctx.now).await?.ok_or(Failure::NotFound)?;
     let profile = &file.summary.profile;
     let mut c = ctx.chrome(&profile.name);
     c.problem = problem;
@@ -147,7 +147,7 @@ async fn client_page(ctx: &Ctx<'_>, client_id: &str, problem: Option<&'static st
 
 async fn client_action(ctx: &Ctx<'_>, operator: &str, client_id: &str, action: &str) -> Outcome {
     let t = ctx.t();
-    let console = &ctx.app.console;
+    let console = &ctx.console;
     let field = |name: &str, max: usize| short_text(ctx.visit.field(name), max);
     let outcome = match action {
         "sender" => match (field("phone_number_id", 40), field("display_phone", 40)) {
@@ -177,7 +177,7 @@ async fn client_action(ctx: &Ctx<'_>, operator: &str, client_id: &str, action: &
 }
 
 async fn plans(ctx: &Ctx<'_>, form: PlanForm, status: StatusCode) -> Outcome {
-    let plans = orders::all_plans(&ctx.app.console).await?;
+    let plans = orders::all_plans(&ctx.console).await?;
     let mut c = ctx.chrome(ctx.t().nav_plans);
     c.notice = (ctx.visit.param("notice") == "saved").then_some(ctx.t().saved);
     render(status, &OpsPlansPage { c, plans: plans.iter().map(PlanCard::of).collect(), form })
@@ -188,7 +188,7 @@ async fn create_plan(ctx: &Ctx<'_>) -> Outcome {
     let f = |name: &str| ctx.visit.field(name).chars().take(600).collect::<String>();
     match PlanDraft::parse(&f("name"), &f("credits"), &f("price"), &f("description")) {
         Ok(draft) => {
-            orders::create_plan(&ctx.app.console, &draft, ctx.now).await?;
+            orders::create_plan(&ctx.console, &draft, ctx.now).await?;
             Ok(Reply::redirect("/dashboard/ops/plans?notice=saved"))
         }
         Err(errors) => {
@@ -211,7 +211,7 @@ async fn create_plan(ctx: &Ctx<'_>) -> Outcome {
 }
 
 async fn deactivate(ctx: &Ctx<'_>, plan_id: &str) -> Outcome {
-    if orders::deactivate_plan(&ctx.app.console, plan_id).await? {
+    if orders::deactivate_plan(&ctx.console, plan_id).await? {
         Ok(Reply::redirect("/dashboard/ops/plans?notice=saved"))
     } else {
         Err(Failure::NotFound)
@@ -225,7 +225,7 @@ async fn pricing(
     country_error: Option<&'static str>,
     credits_error: Option<&'static str>,
 ) -> Outcome {
-    let prices = clients::prices(&ctx.app.console).await?;
+    let prices = clients::prices(&ctx.console).await?;
     let mut c = ctx.chrome(ctx.t().pricing_title);
     c.notice = (ctx.visit.param("notice") == "saved").then_some(ctx.t().saved);
     let status =
@@ -242,7 +242,7 @@ async fn set_price(ctx: &Ctx<'_>) -> Outcome {
         Ok(amount) => amount,
         Err(e) => return pricing(ctx, country, raw_credits, None, Some(field_message(t, e))).await,
     };
-    match clients::set_price(&ctx.app.console, &country, amount).await? {
+    match clients::set_price(&ctx.console, &country, amount).await? {
         Ok(_) => Ok(Reply::redirect("/dashboard/ops/pricing?notice=saved")),
         Err(_) => pricing(ctx, country, raw_credits, Some(t.bad_country), None).await,
     }

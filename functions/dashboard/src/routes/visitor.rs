@@ -32,10 +32,10 @@ pub async fn log_in(ctx: &Ctx<'_>) -> Outcome {
     else {
         return sign_in_page(ctx, Some(refused));
     };
-    match accounts::sign_in(&ctx.app.console, &email, &password, ctx.now).await? {
+    match accounts::sign_in(&ctx.console, &email, &password, ctx.now).await? {
         SignInOutcome::Refused => sign_in_page(ctx, Some(refused)),
         SignInOutcome::SignedIn { token, .. } => {
-            let cookies = ctx.app.site.cookies;
+            let cookies = ctx.site.cookies;
             Ok(Reply::redirect("/dashboard").cookie(cookies.set(cookies.session_name(), &token)))
         }
     }
@@ -44,9 +44,9 @@ pub async fn log_in(ctx: &Ctx<'_>) -> Outcome {
 /// `POST /dashboard/logout`: deletes the session and its cookie.
 pub async fn log_out(ctx: &Ctx<'_>) -> Outcome {
     if let Some(me) = &ctx.me {
-        accounts::sign_out(&ctx.app.console, me).await?;
+        accounts::sign_out(&ctx.console, me).await?;
     }
-    let cookies = ctx.app.site.cookies;
+    let cookies = ctx.site.cookies;
     Ok(Reply::redirect("/dashboard").cookie(cookies.clear(cookies.session_name())))
 }
 
@@ -72,7 +72,7 @@ pub async fn sign_up(ctx: &Ctx<'_>) -> Outcome {
     match (company, email, password) {
         (Ok(company), Ok(email), Ok(password)) => {
             let form = SignUp { company, email, password, language: ctx.language };
-            accounts::sign_up(&ctx.app.console, form, ctx.now).await?;
+            accounts::sign_up(&ctx.console, form, ctx.now).await?;
             ctx.message(StatusCode::OK, t.check_email_title, t.check_email_body, None)
         }
         (company, email, password) => {
@@ -93,7 +93,7 @@ pub async fn sign_up(ctx: &Ctx<'_>) -> Outcome {
 pub async fn verify(ctx: &Ctx<'_>) -> Outcome {
     let t = ctx.t();
     let token = ctx.visit.param("token");
-    if !token.is_empty() && token.len() <= 100 && accounts::verify_email(&ctx.app.console, token, ctx.now).await? {
+    if !token.is_empty() && token.len() <= 100 && accounts::verify_email(&ctx.console, token, ctx.now).await? {
         ctx.message(StatusCode::OK, t.verified_title, t.verified_body, Some(("/dashboard", t.continue_link)))
     } else {
         ctx.message(
@@ -115,7 +115,7 @@ pub async fn forgot(ctx: &Ctx<'_>) -> Outcome {
     let t = ctx.t();
     match EmailAddress::parse(ctx.visit.field("email")) {
         Ok(email) => {
-            accounts::forgot_password(&ctx.app.console, &email, ctx.now).await?;
+            accounts::forgot_password(&ctx.console, &email, ctx.now).await?;
             ctx.message(StatusCode::OK, t.forgot_title, t.forgot_sent, Some(("/dashboard", t.continue_link)))
         }
         Err(e) => render(
@@ -164,7 +164,7 @@ pub async fn reset(ctx: &Ctx<'_>) -> Outcome {
     };
     if token.is_empty()
         || token.len() > 100
-        || !accounts::reset_password(&ctx.app.console, token, &password, ctx.now).await?
+        || !accounts::reset_password(&ctx.console, token, &password, ctx.now).await?
     {
         return ctx.message(
             StatusCode::BAD_REQUEST,
@@ -173,6 +173,6 @@ pub async fn reset(ctx: &Ctx<'_>) -> Outcome {
             Some(("/dashboard/forgot", t.forgot_title)),
         );
     }
-    let cookies = ctx.app.site.cookies;
+    let cookies = ctx.site.cookies;
     Ok(Reply::redirect("/dashboard?notice=reset").cookie(cookies.clear(cookies.session_name())))
 }

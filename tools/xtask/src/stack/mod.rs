@@ -262,10 +262,10 @@ pub async fn up() -> Result<(), String> {
          See what WhatsApp received:  curl -sS {wa}/_fake/messages\n\
          Check its status:            curl -sS -X POST {api}/CheckMessageStatus -H 'Content-Type: application/json' -H 'X-Api-Key: {key}' -d '{{\"id\": \"<id from the send>\"}}'\n\
          The operator CLI:            cargo xtask admin --help\n\n\
-         The dashboard: {dashboard}\n\
-           a client (the demo client): {demo_email} / {demo_password}\n\
-           an operator:                {operator_email} / {operator_password}\n\
-           emails it sent (links included): curl -sS {aws}/_local/emails\n\n\
+         The dashboard:               {dashboard} (open it at this address)\n\
+         \x20 the demo client's sign-in:  {demo_email} / {demo_password}\n\
+         \x20 an operator's sign-in:      {operator_email} / {operator_password}\n\
+         \x20 the emails it sent:         curl -sS {aws}/_local/emails | jq -r '.[-1].body'\n\n\
          Ctrl-C stops everything.",
         dashboard = stack["dashboard"]["url"].as_str().unwrap_or_default(),
         demo_email = stack["dashboard"]["demo"]["email"].as_str().unwrap_or_default(),

@@ -87,12 +87,20 @@ struct CachedVerifier {
     verifier: Option<StoredVerifier>,
 }
 
-/// Verifies API keys against Secrets Manager, through an in-memory cache.
+/// Verifies API keys against Secrets Manager, through an in-memory cache, and records each key's use to the hour.
 pub struct ApiKeyVerifier {
     client: Client,
     prefix: String,
     pepper: Arc<LazySecret>,
     cache: Mutex<HashMap<KeyId, CachedVerifier>>,
+    usage: Option<KeyUsage>,
+}
+
+/// Where a key's last use is recorded (the dashboard's key list shows it), and the hour this instance last
+/// recorded each key: at most one write per key per hour per instance.
+struct KeyUsage {
+    store: crate::store::DynamoStore,
+    recorded: Mutex<HashMap<KeyId, i64>>,
 }
 
 impl std::fmt::Debug for ApiKeyVerifier {
@@ -109,7 +117,37 @@ pub fn verifier_secret_name(prefix: &str, key_id: &KeyId) -> String {
 impl ApiKeyVerifier {
     /// Verifiers under `prefix`, hashed with `pepper`.
     pub fn new(client: Client, prefix: impl Into<String>, pepper: Arc<LazySecret>) -> Self {
-        Self { client, prefix: prefix.into(), pepper, cache: Mutex::new(HashMap::new()) }
+        Self { client, prefix: prefix.into(), pepper, cache: Mutex::new(HashMap::new()), usage: None }
+    }
+
+    /// Also records each key's last use, to the hour, on its metadata in `store`.
+    pub fn recording_use(mut self, store: crate::store::DynamoStore) -> Self {
+        self.usage = Some(KeyUsage { store, recorded: Mutex::new(HashMap::new()) });
+        self
+    }
+
+    /// Records that `key_id` of `client` was used in the hour of `now`, unless this instance already did. A failure
+    /// is logged and never fails the request (the record is for people, not for billing).
+    async fn record_use(&self, key_id: &KeyId, client: &str, now: OffsetDateTime) {
+        let Some(usage) = &self.usage else {
+            return;
+        };
+        let hour = now.unix_timestamp().div_euclid(3600);
+        let first_this_hour = usage.recorded.lock().is_ok_and(|mut recorded| {
+            if recorded.len() >= CACHE_CAPACITY {
+                recorded.clear();
+            }
+            recorded.insert(key_id.clone(), hour) != Some(hour)
+        });
+        if !first_this_hour {
+            return;
+        }
+        let Ok(at) = OffsetDateTime::from_unix_timestamp(hour * 3600) else {
+            return;
+        };
+        if let Err(err) = usage.store.record_key_use(client, key_id.as_str(), at).await {
+            tracing::warn!(key_id = %key_id, error = %crate::logging::cause_chain(&err), "a key's last use was not recorded");
+        }
     }
 
     /// Checks the key a request carries (`None` when the header is absent) and says whose it is.
@@ -129,6 +167,7 @@ impl ApiKeyVerifier {
         if expired {
             return Err(AuthError::Expired);
         }
+        self.record_use(key.key_id(), &stored.client_id, now).await;
         Ok(ClientId::new(stored.client_id))
     }
 

@@ -155,7 +155,8 @@ impl Deps {
         let AwsClients { dynamodb, secrets, ses, sns } = aws;
         let store = DynamoStore::new(dynamodb, &config.table_name);
         let pepper = Arc::new(LazySecret::new(secrets.clone(), &config.pepper_secret_id));
-        let api_keys = ApiKeyVerifier::new(secrets.clone(), &config.api_key_secret_prefix, Arc::clone(&pepper));
+        let api_keys = ApiKeyVerifier::new(secrets.clone(), &config.api_key_secret_prefix, Arc::clone(&pepper))
+            .recording_use(store.clone());
         let token = LazySecret::new(secrets.clone(), &config.whatsapp_token_secret_id);
         let whatsapp_app_secret = LazySecret::new(secrets.clone(), &config.whatsapp_app_secret_id);
         let whatsapp_verify_token = LazySecret::new(secrets.clone(), &config.whatsapp_verify_token_secret_id);

@@ -82,3 +82,23 @@ async fn every_key_of_a_client_works_and_shows_a_recognisable_prefix() {
     let reply = ctx.post_raw("/CheckMessageStatus", Some(&second.api_key), &json!({"id": id}).to_string(), &[]).await;
     assert_eq!(reply.status, 200, "a second key of the same client reads the message: {:?}", reply.body);
 }
+
+#[tokio::test]
+async fn a_keys_use_is_recorded_to_the_hour_for_the_key_list() {
+    let ctx = Ctx::new().await;
+    let tenant = ctx.default_tenant().await;
+    let listed = || async {
+        let keys = ctx.admin.store.api_keys(&tenant.client_id).await.expect("keys");
+        keys.into_iter().find(|k| k.key_id == tenant.key_id).expect("the key is listed").last_used_at
+    };
+    assert_eq!(listed().await, None, "a key never used has no last use");
+    let before = ctx.gateway_now().await;
+    let reply = ctx.send(&tenant, otp("4821", &crate::helpers::fresh_sa_phone())).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let hour =
+        time::OffsetDateTime::from_unix_timestamp(before.unix_timestamp().div_euclid(3600) * 3600).expect("hour");
+    let used = listed().await.expect("the use is recorded");
+    // The gateway's clock may have crossed an hour between the two reads, never more.
+    let recorded = lightotp::domain::time_format::parse_rfc3339(&used).expect("a timestamp");
+    assert!(recorded == hour || recorded == hour + time::Duration::hours(1), "{used} is not the hour of the send");
+}

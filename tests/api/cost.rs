@@ -104,7 +104,11 @@ async fn a_warm_send_makes_at_most_five_dynamodb_requests_no_secrets_request_and
     assert_eq!(status, 200);
     let cold = secrets.take();
     assert_eq!(cold.len(), 3, "pepper, WhatsApp token, verifier: {cold:?}");
-    dynamodb.take();
+    assert_eq!(
+        dynamodb.take(),
+        ["UpdateItem", "UpdateItem", "BatchGetItem", "Query", "TransactWriteItems", "UpdateItem"],
+        "rate counter; the key's first use this hour (once per key per hour per instance); then the send's own"
+    );
 
     let key = uuid::Uuid::new_v4().to_string();
     let body = json!({"otpCode": "5678", "toPhoneE164": fresh_sa_phone(), "idempotencyKey": key});

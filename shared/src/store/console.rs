@@ -471,6 +471,29 @@ impl DynamoStore {
         Ok(prices)
     }
 
+    /// Records a key's use in the hour starting `hour`: only if the metadata exists and its last use is older.
+    pub async fn record_key_use(
+        &self,
+        client_id: &str,
+        key_id: &str,
+        hour: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        const OP: &str = "UpdateItem key last used";
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(item_key(key::client(client_id), key::api_key(key_id))))
+            .update_expression("SET #used = :hour")
+            .condition_expression("attribute_exists(#pk) AND (attribute_not_exists(#used) OR #used < :hour)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#used", attr::LAST_USED_AT)
+            .expression_attribute_values(":hour", s(rfc3339_millis(hour)))
+            .send()
+            .await;
+        applied(OP, result)
+    }
+
     /// Every client profile whose name or email contains `needle` (case-insensitive), with its email: a `Scan`,
     /// for the operators' client search only.
     pub async fn search_clients(&self, needle: &str) -> Result<Vec<super::ClientProfile>, StoreError> {

@@ -4,9 +4,10 @@
 //!
 //! One module per aggregate: `sending` (the send reservation), `messages` (reads and status changes after it),
 //! `subscriptions` (profiles and who pays), `rate` (per-IP counters), `verification` (the Verify API's requests,
-//! limits and wallets); `items` converts items to product types, `schema` names keys and attributes, `error` tells
-//! failures apart. This module holds the table handle and the helpers they share. The operator's writes live in
-//! `lightotp-admin`.
+//! limits and wallets), `accounts` (dashboard users, sessions, links), `console` (plans, orders, audit, key list),
+//! `operator` (writes only operators and the dashboard make); `items` converts items to product types, `schema`
+//! names keys and attributes, `error` tells failures apart. This module holds the table handle and the helpers they
+//! share.
 
 mod accounts;
 mod console;

@@ -2,6 +2,7 @@
 //! fake WhatsApp Graph API. The stack is the one `cargo xtask test` starts (`LIGHTOTP_STACK_FILE`), or a running
 //! `cargo xtask up`. Without a stack these tests fail; they never skip.
 
+mod dashboard_client;
 mod helpers;
 
 mod auth;
@@ -9,6 +10,7 @@ mod billing;
 mod check_status;
 mod cooldown;
 mod cost;
+mod dashboard;
 mod idempotency;
 mod lifecycle;
 mod race;

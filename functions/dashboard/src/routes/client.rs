@@ -29,7 +29,7 @@ pub async fn route(ctx: &Ctx<'_>) -> Outcome {
         ("POST", ["orders"]) => place_order(ctx, client_id).await,
         ("POST", ["orders", order_id, "cancel"]) => cancel_order(ctx, client_id, order_id).await,
         ("GET", ["keys"]) => keys(ctx, client_id).await,
-        ("GET", ["keys", "new"]) => new_key_page(ctx, String::new(), String::new(), None, None),
+        ("GET", ["keys", "new"]) => new_key_page(ctx, String::new(), String::new(), None, None, StatusCode::OK),
         ("POST", ["keys"]) => create_key(ctx, client_id).await,
         ("POST", ["keys", key_id, "revoke"]) => revoke(ctx, client_id, key_id).await,
         ("GET", ["keys", key_id, "rotate"]) => rotate_page(ctx, client_id, key_id, None).await,
@@ -101,6 +101,7 @@ async fn new_order(ctx: &Ctx<'_>) -> Outcome {
     order_page(ctx, PlanCard::of(&plan), String::new(), None, StatusCode::OK)
 }
 
+/// The order form (an unverified user sees why it refuses in the page's banner).
 fn order_page(
     ctx: &Ctx<'_>,
     plan: PlanCard,
@@ -108,11 +109,7 @@ fn order_page(
     notes_error: Option<&'static str>,
     status: StatusCode,
 ) -> Outcome {
-    let mut c = ctx.chrome(ctx.t().order_title);
-    if !ctx.verified() {
-        c.problem = Some(ctx.t().unverified);
-    }
-    render(status, &OrderPage { c, plan, notes, notes_error })
+    render(status, &OrderPage { c: ctx.chrome(ctx.t().order_title), plan, notes, notes_error })
 }
 
 async fn unknown_plan(ctx: &Ctx<'_>) -> Outcome {
@@ -168,19 +165,16 @@ async fn keys(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
     render(StatusCode::OK, &KeysPage { c, keys: keys.iter().map(|k| KeyRow::of(t, k)).collect() })
 }
 
+/// The new-key form (an unverified user sees why it refuses in the page's banner).
 fn new_key_page(
     ctx: &Ctx<'_>,
     name: String,
     expires: String,
     name_error: Option<&'static str>,
     expires_error: Option<&'static str>,
+    status: StatusCode,
 ) -> Outcome {
-    let mut c = ctx.chrome(ctx.t().add_key);
-    if !ctx.verified() {
-        c.problem = Some(ctx.t().unverified);
-    }
-    let status = if name_error.is_some() || expires_error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    render(status, &NewKeyPage { c, name, expires, name_error, expires_error })
+    render(status, &NewKeyPage { c: ctx.chrome(ctx.t().add_key), name, expires, name_error, expires_error })
 }
 
 fn key_shown(ctx: &Ctx<'_>, name: String, created: CreatedKey) -> Outcome {
@@ -201,11 +195,12 @@ async fn create_key(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
                 raw_expires.chars().take(10).collect(),
                 name.err().map(|e| field_message(t, e)),
                 expires.err().map(|e| field_message(t, e)),
+                StatusCode::BAD_REQUEST,
             );
         }
     };
     if !ctx.verified() {
-        return new_key_page(ctx, name, raw_expires.chars().take(10).collect(), None, None);
+        return new_key_page(ctx, name, raw_expires.chars().take(10).collect(), None, None, StatusCode::FORBIDDEN);
     }
     let created = api_keys::create_key(&ctx.console, client_id, &name, expires, ctx.now).await?;
     key_shown(ctx, name, created)

@@ -9,6 +9,11 @@ const LOCAL_APP_SECRET: &[u8] = b"local-app-secret";
 
 /// An API Gateway HTTP API (v2) event, as Lambda delivers it.
 pub fn api(route: &str, headers: &[(&str, &str)], body: &str, source_ip: &str) -> String {
+    with_cookies(route, headers, &[], body, source_ip)
+}
+
+/// A v2 event carrying `cookies` as API Gateway does: in the event's `cookies` array, not in the headers.
+pub fn with_cookies(route: &str, headers: &[(&str, &str)], cookies: &[&str], body: &str, source_ip: &str) -> String {
     let (method, path) = route.split_once(' ').unwrap_or(("POST", route));
     let headers: serde_json::Map<String, Value> =
         headers.iter().map(|(k, v)| ((*k).to_owned(), Value::String((*v).to_owned()))).collect();
@@ -24,10 +29,40 @@ pub fn api(route: &str, headers: &[(&str, &str)], body: &str, source_ip: &str) -
             "requestId": uuid::Uuid::new_v4().to_string(), "routeKey": route, "stage": "$default",
             "time": "", "timeEpoch": 0
         },
+        "cookies": cookies,
         "body": body,
         "isBase64Encoded": false
     })
     .to_string()
+}
+
+/// The dashboard's Overview, for a signed-in client (`session` is `lotp_session=<token>`).
+pub fn dashboard_overview(session: &str, source_ip: &str) -> String {
+    with_cookies("GET /dashboard", &[], &[session], "", source_ip)
+}
+
+/// A dashboard sign-in form, as the browser posts it from `origin` with its visitor cookie and that cookie's CSRF
+/// token.
+pub fn dashboard_sign_in(
+    origin: &str,
+    visitor: &str,
+    csrf: &str,
+    email: &str,
+    password: &str,
+    source_ip: &str,
+) -> String {
+    let body: String = form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf", csrf)
+        .append_pair("email", email)
+        .append_pair("password", password)
+        .finish();
+    with_cookies(
+        "POST /dashboard/login",
+        &[("content-type", "application/x-www-form-urlencoded"), ("origin", origin)],
+        &[visitor],
+        &body,
+        source_ip,
+    )
 }
 
 /// A JSON request with the LightOTP API's key header.

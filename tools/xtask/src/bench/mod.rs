@@ -30,8 +30,17 @@ const WARMUP: usize = 10;
 /// The bare function every other is compared with.
 const FLOOR: &str = "bench-floor";
 /// The functions, as their binaries are named.
-const FUNCTIONS: [&str; 6] =
-    ["send-message", "check-message-status", "whatsapp-webhook", "sweep-stuck-messages", "otp-initiate", "otp-verify"];
+const FUNCTIONS: [&str; 7] = [
+    "send-message",
+    "check-message-status",
+    "whatsapp-webhook",
+    "sweep-stuck-messages",
+    "otp-initiate",
+    "otp-verify",
+    "dashboard",
+];
+/// Dashboard sign-ins measured (each hashes a password with Argon2id: fewer than the API's invocations).
+const SIGN_INS: usize = 50;
 
 pub(crate) fn percentile(sorted: &[Duration], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -210,6 +219,68 @@ async fn sms_codes(aws_url: &str) -> Result<HashMap<String, String>, String> {
     Ok(codes)
 }
 
+/// A dashboard visitor and a signed-in session of the stack's demo user, made through the local gateway (the bench's
+/// function shares its table and pepper, so they are valid there too).
+struct DashboardVisit {
+    /// `lotp_visitor=<token>`.
+    visitor: String,
+    /// The visitor's CSRF token.
+    csrf: String,
+    /// `lotp_session=<token>`.
+    session: String,
+    email: String,
+    password: String,
+}
+
+impl DashboardVisit {
+    async fn open(api_url: &str, stack: &Value) -> Result<Self, String> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| e.to_string())?;
+        let email =
+            stack["dashboard"]["demo"]["email"].as_str().ok_or("no dashboard sign-in in the stack file")?.to_owned();
+        let password = stack["dashboard"]["demo"]["password"].as_str().unwrap_or_default().to_owned();
+        let page = http.get(format!("{api_url}/dashboard")).send().await.map_err(|e| format!("GET /dashboard: {e}"))?;
+        let visitor = cookie(&page, "lotp_visitor").ok_or("GET /dashboard set no visitor cookie")?;
+        let html = page.text().await.map_err(|e| e.to_string())?;
+        let csrf = html
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .ok_or("no CSRF token on the sign-in page")?
+            .to_owned();
+        let body: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("csrf", &csrf)
+            .append_pair("email", &email)
+            .append_pair("password", &password)
+            .finish();
+        let signed_in = http
+            .post(format!("{api_url}/dashboard/login"))
+            .header("cookie", &visitor)
+            .header("origin", api_url)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| format!("POST /dashboard/login: {e}"))?;
+        let session = cookie(&signed_in, "lotp_session").ok_or("the demo user's sign-in set no session cookie")?;
+        Ok(Self { visitor, csrf, session, email, password })
+    }
+}
+
+/// `name=value` of the response's cookie `name`.
+fn cookie(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .find(|pair| pair.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
 /// `cargo xtask bench`.
 pub async fn bench() -> Result<(), String> {
     let env = crate::stack::read_env_file(&crate::stack::StackFiles::of(&crate::stack::up_stack_file()).env)?;
@@ -309,6 +380,24 @@ pub async fn bench() -> Result<(), String> {
         return Err(format!("{} of {n} initiated codes found in the emulator's SMS outbox", verify_events.len()));
     }
     functions.push(measure("otp-verify", &release.join("otp-verify"), &env, verify_events).await?.0);
+
+    eprintln!("xtask: measuring dashboard (the Overview page, then sign-ins)");
+    let visit = DashboardVisit::open(&api_url, &stack).await?;
+    let overview = (0..n).map(|i| events::dashboard_overview(&visit.session, &events::ip(7, i))).collect();
+    functions.push(measure("dashboard: overview", &release.join("dashboard"), &env, overview).await?.0);
+    let sign_ins = (0..WARMUP + SIGN_INS)
+        .map(|i| {
+            events::dashboard_sign_in(
+                &api_url,
+                &visit.visitor,
+                &visit.csrf,
+                &visit.email,
+                &visit.password,
+                &events::ip(8, i),
+            )
+        })
+        .collect();
+    functions.push(measure("dashboard: sign-in", &release.join("dashboard"), &env, sign_ins).await?.0);
 
     let floor_init = functions[0]["initMs"]["median"].as_f64().unwrap_or(1.0).max(0.001);
     let floor_warm = functions[0]["warmMs"]["median"].as_f64().unwrap_or(1.0).max(0.001);

@@ -479,11 +479,16 @@ async fn dashboard_a_verification_link_works_once() {
     let as_reset =
         visitor.post_form("/dashboard/reset", &[("token", &account.verify_token), ("password", &password)]).await;
     assert_page(&as_reset, 400, LINK_INVALID, "a verification link used as a reset link");
+    // Opening the link only shows its button; the button's POST confirms, once.
     let link = format!("/dashboard/verify?token={}", account.verify_token);
-    assert_page(&visitor.get(&link).await, 200, EMAIL_CONFIRMED, "the link's first use");
-    assert_page(&visitor.get(&link).await, 400, LINK_INVALID, "the link's second use");
-    let made_up = format!("/dashboard/verify?token={}", Uuid::new_v4().simple());
-    assert_page(&visitor.get(&made_up).await, 400, LINK_INVALID, "a made-up link");
+    assert_eq!(visitor.get(&link).await.status, 200, "opening the link");
+    assert_eq!(visitor.get(&link).await.status, 200, "opening the link again changes nothing");
+    let confirm = [("token", account.verify_token.as_str())];
+    assert_page(&visitor.post_form("/dashboard/verify", &confirm).await, 200, EMAIL_CONFIRMED, "the link's first use");
+    assert_page(&visitor.post_form("/dashboard/verify", &confirm).await, 400, LINK_INVALID, "the link's second use");
+    let made_up = Uuid::new_v4().simple().to_string();
+    let page = visitor.post_form("/dashboard/verify", &[("token", &made_up)]).await;
+    assert_page(&page, 400, LINK_INVALID, "a made-up link");
     let user = ctx.admin.store.user(&EmailAddress::parse(&account.email).expect("email")).await.expect("user");
     assert!(user.expect("the user").email_verified_at.is_some(), "the first use verified the address");
 }
@@ -495,10 +500,10 @@ async fn dashboard_a_verification_link_expires_after_24_hours() {
     let (early, account) = (sign_up(&ctx, &site).await, sign_up(&ctx, &site).await);
     let visitor = Browserless::new(&site);
     ctx.advance_clock(23.0 * 3600.0).await;
-    let page = visitor.get(&format!("/dashboard/verify?token={}", early.verify_token)).await;
+    let page = visitor.post_form("/dashboard/verify", &[("token", &early.verify_token)]).await;
     assert_page(&page, 200, EMAIL_CONFIRMED, "a verification link 23 h old");
     ctx.advance_clock(2.0 * 3600.0).await;
-    let page = visitor.get(&format!("/dashboard/verify?token={}", account.verify_token)).await;
+    let page = visitor.post_form("/dashboard/verify", &[("token", &account.verify_token)]).await;
     assert_page(&page, 400, LINK_INVALID, "a verification link 25 h old");
     let user = ctx.admin.store.user(&EmailAddress::parse(&account.email).expect("email")).await.expect("user");
     assert!(user.expect("the user").email_verified_at.is_none(), "an expired link verified the address");
@@ -512,7 +517,7 @@ async fn dashboard_a_reset_link_works_once() {
     let visitor = Browserless::new(&site);
     assert_eq!(visitor.post_form("/dashboard/forgot", &[("email", &account.email)]).await.status, 200);
     let token = link_token(&ctx, &site, &account.email, "/dashboard/reset?token=").await;
-    let as_verify = visitor.get(&format!("/dashboard/verify?token={token}")).await;
+    let as_verify = visitor.post_form("/dashboard/verify", &[("token", &token)]).await;
     assert_page(&as_verify, 400, LINK_INVALID, "a reset link used as a verification link");
     let form = visitor.get(&format!("/dashboard/reset?token={token}")).await;
     assert_eq!((form.status, form.field("token")), (200, Some(token.clone())), "the reset form: {}", form.summary());
@@ -635,7 +640,7 @@ async fn dashboard_no_password_token_or_key_is_logged_or_stored_in_clear() {
     let site = Site::from_stack();
     let account = sign_up(&ctx, &site).await;
     let visitor = Browserless::new(&site);
-    let page = visitor.get(&format!("/dashboard/verify?token={}", account.verify_token)).await;
+    let page = visitor.post_form("/dashboard/verify", &[("token", &account.verify_token)]).await;
     assert_eq!(page.status, 200, "verify: {}", page.summary());
     let first_session = Browserless::signed_in(&site, &account.email, &account.password).await;
     let api_key = create_key(&first_session, "Secret scan").await;

@@ -99,6 +99,14 @@ pub struct ForgotPage {
     pub email_error: Option<&'static str>,
 }
 
+/// The confirmation form of a verification link (opening the link changes nothing; its button does).
+#[derive(Template)]
+#[template(path = "verify.html")]
+pub struct VerifyPage {
+    pub c: Chrome,
+    pub token: String,
+}
+
 /// The new-password form of a reset link.
 #[derive(Template)]
 #[template(path = "reset.html")]

@@ -10,6 +10,18 @@ pub struct Texts {
     pub lang: &'static str,
     /// `ltr`
     pub dir: &'static str,
+    /// `Main`
+    pub nav_label: &'static str,
+    /// `Confirm your email address`
+    pub confirm_title: &'static str,
+    /// `Confirm email`
+    pub confirm_button: &'static str,
+    /// `d`
+    pub unit_days: &'static str,
+    /// `h`
+    pub unit_hours: &'static str,
+    /// `min`
+    pub unit_minutes: &'static str,
     /// `Overview`
     pub nav_overview: &'static str,
     /// `Subscriptions`
@@ -346,6 +358,12 @@ impl Texts {
 
 /// The English texts.
 pub static EN: Texts = Texts {
+    nav_label: "Main",
+    confirm_title: "Confirm your email address",
+    confirm_button: "Confirm email",
+    unit_days: "d",
+    unit_hours: "h",
+    unit_minutes: "min",
     lang: "en",
     dir: "ltr",
     nav_overview: "Overview",
@@ -513,6 +531,12 @@ pub static EN: Texts = Texts {
 
 /// The Arabic texts.
 pub static AR: Texts = Texts {
+    nav_label: "الرئيسية",
+    confirm_title: "أكّد بريدك الإلكتروني",
+    confirm_button: "تأكيد البريد",
+    unit_days: "يوم",
+    unit_hours: "ساعة",
+    unit_minutes: "دقيقة",
     lang: "ar",
     dir: "rtl",
     nav_overview: "نظرة عامة",

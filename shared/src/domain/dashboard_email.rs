@@ -8,13 +8,14 @@ fn email(subject: &str, body: String) -> Email {
     Email { subject: subject.to_owned(), body }
 }
 
-/// The link that confirms a new account's address (24 hours).
-pub fn verify_email(language: HumanLanguage, company: &str, link: &str) -> Email {
+/// The link that confirms a new account's address (24 hours). It carries nothing the sign-up typed: anyone can
+/// sign up with any address, and must not be able to put their text into mail to it.
+pub fn verify_email(language: HumanLanguage, link: &str) -> Email {
     match language {
         HumanLanguage::En => email(
             "LightOTP: confirm your email address",
             format!(
-                "Hello {company},\n\nConfirm your email address to start ordering plans and creating API keys:\n\n\
+                "Hello,\n\nConfirm your email address to start ordering plans and creating API keys:\n\n\
                  {link}\n\nThe link works once, for 24 hours. If you did not sign up for LightOTP, ignore this \
                  email.\n\nThe LightOTP team"
             ),
@@ -22,7 +23,7 @@ pub fn verify_email(language: HumanLanguage, company: &str, link: &str) -> Email
         HumanLanguage::Ar => email(
             "LightOTP: أكّد بريدك الإلكتروني",
             format!(
-                "مرحبًا {company}،\n\nأكّد بريدك الإلكتروني لتتمكن من طلب الباقات وإنشاء مفاتيح API:\n\n{link}\n\n\
+                "مرحبًا،\n\nأكّد بريدك الإلكتروني لتتمكن من طلب الباقات وإنشاء مفاتيح API:\n\n{link}\n\n\
                  يعمل الرابط مرة واحدة خلال 24 ساعة. إن لم تسجّل في LightOTP فتجاهل هذه الرسالة.\n\nفريق LightOTP"
             ),
         ),
@@ -146,7 +147,7 @@ mod tests {
 
     #[test]
     fn each_email_carries_its_link_in_the_recipients_language() {
-        let en = verify_email(HumanLanguage::En, "Acme", "http://x/dashboard/verify?token=t");
+        let en = verify_email(HumanLanguage::En, "http://x/dashboard/verify?token=t");
         assert!(en.body.contains("http://x/dashboard/verify?token=t") && en.body.contains("24 hours"));
         let ar = reset_password(HumanLanguage::Ar, "http://x/r");
         assert!(ar.subject.contains("كلمة المرور") && ar.body.contains("http://x/r"));

@@ -125,9 +125,8 @@ impl DynamoStore {
         }
         match transaction.send().await {
             Ok(_) => Ok(AccountCreation::Created),
-            Err(err) if cancellation_reasons(&err).is_some_and(|r| super::condition_failed(r, 0)) => {
-                Ok(AccountCreation::EmailTaken)
-            }
+            // A lost condition, or a sign-up with the same email racing this one (which wins): the email is taken.
+            Err(err) if cancellation_reasons(&err).is_some_and(super::is_race) => Ok(AccountCreation::EmailTaken),
             Err(err) => Err(StoreError::sdk(OP, err)),
         }
     }
@@ -363,27 +362,18 @@ impl DynamoStore {
         }
     }
 
-    /// The recorded failed sign-ins of `email` (times, any order).
-    pub async fn sign_in_failures(&self, email: &EmailAddress) -> Result<Vec<OffsetDateTime>, StoreError> {
-        const OP: &str = "GetItem sign-in failures";
-        let item =
-            self.get_consistent(OP, item_key(key::sign_in_failures(email.as_str()), key::FAILURES.to_owned())).await?;
-        let millis = item.as_ref().and_then(|item| item.get(attr::FAILURES)).and_then(|v| v.as_ns().ok());
-        Ok(millis
-            .into_iter()
-            .flatten()
-            .filter_map(|ms| ms.parse::<i128>().ok())
-            .filter_map(|ms| OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).ok())
-            .collect())
-    }
-
-    /// Adds a failed sign-in (`ADD` to a number set: concurrent failures are all kept) and drops it with the item's
-    /// TTL once it can no longer count.
-    pub async fn record_sign_in_failure(&self, email: &EmailAddress, now: OffsetDateTime) -> Result<(), StoreError> {
-        const OP: &str = "UpdateItem sign-in failure";
+    /// Records a sign-in attempt (`ADD` to a number set: concurrent attempts are all kept) and answers every
+    /// attempt recorded, this one included. The item's TTL drops them once they can no longer count.
+    pub async fn record_sign_in_attempt(
+        &self,
+        email: &EmailAddress,
+        now: OffsetDateTime,
+    ) -> Result<Vec<OffsetDateTime>, StoreError> {
+        const OP: &str = "UpdateItem sign-in attempt";
         let millis = now.unix_timestamp_nanos() / 1_000_000;
         let forget_at = now + SIGN_IN_WINDOW + SIGN_IN_BLOCK;
-        self.client()
+        let out = self
+            .client()
             .update_item()
             .table_name(self.table())
             .set_key(Some(item_key(key::sign_in_failures(email.as_str()), key::FAILURES.to_owned())))
@@ -392,10 +382,17 @@ impl DynamoStore {
             .expression_attribute_names("#expires", TTL_ATTRIBUTE)
             .expression_attribute_values(":at", AttributeValue::Ns(vec![millis.to_string()]))
             .expression_attribute_values(":expires", n(forget_at.unix_timestamp()))
+            .return_values(ReturnValue::AllNew)
             .send()
             .await
             .in_operation(OP)?;
-        Ok(())
+        let millis = out.attributes().and_then(|item| item.get(attr::FAILURES)).and_then(|v| v.as_ns().ok());
+        Ok(millis
+            .into_iter()
+            .flatten()
+            .filter_map(|ms| ms.parse::<i128>().ok())
+            .filter_map(|ms| OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).ok())
+            .collect())
     }
 
     /// Forgets an email's failed sign-ins (after a successful one).

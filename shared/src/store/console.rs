@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::items::{number, optional_string, string};
 use super::operator::new_subscription;
 use super::schema::{PENDING_INDEX, PENDING_ORDERS_BUCKET, PK, SK, attr, key};
-use super::{DynamoStore, InOperation, StoreError, applied, cancellation_reasons, condition_failed, item_key, n, s};
+use super::{DynamoStore, InOperation, StoreError, applied, cancellation_reasons, item_key, n, s};
 use crate::domain::console::{OrderState, PlanDraft};
 use crate::domain::pricing::Credits;
 use crate::domain::time_format::rfc3339_millis;
@@ -430,28 +430,35 @@ impl DynamoStore {
         item.map(|item| key_from_item(&item, OP)).transpose()
     }
 
-    /// Moves a key's expiry (rotation), only while it is not revoked.
+    /// Moves a key's expiry (rotation), only while it is not revoked and its expiry is still `current` (as read):
+    /// of two racing rotations of one key, one applies.
     pub async fn set_api_key_expiry(
         &self,
         client_id: &str,
         key_id: &str,
+        current: Option<&str>,
         expires: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         const OP: &str = "UpdateItem api key expiry";
-        let result = self
+        let unchanged = match current {
+            Some(_) => "#expires = :current",
+            None => "attribute_not_exists(#expires)",
+        };
+        let mut update = self
             .client()
             .update_item()
             .table_name(self.table())
             .set_key(Some(item_key(key::client(client_id), key::api_key(key_id))))
             .update_expression("SET #expires = :expires")
-            .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#revoked)")
+            .condition_expression(format!("attribute_exists(#pk) AND attribute_not_exists(#revoked) AND {unchanged}"))
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#expires", attr::EXPIRES)
             .expression_attribute_names("#revoked", attr::REVOKED_AT)
-            .expression_attribute_values(":expires", s(rfc3339_millis(expires)))
-            .send()
-            .await;
-        applied(OP, result)
+            .expression_attribute_values(":expires", s(rfc3339_millis(expires)));
+        if let Some(current) = current {
+            update = update.expression_attribute_values(":current", s(current));
+        }
+        applied(OP, update.send().await)
     }
 
     /// The pricing table: every country with its own price, by country code.
@@ -578,10 +585,9 @@ fn transition(
 ) -> Result<OrderTransition, StoreError> {
     match result {
         Ok(_) => Ok(OrderTransition::Applied),
-        // The order is the transaction's first item: its condition failing means it was not pending any more.
-        Err(err) if cancellation_reasons(&err).is_some_and(|reasons| condition_failed(reasons, 0)) => {
-            Ok(OrderTransition::NotPending)
-        }
+        // The order is the transaction's first item: its condition failing means it was not pending any more, and
+        // a conflict means another change of it (an activation or a cancellation) is being written at this moment.
+        Err(err) if cancellation_reasons(&err).is_some_and(super::is_race) => Ok(OrderTransition::NotPending),
         Err(err) => Err(StoreError::sdk(op, err)),
     }
 }

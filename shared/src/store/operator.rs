@@ -147,22 +147,27 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Marks an API key's metadata revoked.
+    /// Marks an API key's metadata revoked, once: `false` when it does not exist or was already revoked.
     pub async fn mark_api_key_revoked(
         &self,
         client_id: &str,
         key_id: &str,
         now: time::OffsetDateTime,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         const OP: &str = "UpdateItem revoke api key";
-        update_existing(self, item_key(key::client(client_id), key::api_key(key_id)))
+        let result = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(item_key(key::client(client_id), key::api_key(key_id))))
             .update_expression("SET #revoked = :now")
+            .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#revoked)")
+            .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#revoked", attr::REVOKED_AT)
             .expression_attribute_values(":now", s(rfc3339_millis(now)))
             .send()
-            .await
-            .in_operation(OP)?;
-        Ok(())
+            .await;
+        super::applied(OP, result)
     }
 
     /// Finds which client a message belongs to when the operator knows only its id (a filtered `Scan`: an operator

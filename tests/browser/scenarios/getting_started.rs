@@ -28,6 +28,7 @@ pub async fn run(ctx: &Ctx) {
     let link = link_in(&latest_email_to(ctx, &email).await);
     b.ensure(link.contains("/verify?token="), "the verification link", &format!("{link} is not a /verify link")).await;
     b.goto_url(&link).await;
+    b.click_button("Confirm email").await;
     b.expect_text("Email confirmed").await;
     b.goto("/dashboard").await;
     sign_in(&b, &email, &password).await;

@@ -1,6 +1,5 @@
 //! Operator actions, against real AWS or (with `AWS_ENDPOINT_URL`) the local emulator.
 
-use lightotp::domain::language::{LanguageTag, Template};
 use lightotp::domain::phone::Region;
 use lightotp::domain::pricing::Credits;
 use lightotp::domain::subscription::Subscription;
@@ -17,6 +16,7 @@ use lightotp::email::Mailer;
 use lightotp::secrets::LazySecret;
 use lightotp::store::PlanRecord;
 use lightotp::store::PriceEntry;
+use lightotp::usecase::console::clients::{self, ClientActionRefusal};
 use lightotp::usecase::console::orders::{self, OrderRefusal, QueuedOrder};
 use lightotp::usecase::console::{Console, ConsoleError, accounts, api_keys};
 
@@ -232,6 +232,19 @@ impl From<&QueuedOrder> for OrderView {
     }
 }
 
+/// Who acts, for the client's audit trail: `LIGHTOTP_OPERATOR`, else `lightotp-admin`.
+fn operator() -> String {
+    std::env::var("LIGHTOTP_OPERATOR").ok().filter(|v| !v.is_empty()).unwrap_or_else(|| "lightotp-admin".to_owned())
+}
+
+fn client_refusal(refusal: ClientActionRefusal, client_id: &str) -> AdminError {
+    match refusal {
+        ClientActionRefusal::UnknownClient => AdminError::NotFound(format!("client {client_id}")),
+        ClientActionRefusal::BadLanguage => AdminError::Invalid("not a language tag such as en or en_US".to_owned()),
+        ClientActionRefusal::BadCountry => AdminError::Invalid("not an ISO 3166-1 alpha-2 code".to_owned()),
+    }
+}
+
 fn order_refusal(refusal: OrderRefusal, order_id: &str) -> AdminError {
     match refusal {
         OrderRefusal::NotPending => AdminError::Invalid(format!("order {order_id} is not pending")),
@@ -316,16 +329,23 @@ impl Admin {
         phone_number_id: &str,
         display_phone: &str,
     ) -> Result<(), AdminError> {
-        self.existing_client(client_id).await?;
-        Ok(self.store.assign_sender(client_id, phone_number_id, display_phone).await?)
+        let now = OffsetDateTime::now_utc();
+        clients::assign_sender(&self.console, &operator(), client_id, phone_number_id, display_phone, now)
+            .await?
+            .map_err(|refusal| client_refusal(refusal, client_id))
     }
 
     /// Adds an approved template in a language (`en`, `en_US`, `ar`, …).
     pub async fn add_template(&self, client_id: &str, name: &str, language: &str) -> Result<(), AdminError> {
-        let language = LanguageTag::parse(language)
-            .ok_or_else(|| AdminError::Invalid(format!("{language:?} is not a language tag such as en or en_US")))?;
-        self.existing_client(client_id).await?;
-        Ok(self.store.add_template(client_id, &Template { name: name.to_owned(), language }).await?)
+        let now = OffsetDateTime::now_utc();
+        clients::add_template(&self.console, &operator(), client_id, name, language, now).await?.map_err(|refusal| {
+            match refusal {
+                ClientActionRefusal::BadLanguage => {
+                    AdminError::Invalid(format!("{language:?} is not a language tag such as en or en_US"))
+                }
+                other => client_refusal(other, client_id),
+            }
+        })
     }
 
     /// Issues a key for a client, named `name`, exactly as the dashboard's `Create key` does
@@ -379,9 +399,10 @@ impl Admin {
         if low_balance_percent > 100 {
             return Err(AdminError::Invalid("low-balance percent must be 0 to 100".to_owned()));
         }
-        self.existing_client(client_id).await?;
-        let subscription_id = Uuid::new_v4().to_string();
-        self.store.grant_subscription(client_id, &subscription_id, credits, low_balance_percent, now).await?;
+        let subscription_id =
+            clients::grant_subscription(&self.console, &operator(), client_id, credits, low_balance_percent, now)
+                .await?
+                .map_err(|refusal| client_refusal(refusal, client_id))?;
         Ok(GrantedSubscription { subscription_id })
     }
 
@@ -396,8 +417,9 @@ impl Admin {
         if credits == Credits::ZERO {
             return Err(AdminError::Invalid("credits must be at least 1".to_owned()));
         }
-        self.existing_client(client_id).await?;
-        Ok(self.store.top_up_wallet(client_id, credits).await?)
+        clients::top_up_wallet(&self.console, &operator(), client_id, credits, OffsetDateTime::now_utc())
+            .await?
+            .map_err(|refusal| client_refusal(refusal, client_id))
     }
 
     /// Sets the client's Verify API SMS text for `en` or `ar`; it must carry `{CODE}` (and may carry

@@ -22,7 +22,7 @@ pub async fn route(ctx: &Ctx<'_>) -> Outcome {
     let client_id = client_id.as_str();
     match (ctx.visit.method.as_str(), ctx.visit.route().as_slice()) {
         ("GET", []) => overview(ctx, client_id).await,
-        ("POST", ["verify", "resend"]) => resend(ctx, client_id).await,
+        ("POST", ["verify", "resend"]) => resend(ctx).await,
         ("GET", ["subscriptions"]) => subscriptions(ctx, client_id).await,
         ("GET", ["plans"]) => plans(ctx).await,
         ("GET", ["orders", "new"]) => new_order(ctx).await,
@@ -58,12 +58,11 @@ async fn overview(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
     render(StatusCode::OK, &page)
 }
 
-async fn resend(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
+async fn resend(ctx: &Ctx<'_>) -> Outcome {
     let Some(me) = ctx.me.as_ref().filter(|me| me.user.email_verified_at.is_none()) else {
         return Ok(Reply::redirect("/dashboard"));
     };
-    let company = ctx.console.store.client_profile(client_id).await?.map(|p| p.name).unwrap_or_default();
-    accounts::send_verification(&ctx.console, &me.user.email, &company, me.user.language, ctx.now).await?;
+    accounts::send_verification(&ctx.console, &me.user.email, me.user.language, ctx.now).await?;
     Ok(Reply::redirect("/dashboard/subscriptions?notice=resent"))
 }
 
@@ -227,6 +226,15 @@ async fn rotate_page(ctx: &Ctx<'_>, client_id: &str, key_id: &str, overlap_error
 }
 
 async fn rotate(ctx: &Ctx<'_>, client_id: &str, key_id: &str) -> Outcome {
+    if !ctx.verified() {
+        let t = ctx.t();
+        return ctx.message(
+            StatusCode::FORBIDDEN,
+            t.keys_title,
+            t.unverified,
+            Some(("/dashboard/keys", t.back_to_keys)),
+        );
+    }
     let overlap = match Overlap::parse(ctx.visit.field("overlap")) {
         Ok(overlap) => overlap,
         Err(e) => return rotate_page(ctx, client_id, key_id, Some(field_message(ctx.t(), e))).await,

@@ -219,7 +219,8 @@ async fn route(ctx: &Ctx<'_>) -> Outcome {
     match (visit.method.as_str(), visit.route().as_slice()) {
         ("POST", ["language"]) => language(ctx).await,
         ("POST", ["logout"]) => visitor::log_out(ctx).await,
-        ("GET", ["verify"]) => visitor::verify(ctx).await,
+        ("GET", ["verify"]) => visitor::verify_page(ctx),
+        ("POST", ["verify"]) => visitor::verify(ctx).await,
         ("GET", []) if !signed_in => visitor::sign_in_page(ctx, None),
         ("POST", ["login"]) => visitor::log_in(ctx).await,
         ("GET", ["signup"]) => visitor::sign_up_page(ctx),
@@ -261,7 +262,7 @@ fn failure_page(visit: &Visit, language: HumanLanguage, failure: Failure) -> Res
             (StatusCode::INTERNAL_SERVER_ERROR, t.server_error, None)
         }
     };
-    // The error page has no forms that change anything but the language switch, which a fresh page re-tokens.
+    // The error page has no form (its empty token hides the language switch): a link leads back.
     let c = Chrome {
         t,
         title: t.error_title.to_owned(),

@@ -36,18 +36,18 @@ pub async fn route(ctx: &Ctx<'_>) -> Outcome {
     }
 }
 
-/// "3 h" or "2 d": how long an order has waited.
-fn age(created: &str, now: time::OffsetDateTime) -> String {
+/// "3 h" or "2 d" (in the page's language): how long an order has waited.
+fn age(t: &crate::texts::Texts, created: &str, now: time::OffsetDateTime) -> String {
     let Some(at) = lightotp::domain::time_format::parse_rfc3339(created) else {
         return String::new();
     };
     let waited = now - at;
     if waited.whole_days() >= 1 {
-        format!("{} d", waited.whole_days())
+        format!("{} {}", waited.whole_days(), t.unit_days)
     } else if waited.whole_hours() >= 1 {
-        format!("{} h", waited.whole_hours())
+        format!("{} {}", waited.whole_hours(), t.unit_hours)
     } else {
-        format!("{} min", waited.whole_minutes().max(0))
+        format!("{} {}", waited.whole_minutes().max(0), t.unit_minutes)
     }
 }
 
@@ -71,7 +71,7 @@ async fn queue(ctx: &Ctx<'_>) -> Outcome {
             credits: q.order.credits.get(),
             notes: q.order.notes.clone().unwrap_or_default(),
             created: when(&q.order.created_at),
-            age: age(&q.order.created_at, ctx.now),
+            age: age(t, &q.order.created_at, ctx.now),
         })
         .collect();
     render(StatusCode::OK, &OpsOrdersPage { c, orders })

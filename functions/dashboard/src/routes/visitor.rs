@@ -6,7 +6,7 @@ use lightotp::domain::account::{EmailAddress, Password, short_text};
 use lightotp::usecase::console::accounts::{self, SignInOutcome, SignUp};
 
 use super::{Ctx, Outcome, render};
-use crate::pages::{ForgotPage, ResetPage, SignInPage, SignUpPage, field_message};
+use crate::pages::{ForgotPage, ResetPage, SignInPage, SignUpPage, VerifyPage, field_message};
 use crate::web::Reply;
 
 /// The most characters of a company name.
@@ -89,10 +89,27 @@ pub async fn sign_up(ctx: &Ctx<'_>) -> Outcome {
     }
 }
 
-/// `GET /dashboard/verify?token=…`: the emailed link confirms the address, once.
-pub async fn verify(ctx: &Ctx<'_>) -> Outcome {
+/// `GET /dashboard/verify?token=…`: the emailed link shows a button that confirms the address (a link opened by a
+/// mail scanner changes nothing: every change is a `POST`).
+pub fn verify_page(ctx: &Ctx<'_>) -> Outcome {
     let t = ctx.t();
     let token = ctx.visit.param("token");
+    if token.is_empty() || token.len() > 100 {
+        return ctx.message(
+            StatusCode::BAD_REQUEST,
+            t.link_invalid_title,
+            t.link_invalid_body,
+            Some(("/dashboard", t.continue_link)),
+        );
+    }
+    let page = VerifyPage { c: ctx.chrome(t.confirm_title), token: token.to_owned() };
+    Ok(render(StatusCode::OK, &page)?.no_store())
+}
+
+/// `POST /dashboard/verify`: confirms the address, once.
+pub async fn verify(ctx: &Ctx<'_>) -> Outcome {
+    let t = ctx.t();
+    let token = ctx.visit.field("token");
     if !token.is_empty() && token.len() <= 100 && accounts::verify_email(&ctx.console, token, ctx.now).await? {
         ctx.message(StatusCode::OK, t.verified_title, t.verified_body, Some(("/dashboard", t.continue_link)))
     } else {
@@ -159,7 +176,7 @@ pub async fn reset(ctx: &Ctx<'_>) -> Outcome {
                 token: token.chars().take(100).collect(),
                 password_error: Some(field_message(t, e)),
             };
-            return render(StatusCode::BAD_REQUEST, &page);
+            return Ok(render(StatusCode::BAD_REQUEST, &page)?.no_store());
         }
     };
     if token.is_empty()

@@ -86,7 +86,7 @@ pub async fn sign_up(console: &Console, form: SignUp, now: OffsetDateTime) -> Re
         templates: Vec::new(),
     };
     match console.store.create_account(&user, Some(&profile), now).await? {
-        AccountCreation::Created => send_verification(console, &user.email, &form.company, form.language, now).await,
+        AccountCreation::Created => send_verification(console, &user.email, form.language, now).await,
         AccountCreation::EmailTaken => {
             let owner = console.store.user(&form.email).await?;
             let language = owner.map_or(form.language, |owner| owner.language);
@@ -101,7 +101,6 @@ pub async fn sign_up(console: &Console, form: SignUp, now: OffsetDateTime) -> Re
 pub async fn send_verification(
     console: &Console,
     email: &str,
-    company: &str,
     language: HumanLanguage,
     now: OffsetDateTime,
 ) -> Result<(), ConsoleError> {
@@ -110,7 +109,7 @@ pub async fn send_verification(
     let purpose = LinkPurpose::VerifyEmail;
     console.store.put_link(&hash, purpose, email, now + purpose.lifetime()).await?;
     let link = console.link(&format!("/verify?token={token}"));
-    console.notify(email, &dashboard_email::verify_email(language, company, &link)).await;
+    console.notify(email, &dashboard_email::verify_email(language, &link)).await;
     Ok(())
 }
 
@@ -123,16 +122,19 @@ pub async fn verify_email(console: &Console, token: &str, now: OffsetDateTime) -
     }
 }
 
-/// Signs in: refused while the email is throttled, for an unknown email (after checking a decoy hash, so it takes
-/// as long) and for a wrong password, each failure recorded; otherwise a new session.
+/// Signs in. The attempt is recorded first (an atomic `ADD` that answers every recorded attempt), so parallel
+/// guesses cannot all pass the throttle: refused while the email is throttled (attempts refused meanwhile count
+/// too), for an unknown email (after checking a decoy hash, so it takes as long) and for a wrong password;
+/// otherwise the attempts are forgotten and a new session begins.
 pub async fn sign_in(
     console: &Console,
     email: &EmailAddress,
     password: &Password,
     now: OffsetDateTime,
 ) -> Result<SignInOutcome, ConsoleError> {
-    let failures = console.store.sign_in_failures(email).await?;
-    if sign_in_blocked_until(&failures, now).is_some() {
+    let attempts = console.store.record_sign_in_attempt(email, now).await?;
+    let earlier: Vec<OffsetDateTime> = attempts.into_iter().filter(|at| *at < now).collect();
+    if sign_in_blocked_until(&earlier, now).is_some() {
         return Ok(SignInOutcome::Refused);
     }
     let pepper = console.pepper().await?;
@@ -140,17 +142,14 @@ pub async fn sign_in(
     let matches = match &user {
         Some(user) => passwords::matches(password, &user.password_hash, &pepper)?,
         None => {
-            let _ = passwords::matches(password, &passwords::decoy(&pepper)?, &pepper)?;
+            let _ = passwords::matches(password, decoy(&pepper)?, &pepper)?;
             false
         }
     };
     let Some(user) = user.filter(|_| matches) else {
-        console.store.record_sign_in_failure(email, now).await?;
         return Ok(SignInOutcome::Refused);
     };
-    if !failures.is_empty() {
-        console.store.clear_sign_in_failures(email).await?;
-    }
+    console.store.clear_sign_in_failures(email).await?;
     let token = random_token()?;
     let session = StoredSession {
         email: user.email.clone(),
@@ -160,6 +159,17 @@ pub async fn sign_in(
     };
     console.store.put_session(&console.token_hash(SESSION_PURPOSE, &token).await?, &session).await?;
     Ok(SignInOutcome::SignedIn { token, language: user.language, role: user.role })
+}
+
+/// A hash no password matches, made once per process: an unknown email's sign-in verifies against it, so it costs
+/// one Argon2id like a known one's.
+fn decoy(pepper: &[u8]) -> Result<&'static str, ConsoleError> {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    if let Some(hash) = DECOY.get() {
+        return Ok(hash);
+    }
+    let hash = passwords::decoy(pepper)?;
+    Ok(DECOY.get_or_init(|| hash))
 }
 
 /// The user a session cookie signs in, if its session is alive: it exists, has been used within a day, is less

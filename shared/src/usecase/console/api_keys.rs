@@ -104,8 +104,8 @@ pub async fn list_keys(console: &Console, client_id: &str, now: OffsetDateTime) 
         .collect())
 }
 
-/// Revokes one of the client's keys: its verifier is deleted at once, so every function refuses it once its
-/// cached copy ages out (at most 60 s).
+/// Revokes one of the client's keys: marked revoked (once), then its verifier is deleted, so every function refuses
+/// it once its cached copy ages out (at most 60 s).
 pub async fn revoke_key(
     console: &Console,
     client_id: &str,
@@ -115,12 +115,12 @@ pub async fn revoke_key(
     let Some(key_id) = KeyId::parse(key_id) else {
         return Ok(Err(NoSuchKey));
     };
-    match console.store.api_key(client_id, key_id.as_str()).await? {
-        Some(record) if record.revoked_at.is_none() => {}
-        _ => return Ok(Err(NoSuchKey)),
+    // The metadata first, on condition that the key is not revoked yet: of two racing revokes one goes on, and a
+    // rotation racing it finds the key revoked.
+    if !console.store.mark_api_key_revoked(client_id, key_id.as_str(), now).await? {
+        return Ok(Err(NoSuchKey));
     }
     delete_verifier(console, &key_id).await?;
-    console.store.mark_api_key_revoked(client_id, key_id.as_str(), now).await?;
     Ok(Ok(()))
 }
 
@@ -161,19 +161,30 @@ pub async fn rotate_key(
     let Some(mut stored) = read_verifier(console, &id).await? else {
         return Ok(Err(NoSuchKey));
     };
-    let created = create_key(console, client_id, &record.name, current_expiry, now).await?;
+    // The old key's end first, on condition that it is not revoked and not moved since it was read (a revoke or a
+    // second rotation racing this one wins, and no new key is made); then its verifier; then the new key.
     let old_expires = overlap.old_key_expires(current_expiry, now);
+    if !console.store.set_api_key_expiry(client_id, id.as_str(), record.expires_at.as_deref(), old_expires).await? {
+        return Ok(Err(NoSuchKey));
+    }
     stored.expires_at = Some(stamp(old_expires));
     let body = serde_json::to_string(&stored).map_err(|e| ConsoleError::Secrets(e.to_string()))?;
-    console
+    match console
         .secrets
         .put_secret_value()
         .secret_id(verifier_secret_name(&console.api_key_prefix, &id))
         .secret_string(body)
         .send()
         .await
-        .map_err(secrets_error)?;
-    console.store.set_api_key_expiry(client_id, id.as_str(), old_expires).await?;
+    {
+        Ok(_) => {}
+        // Revoked meanwhile: the key is gone, and no new one is made.
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+            return Ok(Err(NoSuchKey));
+        }
+        Err(e) => return Err(secrets_error(e)),
+    }
+    let created = create_key(console, client_id, &record.name, current_expiry, now).await?;
     Ok(Ok(created))
 }
 

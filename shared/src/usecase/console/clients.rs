@@ -169,6 +169,25 @@ pub async fn top_up_wallet(
     Ok(Ok(balance))
 }
 
+/// Grants a subscription of `credits` (the operator CLI's `subscription grant`); answers its id.
+pub async fn grant_subscription(
+    console: &Console,
+    operator: &str,
+    client_id: &str,
+    credits: Credits,
+    low_balance_percent: u8,
+    now: OffsetDateTime,
+) -> Result<Result<String, ClientActionRefusal>, ConsoleError> {
+    if !known(console, client_id).await? {
+        return Ok(Err(ClientActionRefusal::UnknownClient));
+    }
+    let subscription_id = uuid::Uuid::new_v4().to_string();
+    console.store.grant_subscription(client_id, &subscription_id, credits, low_balance_percent, now).await?;
+    let detail = format!("{credits} credits, subscription {subscription_id}");
+    audited(console, operator, client_id, "subscription granted", detail, now).await?;
+    Ok(Ok(subscription_id))
+}
+
 /// The pricing table.
 pub async fn prices(console: &Console) -> Result<Vec<PriceEntry>, ConsoleError> {
     Ok(console.store.prices().await?)

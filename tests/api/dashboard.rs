@@ -964,3 +964,49 @@ async fn dashboard_an_unverified_user_can_neither_order_nor_create_keys() {
     assert_page(&order, 403, UNVERIFIED, "an unverified user's order");
     assert_page(&key, 403, UNVERIFIED, "an unverified user's key");
 }
+
+// Plans: an operator edits one; orders placed before keep what they were placed for.
+
+#[tokio::test]
+async fn dashboard_an_edited_plan_is_offered_as_edited_and_earlier_orders_keep_their_snapshot() {
+    let ctx = Ctx::new().await;
+    let site = Site::from_stack();
+    let name = format!("Editable {}", Uuid::new_v4().simple());
+    let plan = ctx.admin.create_plan(&name, "7", "SAR 7", "", OffsetDateTime::now_utc()).await.expect("plan");
+    let account = Account::new(&ctx).await;
+    let client = account.browser(&site).await;
+    place_order(&client, &plan.plan_id).await;
+    let order = account.orders(&ctx).await.first().expect("order").clone();
+    assert_eq!(order.credits.get(), 7);
+
+    let operator = Browserless::operator(&site).await;
+    let edit = format!("/dashboard/ops/plans/{}", plan.plan_id);
+    let form = operator.get(&edit).await;
+    assert_eq!(form.field("name").as_deref(), Some(name.as_str()), "the form shows the plan: {}", form.summary());
+    let bad = operator.post_form(&edit, &[("name", ""), ("credits", "9"), ("price", "SAR 9")]).await;
+    assert_page(&bad, 400, REQUIRED, "an edit without a name");
+    let renamed = format!("{name} (edited)");
+    let saved = operator.post_form(&edit, &[("name", &renamed), ("credits", "9"), ("price", "SAR 9")]).await;
+    assert_eq!(
+        (saved.status, saved.location()),
+        (303, Some("/dashboard/ops/plans?notice=saved")),
+        "{}",
+        saved.summary()
+    );
+    let unknown = operator
+        .post_form(
+            &format!("/dashboard/ops/plans/{}", Uuid::new_v4()),
+            &[("name", "x"), ("credits", "1"), ("price", "x")],
+        )
+        .await;
+    assert_eq!(unknown.status, 404, "{}", unknown.summary());
+
+    let offered = client.get("/dashboard/plans").await;
+    assert!(offered.shows(&renamed) && offered.shows("SAR 9"), "clients see the plan as edited: {}", offered.summary());
+    let activate = format!("/dashboard/ops/orders/{}/{}/activate", account.client_id, order.order_id);
+    assert_eq!(operator.post_form(&activate, &[]).await.status, 303);
+    let subscriptions = ctx.admin.subscriptions(&account.client_id).await.expect("subscriptions");
+    assert_eq!(subscriptions.iter().map(|s| s.granted.get()).collect::<Vec<_>>(), [7], "the order's own credits");
+    let client_page = client.post_form(&edit, &[("name", "mine"), ("credits", "1"), ("price", "x")]).await;
+    assert_eq!(client_page.status, 404, "a client cannot edit plans");
+}

@@ -400,6 +400,15 @@ pub struct OpsPlansPage {
     pub form: PlanForm,
 }
 
+/// The edit form of one plan.
+#[derive(Template)]
+#[template(path = "ops_plan_edit.html")]
+pub struct OpsPlanEditPage {
+    pub c: Chrome,
+    pub id: String,
+    pub form: PlanForm,
+}
+
 /// The pricing table.
 #[derive(Template)]
 #[template(path = "ops_pricing.html")]

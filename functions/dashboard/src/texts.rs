@@ -12,6 +12,12 @@ pub struct Texts {
     pub dir: &'static str,
     /// `Main`
     pub nav_label: &'static str,
+    /// `Edit`
+    pub edit: &'static str,
+    /// `Edit plan`
+    pub edit_plan: &'static str,
+    /// `Orders already placed keep …`
+    pub edit_plan_help: &'static str,
     /// `Confirm your email address`
     pub confirm_title: &'static str,
     /// `Confirm email`
@@ -359,6 +365,9 @@ impl Texts {
 /// The English texts.
 pub static EN: Texts = Texts {
     nav_label: "Main",
+    edit: "Edit",
+    edit_plan: "Edit plan",
+    edit_plan_help: "Orders already placed keep the plan as it was when they were placed.",
     confirm_title: "Confirm your email address",
     confirm_button: "Confirm email",
     unit_days: "d",
@@ -532,6 +541,9 @@ pub static EN: Texts = Texts {
 /// The Arabic texts.
 pub static AR: Texts = Texts {
     nav_label: "الرئيسية",
+    edit: "تعديل",
+    edit_plan: "تعديل الباقة",
+    edit_plan_help: "تحتفظ الطلبات السابقة بالباقة كما كانت عند طلبها.",
     confirm_title: "أكّد بريدك الإلكتروني",
     confirm_button: "تأكيد البريد",
     unit_days: "يوم",

@@ -217,6 +217,37 @@ impl DynamoStore {
         item.map(|item| plan_from_item(&item, OP)).transpose()
     }
 
+    /// Changes a plan's name, credits, price label and description (orders already placed keep their snapshot).
+    /// Answers whether the plan exists.
+    pub async fn update_plan(&self, plan_id: &str, plan: &PlanDraft) -> Result<bool, StoreError> {
+        const OP: &str = "UpdateItem plan";
+        let mut update = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(item_key(key::PLANS.to_owned(), key::plan(plan_id))))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#name", attr::NAME)
+            .expression_attribute_names("#credits", attr::CREDITS)
+            .expression_attribute_names("#price", attr::PRICE_LABEL)
+            .expression_attribute_names("#description", attr::DESCRIPTION)
+            .expression_attribute_values(":name", s(&plan.name))
+            .expression_attribute_values(":credits", n(plan.credits))
+            .expression_attribute_values(":price", s(&plan.price_label));
+        update = match &plan.description {
+            Some(description) => update
+                .update_expression(
+                    "SET #name = :name, #credits = :credits, #price = :price, #description = :description",
+                )
+                .expression_attribute_values(":description", s(description)),
+            None => {
+                update.update_expression("SET #name = :name, #credits = :credits, #price = :price REMOVE #description")
+            }
+        };
+        applied(OP, update.send().await)
+    }
+
     /// Stops offering a plan (orders already placed keep their snapshot). Answers whether the plan exists.
     pub async fn deactivate_plan(&self, plan_id: &str) -> Result<bool, StoreError> {
         const OP: &str = "UpdateItem deactivate plan";

@@ -9,8 +9,8 @@ use lightotp::usecase::console::orders::{self, OrderRefusal};
 
 use super::{Ctx, Failure, Outcome, render};
 use crate::pages::{
-    AuditRow, ClientRow, KeyRow, OpsClientPage, OpsClientsPage, OpsOrdersPage, OpsPlansPage, OpsPricingPage, OrderRow,
-    PlanCard, PlanForm, QueueRow, SubscriptionRow, field_message, when,
+    AuditRow, ClientRow, KeyRow, OpsClientPage, OpsClientsPage, OpsOrdersPage, OpsPlanEditPage, OpsPlansPage,
+    OpsPricingPage, OrderRow, PlanCard, PlanForm, QueueRow, SubscriptionRow, field_message, when,
 };
 use crate::web::Reply;
 
@@ -29,6 +29,8 @@ pub async fn route(ctx: &Ctx<'_>) -> Outcome {
         ("POST", ["ops", "clients", client_id, action]) => client_action(ctx, operator, client_id, action).await,
         ("GET", ["ops", "plans"]) => plans(ctx, PlanForm::default(), StatusCode::OK).await,
         ("POST", ["ops", "plans"]) => create_plan(ctx).await,
+        ("GET", ["ops", "plans", plan_id]) => edit_plan_page(ctx, plan_id).await,
+        ("POST", ["ops", "plans", plan_id]) => update_plan(ctx, plan_id).await,
         ("POST", ["ops", "plans", plan_id, "deactivate"]) => deactivate(ctx, plan_id).await,
         ("GET", ["ops", "pricing"]) => pricing(ctx, String::new(), String::new(), None, None).await,
         ("POST", ["ops", "pricing"]) => set_price(ctx).await,
@@ -183,29 +185,59 @@ async fn plans(ctx: &Ctx<'_>, form: PlanForm, status: StatusCode) -> Outcome {
     render(status, &OpsPlansPage { c, plans: plans.iter().map(PlanCard::of).collect(), form })
 }
 
-async fn create_plan(ctx: &Ctx<'_>) -> Outcome {
+/// The plan form's fields, checked; or the form again with each field's problem.
+fn plan_form(ctx: &Ctx<'_>) -> Result<PlanDraft, Box<PlanForm>> {
     let t = ctx.t();
     let f = |name: &str| ctx.visit.field(name).chars().take(600).collect::<String>();
-    match PlanDraft::parse(&f("name"), &f("credits"), &f("price"), &f("description")) {
+    PlanDraft::parse(&f("name"), &f("credits"), &f("price"), &f("description")).map_err(|errors| {
+        let error = |field: &str| -> Option<&'static str> {
+            errors.iter().find(|(name, _)| *name == field).map(|(_, e): &(&str, FieldError)| field_message(t, *e))
+        };
+        Box::new(PlanForm {
+            name_error: error("name"),
+            credits_error: error("credits"),
+            price_error: error("price"),
+            description_error: error("description"),
+            name: f("name"),
+            credits: f("credits"),
+            price: f("price"),
+            description: f("description"),
+        })
+    })
+}
+
+async fn create_plan(ctx: &Ctx<'_>) -> Outcome {
+    match plan_form(ctx) {
         Ok(draft) => {
             orders::create_plan(&ctx.console, &draft, ctx.now).await?;
             Ok(Reply::redirect("/dashboard/ops/plans?notice=saved"))
         }
-        Err(errors) => {
-            let error = |field: &str| -> Option<&'static str> {
-                errors.iter().find(|(name, _)| *name == field).map(|(_, e): &(&str, FieldError)| field_message(t, *e))
-            };
-            let form = PlanForm {
-                name_error: error("name"),
-                credits_error: error("credits"),
-                price_error: error("price"),
-                description_error: error("description"),
-                name: f("name"),
-                credits: f("credits"),
-                price: f("price"),
-                description: f("description"),
-            };
-            plans(ctx, form, StatusCode::BAD_REQUEST).await
+        Err(form) => plans(ctx, *form, StatusCode::BAD_REQUEST).await,
+    }
+}
+
+async fn edit_plan_page(ctx: &Ctx<'_>, plan_id: &str) -> Outcome {
+    let plan = orders::any_plan(&ctx.console, plan_id).await?.ok_or(Failure::NotFound)?;
+    let form = PlanForm {
+        name: plan.plan.name,
+        credits: plan.plan.credits.to_string(),
+        price: plan.plan.price_label,
+        description: plan.plan.description.unwrap_or_default(),
+        ..PlanForm::default()
+    };
+    render(StatusCode::OK, &OpsPlanEditPage { c: ctx.chrome(ctx.t().edit_plan), id: plan.plan_id, form })
+}
+
+async fn update_plan(ctx: &Ctx<'_>, plan_id: &str) -> Outcome {
+    match plan_form(ctx) {
+        Ok(draft) if orders::update_plan(&ctx.console, plan_id, &draft).await? => {
+            Ok(Reply::redirect("/dashboard/ops/plans?notice=saved"))
+        }
+        Ok(_) => Err(Failure::NotFound),
+        Err(form) => {
+            orders::any_plan(&ctx.console, plan_id).await?.ok_or(Failure::NotFound)?;
+            let page = OpsPlanEditPage { c: ctx.chrome(ctx.t().edit_plan), id: plan_id.to_owned(), form: *form };
+            render(StatusCode::BAD_REQUEST, &page)
         }
     }
 }

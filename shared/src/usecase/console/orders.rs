@@ -60,6 +60,22 @@ pub async fn create_plan(console: &Console, plan: &PlanDraft, now: OffsetDateTim
     Ok(plan_id)
 }
 
+/// Changes a plan (orders already placed keep what they were placed for); `false` when there is no such plan.
+pub async fn update_plan(console: &Console, plan_id: &str, plan: &PlanDraft) -> Result<bool, ConsoleError> {
+    if Uuid::parse_str(plan_id).is_err() {
+        return Ok(false);
+    }
+    Ok(console.store.update_plan(plan_id, plan).await?)
+}
+
+/// One plan, offered or not (for operators).
+pub async fn any_plan(console: &Console, plan_id: &str) -> Result<Option<PlanRecord>, ConsoleError> {
+    if Uuid::parse_str(plan_id).is_err() {
+        return Ok(None);
+    }
+    Ok(console.store.plan(plan_id).await?)
+}
+
 /// Stops offering a plan; `false` when there is no such plan.
 pub async fn deactivate_plan(console: &Console, plan_id: &str) -> Result<bool, ConsoleError> {
     if Uuid::parse_str(plan_id).is_err() {

@@ -162,3 +162,32 @@ async fn a_message_failed_by_eight_racers_is_refunded_once() {
     assert_eq!(refunds.iter().filter(|refunded| **refunded).count(), 1, "exactly one refund: {refunds:?}");
     assert_eq!(fixture.balance().await, 10, "the credit came back once");
 }
+
+#[tokio::test]
+async fn a_wallet_never_holds_more_than_the_bound_and_an_overflowing_top_up_is_refused_whole() {
+    let fixture = Fixture::new(1).await;
+    // The review's repro: 9223372036854775807 three times stored a number beyond u64, then read as 0. The operator
+    // CLI refuses such a top-up outright.
+    let huge = fixture.admin.top_up_wallet(&fixture.client_id, Credits::new(i64::MAX as u64)).await;
+    assert!(matches!(huge, Err(ops::AdminError::Invalid(_))), "{huge:?}");
+
+    // Below the CLI, the write itself keeps the bound: a wallet at the bound takes nothing more, and racing
+    // top-ups that would cross it together do not.
+    let store = &fixture.store;
+    let almost = Credits::new(Credits::MAX_BALANCE.get() - 10);
+    assert_eq!(store.top_up_wallet(&fixture.client_id, almost).await.expect("top-up"), Some(almost));
+    let racers = race(4, |_| {
+        let (store, client) = (Arc::clone(store), fixture.client_id.clone());
+        async move { store.top_up_wallet(&client, Credits::new(6)).await.expect("top-up") }
+    })
+    .await;
+    assert_eq!(racers.iter().filter(|r| r.is_some()).count(), 1, "one of four +6 fits in the last 10: {racers:?}");
+    assert_eq!(store.wallet_balance(&fixture.client_id).await.expect("balance"), Credits::new(almost.get() + 6));
+    assert_eq!(store.top_up_wallet(&fixture.client_id, Credits::new(5)).await.expect("top-up"), None, "4 left");
+    assert_eq!(
+        store.top_up_wallet(&fixture.client_id, Credits::new(4)).await.expect("top-up"),
+        Some(Credits::MAX_BALANCE)
+    );
+    assert_eq!(store.top_up_wallet(&fixture.client_id, Credits::new(1)).await.expect("top-up"), None, "at the bound");
+    assert_eq!(store.wallet_balance(&fixture.client_id).await.expect("balance"), Credits::MAX_BALANCE);
+}

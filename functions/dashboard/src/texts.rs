@@ -14,6 +14,8 @@ pub struct Texts {
     pub nav_label: &'static str,
     /// `Edit`
     pub edit: &'static str,
+    /// `That would take the wallet beyond …`
+    pub too_many_credits: &'static str,
     /// `Edit plan`
     pub edit_plan: &'static str,
     /// `Orders already placed keep …`
@@ -366,6 +368,7 @@ impl Texts {
 pub static EN: Texts = Texts {
     nav_label: "Main",
     edit: "Edit",
+    too_many_credits: "That would take the wallet beyond a trillion credits, the most a balance may hold.",
     edit_plan: "Edit plan",
     edit_plan_help: "Orders already placed keep the plan as it was when they were placed.",
     confirm_title: "Confirm your email address",
@@ -542,6 +545,7 @@ pub static EN: Texts = Texts {
 pub static AR: Texts = Texts {
     nav_label: "الرئيسية",
     edit: "تعديل",
+    too_many_credits: "سيتجاوز ذلك بالمحفظة تريليون رصيد، وهو أقصى ما يمكن أن يحمله الرصيد.",
     edit_plan: "تعديل الباقة",
     edit_plan_help: "تحتفظ الطلبات السابقة بالباقة كما كانت عند طلبها.",
     confirm_title: "أكّد بريدك الإلكتروني",

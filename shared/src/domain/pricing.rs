@@ -23,9 +23,23 @@ impl Credits {
         self.0
     }
 
+    /// The most one balance (a wallet, a subscription) may hold: a trillion credits, far beyond any plan, far below
+    /// where a number stops being exact anywhere it travels (u64, DynamoDB, JSON readers' doubles: 2^53).
+    pub const MAX_BALANCE: Self = Self(1_000_000_000_000);
+
     /// The sum, stopping at the largest number rather than wrapping.
     pub const fn saturating_add(self, other: Self) -> Self {
         Self(self.0.saturating_add(other.0))
+    }
+
+    /// The sum, if it stays within [`Credits::MAX_BALANCE`].
+    pub fn checked_add(self, other: Self) -> Option<Self> {
+        self.0.checked_add(other.0).filter(|sum| *sum <= Self::MAX_BALANCE.0).map(Self)
+    }
+
+    /// How much more a balance of `self` may take before [`Credits::MAX_BALANCE`] (none when it is already there).
+    pub const fn room(self) -> Self {
+        Self(Self::MAX_BALANCE.0.saturating_sub(self.0))
     }
 }
 
@@ -60,6 +74,11 @@ mod tests {
         assert_eq!(Credits::new(7).to_string(), "7");
         assert_eq!(serde_json::to_string(&Credits::new(7)).expect("json"), "7");
         assert_eq!(Credits::new(u64::MAX).saturating_add(Credits::new(1)), Credits::new(u64::MAX), "never wraps");
+        assert_eq!(Credits::new(2).checked_add(Credits::new(3)), Some(Credits::new(5)));
+        assert_eq!(Credits::MAX_BALANCE.checked_add(Credits::new(1)), None, "beyond the bound");
+        assert_eq!(Credits::new(u64::MAX).checked_add(Credits::new(1)), None, "beyond u64");
+        assert_eq!(Credits::MAX_BALANCE.room(), Credits::ZERO);
+        assert_eq!(Credits::new(u64::MAX).room(), Credits::ZERO);
     }
 
     #[test]

@@ -220,26 +220,38 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Adds credits to the client's wallet (an operator action); the client must exist.
-    pub async fn top_up_wallet(&self, client_id: &str, credits: Credits) -> Result<Credits, StoreError> {
+    /// Adds credits to the client's wallet (an operator action); the client must exist. `None` when the balance
+    /// would go beyond [`Credits::MAX_BALANCE`]: nothing is added.
+    pub async fn top_up_wallet(&self, client_id: &str, credits: Credits) -> Result<Option<Credits>, StoreError> {
         const OP: &str = "TransactWriteItems wallet top-up";
+        if credits > Credits::MAX_BALANCE {
+            return Ok(None);
+        }
         let exists = client_exists(self, client_id).in_operation(OP)?;
+        // The balance stays within MAX_BALANCE: the ADD applies only while there is room for it.
         let add = Update::builder()
             .table_name(self.table())
             .set_key(Some(item_key(key::client(client_id), key::WALLET.to_owned())))
             .update_expression("ADD #balance :credits")
+            .condition_expression("attribute_not_exists(#balance) OR #balance <= :room")
             .expression_attribute_names("#balance", attr::BALANCE)
             .expression_attribute_values(":credits", n(credits))
+            .expression_attribute_values(":room", n(credits.room()))
             .build()
             .in_operation(OP)?;
-        self.client()
+        let result = self
+            .client()
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().condition_check(exists).build())
             .transact_items(TransactWriteItem::builder().update(add).build())
             .send()
-            .await
-            .in_operation(OP)?;
-        self.wallet_balance(client_id).await
+            .await;
+        match result {
+            Ok(_) => Ok(Some(self.wallet_balance(client_id).await?)),
+            // The wallet's condition (item 1) failed: the top-up would take it beyond MAX_BALANCE.
+            Err(err) if super::cancellation_reasons(&err).is_some_and(|r| super::condition_failed(r, 1)) => Ok(None),
+            Err(err) => Err(StoreError::sdk(OP, err)),
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use std::sync::Arc;
 
 use lightotp::domain::account::{EmailAddress, Password, optional_text};
-use lightotp::domain::console::{PlanDraft, REASON_CHARS};
+use lightotp::domain::console::{MAX_CREDITS, PlanDraft, REASON_CHARS};
 use lightotp::email::Mailer;
 use lightotp::secrets::LazySecret;
 use lightotp::store::PlanRecord;
@@ -232,6 +232,16 @@ impl From<&QueuedOrder> for OrderView {
     }
 }
 
+/// Credits one grant or top-up may carry: 1 to `MAX_CREDITS`, as the dashboard's forms (a balance stays far from
+/// any overflow).
+fn check_credits(credits: Credits) -> Result<(), AdminError> {
+    if (1..=MAX_CREDITS).contains(&credits.get()) {
+        Ok(())
+    } else {
+        Err(AdminError::Invalid(format!("credits must be 1 to {MAX_CREDITS}")))
+    }
+}
+
 /// Who acts, for the client's audit trail: `LIGHTOTP_OPERATOR`, else `lightotp-admin`.
 fn operator() -> String {
     std::env::var("LIGHTOTP_OPERATOR").ok().filter(|v| !v.is_empty()).unwrap_or_else(|| "lightotp-admin".to_owned())
@@ -242,6 +252,9 @@ fn client_refusal(refusal: ClientActionRefusal, client_id: &str) -> AdminError {
         ClientActionRefusal::UnknownClient => AdminError::NotFound(format!("client {client_id}")),
         ClientActionRefusal::BadLanguage => AdminError::Invalid("not a language tag such as en or en_US".to_owned()),
         ClientActionRefusal::BadCountry => AdminError::Invalid("not an ISO 3166-1 alpha-2 code".to_owned()),
+        ClientActionRefusal::TooManyCredits => {
+            AdminError::Invalid(format!("the wallet would hold more than {} credits", Credits::MAX_BALANCE))
+        }
     }
 }
 
@@ -393,9 +406,7 @@ impl Admin {
         low_balance_percent: u8,
         now: OffsetDateTime,
     ) -> Result<GrantedSubscription, AdminError> {
-        if credits == Credits::ZERO {
-            return Err(AdminError::Invalid("credits must be at least 1".to_owned()));
-        }
+        check_credits(credits)?;
         if low_balance_percent > 100 {
             return Err(AdminError::Invalid("low-balance percent must be 0 to 100".to_owned()));
         }
@@ -414,9 +425,7 @@ impl Admin {
 
     /// Adds credits to the client's wallet (the Verify API's `wallet` payment type); returns the new balance.
     pub async fn top_up_wallet(&self, client_id: &str, credits: Credits) -> Result<Credits, AdminError> {
-        if credits == Credits::ZERO {
-            return Err(AdminError::Invalid("credits must be at least 1".to_owned()));
-        }
+        check_credits(credits)?;
         clients::top_up_wallet(&self.console, &operator(), client_id, credits, OffsetDateTime::now_utc())
             .await?
             .map_err(|refusal| client_refusal(refusal, client_id))

@@ -175,6 +175,7 @@ async fn client_action(ctx: &Ctx<'_>, operator: &str, client_id: &str, action: &
         Err(ClientActionRefusal::UnknownClient) => Err(Failure::NotFound),
         Err(ClientActionRefusal::BadLanguage) => client_page(ctx, client_id, Some(t.bad_language)).await,
         Err(ClientActionRefusal::BadCountry) => client_page(ctx, client_id, Some(t.bad_country)).await,
+        Err(ClientActionRefusal::TooManyCredits) => client_page(ctx, client_id, Some(t.too_many_credits)).await,
     }
 }
 

@@ -80,6 +80,8 @@ pub enum ClientActionRefusal {
     BadLanguage,
     /// The country is not an ISO 3166-1 alpha-2 code.
     BadCountry,
+    /// The wallet would go beyond the most a balance may hold.
+    TooManyCredits,
 }
 
 async fn audited(
@@ -163,7 +165,9 @@ pub async fn top_up_wallet(
     if !known(console, client_id).await? {
         return Ok(Err(ClientActionRefusal::UnknownClient));
     }
-    let balance = console.store.top_up_wallet(client_id, credits).await?;
+    let Some(balance) = console.store.top_up_wallet(client_id, credits).await? else {
+        return Ok(Err(ClientActionRefusal::TooManyCredits));
+    };
     audited(console, operator, client_id, "wallet topped up", format!("+{credits} credits, balance {balance}"), now)
         .await?;
     Ok(Ok(balance))

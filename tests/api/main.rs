@@ -11,6 +11,7 @@ mod check_status;
 mod cooldown;
 mod cost;
 mod dashboard;
+mod hostile;
 mod idempotency;
 mod lifecycle;
 mod race;

@@ -91,7 +91,28 @@ pub fn router(gateway: Gateway) -> Router {
         .route("/_local/clock", get(clock_now))
         .route("/_local/clock/advance", post(clock_advance))
         .route("/_local/health", get(|| async { axum::Json(json!({"ok": true, "pid": std::process::id()})) }))
+        // The deployed limits, not axum's: the HTTP API takes bodies up to 10 MB (`limits::too_large` answers what
+        // it answers beyond), and Lambda events up to 6 MB.
+        .layer(axum::extract::DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
         .with_state(gateway)
+}
+
+/// The deployed size limits, mirrored (docs/local-stack.md, "The local gateway").
+pub mod limits {
+    use axum::http::StatusCode;
+    use axum::response::{IntoResponse, Response};
+
+    /// The most an HTTP API request body may carry: 10 MB.
+    pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+    /// The most a synchronous Lambda invocation's payload (the whole v2 event) may carry: 6 MB.
+    pub const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;
+
+    /// What API Gateway answers a request it cannot hand to the function, beyond either limit: its own JSON 413,
+    /// the function never invoked.
+    pub fn too_large() -> Response {
+        (StatusCode::PAYLOAD_TOO_LARGE, axum::Json(serde_json::json!({"message": "Request Entity Too Large"})))
+            .into_response()
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -103,8 +124,11 @@ async fn invoke(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
+    let Ok(body) = body else {
+        return limits::too_large();
+    };
     let request_id = uuid::Uuid::new_v4().to_string();
     let incoming = event::IncomingRequest {
         method: &method,
@@ -117,6 +141,12 @@ async fn invoke(
         at: gateway.clock.now(),
     };
     let event = event::api_gateway_v2_event(&incoming);
+    // Only a large body can make the event too large (the rest of it is a few KB): measure those alone.
+    if body.len() > limits::MAX_EVENT_BYTES / 2
+        && serde_json::to_vec(&event).map_or(true, |bytes| bytes.len() > limits::MAX_EVENT_BYTES)
+    {
+        return limits::too_large();
+    }
     let span = tracing::info_span!("invoke", requestId = %request_id, route = route_key);
     let deps = &gateway.deps;
     let result = async {

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::domain::language::Template;
 use crate::domain::otp_code::OtpCode;
+use crate::domain::outside_text::bounded;
 use crate::domain::phone::PhoneE164;
 use crate::secrets::LazySecret;
 
@@ -170,9 +171,11 @@ impl WhatsAppClient {
             };
         }
         let graph = serde_json::from_slice::<GraphErrorBody>(&bytes).ok().map(|b| b.error);
+        // WhatsApp's texts are bounded before anything keeps or repeats them (domain/outside_text.rs).
         let message = graph
             .as_ref()
-            .and_then(|g| g.message.clone())
+            .and_then(|g| g.message.as_deref())
+            .map(bounded)
             .unwrap_or_else(|| status.canonical_reason().unwrap_or("WhatsApp error").to_owned());
         Attempt::Rejected(SendError::Rejected {
             status: status.as_u16(),
@@ -182,9 +185,9 @@ impl WhatsAppClient {
             title: graph
                 .as_ref()
                 .and_then(|g| g.message.as_deref())
-                .and_then(|m| m.split_once(") ").map(|(_, title)| title.to_owned()))
-                .or_else(|| graph.as_ref().and_then(|g| g.kind.clone())),
-            details: graph.and_then(|g| g.error_data).and_then(|d| d.details),
+                .and_then(|m| m.split_once(") ").map(|(_, title)| bounded(title)))
+                .or_else(|| graph.as_ref().and_then(|g| g.kind.as_deref()).map(bounded)),
+            details: graph.and_then(|g| g.error_data).and_then(|d| d.details).map(|d| bounded(&d)),
         })
     }
 }

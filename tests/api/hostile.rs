@@ -30,3 +30,24 @@ async fn bodies_beyond_the_deployed_limits_get_api_gateways_413_and_a_megabyte_g
     assert!(ctx.whatsapp_messages(&tenant).await.is_empty(), "nothing was sent");
     assert_eq!(ctx.balances(&tenant).await, [(100, "Active")], "nothing was charged");
 }
+
+#[tokio::test]
+async fn a_whatsapp_error_of_450_kb_is_bounded_refunded_and_answered_as_documented() {
+    let ctx = Ctx::new().await;
+    let tenant = ctx.default_tenant().await;
+    let huge = format!("(#131026) {}", "x".repeat(450 * 1024));
+    ctx.whatsapp_fails_next(&tenant, 1, serde_json::json!({"httpStatus": 400, "code": 131026, "message": huge})).await;
+    let reply = ctx.send(&tenant, crate::helpers::otp("1234", &fresh_sa_phone())).await;
+    // The documented mirror of a WhatsApp 4xx, with WhatsApp's text cut to 1,000 characters (it was a 500: the
+    // message item could not hold the text).
+    assert_eq!(reply.status, 400, "{}", reply.body.to_string().chars().take(300).collect::<String>());
+    assert_eq!(reply.body["messageStatus"], "Failed");
+    let message = reply.body["errorMessage"].as_str().expect("errorMessage");
+    assert!(message.starts_with("(#131026) xxx") && message.ends_with('…'), "{}", &message[..40]);
+    assert_eq!(message.chars().count(), 1_000);
+    let status = ctx.check(&tenant, reply.body["id"].as_str().expect("id")).await;
+    assert_eq!((status.status, &status.body["messageStatus"]), (200, &serde_json::json!("Failed")));
+    let reason = status.body["failureReason"].as_str().expect("failureReason");
+    assert_eq!(reason.chars().count(), 1_000, "the stored reason is bounded");
+    assert_eq!(ctx.balances(&tenant).await, [(100, "Active")], "refunded at once, not left for the sweep");
+}

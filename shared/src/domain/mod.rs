@@ -12,6 +12,7 @@ pub mod language;
 pub mod message;
 pub mod notification;
 pub mod otp_code;
+pub mod outside_text;
 pub mod phone;
 pub mod pricing;
 pub mod rate_limit;

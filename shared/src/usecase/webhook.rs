@@ -7,6 +7,7 @@ use subtle::ConstantTimeEq;
 use tracing::instrument;
 
 use crate::domain::message::{MessageId, MessageStatus};
+use crate::domain::outside_text::bounded;
 use crate::domain::webhook_signature::is_signed_by;
 use crate::secrets::SecretError;
 use crate::store::{Failure, StoreError};
@@ -67,46 +68,59 @@ struct Change {
 
 #[derive(Deserialize)]
 struct ChangeValue {
+    /// Read one by one: a status that cannot be read is skipped, never the batch.
     #[serde(default)]
-    statuses: Vec<StatusUpdate>,
+    statuses: Vec<serde_json::Value>,
     #[serde(default)]
     errors: Vec<serde_json::Value>,
 }
 
+/// What a status must carry: its WhatsApp id and status, as strings. Its error's fields are read leniently (a code
+/// of another type is no code), so that a failure is still applied.
 #[derive(Deserialize)]
 struct StatusUpdate {
     id: String,
     status: String,
     #[serde(default)]
-    biz_opaque_callback_data: Option<String>,
+    biz_opaque_callback_data: Option<serde_json::Value>,
     #[serde(default)]
-    errors: Vec<StatusError>,
+    errors: Option<serde_json::Value>,
 }
 
-#[derive(Deserialize)]
-struct StatusError {
-    code: Option<i64>,
-    title: Option<String>,
-    message: Option<String>,
-    error_data: Option<ErrorData>,
+impl StatusUpdate {
+    fn callback_data(&self) -> Option<&str> {
+        self.biz_opaque_callback_data.as_ref().and_then(serde_json::Value::as_str)
+    }
+
+    /// The first error's code, title and reason (`error_data.details`, else `message`), texts bounded.
+    fn failure(&self) -> Failure {
+        let error = self.errors.as_ref().and_then(|e| e.get(0));
+        let text = |value: Option<&serde_json::Value>| value.and_then(serde_json::Value::as_str).map(bounded);
+        Failure {
+            code: error.and_then(|e| e.get("code")).and_then(serde_json::Value::as_i64),
+            title: text(error.and_then(|e| e.get("title"))),
+            reason: text(error.and_then(|e| e.get("error_data")).and_then(|d| d.get("details")))
+                .or_else(|| text(error.and_then(|e| e.get("message")))),
+        }
+    }
 }
 
-#[derive(Deserialize)]
-struct ErrorData {
-    details: Option<String>,
-}
-
-/// How many status updates a notification carried, and how many changed a message.
+/// How many status updates a notification carried, how many changed a message, and how many could not be applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Applied {
     /// Status updates in the notification.
     pub received: usize,
     /// Those that moved a message (the rest were duplicates, backward, or not ours).
     pub changed: usize,
+    /// Those that could not be read or applied for good (logged): never retried, never blocking the others.
+    pub skipped: usize,
 }
 
-/// A `POST` notification: verified over the raw bytes first, then every status of every change of every entry
-/// applied. Unknown message ids are acknowledged and ignored.
+/// A `POST` notification: verified over the raw bytes first; it must be a JSON object; then every status of every
+/// change of every entry is applied on its own. A status that cannot be read, or whose write fails for good (an
+/// item DynamoDB refuses), is logged and skipped; a failure that passes (throttling, a conflict) is answered `500`
+/// after the others are applied, so that Meta delivers the batch again (applying a status twice changes nothing).
+/// Unknown message ids are acknowledged and ignored.
 #[instrument(skip_all)]
 pub async fn receive_notification(
     ports: &impl WebhookPorts,
@@ -117,20 +131,47 @@ pub async fn receive_notification(
     if !is_signed_by(secret.expose().as_bytes(), body, signature) {
         return Err(WebhookError::BadSignature);
     }
-    let notification: Notification = serde_json::from_slice(body).map_err(|_| WebhookError::BadPayload)?;
-    let mut applied = Applied { received: 0, changed: 0 };
+    let value: serde_json::Value = serde_json::from_slice(body).map_err(|_| WebhookError::BadPayload)?;
+    if !value.is_object() {
+        return Err(WebhookError::BadPayload);
+    }
+    let notification: Notification = serde_json::from_value(value).map_err(|_| WebhookError::BadPayload)?;
+    let mut applied = Applied { received: 0, changed: 0, skipped: 0 };
+    let mut retry = None;
     for value in notification.entry.iter().flat_map(|e| &e.changes).filter_map(|c| c.value.as_ref()) {
         if !value.errors.is_empty() {
             tracing::warn!(errors = %serde_json::Value::from(value.errors.clone()), "WhatsApp reported system errors");
         }
-        for update in &value.statuses {
+        for raw in &value.statuses {
             applied.received += 1;
-            if apply(ports, update).await? {
-                applied.changed += 1;
+            let Ok(update) = serde_json::from_value::<StatusUpdate>(raw.clone()) else {
+                tracing::warn!("a status without a string id and status; skipped");
+                applied.skipped += 1;
+                continue;
+            };
+            match apply(ports, &update).await {
+                Ok(true) => applied.changed += 1,
+                Ok(false) => {}
+                Err(WebhookError::Store(err)) if !err.is_transient() => {
+                    tracing::error!(wamid = %bounded(&update.id), error = %crate::logging::cause_chain(&err), "a status could not be applied; skipped");
+                    applied.skipped += 1;
+                }
+                Err(err) => {
+                    tracing::warn!(wamid = %bounded(&update.id), error = %crate::logging::cause_chain(&err), "a status will be delivered again");
+                    retry = Some(err);
+                }
             }
         }
     }
-    tracing::info!(received = applied.received, changed = applied.changed, "status notification applied");
+    if let Some(err) = retry {
+        return Err(err);
+    }
+    tracing::info!(
+        received = applied.received,
+        changed = applied.changed,
+        skipped = applied.skipped,
+        "status notification applied"
+    );
     Ok(applied)
 }
 
@@ -141,7 +182,7 @@ async fn find_message(
     ports: &impl WebhookPorts,
     update: &StatusUpdate,
 ) -> Result<Option<crate::store::MessageRecord>, StoreError> {
-    let ours = update.biz_opaque_callback_data.as_deref().and_then(|data| {
+    let ours = update.callback_data().and_then(|data| {
         let (client, id) = data.split_once('/')?;
         Some((client, MessageId::parse(id)?)).filter(|(client, _)| !client.is_empty())
     });
@@ -163,13 +204,7 @@ async fn apply(ports: &impl WebhookPorts, update: &StatusUpdate) -> Result<bool,
     };
     let now = ports.now();
     let changed = if to == MessageStatus::Failed {
-        let error = update.errors.first();
-        let failure = Failure {
-            code: error.and_then(|e| e.code),
-            title: error.and_then(|e| e.title.clone()),
-            reason: error
-                .and_then(|e| e.error_data.as_ref().and_then(|d| d.details.clone()).or_else(|| e.message.clone())),
-        };
+        let failure = update.failure();
         // The client's original answer stays what it was: an idempotent retry still replays it.
         ports.fail_and_refund(message.charge(), &failure, None, now).await?
     } else {

@@ -25,6 +25,8 @@ struct World {
     app_secret: SecretText,
     message: MessageRecord,
     calls: Mutex<Vec<String>>,
+    /// How `fail_and_refund` fails, when it does: `Some(true)` passes (throttled), `Some(false)` for good.
+    refund_fails: Option<bool>,
 }
 
 impl World {
@@ -50,6 +52,7 @@ impl World {
                 replay: None,
             },
             calls: Mutex::new(Vec::new()),
+            refund_fails: None,
         }
     }
 
@@ -86,6 +89,15 @@ impl Messages for World {
         _: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         assert!(replay.is_none(), "a webhook never changes the client's answer");
+        match self.refund_fails {
+            Some(true) => {
+                return Err(StoreError::Throttled { operation: "TransactWriteItems fail", cause: "throttled".into() });
+            }
+            Some(false) => {
+                return Err(StoreError::new("TransactWriteItems fail", "ValidationException: item too large"));
+            }
+            None => {}
+        }
         self.called(format!(
             "fail_and_refund {} {} {:?} {:?} {:?}",
             charge.message_id, charge.cost, failure.code, failure.title, failure.reason
@@ -174,7 +186,7 @@ async fn a_delivery_moves_our_message_forward_found_by_its_callback_data() {
         json!([{"id": "wamid.ours", "status": "delivered", "biz_opaque_callback_data": world.callback()}]),
     );
     let applied = receive(&world, &body).await.expect("applied");
-    assert_eq!(applied, Applied { received: 1, changed: 1 });
+    assert_eq!(applied, Applied { received: 1, changed: 1, skipped: 0 });
     assert_eq!(world.calls(), [format!("message {CLIENT}"), format!("advance_status {} Delivered", world.message.id)]);
 }
 
@@ -198,7 +210,7 @@ async fn a_status_without_callback_data_finds_the_message_by_its_whatsapp_id() {
     let world = World::new();
     let body = notification(json!([{"id": "wamid.ours", "status": "read"}]));
     let applied = receive(&world, &body).await.expect("applied");
-    assert_eq!(applied, Applied { received: 1, changed: 1 });
+    assert_eq!(applied, Applied { received: 1, changed: 1, skipped: 0 });
     assert_eq!(
         world.calls(),
         ["message_by_wamid wamid.ours".to_owned(), format!("advance_status {} Read", world.message.id)]
@@ -215,6 +227,53 @@ async fn statuses_that_are_not_about_our_send_change_nothing() {
         {"id": "wamid.ours", "status": "delivered", "biz_opaque_callback_data": format!("another-client/{}", world.message.id)},
     ]));
     let applied = receive(&world, &body).await.expect("acknowledged");
-    assert_eq!(applied, Applied { received: 4, changed: 0 });
+    assert_eq!(applied, Applied { received: 4, changed: 0, skipped: 0 });
     assert!(world.calls().iter().all(|call| call.starts_with("message")), "reads only: {:?}", world.calls());
+}
+
+#[tokio::test]
+async fn a_signed_body_that_is_json_but_not_an_object_is_a_bad_payload() {
+    let world = World::new();
+    for body in [&b"[]"[..], b"\"x\"", b"42", b"null"] {
+        let refused = receive(&world, body).await;
+        assert!(matches!(refused, Err(WebhookError::BadPayload)), "{:?}: {refused:?}", String::from_utf8_lossy(body));
+    }
+    assert!(world.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_status_that_cannot_be_read_is_skipped_and_the_others_are_applied() {
+    let world = World::new();
+    let body = notification(json!([
+        {"status": "delivered"},
+        {"id": 42, "status": "delivered"},
+        {"id": "wamid.ours", "status": "failed", "biz_opaque_callback_data": world.callback(),
+         "errors": [{"code": "not a number", "title": 7, "error_data": {"details": "x".repeat(450 * 1024)}}]},
+        {"id": "wamid.ours", "status": "read", "biz_opaque_callback_data": world.callback()},
+    ]));
+    let applied = receive(&world, &body).await.expect("applied");
+    assert_eq!(applied, Applied { received: 4, changed: 2, skipped: 2 });
+    let refund = world.calls().into_iter().find(|c| c.starts_with("fail_and_refund")).expect("the failure applied");
+    assert!(refund.contains(" None None Some(\""), "a code or title of another type is none: {}", &refund[..80]);
+    assert!(refund.chars().count() < 1_200, "the details are bounded: {} characters", refund.chars().count());
+    assert!(world.calls().iter().any(|c| c.ends_with(" Read")), "{:?}", world.calls());
+}
+
+#[tokio::test]
+async fn a_status_whose_write_fails_for_good_is_skipped_and_one_that_passes_makes_meta_deliver_again() {
+    let batch = |world: &World| {
+        notification(json!([
+            {"id": "wamid.ours", "status": "failed", "biz_opaque_callback_data": world.callback(),
+             "errors": [{"code": 131026, "title": "Message undeliverable"}]},
+            {"id": "wamid.ours", "status": "delivered", "biz_opaque_callback_data": world.callback()},
+        ]))
+    };
+    let for_good = World { refund_fails: Some(false), ..World::new() };
+    let applied = receive(&for_good, &batch(&for_good)).await.expect("acknowledged");
+    assert_eq!(applied, Applied { received: 2, changed: 1, skipped: 1 }, "the delivery beside it is applied");
+
+    let passing = World { refund_fails: Some(true), ..World::new() };
+    let again = receive(&passing, &batch(&passing)).await;
+    assert!(matches!(again, Err(WebhookError::Store(_))), "Meta must deliver again: {again:?}");
+    assert!(passing.calls().iter().any(|c| c.ends_with(" Delivered")), "the others were applied first");
 }

@@ -93,6 +93,8 @@ pub struct ApiKeyVerifier {
     prefix: String,
     pepper: Arc<LazySecret>,
     cache: Mutex<HashMap<KeyId, CachedVerifier>>,
+    /// The fetch under way for a key, if any: later misses for it wait for it rather than fetch again.
+    in_flight: Mutex<HashMap<KeyId, Arc<tokio::sync::Mutex<()>>>>,
     usage: Option<KeyUsage>,
 }
 
@@ -117,7 +119,14 @@ pub fn verifier_secret_name(prefix: &str, key_id: &KeyId) -> String {
 impl ApiKeyVerifier {
     /// Verifiers under `prefix`, hashed with `pepper`.
     pub fn new(client: Client, prefix: impl Into<String>, pepper: Arc<LazySecret>) -> Self {
-        Self { client, prefix: prefix.into(), pepper, cache: Mutex::new(HashMap::new()), usage: None }
+        Self {
+            client,
+            prefix: prefix.into(),
+            pepper,
+            cache: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
+            usage: None,
+        }
     }
 
     /// Also records each key's last use, to the hour, on its metadata in `store`.
@@ -171,11 +180,34 @@ impl ApiKeyVerifier {
         Ok(ClientId::new(stored.client_id))
     }
 
+    /// The key's verifier: from the cache, else from Secrets Manager, fetched once however many requests for the key
+    /// arrive meanwhile (single flight: the others wait for that fetch and read its answer from the cache).
     async fn verifier(&self, key_id: &KeyId, now: OffsetDateTime) -> Result<Option<StoredVerifier>, AuthError> {
         if let Some(hit) = self.cached(key_id, now) {
             return Ok(hit);
         }
-        let fetched = self.fetch(key_id).await?;
+        let flight = match self.in_flight.lock() {
+            Ok(mut flights) => Some(Arc::clone(flights.entry(key_id.clone()).or_default())),
+            Err(_) => None,
+        };
+        let _turn = match &flight {
+            Some(flight) => Some(flight.lock().await),
+            None => None,
+        };
+        if let Some(hit) = self.cached(key_id, now) {
+            return Ok(hit);
+        }
+        let fetched = self.fetch(key_id).await;
+        if let Ok(fetched) = &fetched {
+            self.remember(key_id, fetched, now);
+        }
+        if let Ok(mut flights) = self.in_flight.lock() {
+            flights.remove(key_id);
+        }
+        fetched
+    }
+
+    fn remember(&self, key_id: &KeyId, fetched: &Option<StoredVerifier>, now: OffsetDateTime) {
         if let Ok(mut cache) = self.cache.lock() {
             if cache.len() >= CACHE_CAPACITY {
                 cache.retain(|_, entry| now - entry.fetched_at < CACHE_TTL);
@@ -185,7 +217,6 @@ impl ApiKeyVerifier {
             }
             cache.insert(key_id.clone(), CachedVerifier { fetched_at: now, verifier: fetched.clone() });
         }
-        Ok(fetched)
     }
 
     fn cached(&self, key_id: &KeyId, now: OffsetDateTime) -> Option<Option<StoredVerifier>> {

@@ -156,3 +156,16 @@ async fn a_cold_start_fetches_each_named_secret_once_and_the_first_send_needs_on
     assert_eq!(status, 200);
     assert_eq!(secrets.take(), ["GetSecretValue"], "only the API key's verifier is left to read");
 }
+
+#[tokio::test]
+async fn ten_requests_at_once_with_one_unknown_key_id_make_one_secrets_manager_call() {
+    let ctx = Ctx::new().await;
+    let (deps, _, secrets) = counted_deps(&ctx).await;
+    deps.warm_up(Warm { pepper: true, ..Warm::default() }).await;
+    secrets.take();
+    let made_up = format!("lotp_{}_{}", &uuid::Uuid::new_v4().simple().to_string()[..16], "a".repeat(64));
+    let now = time::OffsetDateTime::now_utc();
+    let answers = futures::future::join_all((0..10).map(|_| deps.api_keys.authenticate(Some(&made_up), now))).await;
+    assert!(answers.iter().all(|a| matches!(a, Err(lightotp::auth::AuthError::NotFound))), "{answers:?}");
+    assert_eq!(secrets.take(), ["GetSecretValue"], "one lookup for the ten (single flight), then the cached miss");
+}

@@ -10,6 +10,7 @@ mod bench;
 mod browser;
 mod examples;
 mod lambda;
+mod openapi;
 mod stack;
 mod tools;
 

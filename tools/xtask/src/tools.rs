@@ -83,6 +83,7 @@ pub async fn test() -> Result<(), String> {
             .env("SAM_CLI_TELEMETRY", "0")
             .env("PATH", path_with(&sam.join("bin"))),
     )?;
+    crate::openapi::lint()?;
     crate::lambda::check_wiring()?;
     let moto = venv(".venv", "tools/aws-emulator/requirements.txt")?;
     run(

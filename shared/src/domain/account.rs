@@ -113,28 +113,32 @@ impl Password {
     }
 }
 
-/// A required one-line text of at most `max` characters, trimmed (a company name, a key name, a plan name).
+/// A required one-line text of at most `max` characters (a company name, a key name, a plan name): control
+/// characters become spaces first, then the text is trimmed, so it is never blank and never padded.
 pub fn short_text(raw: &str, max: usize) -> Result<String, FieldError> {
-    let text = raw.trim();
+    let text: String = raw.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let text = text.trim();
     if text.is_empty() {
         return Err(FieldError::Empty);
     }
     if text.chars().count() > max {
         return Err(FieldError::TooLong);
     }
-    Ok(text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect())
+    Ok(text.to_owned())
 }
 
-/// An optional text of at most `max` characters (notes, a description, a reason); empty is `None`.
+/// An optional text of at most `max` characters (notes, a description, a reason): control characters but line
+/// breaks are dropped first, then the text is trimmed; what is left empty is `None`.
 pub fn optional_text(raw: &str, max: usize) -> Result<Option<String>, FieldError> {
-    let text = raw.trim();
+    let text: String = raw.chars().filter(|c| !c.is_control() || *c == '\n').collect();
+    let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
     if text.chars().count() > max {
         return Err(FieldError::TooLong);
     }
-    Ok(Some(text.chars().filter(|c| !c.is_control() || *c == '\n').collect()))
+    Ok(Some(text.to_owned()))
 }
 
 /// Who a user is to the dashboard.
@@ -268,5 +272,172 @@ mod tests {
         // The block ends 15 minutes after the fifth failure.
         assert_eq!(sign_in_blocked_until(&minutes(&[19, 18, 17, 16, 15]), NOW), None);
         assert_eq!(sign_in_blocked_until(&minutes(&[18, 17, 16, 15, 14]), NOW), Some(NOW + Duration::minutes(1)));
+    }
+}
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+    use time::macros::datetime;
+
+    use super::*;
+
+    /// Any characters, control characters included (`any::<String>()` never draws one).
+    fn any_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(any::<char>(), 0..64).prop_map(String::from_iter)
+    }
+
+    const NOW: OffsetDateTime = datetime!(2026-12-01 12:00 UTC);
+
+    /// Any text, or one shaped like an address (an `@` and a dot), with any characters around them.
+    fn email_like() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any_text(),
+            "\\PC{0,8}@\\PC{0,8}\\.\\PC{0,4}",
+            "[ A-Za-zÀ-ʯΣ]{0,3}[a-zA-Z.]{1,6}@[a-zΣİ]{1,6}\\.[A-Z]{2,3}[ ]?"
+        ]
+    }
+
+    /// Any text, and long ones around the password bounds.
+    fn password_like() -> impl Strategy<Value = String> {
+        prop_oneof![any_text(), "\\PC{0,140}"]
+    }
+
+    /// Failure times within the hour before `NOW` and a few minutes after it, any order.
+    fn failures() -> impl Strategy<Value = Vec<OffsetDateTime>> {
+        proptest::collection::vec((-3600..600i64).prop_map(|s| NOW + Duration::seconds(s)), 0..12)
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_parses_without_panic_to_an_email_trimmed_lower_cased_and_well_formed(raw in email_like()) {
+            if let Ok(email) = EmailAddress::parse(&raw) {
+                let text = email.as_str();
+                prop_assert_eq!(text, text.trim(), "trimmed");
+                prop_assert_eq!(text, text.to_lowercase(), "lower-cased");
+                prop_assert!(text.chars().count() <= 254);
+                prop_assert_eq!(text.matches('@').count(), 1);
+                prop_assert!(!text.chars().any(|c| c.is_whitespace() || c.is_control()), "{:?}", text);
+                prop_assert_eq!(EmailAddress::parse(text), Ok(email.clone()), "parses to itself");
+            }
+        }
+
+        #[test]
+        fn a_plain_address_in_any_case_and_padding_parses_to_its_lower_case(
+            local in "[A-Za-z0-9._%+-]{1,20}",
+            domain in "[A-Za-z0-9-]{1,12}(\\.[A-Za-z]{2,6}){1,2}",
+            padding in "[ \\t\\n]{0,2}",
+        ) {
+            let email = EmailAddress::parse(&format!("{padding}{local}@{domain}{padding}"));
+            let expected = format!("{local}@{domain}").to_ascii_lowercase();
+            prop_assert_eq!(email.as_ref().map(EmailAddress::as_str), Ok(expected.as_str()));
+        }
+
+        #[test]
+        fn a_new_password_is_kept_exactly_when_it_has_10_to_128_characters(raw in password_like()) {
+            let expected = match raw.chars().count() {
+                0 => Err(FieldError::Empty),
+                n if PASSWORD_CHARS.contains(&n) => Ok(raw.as_str()),
+                _ => Err(FieldError::PasswordLength),
+            };
+            let password = Password::new_password(&raw);
+            prop_assert_eq!(password.as_ref().map(Password::expose).map_err(|e| *e), expected);
+        }
+
+        #[test]
+        fn an_offered_password_is_kept_exactly_when_it_has_1_to_128_characters(raw in password_like()) {
+            let expected = match raw.chars().count() {
+                0 => Err(FieldError::Empty),
+                n if n <= *PASSWORD_CHARS.end() => Ok(raw.as_str()),
+                _ => Err(FieldError::TooLong),
+            };
+            let password = Password::offered(&raw);
+            prop_assert_eq!(password.as_ref().map(Password::expose).map_err(|e| *e), expected);
+        }
+
+        #[test]
+        fn a_short_text_has_at_most_max_characters_and_no_control_character(raw in any_text(), max in 0..40usize) {
+            match short_text(&raw, max) {
+                Ok(text) => {
+                    prop_assert!((1..=max).contains(&text.chars().count()), "{:?} from {:?}", text, raw);
+                    prop_assert!(!text.chars().any(char::is_control), "{:?}", text);
+                }
+                // Control characters count as spaces: blank around them is trimmed too.
+                Err(FieldError::Empty) => prop_assert!(raw.chars().all(|c| c.is_whitespace() || c.is_control())),
+                Err(FieldError::TooLong) => {
+                    let cleaned: String = raw.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+                    prop_assert!(cleaned.trim().chars().count() > max);
+                }
+                Err(other) => prop_assert!(false, "{other}"),
+            }
+        }
+
+        #[test]
+        fn an_optional_text_has_at_most_max_characters_and_no_control_character_but_newlines(
+            raw in any_text(),
+            max in 0..40usize,
+        ) {
+            match optional_text(&raw, max) {
+                Ok(Some(text)) => {
+                    prop_assert!(text.chars().count() <= max, "{:?}", text);
+                    prop_assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{:?}", text);
+                }
+                // Control characters but line breaks are dropped first.
+                Ok(None) => prop_assert!(raw.chars().all(|c| c.is_whitespace() || c.is_control())),
+                Err(FieldError::TooLong) => {
+                    let cleaned: String = raw.chars().filter(|c| !c.is_control() || *c == '\n').collect();
+                    prop_assert!(cleaned.trim().chars().count() > max);
+                }
+                Err(other) => prop_assert!(false, "{other}"),
+            }
+        }
+
+        #[test]
+        fn a_required_text_is_never_blank_and_never_padded(raw in any_text()) {
+            if let Ok(text) = short_text(&raw, 60) {
+                prop_assert_eq!(text.trim(), text.as_str(), "from {:?}", raw);
+            }
+        }
+
+        #[test]
+        fn an_optional_text_is_none_when_empty_and_never_padded(raw in any_text()) {
+            if let Ok(Some(text)) = optional_text(&raw, 500) {
+                prop_assert!(!text.is_empty(), "from {:?}", raw);
+                prop_assert_eq!(text.trim(), text.as_str(), "from {:?}", raw);
+            }
+        }
+
+        #[test]
+        fn a_stored_role_is_an_operator_only_when_it_says_operator(raw in any_text()) {
+            let expected = if raw == "operator" { Role::Operator } else { Role::Client };
+            prop_assert_eq!(Role::from_stored(&raw), expected);
+            prop_assert_eq!(Role::from_stored(expected.as_str()), expected, "a role reads back as itself");
+        }
+
+        #[test]
+        fn a_sign_in_block_ends_after_now_and_within_15_minutes_of_the_last_failure(
+            failures in failures(),
+            now in (-3600..1800i64).prop_map(|s| NOW + Duration::seconds(s)),
+        ) {
+            if let Some(until) = sign_in_blocked_until(&failures, now) {
+                prop_assert!(until > now, "{} is not after {}", until, now);
+                prop_assert!(failures.len() >= SIGN_IN_FAILURES);
+                prop_assert!(failures.iter().any(|f| *f + SIGN_IN_BLOCK == until), "ends 15 minutes after a failure");
+            }
+        }
+
+        #[test]
+        fn another_failure_never_lifts_or_shortens_a_block_and_order_does_not_matter(
+            failures in failures(),
+            another in (-3600..600i64).prop_map(|s| NOW + Duration::seconds(s)),
+            now in (-3600..1800i64).prop_map(|s| NOW + Duration::seconds(s)),
+        ) {
+            let before = sign_in_blocked_until(&failures, now);
+            let mut more = failures.clone();
+            more.insert(failures.len() / 2, another);
+            prop_assert!(sign_in_blocked_until(&more, now) >= before);
+            let reversed: Vec<_> = failures.iter().rev().copied().collect();
+            prop_assert_eq!(sign_in_blocked_until(&reversed, now), before);
+        }
     }
 }

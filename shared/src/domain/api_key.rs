@@ -165,3 +165,84 @@ mod tests {
         assert_eq!(format!("{:?}", key()), "ApiKey(lotp_0707070707070707_<redacted>)");
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Any characters, control characters included (`any::<String>()` never draws one).
+    fn any_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(any::<char>(), 0..64).prop_map(String::from_iter)
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_parses_without_panic_to_a_key_that_reveals_it_trimmed(raw in any_text()) {
+            if let Some(key) = ApiKey::parse(&raw) {
+                prop_assert_eq!(key.reveal(), raw.trim());
+            }
+        }
+
+        #[test]
+        fn a_near_key_is_a_key_exactly_when_its_id_has_16_digits_and_its_secret_64(
+            id in "[0-9a-f]{15,17}",
+            secret in "[0-9a-f]{63,65}",
+        ) {
+            let raw = format!("{PREFIX}{id}_{secret}");
+            let parsed = ApiKey::parse(&raw);
+            prop_assert_eq!(parsed.as_ref().map(ApiKey::reveal), (id.len() == 16 && secret.len() == 64).then_some(raw));
+        }
+
+        #[test]
+        fn a_made_key_parses_back_with_the_same_id_even_padded_with_white_space(
+            id in any::<[u8; 8]>(),
+            secret in any::<[u8; 32]>(),
+            padding in "[ \\t\\r\\n]{0,3}",
+        ) {
+            let key = ApiKey::from_random(id, secret);
+            let parsed = ApiKey::parse(&format!("{padding}{}{padding}", key.reveal()));
+            prop_assert_eq!(parsed.as_ref().map(ApiKey::key_id), Some(key.key_id()));
+            prop_assert_eq!(parsed, Some(key));
+        }
+
+        #[test]
+        fn any_text_is_a_key_id_only_as_sixteen_lower_hex_digits(raw in any_text()) {
+            if let Some(id) = KeyId::parse(&raw) {
+                prop_assert_eq!(id.as_str(), raw.as_str());
+                let lower_hex = id.as_str().bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+                prop_assert!(id.as_str().len() == 16 && lower_hex, "{:?}", id);
+            }
+        }
+
+        #[test]
+        fn a_key_id_formats_back_to_itself(raw in "[0-9a-f]{16}") {
+            let id = KeyId::parse(&raw);
+            prop_assert_eq!(id.as_ref().map(KeyId::to_string), Some(raw));
+            prop_assert_eq!(id.as_ref().and_then(|id| KeyId::parse(&id.to_string())), id);
+        }
+
+        #[test]
+        fn a_key_matches_its_own_verifier_under_any_pepper_and_no_other_text(
+            pepper in proptest::collection::vec(any::<u8>(), 0..100),
+            stored in any_text(),
+        ) {
+            let key = ApiKey::from_random([1; 8], [2; 32]);
+            let verifier = key.verifier(&pepper);
+            prop_assert!(key.matches(&pepper, &verifier));
+            prop_assert!(key.matches(&pepper, &verifier.to_uppercase()), "hex is hex in either case");
+            prop_assert_eq!(key.matches(&pepper, &stored), stored.eq_ignore_ascii_case(&verifier));
+        }
+
+        #[test]
+        fn keyed_hash_is_hmac_sha256_for_any_key_and_message(
+            key in proptest::collection::vec(any::<u8>(), 0..200),
+            message in proptest::collection::vec(any::<u8>(), 0..200),
+        ) {
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&key).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            mac.update(&message);
+            prop_assert_eq!(keyed_hash(&key, &message), <[u8; 32]>::from(mac.finalize().into_bytes()));
+        }
+    }
+}

@@ -228,3 +228,142 @@ mod tests {
         assert_eq!(OrderState::parse("Pending"), Some(OrderState::Pending));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+    use time::macros::{datetime, format_description};
+
+    use super::*;
+
+    /// Any characters, control characters included (`any::<String>()` never draws one).
+    fn any_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(any::<char>(), 0..64).prop_map(String::from_iter)
+    }
+
+    /// A moment in the next few decades, to the second.
+    fn any_now() -> impl Strategy<Value = OffsetDateTime> {
+        (0..30 * 366 * 86_400i64).prop_map(|s| datetime!(2026-01-01 0:00 UTC) + Duration::seconds(s))
+    }
+
+    proptest! {
+        #[test]
+        fn credits_from_any_text_are_a_whole_number_from_one_to_the_most_a_form_takes(raw in any_text()) {
+            if let Ok(credits) = credits(&raw) {
+                prop_assert!((1..=MAX_CREDITS).contains(&credits.get()), "{:?}", raw);
+                prop_assert!(raw.trim().trim_start_matches('+').bytes().all(|b| b.is_ascii_digit()), "{:?}", raw);
+            }
+        }
+
+        #[test]
+        fn a_number_of_credits_reads_back_as_itself_only_up_to_the_most_a_form_takes(
+            n in prop_oneof![1..=MAX_CREDITS, Just(MAX_CREDITS), Just(MAX_CREDITS + 1), any::<u64>()],
+            padding in "[ \\t]{0,2}",
+        ) {
+            let read = credits(&format!("{padding}{n}{padding}")).map(|c| c.get());
+            prop_assert_eq!(read, if (1..=MAX_CREDITS).contains(&n) { Ok(n) } else { Err(FieldError::NotANumber) });
+        }
+
+        #[test]
+        fn any_expiry_text_is_read_without_panic_as_a_midnight_after_now_within_ten_years(
+            raw in prop_oneof![any_text(), "[0-9]{4}-[0-9]{2}-[0-9]{2}", "20[2-3][0-9]-[01][0-9]-[0-3][0-9]"],
+            now in any_now(),
+        ) {
+            match key_expiry(&raw, now) {
+                Ok(Some(ends)) => {
+                    let within = ends > now && ends <= now + Duration::days(3660);
+                    prop_assert!(within, "{} from {:?} at {}", ends, raw, now);
+                    prop_assert_eq!((ends.time(), ends.offset()), (Time::MIDNIGHT, time::UtcOffset::UTC));
+                }
+                Ok(None) => prop_assert!(raw.trim().is_empty()),
+                Err(error) => prop_assert_eq!(error, FieldError::NotAFutureDate),
+            }
+        }
+
+        /// Whatever the time of day: day `d` ends `d + 1` days after today began, and `now` is less than a day past
+        /// that, so today (0) through day 3659 are accepted.
+        #[test]
+        fn a_date_reads_as_the_midnight_that_ends_it_from_today_to_3659_days_on(
+            now in any_now(),
+            days in prop_oneof![-30..3700i64, Just(-1), Just(0), Just(3659), Just(3660)],
+        ) {
+            let date = now.date() + Duration::days(days);
+            let written = date
+                .format(format_description!("[year]-[month]-[day]"))
+                .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let ends = (date + Duration::days(1)).midnight().assume_utc();
+            let expected = if (0..=3659).contains(&days) { Ok(Some(ends)) } else { Err(FieldError::NotAFutureDate) };
+            prop_assert_eq!(key_expiry(&written, now), expected, "{} at {}", written, now);
+        }
+
+        #[test]
+        fn an_overlap_reads_only_from_an_offered_choice_and_each_reads_back_as_itself(
+            raw in any_text(),
+            choice in proptest::sample::select(Overlap::ALL.as_slice()),
+            padding in "[ \\t]{0,2}",
+        ) {
+            if let Ok(overlap) = Overlap::parse(&raw) {
+                prop_assert!(Overlap::ALL.contains(&(overlap, raw.trim())), "{:?}", raw);
+            }
+            prop_assert_eq!(Overlap::parse(&format!("{padding}{}{padding}", choice.1)), Ok(choice.0));
+        }
+
+        #[test]
+        fn an_overlap_never_extends_a_key(
+            choice in proptest::sample::select(Overlap::ALL.as_slice()),
+            current in proptest::option::of(-86_400 * 30..86_400 * 30i64),
+            now in any_now(),
+        ) {
+            let current = current.map(|s| now + Duration::seconds(s));
+            let expires = choice.0.old_key_expires(current, now);
+            prop_assert!(expires <= now + choice.0.duration());
+            prop_assert!(current.is_none_or(|current| expires <= current));
+        }
+
+        #[test]
+        fn any_plan_form_is_read_without_panic_and_names_exactly_the_fields_that_fail(
+            name in prop_oneof![any_text(), "\\PC{0,90}"],
+            credits_raw in prop_oneof![any_text(), "[ ]?[0-9]{1,10}"],
+            price in any_text(),
+            description in prop_oneof![any_text(), "\\PC{490,510}"],
+        ) {
+            let each = [
+                ("name", short_text(&name, 80).err()),
+                ("credits", credits(&credits_raw).err()),
+                ("price", short_text(&price, 40).err()),
+                ("description", optional_text(&description, 500).err()),
+            ];
+            let failing: FieldErrors = each.into_iter().filter_map(|(field, e)| e.map(|e| (field, e))).collect();
+            match PlanDraft::parse(&name, &credits_raw, &price, &description) {
+                Ok(plan) => {
+                    prop_assert!(failing.is_empty(), "{:?}", failing);
+                    prop_assert_eq!(Ok(plan.name), short_text(&name, 80));
+                    prop_assert_eq!(Ok(plan.price_label), short_text(&price, 40));
+                    prop_assert_eq!(Ok(plan.description), optional_text(&description, 500));
+                    prop_assert_eq!(Ok(plan.credits.get()), credits(&credits_raw).map(|c| c.get()));
+                }
+                Err(errors) => {
+                    prop_assert!(!errors.is_empty());
+                    prop_assert_eq!(errors, failing);
+                }
+            }
+        }
+
+        #[test]
+        fn a_key_name_has_one_to_sixty_characters(raw in prop_oneof![any_text(), "\\PC{55,65}"]) {
+            if let Ok(name) = key_name(&raw) {
+                prop_assert!((1..=KEY_NAME_CHARS).contains(&name.chars().count()), "{:?}", name);
+            }
+        }
+
+        #[test]
+        fn an_order_state_reads_only_from_its_own_spelling(
+            raw in prop_oneof![any_text(), "Pending|Activated|Cancelled|pending"],
+        ) {
+            if let Some(state) = OrderState::parse(&raw) {
+                prop_assert_eq!(state.as_str(), raw.as_str());
+                prop_assert_eq!(OrderState::parse(state.as_str()), Some(state));
+            }
+        }
+    }
+}

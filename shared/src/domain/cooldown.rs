@@ -195,3 +195,90 @@ mod tests {
         assert_eq!(retry_after_seconds(Duration::from_secs(30)), 30);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const HOUR: i64 = 3600 * 1000;
+
+    /// A window after sends at `start` and then after each gap (milliseconds), with the time of the last send.
+    fn window() -> impl Strategy<Value = (CooldownWindow, i64)> {
+        (0..2_000_000_000_000i64, proptest::collection::vec(0..8 * HOUR, 0..24)).prop_map(|(start, gaps)| {
+            let mut window = CooldownWindow::default();
+            let mut now = start;
+            for (n, gap) in gaps.iter().enumerate() {
+                now += gap;
+                window = window.after_send(&format!("m{n}"), now);
+            }
+            (window, now)
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_wait_never_shrinks_as_a_streak_grows_and_stays_from_30_seconds_to_6_hours(n in any::<u32>()) {
+            prop_assert!(wait_after_send(n) <= wait_after_send(n.saturating_add(1)));
+            prop_assert!((FIRST_WAIT..=MAX_WAIT).contains(&wait_after_send(n)), "after send #{}", n);
+        }
+
+        #[test]
+        fn the_wait_left_never_exceeds_the_streaks_wait_and_only_shrinks_as_time_passes(
+            (window, last) in window(),
+            sooner in 0..8 * HOUR,
+            later in 0..8 * HOUR,
+        ) {
+            let (sooner, later) = (last + sooner.min(later), last + sooner.max(later));
+            prop_assert!(window.remaining(sooner).is_none_or(|wait| wait <= wait_after_send(window.streak)));
+            prop_assert!(window.remaining(later) <= window.remaining(sooner), "at {} and {}", sooner, later);
+        }
+
+        #[test]
+        fn a_window_keeps_its_latest_sends_oldest_first_and_counts_every_send((window, last) in window()) {
+            prop_assert!(window.recent.len() <= KEPT_SENDS);
+            prop_assert!(window.recent.windows(2).all(|pair| pair[0].at_millis <= pair[1].at_millis));
+            prop_assert!(window.streak as usize >= window.recent.len());
+            prop_assert!(window.recent.last().is_none_or(|send| send.at_millis == last));
+        }
+
+        #[test]
+        fn a_send_within_6_hours_of_the_last_extends_the_streak_and_a_later_one_starts_a_new_one(
+            (window, last) in window(),
+            gap in 0..8 * HOUR,
+        ) {
+            let next = window.after_send("next", last + gap);
+            let extends = !window.recent.is_empty() && gap < 6 * HOUR;
+            prop_assert_eq!(next.streak, if extends { window.streak + 1 } else { 1 });
+            prop_assert_eq!(next.version, window.version + 1);
+        }
+
+        #[test]
+        fn taking_a_send_out_counts_one_less_and_never_lengthens_the_wait(
+            (window, last) in window(),
+            which in any::<prop::sample::Index>(),
+            after in 0..8 * HOUR,
+        ) {
+            prop_assume!(!window.recent.is_empty());
+            let id = window.recent[which.index(window.recent.len())].message_id.clone();
+            let without = window.without(&id).ok_or_else(|| TestCaseError::fail("the send is in the window"))?;
+            prop_assert_eq!(without.streak, window.streak - 1);
+            prop_assert!(without.remaining(last + after) <= window.remaining(last + after));
+            prop_assert_eq!(without.without(&id), None, "a send is taken out once");
+        }
+
+        #[test]
+        fn retry_after_is_the_wait_rounded_up_to_whole_seconds_as_the_sentence_shows_it(
+            millis in 0..100 * HOUR as u64,
+            language in prop_oneof![Just(HumanLanguage::En), Just(HumanLanguage::Ar)],
+        ) {
+            let wait = Duration::from_millis(millis);
+            let seconds = retry_after_seconds(wait);
+            let rounded = Duration::from_secs(seconds);
+            prop_assert!(rounded >= wait && rounded - wait < Duration::from_secs(1), "{:?} as {} s", wait, seconds);
+            let clock = format!("{:02}:{:02}:{:02}", seconds / 3600, seconds % 3600 / 60, seconds % 60);
+            prop_assert!(refusal_sentence(wait, language).contains(&clock), "{}", clock);
+        }
+    }
+}

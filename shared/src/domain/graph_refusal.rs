@@ -82,3 +82,39 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn a_401_or_403_is_ours_whatever_the_code(
+            status in prop_oneof![Just(401u16), Just(403)],
+            code in any::<Option<i64>>(),
+        ) {
+            prop_assert_eq!(refusal_cause(status, code), RefusalCause::Ours);
+        }
+
+        #[test]
+        fn a_permission_code_from_200_to_299_is_ours_whatever_the_status(status in any::<u16>(), code in 200..=299i64) {
+            prop_assert_eq!(refusal_cause(status, Some(code)), RefusalCause::Ours);
+        }
+
+        #[test]
+        fn without_a_code_only_401_and_403_are_ours(status in any::<u16>()) {
+            let ours = matches!(status, 401 | 403);
+            let expected = if ours { RefusalCause::Ours } else { RefusalCause::RecipientOrMessage };
+            prop_assert_eq!(refusal_cause(status, None), expected);
+        }
+
+        #[test]
+        fn the_status_only_ever_adds_blame_to_us(status in any::<u16>(), code in any::<Option<i64>>()) {
+            if refusal_cause(400, code) == RefusalCause::Ours {
+                prop_assert_eq!(refusal_cause(status, code), RefusalCause::Ours, "code {:?}", code);
+            }
+        }
+    }
+}

@@ -87,3 +87,55 @@ mod tests {
         assert!(!base.contains("1234"), "the code does not show through");
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Any characters, control characters included (`any::<String>()` never draws one).
+    fn any_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(any::<char>(), 0..64).prop_map(String::from_iter)
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_parses_without_panic_to_a_key_stored_lower_case_and_hyphenated(raw in any_text()) {
+            if let Some(key) = IdempotencyKey::parse(&raw) {
+                let stored = key.to_string();
+                prop_assert_eq!(stored.len(), 36);
+                prop_assert_eq!(stored.to_ascii_lowercase(), stored.clone());
+                prop_assert_eq!(IdempotencyKey::parse(&stored), Some(key));
+            }
+        }
+
+        #[test]
+        fn a_key_in_any_spelling_parses_to_its_uuid(n in any::<u128>(), spelling in 0..5usize) {
+            let uuid = Uuid::from_u128(n);
+            let written = match spelling {
+                0 => uuid.hyphenated().to_string(),
+                1 => uuid.simple().to_string(),
+                2 => uuid.braced().to_string(),
+                3 => uuid.urn().to_string(),
+                _ => uuid.hyphenated().to_string().to_uppercase(),
+            };
+            let key = IdempotencyKey::parse(&written);
+            prop_assert_eq!(key.map(|k| k.to_string()), Some(uuid.hyphenated().to_string()), "{}", written);
+        }
+
+        #[test]
+        fn requests_that_differ_in_code_or_language_code_never_share_a_fingerprint(
+            first in ("[0-9a]{1,3}", proptest::option::of("[0-9a]{0,3}|\\PC{0,4}")),
+            second in ("[0-9a]{1,3}", proptest::option::of("[0-9a]{0,3}|\\PC{0,4}")),
+        ) {
+            prop_assume!(first != second);
+            let to = PhoneE164::parse(Some("+966551234567")).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let fingerprint = |(code, language): &(String, Option<String>)| {
+                let code = OtpCode::parse(Some(code)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+                Ok::<_, TestCaseError>(request_fingerprint(b"pepper", &code, &to, language.as_deref()))
+            };
+            prop_assert_ne!(fingerprint(&first)?, fingerprint(&second)?, "{:?} and {:?}", first, second);
+        }
+    }
+}

@@ -204,3 +204,123 @@ mod tests {
         assert_eq!(match_template(Some("en"), "en", &available), None);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Any characters, control characters included (`any::<String>()` never draws one).
+    fn any_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(any::<char>(), 0..64).prop_map(String::from_iter)
+    }
+
+    /// One entry of an `Accept-Language` header: a tag and its q-value in thousandths (`None`: no `q=`, so 1).
+    fn entry() -> impl Strategy<Value = (String, Option<u16>)> {
+        let tag = ("ar|AR|en|En|fr|de|\\*", "|-SA|_us|-GB|-419");
+        (tag.prop_map(|(base, region)| format!("{base}{region}")), proptest::option::of(0..=1000u16))
+    }
+
+    fn written((tag, quality): &(String, Option<u16>)) -> String {
+        match quality {
+            Some(q) => format!("{tag};q={}.{:03}", q / 1000, q % 1000),
+            None => tag.clone(),
+        }
+    }
+
+    /// What the header means: the first of the highest-quality `ar` or `en` entries, if its quality is above 0.
+    fn meant(entries: &[(String, Option<u16>)]) -> HumanLanguage {
+        let mut best: Option<(u16, HumanLanguage)> = None;
+        for (tag, quality) in entries {
+            let language = match tag.get(..2).map(str::to_ascii_lowercase).as_deref() {
+                Some("ar") => HumanLanguage::Ar,
+                Some("en") => HumanLanguage::En,
+                _ => continue,
+            };
+            let quality = quality.unwrap_or(1000);
+            if quality > 0 && best.is_none_or(|(q, _)| quality > q) {
+                best = Some((quality, language));
+            }
+        }
+        best.map_or(HumanLanguage::En, |(_, language)| language)
+    }
+
+    /// WhatsApp's spelling: a lower-case base of 2–3 letters, then maybe `_` and 2 upper-case letters or 3 digits.
+    fn is_whatsapp_spelling(tag: &str) -> bool {
+        let (base, region) = tag.split_once('_').map_or((tag, None), |(b, r)| (b, Some(r)));
+        (2..=3).contains(&base.len())
+            && base.bytes().all(|b| b.is_ascii_lowercase())
+            && region.is_none_or(|r| {
+                r.len() == 2 && r.bytes().all(|b| b.is_ascii_uppercase())
+                    || r.len() == 3 && r.bytes().all(|b| b.is_ascii_digit())
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn any_accept_language_header_is_read_without_panic(header in any_text()) {
+            let _ = HumanLanguage::from_accept_language(Some(&header));
+        }
+
+        #[test]
+        fn the_first_of_the_best_quality_ar_or_en_entries_is_picked(
+            entries in proptest::collection::vec(entry(), 0..6),
+            spaces in "[ ]{0,2}",
+        ) {
+            let header = entries.iter().map(written).collect::<Vec<_>>().join(&format!(",{spaces}"));
+            prop_assert_eq!(HumanLanguage::from_accept_language(Some(&header)), meant(&entries), "{}", header);
+        }
+
+        #[test]
+        fn a_stored_code_reads_as_arabic_only_when_it_is_ar(code in any_text()) {
+            let expected = if code.eq_ignore_ascii_case("ar") { HumanLanguage::Ar } else { HumanLanguage::En };
+            prop_assert_eq!(HumanLanguage::from_code(&code), expected);
+            prop_assert_eq!(HumanLanguage::from_code(expected.code()), expected, "a code reads back as itself");
+        }
+
+        #[test]
+        fn any_text_parses_without_panic_to_a_tag_in_whatsapp_spelling_that_parses_to_itself(raw in any_text()) {
+            if let Some(tag) = LanguageTag::parse(&raw) {
+                prop_assert!(is_whatsapp_spelling(tag.as_str()), "{:?} from {:?}", tag, raw);
+                prop_assert_eq!(LanguageTag::parse(tag.as_str()), Some(tag.clone()));
+                prop_assert_eq!(LanguageTag::parse(tag.base().as_str()), Some(tag.base()));
+            }
+        }
+
+        #[test]
+        fn a_tag_in_any_spelling_normalises_to_whatsapp_spelling(
+            base in "[a-zA-Z]{2,3}",
+            separator in "[-_]",
+            region in "[a-zA-Z]{2}|[0-9]{3}",
+            padding in "[ \\t]{0,2}",
+        ) {
+            let tag = LanguageTag::parse(&format!("{padding}{base}{separator}{region}{padding}"));
+            let expected = format!("{}_{}", base.to_ascii_lowercase(), region.to_ascii_uppercase());
+            prop_assert_eq!(tag.as_ref().map(LanguageTag::as_str), Some(expected.as_str()));
+            prop_assert_eq!(tag.map(|t| t.base().as_str().to_owned()), Some(base.to_ascii_lowercase()));
+        }
+
+        #[test]
+        fn a_matched_template_is_in_the_requested_or_the_default_language_or_their_base(
+            languages in proptest::collection::vec("(ar|en|fr)(_(SA|US|GB))?", 0..5),
+            requested in proptest::option::of(prop_oneof![any_text(), "(ar|en|fr|de)([-_](SA|US|GB|us))?"]),
+            default in "(ar|en|fr|de)([-_](SA|US|GB|us))?|\\PC{0,6}",
+        ) {
+            let templates: Vec<Template> = languages
+                .iter()
+                .map(|l| LanguageTag::parse(l).map(|language| Template { name: l.clone(), language }))
+                .collect::<Option<_>>()
+                .ok_or_else(|| TestCaseError::fail("test tags parse"))?;
+            if let Some(found) = match_template(requested.as_deref(), &default, &templates) {
+                let wanted: Vec<LanguageTag> = [requested.as_deref(), Some(default.as_str())]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(LanguageTag::parse)
+                    .flat_map(|tag| [tag.base(), tag])
+                    .collect();
+                prop_assert!(wanted.contains(&found.language), "{:?} for {:?} / {:?}", found, requested, default);
+            }
+        }
+    }
+}

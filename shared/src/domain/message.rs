@@ -157,3 +157,69 @@ mod tests {
         assert_eq!(MessageId::parse(""), None);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Any characters, control characters included (`any::<String>()` never draws one).
+    fn any_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(any::<char>(), 0..64).prop_map(String::from_iter)
+    }
+
+    const ALL: [MessageStatus; 6] = [
+        MessageStatus::Pending,
+        MessageStatus::Sent,
+        MessageStatus::Delivered,
+        MessageStatus::Read,
+        MessageStatus::Failed,
+        MessageStatus::Deleted,
+    ];
+
+    proptest! {
+        #[test]
+        fn any_text_is_a_message_id_only_as_a_uuid_written_back_lower_case_and_hyphenated(raw in any_text()) {
+            if let Some(id) = MessageId::parse(&raw) {
+                let written = id.to_string();
+                prop_assert_eq!((written.len(), written.to_ascii_lowercase()), (36, written.clone()));
+                prop_assert_eq!(MessageId::parse(&written), Some(id));
+            }
+        }
+
+        #[test]
+        fn a_message_id_formats_back_to_itself(n in any::<u128>()) {
+            let id = MessageId(Uuid::from_u128(n));
+            prop_assert_eq!(MessageId::parse(&id.to_string()), Some(id));
+        }
+
+        #[test]
+        fn a_status_reads_only_from_its_contract_spelling(
+            raw in prop_oneof![any_text(), "Pending|Sent|Delivered|Read|Failed|Deleted|pending|SENT| Read"]
+        ) {
+            if let Some(status) = MessageStatus::parse(&raw) {
+                prop_assert_eq!(status.as_str(), raw.as_str());
+            }
+        }
+
+        #[test]
+        fn a_whatsapp_status_maps_only_from_its_lower_case_spelling_and_never_to_pending_or_deleted(
+            raw in prop_oneof![any_text(), "sent|delivered|read|failed|deleted|pending|Sent| read"]
+        ) {
+            if let Some(status) = MessageStatus::from_whatsapp(&raw) {
+                prop_assert_eq!(status.as_str().to_ascii_lowercase(), raw.clone());
+                prop_assert!(!matches!(status, MessageStatus::Pending | MessageStatus::Deleted));
+            }
+        }
+
+        #[test]
+        fn no_status_moves_to_itself_or_back_to_one_it_came_from(
+            from in proptest::sample::select(ALL.as_slice()),
+            to in proptest::sample::select(ALL.as_slice()),
+        ) {
+            prop_assert!(!(from.can_move_to(to) && to.can_move_to(from)), "{:?} <-> {:?}", from, to);
+            prop_assert_eq!(MessageStatus::parse(from.as_str()), Some(from), "a status reads back as itself");
+        }
+    }
+}

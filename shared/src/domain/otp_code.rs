@@ -52,6 +52,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Any characters, control characters included (`any::<String>()` never draws one).
+    fn any_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(any::<char>(), 0..64).prop_map(String::from_iter)
+    }
+
     #[test]
     fn each_rule_refuses_with_its_own_error() {
         let cases: [(Option<&str>, Result<(), OtpCodeError>); 11] = [
@@ -84,6 +89,20 @@ mod tests {
         #[test]
         fn any_one_to_eight_ascii_alphanumerics_are_accepted(raw in "[A-Za-z0-9]{1,8}") {
             prop_assert_eq!(OtpCode::parse(Some(&raw)).map(|c| c.expose().to_owned()), Ok(raw.clone()));
+        }
+
+        #[test]
+        fn any_text_parses_without_panic_to_a_code_of_one_to_eight_ascii_alphanumerics(raw in any_text()) {
+            if let Ok(code) = OtpCode::parse(Some(&raw)) {
+                prop_assert_eq!(code.expose(), raw.as_str(), "a code is kept exactly as sent");
+                prop_assert!((1..=MAX_LEN).contains(&code.expose().len()));
+                prop_assert!(code.expose().bytes().all(|b| b.is_ascii_alphanumeric()));
+            }
+        }
+
+        #[test]
+        fn more_than_eight_characters_of_any_kind_are_too_long(raw in "\\PC{9,24}") {
+            prop_assert_eq!(OtpCode::parse(Some(&raw)), Err(OtpCodeError::TooLong));
         }
     }
 }

@@ -135,3 +135,87 @@ mod tests {
         assert_eq!(Region::parse("1A"), None);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use std::sync::LazyLock;
+
+    use proptest::prelude::*;
+    use rlibphonenumber::{PhoneNumberFormat, PhoneNumberType};
+
+    use super::*;
+
+    /// Any characters, control characters included (`any::<String>()` never draws one).
+    fn any_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(any::<char>(), 0..64).prop_map(String::from_iter)
+    }
+
+    /// Every region libphonenumber knows.
+    static REGIONS: LazyLock<Vec<rlibphonenumber::Region>> =
+        LazyLock::new(|| PHONE_NUMBER_UTIL.get_supported_regions().collect());
+
+    /// One of libphonenumber's own example numbers (fixed line or mobile) of any region, in E.164, with the region
+    /// it was drawn for. Drawn lazily: the first number of a region costs milliseconds in a debug build.
+    fn example_number() -> impl Strategy<Value = (String, String)> {
+        let kind = prop_oneof![Just(PhoneNumberType::FixedLine), Just(PhoneNumberType::Mobile)];
+        (proptest::sample::select(REGIONS.as_slice()), kind).prop_filter_map("no example", |(region, kind)| {
+            let number = PHONE_NUMBER_UTIL.get_example_number_for_type_and_region(region, kind).ok()?;
+            Some((number.format_as(PhoneNumberFormat::E164).into_owned(), region.to_string()))
+        })
+    }
+
+    /// What every accepted number must look like, whatever was sent.
+    fn assert_well_formed(phone: &PhoneE164, raw: &str) -> Result<(), TestCaseError> {
+        prop_assert_eq!(phone.as_str(), raw, "kept exactly as sent");
+        prop_assert!((2..=15).contains(&phone.digits().len()), "{raw}");
+        prop_assert!(phone.digits().bytes().all(|b| b.is_ascii_digit()), "{raw}");
+        let region = phone.region().as_str();
+        prop_assert!(region.len() == 2 && region.bytes().all(|b| b.is_ascii_uppercase()), "{raw}: {region}");
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_parses_without_panic_to_a_strict_e164_number(raw in any_text()) {
+            if let Ok(phone) = PhoneE164::parse(Some(&raw)) {
+                assert_well_formed(&phone, &raw)?;
+            }
+        }
+
+        #[test]
+        fn any_plus_and_digits_parse_without_panic_to_a_strict_e164_number(raw in "\\+[0-9]{0,17}") {
+            if let Ok(phone) = PhoneE164::parse(Some(&raw)) {
+                assert_well_formed(&phone, &raw)?;
+            }
+        }
+
+        /// The region is one the number is valid in, not always the one it was drawn for: Christmas Island's
+        /// example mobile number is Australia's numbering too, and libphonenumber names Australia.
+        #[test]
+        fn a_valid_number_in_e164_parses_to_itself_in_a_region_it_is_valid_in(
+            (e164, drawn_for) in example_number()
+        ) {
+            let phone = PhoneE164::parse(Some(&e164))
+                .map_err(|e| TestCaseError::fail(format!("{e164} (drawn for {drawn_for}): {e}")))?;
+            prop_assert_eq!(phone.as_str(), e164.as_str());
+            let number = PHONE_NUMBER_UTIL.parse(&e164, None).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let valid_in = PHONE_NUMBER_UTIL
+                .get_supported_regions()
+                .find(|r| r.to_string() == phone.region().as_str())
+                .is_some_and(|r| number.is_valid_for_region(r));
+            prop_assert!(valid_in, "{} is not valid in {}", e164, phone.region());
+        }
+
+        #[test]
+        fn any_text_is_a_region_only_as_two_ascii_letters_kept_upper_case(raw in any_text()) {
+            let two_letters = raw.len() == 2 && raw.bytes().all(|b| b.is_ascii_alphabetic());
+            prop_assert_eq!(Region::parse(&raw).map(|r| r.to_string()), two_letters.then(|| raw.to_ascii_uppercase()));
+        }
+
+        #[test]
+        fn a_region_formats_back_to_itself(raw in "[A-Za-z]{2}") {
+            let region = Region::parse(&raw).ok_or_else(|| TestCaseError::fail("two letters"))?;
+            prop_assert_eq!(Region::parse(&region.to_string()), Some(region));
+        }
+    }
+}

@@ -23,3 +23,34 @@ mod tests {
         assert_eq!(seconds_left(179), 1);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A moment as far as ±3,000 years from the epoch, in seconds.
+    const SPAN: i64 = 100_000_000_000;
+
+    proptest! {
+        #[test]
+        fn retry_after_is_1_to_60_seconds_whatever_the_clock_says(now in any::<i64>()) {
+            prop_assert!((1..=60).contains(&seconds_left(now)));
+            let _ = window_of(now);
+        }
+
+        #[test]
+        fn retry_after_counts_exactly_to_the_start_of_the_next_window(now in -SPAN..SPAN) {
+            let left = i64::try_from(seconds_left(now)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(window_of(now + left - 1), window_of(now), "still this window a second before");
+            prop_assert_eq!(window_of(now + left), window_of(now) + 1, "the next window when it is over");
+        }
+
+        #[test]
+        fn windows_never_go_back_as_time_passes(first in -SPAN..SPAN, second in -SPAN..SPAN) {
+            let (sooner, later) = (first.min(second), first.max(second));
+            prop_assert!(window_of(sooner) <= window_of(later));
+        }
+    }
+}

@@ -99,3 +99,82 @@ mod tests {
         assert_eq!(sms_parts(&ar), 1);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Any characters, control characters included, up to a few parts long.
+    fn any_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(any::<char>(), 0..400).prop_map(String::from_iter)
+    }
+
+    /// Text of the GSM 03.38 basic set only, from empty to four parts long.
+    fn gsm_basic_text() -> impl Strategy<Value = String> {
+        let basic: Vec<char> = GSM_BASIC.chars().collect();
+        proptest::collection::vec(proptest::sample::select(basic), 0..620).prop_map(String::from_iter)
+    }
+
+    /// Any text, or text of the GSM alphabet with its extension characters.
+    fn sms_text() -> impl Strategy<Value = String> {
+        let gsm: Vec<char> = GSM_BASIC.chars().chain(GSM_EXTENDED.chars()).collect();
+        prop_oneof![
+            any_text(),
+            proptest::collection::vec(proptest::sample::select(gsm), 0..400).prop_map(String::from_iter)
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_measured_without_panic_in_the_units_of_its_encoding(text in sms_text()) {
+            let chars = text.chars().count();
+            match encoding_of(&text) {
+                (Encoding::Gsm7, septets) => prop_assert!((chars..=2 * chars).contains(&septets), "{:?}", text),
+                (Encoding::Ucs2, units) => prop_assert_eq!(units, text.encode_utf16().count()),
+            }
+        }
+
+        #[test]
+        fn the_parts_are_the_fewest_that_hold_the_text(text in sms_text()) {
+            let (encoding, units) = encoding_of(&text);
+            let (single, per_part) = if encoding == Encoding::Gsm7 { (160, 153) } else { (70, 67) };
+            let parts = usize::try_from(sms_parts(&text)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            match parts {
+                0 => prop_assert!(false, "no text is free"),
+                1 => prop_assert!(units <= single, "{} units in one part", units),
+                n => {
+                    let fewest = units > single && (n - 1) * per_part < units && units <= n * per_part;
+                    prop_assert!(fewest, "{} units in {} parts", units, n);
+                }
+            }
+        }
+
+        #[test]
+        fn a_gsm7_text_costs_one_part_up_to_160_characters_then_one_per_153(text in gsm_basic_text()) {
+            let n = text.chars().count();
+            let expected = if n <= 160 { 1 } else { n.div_ceil(153) };
+            prop_assert_eq!(encoding_of(&text), (Encoding::Gsm7, n));
+            prop_assert_eq!(sms_parts(&text), expected as u64);
+        }
+
+        #[test]
+        fn adding_text_never_lowers_the_cost(first in sms_text(), second in sms_text()) {
+            let both = format!("{first}{second}");
+            prop_assert!(sms_parts(&both) >= sms_parts(&first), "{:?} then {:?}", first, second);
+        }
+
+        #[test]
+        fn the_default_templates_show_the_code_and_cost_one_part(
+            language in prop_oneof![Just(HumanLanguage::En), Just(HumanLanguage::Ar)],
+            code in "[0-9]{4}|[0-9]{6}",
+            expiration in 1..=10u8,
+        ) {
+            let text = render(default_template(language), &code, expiration);
+            let filled = text.contains(&code) && !text.contains("{CODE}") && !text.contains("{EXPIRATION}");
+            prop_assert!(filled, "{}", text);
+            prop_assert_eq!(sms_parts(&text), 1, "{}", text);
+        }
+    }
+}

@@ -172,3 +172,92 @@ mod tests {
         assert_eq!(sub("s", 5, StoredState::Expired).effective_state(), SubscriptionState::Expired);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn c(n: u64) -> Credits {
+        Credits::new(n)
+    }
+
+    /// A subscription with any balance, state, threshold and notice flag.
+    fn subscription(balance: impl Strategy<Value = u64>) -> impl Strategy<Value = Subscription> {
+        let state = prop_oneof![Just(StoredState::Active), Just(StoredState::Expired)];
+        (balance, state, 0..20u64, any::<bool>()).prop_map(|(balance, stored_state, threshold, notified)| {
+            Subscription {
+                id: format!("s{balance}"),
+                sort_key: String::new(),
+                granted: c(100),
+                balance: c(balance),
+                stored_state,
+                low_balance_threshold: c(threshold),
+                low_balance_notified: notified,
+                created_at: String::new(),
+            }
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_payer_is_active_covers_the_whole_cost_and_no_newer_one_could_pay(
+            newest_first in proptest::collection::vec(subscription(0..20u64), 0..6),
+            cost in 0..25u64,
+        ) {
+            let can_pay = |s: &Subscription| s.effective_state() == SubscriptionState::Active && s.balance >= c(cost);
+            match choose_payer(&newest_first, c(cost)) {
+                Some(payer) => {
+                    prop_assert!(payer.stored_state == StoredState::Active && payer.balance.get() >= cost.max(1));
+                    let at = newest_first.iter().position(|s| std::ptr::eq(s, payer));
+                    let newer = at.map(|at| &newest_first[..at]).ok_or_else(|| TestCaseError::fail("one of them"))?;
+                    prop_assert!(!newer.iter().any(can_pay), "a newer subscription could pay");
+                }
+                None => prop_assert!(!newest_first.iter().any(can_pay), "someone could pay"),
+            }
+        }
+
+        #[test]
+        fn a_subscription_is_active_exactly_while_an_operator_left_it_active_and_it_has_credits(
+            subscription in subscription(prop_oneof![Just(0u64), any::<u64>()]),
+        ) {
+            let active = subscription.stored_state == StoredState::Active && subscription.balance.get() > 0;
+            prop_assert_eq!(subscription.effective_state() == SubscriptionState::Active, active);
+        }
+
+        /// Amounts up to half of `u64`: `cost + threshold` never saturates there (no balance comes near it).
+        #[test]
+        fn the_guard_claims_the_notice_only_for_the_debit_that_ends_below_the_threshold(
+            payer in subscription(prop_oneof![0..40u64, 0..=u64::MAX / 2]),
+            cost in prop_oneof![0..20u64, 0..=u64::MAX / 2],
+        ) {
+            let (balance, threshold) = (payer.balance.get(), payer.low_balance_threshold.get());
+            match DebitGuard::for_debit(&payer, c(cost)) {
+                DebitGuard::AlreadyNotified => prop_assert!(payer.low_balance_notified),
+                DebitGuard::StaysAbove { floor } => {
+                    prop_assert!(!payer.low_balance_notified);
+                    prop_assert_eq!(floor.get(), cost.saturating_add(threshold));
+                    let stays_above = balance.checked_sub(cost).is_some_and(|left| left >= threshold);
+                    prop_assert!(stays_above, "{} - {}", balance, cost);
+                }
+                DebitGuard::Crosses { floor } => {
+                    prop_assert!(!payer.low_balance_notified);
+                    prop_assert_eq!(floor.get(), cost.saturating_add(threshold));
+                    let ends_below = balance.checked_sub(cost).is_none_or(|left| left < threshold);
+                    prop_assert!(ends_below, "{} - {}", balance, cost);
+                }
+            }
+        }
+
+        #[test]
+        fn the_threshold_is_at_most_the_grant_and_grows_with_the_percentage(
+            credits in any::<u64>(),
+            percent in 0..100u8,
+        ) {
+            let threshold = low_balance_threshold(c(credits), percent);
+            prop_assert!(threshold <= c(credits));
+            prop_assert!(threshold <= low_balance_threshold(c(credits), percent + 1));
+        }
+    }
+}

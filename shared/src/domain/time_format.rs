@@ -35,3 +35,50 @@ mod tests {
         assert_eq!(parse_rfc3339("yesterday"), None);
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+    use time::{Duration, UtcOffset};
+
+    use super::*;
+
+    /// Any characters, control characters included (`any::<String>()` never draws one).
+    fn any_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(any::<char>(), 0..64).prop_map(String::from_iter)
+    }
+
+    /// Any instant from year 1 to year 9998, to the nanosecond, seen from any offset.
+    fn any_instant() -> impl Strategy<Value = OffsetDateTime> {
+        (-62_135_596_800..253_370_764_800i64, 0..1_000_000_000i64, -86_399..=86_399i32).prop_map(
+            |(seconds, nanos, offset)| {
+                let utc = OffsetDateTime::UNIX_EPOCH + Duration::seconds(seconds) + Duration::nanoseconds(nanos);
+                UtcOffset::from_whole_seconds(offset).map_or(utc, |offset| utc.to_offset(offset))
+            },
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_read_without_panic(raw in prop_oneof![
+            any_text(),
+            "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,12})?(Z|[+-][0-9]{2}:[0-9]{2})",
+        ]) {
+            let _ = parse_rfc3339(&raw);
+        }
+
+        #[test]
+        fn a_written_instant_reads_back_as_itself_truncated_to_the_millisecond(at in any_instant()) {
+            let written = rfc3339_millis(at);
+            let truncated = at - Duration::nanoseconds(i64::from(at.nanosecond() % 1_000_000));
+            prop_assert_eq!(parse_rfc3339(&written), Some(truncated), "{}", written);
+        }
+
+        #[test]
+        fn an_instant_is_written_in_utc_with_three_fractional_digits_and_z(at in any_instant()) {
+            let written = rfc3339_millis(at);
+            prop_assert_eq!(written.len(), 24, "{}", written);
+            prop_assert!(written.ends_with('Z') && written.as_bytes()[19] == b'.', "{}", written);
+        }
+    }
+}

@@ -277,3 +277,170 @@ mod tests {
         assert!(!hash.contains("123456"));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::*;
+
+    /// Any characters, control characters included (`any::<String>()` never draws one).
+    fn any_text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(any::<char>(), 0..64).prop_map(String::from_iter)
+    }
+
+    /// Any JSON value, nested a few levels, with leaves that sometimes look like what the fields expect.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            (0u64..=12).prop_map(Value::from),
+            any_text().prop_map(Value::from),
+            "(\\+|00| )?[0-9]{8,14}|en|ar|wallet|subscription|[A-Za-z0-9]{0,12}".prop_map(Value::from),
+            any::<u128>().prop_map(|n| Value::from(Uuid::from_u128(n).to_string())),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::btree_map("\\PC{0,6}", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Any body: the fields we read, and others, holding any JSON.
+    fn any_body() -> impl Strategy<Value = Map<String, Value>> {
+        let name = "receiver|lang|length|expiration|sender|payment_type|request_id|code|\\PC{0,8}";
+        proptest::collection::btree_map(name, any_json(), 0..8).prop_map(|m| m.into_iter().collect())
+    }
+
+    /// A field left out, sent as `null`, or sent with a value.
+    fn optional<T: std::fmt::Debug + Clone>(value: impl Strategy<Value = T>) -> impl Strategy<Value = (u8, T)> {
+        (0..3u8, value)
+    }
+
+    fn put(body: &mut Map<String, Value>, name: &str, (how, value): (u8, Value)) {
+        match how {
+            0 => {}
+            1 => drop(body.insert(name.to_owned(), Value::Null)),
+            _ => drop(body.insert(name.to_owned(), value)),
+        }
+    }
+
+    /// The value a field was sent with, if it was.
+    fn given<T>((how, value): (u8, T)) -> Option<T> {
+        (how == 2).then_some(value)
+    }
+
+    proptest! {
+        #[test]
+        fn any_initiate_body_is_read_without_panic_and_only_into_documented_values(body in any_body()) {
+            if let Ok(params) = parse_initiate(&body) {
+                prop_assert!(matches!(params.length, 4 | 6), "{:?}", params);
+                prop_assert!((1..=10).contains(&params.expiration), "{:?}", params);
+                prop_assert!(params.sender.as_deref().is_none_or(is_sender_id), "{:?}", params);
+                prop_assert!(params.receiver.as_str().starts_with('+'), "{:?}", params);
+            }
+        }
+
+        #[test]
+        fn any_verify_body_is_read_without_panic_into_its_request_and_a_code(body in any_body()) {
+            if let Ok(params) = parse_verify(&body) {
+                let id = body.get("request_id").and_then(Value::as_str).map(Uuid::parse_str);
+                prop_assert_eq!(id, Some(Ok(params.request_id)));
+                prop_assert!(!params.code.expose().is_empty());
+                if let Some(Value::String(code)) = body.get("code") {
+                    prop_assert_eq!(params.code.expose(), code.as_str());
+                }
+            }
+        }
+
+        #[test]
+        fn a_valid_initiate_body_is_accepted_with_its_values_or_their_defaults(
+            receiver in ("[+]|00", "218912345678|966551234567|201001234567|14155552671", "[ ]{0,2}"),
+            lang in optional("en|ar"),
+            length in optional(prop_oneof![Just(4u8), Just(6u8)]),
+            expiration in optional(1..=10u8),
+            sender in optional("[A-Za-z0-9]{1,11}"),
+            payment_type in optional("wallet|subscription"),
+        ) {
+            let (prefix, digits, padding) = receiver;
+            let mut body = Map::new();
+            body.insert("receiver".to_owned(), json!(format!("{padding}{prefix}{digits}{padding}")));
+            put(&mut body, "lang", (lang.0, json!(lang.1)));
+            put(&mut body, "length", (length.0, json!(length.1)));
+            put(&mut body, "expiration", (expiration.0, json!(expiration.1)));
+            put(&mut body, "sender", (sender.0, json!(sender.1)));
+            put(&mut body, "payment_type", (payment_type.0, json!(payment_type.1)));
+            let params = parse_initiate(&body).map_err(|e| TestCaseError::fail(format!("{e}: {body:?}")))?;
+            prop_assert_eq!(params.receiver.as_str(), format!("+{digits}"));
+            prop_assert_eq!(params.lang.code(), given(lang).unwrap_or_else(|| "en".to_owned()));
+            prop_assert_eq!(params.length, given(length).unwrap_or(6));
+            prop_assert_eq!(params.expiration, given(expiration).unwrap_or(5));
+            prop_assert_eq!(params.sender, given(sender));
+            let subscription = given(payment_type).is_some_and(|p| p == "subscription");
+            prop_assert_eq!(params.payment_type == PaymentType::Subscription, subscription);
+        }
+
+        #[test]
+        fn a_verify_body_gives_back_its_request_id_in_any_spelling_and_its_code(
+            id in any::<u128>(),
+            spelling in 0..4usize,
+            code in "\\PC{1,10}",
+        ) {
+            let id = Uuid::from_u128(id);
+            let written = match spelling {
+                0 => id.hyphenated().to_string(),
+                1 => id.simple().to_string(),
+                2 => id.braced().to_string(),
+                _ => id.hyphenated().to_string().to_uppercase(),
+            };
+            let body = json!({"request_id": written, "code": code});
+            let params = parse_verify(body.as_object().ok_or_else(|| TestCaseError::fail("object"))?);
+            let params = params.map_err(|e| TestCaseError::fail(format!("{e}: {body}")))?;
+            prop_assert_eq!((params.request_id, params.code.expose()), (id, code.as_str()));
+        }
+
+        #[test]
+        fn a_sender_id_is_one_to_eleven_ascii_letters_or_digits(raw in any_text(), valid in "[A-Za-z0-9]{1,11}") {
+            if is_sender_id(&raw) {
+                prop_assert!((1..=11).contains(&raw.chars().count()) && raw.bytes().all(|b| b.is_ascii_alphanumeric()));
+            }
+            prop_assert!(is_sender_id(&valid), "{}", valid);
+        }
+
+        #[test]
+        fn any_receiver_text_normalises_without_panic_to_an_e164_number(raw in any_text()) {
+            if let Some(phone) = normalise_receiver(&raw) {
+                prop_assert!(phone.as_str().starts_with('+') && raw.contains(phone.digits()), "{:?}", raw);
+            }
+        }
+
+        #[test]
+        fn a_receiver_reads_the_same_after_00_as_after_plus(digits in "[0-9]{0,16}", padding in "[ ]{0,2}") {
+            prop_assert_eq!(
+                normalise_receiver(&format!("{padding}00{digits}{padding}")),
+                normalise_receiver(&format!("+{digits}"))
+            );
+        }
+
+        #[test]
+        fn a_code_from_enough_random_bytes_has_the_asked_length_of_digits(
+            bytes in proptest::collection::vec(any::<u8>(), 0..24),
+            length in 0..=12u8,
+        ) {
+            let usable = bytes.iter().filter(|b| **b < 250).count();
+            match code_from_random(&bytes, length) {
+                Some(code) => {
+                    prop_assert_eq!(code.len(), usize::from(length));
+                    prop_assert!(code.bytes().all(|b| b.is_ascii_digit()), "{}", code);
+                }
+                None => prop_assert!(usable < usize::from(length), "{} usable bytes were enough", usable),
+            }
+        }
+    }
+}

@@ -163,8 +163,12 @@ impl ApiKeyVerifier {
     pub async fn authenticate(&self, header: Option<&str>, now: OffsetDateTime) -> Result<ClientId, AuthError> {
         let raw = header.map(str::trim).filter(|v| !v.is_empty()).ok_or(AuthError::Missing)?;
         let key = ApiKey::parse(raw).ok_or(AuthError::NotFound)?;
-        let stored = self.verifier(key.key_id(), now).await?.ok_or(AuthError::NotFound)?;
         let pepper = self.pepper.get().await?;
+        // A key we did not issue fails its tag here, before any lookup: made-up keys cost no Secrets Manager call.
+        if !key.is_ours(pepper.expose().as_bytes()) {
+            return Err(AuthError::NotFound);
+        }
+        let stored = self.verifier(key.key_id(), now).await?.ok_or(AuthError::NotFound)?;
         if !key.matches(pepper.expose().as_bytes(), &stored.verifier) {
             return Err(AuthError::NotFound);
         }

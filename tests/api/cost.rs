@@ -158,14 +158,36 @@ async fn a_cold_start_fetches_each_named_secret_once_and_the_first_send_needs_on
 }
 
 #[tokio::test]
-async fn ten_requests_at_once_with_one_unknown_key_id_make_one_secrets_manager_call() {
+async fn a_made_up_key_costs_no_secrets_manager_call_and_ten_at_once_for_one_revoked_key_cost_one() {
     let ctx = Ctx::new().await;
     let (deps, _, secrets) = counted_deps(&ctx).await;
     deps.warm_up(Warm { pepper: true, ..Warm::default() }).await;
     secrets.take();
-    let made_up = format!("lotp_{}_{}", &uuid::Uuid::new_v4().simple().to_string()[..16], "a".repeat(64));
     let now = time::OffsetDateTime::now_utc();
-    let answers = futures::future::join_all((0..10).map(|_| deps.api_keys.authenticate(Some(&made_up), now))).await;
-    assert!(answers.iter().all(|a| matches!(a, Err(lightotp::auth::AuthError::NotFound))), "{answers:?}");
-    assert_eq!(secrets.take(), ["GetSecretValue"], "one lookup for the ten (single flight), then the cached miss");
+    let refused = |answers: &[Result<lightotp::auth::ClientId, lightotp::auth::AuthError>]| {
+        answers.iter().all(|a| matches!(a, Err(lightotp::auth::AuthError::NotFound)))
+    };
+
+    // Key-shaped, but not issued by us: its tag fails before any lookup (it made one call per request).
+    let made_up: Vec<String> = (0..10)
+        .map(|_| {
+            format!(
+                "lotp_{}_{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..16],
+                uuid::Uuid::new_v4().simple().to_string().repeat(2)
+            )
+        })
+        .collect();
+    let answers = futures::future::join_all(made_up.iter().map(|key| deps.api_keys.authenticate(Some(key), now))).await;
+    assert!(refused(&answers), "{answers:?}");
+    assert_eq!(secrets.take(), Vec::<String>::new(), "no lookup for a key we never issued");
+
+    // A key we issued and then revoked passes its tag; ten requests with it at once make one lookup between them
+    // (single flight), and its absence is cached.
+    let tenant = ctx.default_tenant().await;
+    ctx.admin.revoke_key(&tenant.key_id, now).await.expect("revoke");
+    let answers =
+        futures::future::join_all((0..10).map(|_| deps.api_keys.authenticate(Some(&tenant.api_key), now))).await;
+    assert!(refused(&answers), "{answers:?}");
+    assert_eq!(secrets.take(), ["GetSecretValue"], "one lookup for the ten");
 }

@@ -53,9 +53,27 @@ impl ApiKey {
         (secret.len() == SECRET_LEN && is_lower_hex(secret)).then(|| Self { key_id, secret: secret.to_owned() })
     }
 
-    /// Builds a key from fresh random bytes (the caller draws them from the OS CSPRNG).
-    pub fn from_random(id_bytes: [u8; KEY_ID_LEN / 2], secret_bytes: [u8; SECRET_LEN / 2]) -> Self {
+    /// Issues a key from fresh random bytes (the caller draws them from the OS CSPRNG): the id, and the secret's
+    /// first 56 hex digits; its last 8 are the key's tag, a keyed hash under the pepper of the rest, so that a
+    /// made-up key is refused without any lookup ([`ApiKey::is_ours`]).
+    pub fn issue(id_bytes: [u8; KEY_ID_LEN / 2], random: [u8; (SECRET_LEN - TAG_LEN) / 2], pepper: &[u8]) -> Self {
+        let key_id = KeyId(hex::encode(id_bytes));
+        let random = hex::encode(random);
+        let tag = tag_of(pepper, &key_id, &random);
+        Self { key_id, secret: format!("{random}{tag}") }
+    }
+
+    /// A key of any 64 hex digits, tagged or not (tests of what comes before the tag check).
+    #[cfg(test)]
+    pub(crate) fn from_random(id_bytes: [u8; KEY_ID_LEN / 2], secret_bytes: [u8; SECRET_LEN / 2]) -> Self {
         Self { key_id: KeyId(hex::encode(id_bytes)), secret: hex::encode(secret_bytes) }
+    }
+
+    /// Whether the secret ends in the tag the pepper gives the rest of the key: true of every key we issued, and of
+    /// a made-up key once in 4 billion. Checked before any lookup (docs/api.md, Authentication); constant time.
+    pub fn is_ours(&self, pepper: &[u8]) -> bool {
+        let (random, tag) = self.secret.split_at(SECRET_LEN - TAG_LEN);
+        tag_of(pepper, &self.key_id, random).as_bytes().ct_eq(tag.as_bytes()).into()
     }
 
     /// Which verifier to check against.
@@ -82,6 +100,14 @@ impl ApiKey {
     }
 }
 
+/// How many hex digits at the end of a secret are its tag.
+const TAG_LEN: usize = 8;
+
+/// The tag of a key: the first 4 bytes, in hex, of HMAC-SHA256(pepper, `api-key-tag:<keyId>:<random part>`).
+fn tag_of(pepper: &[u8], key_id: &KeyId, random: &str) -> String {
+    hex::encode(&keyed_hash(pepper, format!("api-key-tag:{key_id}:{random}").as_bytes())[..TAG_LEN / 2])
+}
+
 /// HMAC-SHA256 of `message` under `key` (RFC 2104), for keys of any length and without a fallible step: the key is
 /// brought to the hash's block size first, as HMAC itself does (zero-padded, or hashed when longer than a block).
 pub fn keyed_hash(key: &[u8], message: &[u8]) -> [u8; 32] {
@@ -103,6 +129,19 @@ fn is_lower_hex(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_issued_key_carries_its_tag_and_a_made_up_one_does_not() {
+        let key = ApiKey::issue([1; 8], [2; 28], b"pepper");
+        assert!(key.is_ours(b"pepper"));
+        let again = ApiKey::parse(&key.reveal()).expect("an issued key parses");
+        assert!(again.is_ours(b"pepper"), "the tag survives the wire");
+        assert!(!key.is_ours(b"another pepper"), "the tag is keyed");
+        let mut forged = key.reveal();
+        forged.replace_range(10..11, if &forged[10..11] == "0" { "1" } else { "0" });
+        assert!(!ApiKey::parse(&forged).expect("still key-shaped").is_ours(b"pepper"), "another id, the same tag");
+        assert!(!ApiKey::from_random([1; 8], [2; 32]).is_ours(b"pepper"), "64 random hex digits are not ours");
+    }
 
     #[test]
     fn keyed_hash_is_hmac_sha256_for_short_long_and_empty_keys() {

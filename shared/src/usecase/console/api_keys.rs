@@ -52,11 +52,11 @@ pub async fn create_key(
     now: OffsetDateTime,
 ) -> Result<CreatedKey, ConsoleError> {
     let mut id_bytes = [0u8; 8];
-    let mut secret_bytes = [0u8; 32];
+    let mut random = [0u8; 28];
     getrandom::fill(&mut id_bytes).map_err(|e| ConsoleError::Random(e.to_string()))?;
-    getrandom::fill(&mut secret_bytes).map_err(|e| ConsoleError::Random(e.to_string()))?;
-    let key = ApiKey::from_random(id_bytes, secret_bytes);
+    getrandom::fill(&mut random).map_err(|e| ConsoleError::Random(e.to_string()))?;
     let pepper = console.pepper().await?;
+    let key = ApiKey::issue(id_bytes, random, &pepper);
     let expires_at = expires_at.map(stamp);
     let stored = StoredVerifier {
         client_id: client_id.to_owned(),

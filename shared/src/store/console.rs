@@ -206,7 +206,7 @@ impl DynamoStore {
         const OP: &str = "Query plans";
         let items = self.query_prefix(OP, key::PLANS.to_owned(), "PLAN#").await?;
         let mut plans = items.iter().map(|item| plan_from_item(item, OP)).collect::<Result<Vec<_>, _>>()?;
-        plans.sort_by(|a, b| a.created_at.cmp(&b.created_at));
+        plans.sort_by(|a, b| (&a.created_at, &a.plan.name).cmp(&(&b.created_at, &b.plan.name)));
         Ok(plans)
     }
 

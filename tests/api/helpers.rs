@@ -252,7 +252,10 @@ impl Ctx {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.expect("body");
-        Reply { status, headers, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        // Every answer of a documented operation must be what docs/openapi.yaml says it is.
+        crate::contract::assert_documented(path, status, &body);
+        Reply { status, headers, body }
     }
 
     pub async fn send(&self, tenant: &Tenant, body: Value) -> Reply {

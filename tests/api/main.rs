@@ -2,6 +2,7 @@
 //! fake WhatsApp Graph API. The stack is the one `cargo xtask test` starts (`LIGHTOTP_STACK_FILE`), or a running
 //! `cargo xtask up`. Without a stack these tests fail; they never skip.
 
+mod contract;
 mod dashboard_client;
 mod helpers;
 

@@ -1010,3 +1010,27 @@ async fn dashboard_an_edited_plan_is_offered_as_edited_and_earlier_orders_keep_t
     let client_page = client.post_form(&edit, &[("name", "mine"), ("credits", "1"), ("price", "x")]).await;
     assert_eq!(client_page.status, 404, "a client cannot edit plans");
 }
+
+// The API reference, from docs/openapi.yaml.
+
+#[tokio::test]
+async fn dashboard_the_api_reference_is_rendered_from_the_openapi_document_for_anyone() {
+    let site = Site::from_stack();
+    let visitor = Browserless::new(&site);
+    let page = visitor.get("/dashboard/docs").await;
+    assert_eq!(page.status, 200, "{}", page.summary());
+    for text in [
+        "POST /SendMessage",
+        "POST /api/otp/verify",
+        "otpCode",
+        "InvalidphoneNumber",
+        "The code has already been used.",
+    ] {
+        assert!(page.shows(text), "the reference shows {text:?}: {}", page.summary());
+    }
+    let document = visitor.get("/dashboard/docs/openapi.yaml").await;
+    assert_eq!(document.status, 200);
+    let served =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.yaml")).expect("document");
+    assert_eq!(document.body, served, "the very file is served");
+}

@@ -3,6 +3,7 @@
 //! visitor's mistake. Pages are in `pages` (templates in `templates/`), texts in `texts`, HTTP in `web`.
 
 pub mod pages;
+pub mod reference;
 mod routes;
 pub mod texts;
 pub mod web;

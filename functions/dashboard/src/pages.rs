@@ -400,6 +400,14 @@ pub struct OpsPlansPage {
     pub form: PlanForm,
 }
 
+/// The API reference, from docs/openapi.yaml.
+#[derive(Template)]
+#[template(path = "docs.html")]
+pub struct DocsPage {
+    pub c: Chrome,
+    pub reference: crate::reference::Reference,
+}
+
 /// The edit form of one plan.
 #[derive(Template)]
 #[template(path = "ops_plan_edit.html")]

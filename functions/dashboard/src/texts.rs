@@ -14,6 +14,20 @@ pub struct Texts {
     pub nav_label: &'static str,
     /// `Edit`
     pub edit: &'static str,
+    /// `API reference`
+    pub api_reference: &'static str,
+    /// `The reference is in English …`
+    pub reference_note: &'static str,
+    /// `Field`
+    pub th_field: &'static str,
+    /// `Type`
+    pub th_type: &'static str,
+    /// `Required`
+    pub th_required: &'static str,
+    /// `Status`
+    pub th_status: &'static str,
+    /// `Codes and messages`
+    pub th_codes: &'static str,
     /// `That would take the wallet beyond …`
     pub too_many_credits: &'static str,
     /// `Edit plan`
@@ -368,6 +382,13 @@ impl Texts {
 pub static EN: Texts = Texts {
     nav_label: "Main",
     edit: "Edit",
+    api_reference: "API reference",
+    reference_note: "Generated from the OpenAPI document the API is tested against; docs/api.md has every rule.",
+    th_field: "Field",
+    th_type: "Type",
+    th_required: "Required",
+    th_status: "Status",
+    th_codes: "Codes and messages",
     too_many_credits: "That would take the wallet beyond a trillion credits, the most a balance may hold.",
     edit_plan: "Edit plan",
     edit_plan_help: "Orders already placed keep the plan as it was when they were placed.",
@@ -545,6 +566,13 @@ pub static EN: Texts = Texts {
 pub static AR: Texts = Texts {
     nav_label: "الرئيسية",
     edit: "تعديل",
+    api_reference: "مرجع الواجهة البرمجية",
+    reference_note: "مولَّد من مستند OpenAPI الذي تُختبر الواجهة مقابله، والمرجع مكتوب بالإنجليزية.",
+    th_field: "الحقل",
+    th_type: "النوع",
+    th_required: "مطلوب",
+    th_status: "الحالة",
+    th_codes: "الرموز والرسائل",
     too_many_credits: "سيتجاوز ذلك بالمحفظة تريليون رصيد، وهو أقصى ما يمكن أن يحمله الرصيد.",
     edit_plan: "تعديل الباقة",
     edit_plan_help: "تحتفظ الطلبات السابقة بالباقة كما كانت عند طلبها.",

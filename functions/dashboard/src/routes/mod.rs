@@ -219,6 +219,13 @@ async fn route(ctx: &Ctx<'_>) -> Outcome {
     match (visit.method.as_str(), visit.route().as_slice()) {
         ("POST", ["language"]) => language(ctx).await,
         ("POST", ["logout"]) => visitor::log_out(ctx).await,
+        ("GET", ["docs"]) => render(
+            StatusCode::OK,
+            &crate::pages::DocsPage {
+                c: ctx.chrome(ctx.t().api_reference),
+                reference: crate::reference::Reference::load(),
+            },
+        ),
         ("GET", ["verify"]) => visitor::verify_page(ctx),
         ("POST", ["verify"]) => visitor::verify(ctx).await,
         ("GET", []) if !signed_in => visitor::sign_in_page(ctx, None),

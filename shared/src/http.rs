@@ -43,11 +43,39 @@ pub fn json_object<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError
         Body::Binary(bytes) => bytes,
         _ => b"",
     };
-    let value: serde_json::Value = serde_json::from_slice(bytes).map_err(|_| ApiError::InvalidRequestBody)?;
-    if !value.is_object() {
-        return Err(ApiError::InvalidRequestBody);
+    let object = json_body_object(bytes).ok_or(ApiError::InvalidRequestBody)?;
+    serde_json::from_value(serde_json::Value::Object(object)).map_err(|_| ApiError::InvalidRequestBody)
+}
+
+/// A body that is one JSON object whose keys are each given once (docs/api.md, Request body): a repeated key would
+/// let two readers of one request see two different requests, so it is no request. serde_json's own limits apply:
+/// more than 128 levels of nesting anywhere, or a number beyond a double's range, is not a body it reads.
+fn json_body_object(bytes: &[u8]) -> Option<serde_json::Map<String, serde_json::Value>> {
+    struct UniqueKeys(serde_json::Map<String, serde_json::Value>);
+
+    impl<'de> serde::Deserialize<'de> for UniqueKeys {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct Visitor;
+            impl<'de> serde::de::Visitor<'de> for Visitor {
+                type Value = UniqueKeys;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a JSON object whose keys are each given once")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<UniqueKeys, A::Error> {
+                    let mut object = serde_json::Map::new();
+                    while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
+                        if object.insert(key, value).is_some() {
+                            return Err(serde::de::Error::custom("a key given twice"));
+                        }
+                    }
+                    Ok(UniqueKeys(object))
+                }
+            }
+            deserializer.deserialize_map(Visitor)
+        }
     }
-    serde_json::from_value(value).map_err(|_| ApiError::InvalidRequestBody)
+
+    serde_json::from_slice::<UniqueKeys>(bytes).ok().map(|unique| unique.0)
 }
 
 /// Turns a use-case result into the response API Gateway returns. A 5xx is logged here, once, with its cause;
@@ -122,12 +150,10 @@ pub fn bearer_or_api_key(request: &Request) -> Option<&str> {
         .or_else(|| header(request, crate::auth::API_KEY_HEADER))
 }
 
-/// The Verify API's body: any JSON object (its own rules read the fields); anything else is `Invalid JSON body.`
+/// The Verify API's body: any JSON object with each key once (its own rules read the fields); anything else is
+/// `Invalid JSON body.`
 pub fn verify_api_body(request: &Request) -> Result<serde_json::Map<String, serde_json::Value>, VerifyApiError> {
-    match serde_json::from_slice::<serde_json::Value>(raw_body(request)) {
-        Ok(serde_json::Value::Object(map)) => Ok(map),
-        _ => Err(VerifyApiError::InvalidJson),
-    }
+    json_body_object(raw_body(request)).ok_or(VerifyApiError::InvalidJson)
 }
 
 /// Turns a Verify API result into its response: `{"message": "..."}` with the document's statuses and texts.
@@ -178,6 +204,21 @@ mod tests {
 
     use super::*;
     use crate::usecase::rate_limit::NotAdmitted;
+
+    #[test]
+    fn a_body_is_one_object_with_each_key_once() {
+        assert!(json_body_object(br#"{"otpCode":"1234","toPhoneE164":"+966551234567"}"#).is_some());
+        assert!(json_body_object(br#"{"otpCode":"1234","otpCode":"5678"}"#).is_none(), "a key twice");
+        assert!(
+            json_body_object(br#"{"a":{"b":1,"b":2}}"#).is_some(),
+            "inside a field, the field's own reader decides"
+        );
+        assert!(
+            json_body_object(b"[]").is_none() && json_body_object(b"").is_none() && json_body_object(b"1").is_none()
+        );
+        let deep = format!("{{\"extra\": {}{}}}", "[".repeat(200), "]".repeat(200));
+        assert!(json_body_object(deep.as_bytes()).is_none(), "beyond serde_json's 128 levels");
+    }
 
     #[test]
     fn the_cooldown_refusal_is_the_sentence_with_a_retry_after() {

@@ -167,6 +167,9 @@ pub async fn serve(app: &Dashboard, request: &Request) -> Response<Body> {
         ("GET", ["assets", "app.js"]) => {
             return Reply::asset("text/javascript; charset=utf-8", include_str!("../../assets/app.js"));
         }
+        ("GET", ["docs", "openapi.yaml"]) => {
+            return Reply::asset("application/yaml; charset=utf-8", crate::reference::OPENAPI_YAML);
+        }
         _ => {}
     }
     let now = app.deps.clock.now();

@@ -9,6 +9,7 @@
 mod bench;
 mod browser;
 mod examples;
+mod fuzz;
 mod lambda;
 mod openapi;
 mod stack;

@@ -98,7 +98,8 @@ pub async fn test() -> Result<(), String> {
         "cargo test --workspace (against the test stack)",
         cargo().args(["test", "--workspace"]).env("LIGHTOTP_STACK_FILE", &stack_file),
     )
-    .and_then(|()| crate::examples::run(&stack_file));
+    .and_then(|()| crate::examples::run(&stack_file))
+    .and_then(|()| crate::fuzz::run(&stack_file));
     running.stop().await;
     tests
 }

@@ -47,9 +47,14 @@ impl Running {
 }
 
 /// The environment every part shares: the standard AWS variables pointing at the emulator, and the names the
-/// functions read (the same names `template.yaml` sets on AWS).
+/// functions read (the same names `template.yaml` sets on AWS). The per-IP rate limit is the deployed default, 60 a
+/// minute, unless `LIGHTOTP_RATE_LIMIT_PER_MINUTE` (for `up`; `LIGHTOTP_TEST_RATE_LIMIT_PER_MINUTE` for the test
+/// stack, the ports' prefix) sets another; the functions refuse to start on a value that is not a positive whole
+/// number.
 fn function_env(ports: Ports) -> Vec<(&'static str, String)> {
     let aws = format!("http://127.0.0.1:{}", ports.aws);
+    let rate_limit =
+        std::env::var(format!("{}RATE_LIMIT_PER_MINUTE", ports.variable_prefix)).unwrap_or_else(|_| "60".to_owned());
     vec![
         ("AWS_ENDPOINT_URL", aws),
         ("AWS_REGION", "us-east-1".to_owned()),
@@ -67,6 +72,7 @@ fn function_env(ports: Ports) -> Vec<(&'static str, String)> {
         ("EMAIL_FROM", "notifications@lightotp.example".to_owned()),
         ("DASHBOARD_URL", format!("http://127.0.0.1:{}/dashboard", ports.api)),
         ("OPERATORS_EMAIL", "operators@lightotp.example".to_owned()),
+        ("RATE_LIMIT_PER_MINUTE", rate_limit.trim().to_owned()),
         ("LIGHTOTP_API_PORT", ports.api.to_string()),
         ("LIGHTOTP_WHATSAPP_PORT", ports.whatsapp.to_string()),
         ("LIGHTOTP_AWS_PORT", ports.aws.to_string()),

@@ -2,7 +2,9 @@
 //! is rendered from the very document the suite lints and checks answers against, without a YAML parser at run time.
 
 fn main() {
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.yaml");
+    // Read at run time: a build script compiled by another clone (a shared CARGO_TARGET_DIR) must read this one's.
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    let source = std::path::Path::new(&manifest).join("../../docs/openapi.yaml");
     println!("cargo::rerun-if-changed={}", source.display());
     let text = std::fs::read_to_string(&source).unwrap_or_else(|e| panic!("{}: {e}", source.display()));
     let document: serde_json::Value =

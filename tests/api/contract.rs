@@ -14,10 +14,16 @@ pub const DOCUMENTED_PATHS: [&str; 4] = ["/SendMessage", "/CheckMessageStatus", 
 fn document() -> &'static Value {
     static DOCUMENT: OnceLock<Value> = OnceLock::new();
     DOCUMENT.get_or_init(|| {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.yaml");
-        let text = std::fs::read_to_string(path).expect("docs/openapi.yaml");
+        let text = std::fs::read_to_string(repository_file("docs/openapi.yaml")).expect("docs/openapi.yaml");
         serde_yaml::from_str(&text).expect("docs/openapi.yaml is YAML")
     })
+}
+
+/// A file of this checkout: found from the folder cargo runs the tests in (a test binary compiled by another clone
+/// that shares the build cache must still read this clone's files).
+pub fn repository_file(path: &str) -> std::path::PathBuf {
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| env!("CARGO_MANIFEST_DIR").to_owned());
+    std::path::Path::new(&manifest).join("../..").join(path)
 }
 
 /// Follows a local `$ref` (`#/components/…`).

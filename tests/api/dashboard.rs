@@ -1030,7 +1030,6 @@ async fn dashboard_the_api_reference_is_rendered_from_the_openapi_document_for_a
     }
     let document = visitor.get("/dashboard/docs/openapi.yaml").await;
     assert_eq!(document.status, 200);
-    let served =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.yaml")).expect("document");
+    let served = std::fs::read_to_string(crate::contract::repository_file("docs/openapi.yaml")).expect("document");
     assert_eq!(document.body, served, "the very file is served");
 }

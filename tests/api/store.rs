@@ -172,22 +172,30 @@ async fn a_wallet_never_holds_more_than_the_bound_and_an_overflowing_top_up_is_r
     assert!(matches!(huge, Err(ops::AdminError::Invalid(_))), "{huge:?}");
 
     // Below the CLI, the write itself keeps the bound: a wallet at the bound takes nothing more, and racing
-    // top-ups that would cross it together do not.
+    // top-ups that would cross it together do not. Each top-up writes its audit entry in its own transaction, so
+    // the trail lists exactly the top-ups that happened.
     let store = &fixture.store;
-    let almost = Credits::new(Credits::MAX_BALANCE.get() - 10);
-    assert_eq!(store.top_up_wallet(&fixture.client_id, almost).await.expect("top-up"), Some(almost));
-    let racers = race(4, |_| {
-        let (store, client) = (Arc::clone(store), fixture.client_id.clone());
-        async move { store.top_up_wallet(&client, Credits::new(6)).await.expect("top-up") }
-    })
-    .await;
+    let client = fixture.client_id.clone();
+    let top_up = |store: Arc<DynamoStore>, client: String, credits: u64| async move {
+        let audit = lightotp::store::AuditEntry {
+            at: String::new(),
+            operator: "store test".to_owned(),
+            action: "wallet topped up".to_owned(),
+            detail: format!("+{credits}"),
+        };
+        store.top_up_wallet(&client, Credits::new(credits), &audit, OffsetDateTime::now_utc()).await.expect("top-up")
+    };
+    let almost = Credits::MAX_BALANCE.get() - 10;
+    assert_eq!(top_up(Arc::clone(store), client.clone(), almost).await, Some(Credits::new(almost)));
+    let racers = race(4, |_| top_up(Arc::clone(store), client.clone(), 6)).await;
     assert_eq!(racers.iter().filter(|r| r.is_some()).count(), 1, "one of four +6 fits in the last 10: {racers:?}");
-    assert_eq!(store.wallet_balance(&fixture.client_id).await.expect("balance"), Credits::new(almost.get() + 6));
-    assert_eq!(store.top_up_wallet(&fixture.client_id, Credits::new(5)).await.expect("top-up"), None, "4 left");
-    assert_eq!(
-        store.top_up_wallet(&fixture.client_id, Credits::new(4)).await.expect("top-up"),
-        Some(Credits::MAX_BALANCE)
-    );
-    assert_eq!(store.top_up_wallet(&fixture.client_id, Credits::new(1)).await.expect("top-up"), None, "at the bound");
-    assert_eq!(store.wallet_balance(&fixture.client_id).await.expect("balance"), Credits::MAX_BALANCE);
+    assert_eq!(store.wallet_balance(&client).await.expect("balance"), Credits::new(almost + 6));
+    assert_eq!(top_up(Arc::clone(store), client.clone(), 5).await, None, "4 left");
+    assert_eq!(top_up(Arc::clone(store), client.clone(), 4).await, Some(Credits::MAX_BALANCE));
+    assert_eq!(top_up(Arc::clone(store), client.clone(), 1).await, None, "at the bound");
+    assert_eq!(store.wallet_balance(&client).await.expect("balance"), Credits::MAX_BALANCE);
+    let trail = store.audit_trail(&client).await.expect("audit trail");
+    let top_ups: Vec<&str> =
+        trail.iter().filter(|e| e.action == "wallet topped up").map(|e| e.detail.as_str()).collect();
+    assert_eq!(top_ups.len(), 3, "three top-ups applied, three entries, none for the refused: {top_ups:?}");
 }

@@ -587,7 +587,7 @@ fn pending_order_update(
         .expression_attribute_values(":now", s(rfc3339_millis(now)))
 }
 
-fn audit_put(
+pub(super) fn audit_put(
     store: &DynamoStore,
     client_id: &str,
     entry: &AuditEntry,

@@ -4,7 +4,7 @@
 //! write is guarded by a condition so that a typo cannot overwrite or invent a client.
 
 use super::schema::{PK, SK, attr, key};
-use super::{ClientProfile, DynamoStore, InOperation, StoreError, item_key, n, s, template_value};
+use super::{AuditEntry, ClientProfile, DynamoStore, InOperation, StoreError, item_key, n, s, template_value};
 use crate::domain::language::Template;
 use crate::domain::pricing::Credits;
 use crate::domain::subscription::low_balance_threshold;
@@ -51,58 +51,88 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Assigns the client's WhatsApp sender number (replacing any previous one).
+    /// Assigns the client's WhatsApp sender number (replacing any previous one), with the operator's audit entry
+    /// in the same transaction.
     pub async fn assign_sender(
         &self,
         client_id: &str,
         phone_number_id: &str,
         display_phone: &str,
+        audit: &AuditEntry,
+        now: time::OffsetDateTime,
     ) -> Result<(), StoreError> {
-        const OP: &str = "UpdateItem sender";
-        update_existing(self, item_key(key::client(client_id), key::PROFILE.to_owned()))
+        const OP: &str = "TransactWriteItems sender";
+        let update = existing_profile_update(self, client_id)
             .update_expression("SET #pid = :pid, #display = :display")
             .expression_attribute_names("#pid", attr::SENDER_PHONE_NUMBER_ID)
             .expression_attribute_names("#display", attr::SENDER_DISPLAY_PHONE)
             .expression_attribute_values(":pid", s(phone_number_id))
             .expression_attribute_values(":display", s(display_phone))
-            .send()
-            .await
+            .build()
             .in_operation(OP)?;
-        Ok(())
+        self.with_audit(OP, TransactWriteItem::builder().update(update).build(), client_id, audit, now).await
     }
 
-    /// Adds an approved template to the client's list.
-    pub async fn add_template(&self, client_id: &str, template: &Template) -> Result<(), StoreError> {
-        const OP: &str = "UpdateItem template";
-        update_existing(self, item_key(key::client(client_id), key::PROFILE.to_owned()))
+    /// Adds an approved template to the client's list, with the operator's audit entry in the same transaction.
+    pub async fn add_template(
+        &self,
+        client_id: &str,
+        template: &Template,
+        audit: &AuditEntry,
+        now: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        const OP: &str = "TransactWriteItems template";
+        let update = existing_profile_update(self, client_id)
             .update_expression("SET #templates = list_append(#templates, :new)")
             .expression_attribute_names("#templates", attr::TEMPLATES)
             .expression_attribute_values(":new", AttributeValue::L(vec![template_value(template)]))
+            .build()
+            .in_operation(OP)?;
+        self.with_audit(OP, TransactWriteItem::builder().update(update).build(), client_id, audit, now).await
+    }
+
+    /// One change and its audit entry, in one transaction: both or neither.
+    async fn with_audit(
+        &self,
+        operation: &'static str,
+        change: TransactWriteItem,
+        client_id: &str,
+        audit: &AuditEntry,
+        now: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        let entry = super::console::audit_put(self, client_id, audit, now).in_operation(operation)?;
+        self.client()
+            .transact_write_items()
+            .transact_items(change)
+            .transact_items(TransactWriteItem::builder().put(entry).build())
             .send()
             .await
-            .in_operation(OP)?;
+            .in_operation(operation)?;
         Ok(())
     }
 
-    /// Grants a new subscription of `credits`, active at once. The client must exist.
+    /// Grants a new subscription of `credits`, active at once, with the operator's audit entry in the same
+    /// transaction. The client must exist.
+    #[allow(clippy::too_many_arguments)]
     pub async fn grant_subscription(
         &self,
         client_id: &str,
         subscription_id: &str,
         credits: Credits,
         low_balance_percent: u8,
+        audit: &AuditEntry,
         now: time::OffsetDateTime,
     ) -> Result<(), StoreError> {
         const OP: &str = "TransactWriteItems grant subscription";
         let client_exists = client_exists(self, client_id).in_operation(OP)?;
         let put =
             new_subscription(self, client_id, subscription_id, credits, low_balance_percent, now).in_operation(OP)?;
+        let entry = super::console::audit_put(self, client_id, audit, now).in_operation(OP)?;
         self.client()
             .transact_write_items()
-            .transact_items(
-                aws_sdk_dynamodb::types::TransactWriteItem::builder().condition_check(client_exists).build(),
-            )
-            .transact_items(aws_sdk_dynamodb::types::TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().condition_check(client_exists).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .transact_items(TransactWriteItem::builder().put(entry).build())
             .send()
             .await
             .in_operation(OP)?;
@@ -222,7 +252,13 @@ impl DynamoStore {
 
     /// Adds credits to the client's wallet (an operator action); the client must exist. `None` when the balance
     /// would go beyond [`Credits::MAX_BALANCE`]: nothing is added.
-    pub async fn top_up_wallet(&self, client_id: &str, credits: Credits) -> Result<Option<Credits>, StoreError> {
+    pub async fn top_up_wallet(
+        &self,
+        client_id: &str,
+        credits: Credits,
+        audit: &AuditEntry,
+        now: time::OffsetDateTime,
+    ) -> Result<Option<Credits>, StoreError> {
         const OP: &str = "TransactWriteItems wallet top-up";
         if credits > Credits::MAX_BALANCE {
             return Ok(None);
@@ -244,6 +280,11 @@ impl DynamoStore {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().condition_check(exists).build())
             .transact_items(TransactWriteItem::builder().update(add).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .put(super::console::audit_put(self, client_id, audit, now).in_operation(OP)?)
+                    .build(),
+            )
             .send()
             .await;
         match result {
@@ -280,6 +321,15 @@ pub(crate) fn new_subscription(
         .condition_expression("attribute_not_exists(#pk)")
         .expression_attribute_names("#pk", PK)
         .build()
+}
+
+/// A transaction's update of the client's profile, which must exist (a typo in an id fails, and creates nothing).
+fn existing_profile_update(store: &DynamoStore, client_id: &str) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+    Update::builder()
+        .table_name(store.table())
+        .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
+        .condition_expression("attribute_exists(#pk)")
+        .expression_attribute_names("#pk", PK)
 }
 
 /// An update of an item that must already exist (`attribute_exists(pk)`): a typo in an id changes nothing and

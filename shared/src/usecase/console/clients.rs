@@ -1,6 +1,6 @@
 //! What a client's pages show, and what operators do to a client (docs/dashboard.md, "Operators"): assign the
 //! WhatsApp sender, add template languages, top up the Verify API wallet, set country prices. Every operator action
-//! is recorded in the client's audit trail (who, what, when).
+//! is recorded in the client's audit trail (who, what, when), in the same transaction as the change.
 
 use time::OffsetDateTime;
 
@@ -84,16 +84,8 @@ pub enum ClientActionRefusal {
     TooManyCredits,
 }
 
-async fn audited(
-    console: &Console,
-    operator: &str,
-    client_id: &str,
-    action: &str,
-    detail: String,
-    now: OffsetDateTime,
-) -> Result<(), ConsoleError> {
-    let entry = AuditEntry { at: stamp(now), operator: operator.to_owned(), action: action.to_owned(), detail };
-    Ok(console.store.record_audit(client_id, &entry, now).await?)
+fn entry(operator: &str, action: &str, detail: String, now: OffsetDateTime) -> AuditEntry {
+    AuditEntry { at: stamp(now), operator: operator.to_owned(), action: action.to_owned(), detail }
 }
 
 async fn known(console: &Console, client_id: &str) -> Result<bool, ConsoleError> {
@@ -112,16 +104,8 @@ pub async fn assign_sender(
     if !known(console, client_id).await? {
         return Ok(Err(ClientActionRefusal::UnknownClient));
     }
-    console.store.assign_sender(client_id, phone_number_id, display_phone).await?;
-    audited(
-        console,
-        operator,
-        client_id,
-        "sender assigned",
-        format!("{display_phone} (phone number id {phone_number_id})"),
-        now,
-    )
-    .await?;
+    let audit = entry(operator, "sender assigned", format!("{display_phone} (phone number id {phone_number_id})"), now);
+    console.store.assign_sender(client_id, phone_number_id, display_phone, &audit, now).await?;
     Ok(Ok(()))
 }
 
@@ -141,16 +125,8 @@ pub async fn add_template(
         return Ok(Err(ClientActionRefusal::UnknownClient));
     }
     let template = Template { name: name.to_owned(), language };
-    console.store.add_template(client_id, &template).await?;
-    audited(
-        console,
-        operator,
-        client_id,
-        "template added",
-        format!("{} ({})", template.name, template.language.as_str()),
-        now,
-    )
-    .await?;
+    let audit = entry(operator, "template added", format!("{} ({})", template.name, template.language.as_str()), now);
+    console.store.add_template(client_id, &template, &audit, now).await?;
     Ok(Ok(()))
 }
 
@@ -165,11 +141,10 @@ pub async fn top_up_wallet(
     if !known(console, client_id).await? {
         return Ok(Err(ClientActionRefusal::UnknownClient));
     }
-    let Some(balance) = console.store.top_up_wallet(client_id, credits).await? else {
+    let audit = entry(operator, "wallet topped up", format!("+{credits} credits"), now);
+    let Some(balance) = console.store.top_up_wallet(client_id, credits, &audit, now).await? else {
         return Ok(Err(ClientActionRefusal::TooManyCredits));
     };
-    audited(console, operator, client_id, "wallet topped up", format!("+{credits} credits, balance {balance}"), now)
-        .await?;
     Ok(Ok(balance))
 }
 
@@ -186,9 +161,9 @@ pub async fn grant_subscription(
         return Ok(Err(ClientActionRefusal::UnknownClient));
     }
     let subscription_id = uuid::Uuid::new_v4().to_string();
-    console.store.grant_subscription(client_id, &subscription_id, credits, low_balance_percent, now).await?;
-    let detail = format!("{credits} credits, subscription {subscription_id}");
-    audited(console, operator, client_id, "subscription granted", detail, now).await?;
+    let audit =
+        entry(operator, "subscription granted", format!("{credits} credits, subscription {subscription_id}"), now);
+    console.store.grant_subscription(client_id, &subscription_id, credits, low_balance_percent, &audit, now).await?;
     Ok(Ok(subscription_id))
 }
 

@@ -1,5 +1,5 @@
 //! Browser tests of the dashboard: a real Chromium, driven over WebDriver, clicking what a person sees
-//! (`shared/guides/browser-tests.md`), against the page contract of `shared/spec/dashboard.md`.
+//! (Debian's chromium and chromium-driver, fantoccini), against the texts of docs/dashboard.md, "Pages".
 //!
 //! The stack is the one `cargo xtask test` starts (`LIGHTOTP_STACK_FILE`), or a running `cargo xtask up`. Without a
 //! stack, a browser or the dashboard, the tests fail; they never skip.

@@ -1,4 +1,4 @@
-//! Steps several scenarios take, written against the page contract of `shared/spec/dashboard.md`.
+//! Steps several scenarios take, written against the texts of docs/dashboard.md, "Pages".
 
 use crate::page::Browser;
 

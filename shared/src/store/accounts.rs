@@ -9,7 +9,9 @@ use time::OffsetDateTime;
 
 use super::items::{number, optional_string, string};
 use super::schema::{PK, TTL_ATTRIBUTE, attr, key};
-use super::{ClientProfile, DynamoStore, InOperation, StoreError, applied, cancellation_reasons, item_key, n, s};
+use super::{
+    ClientProfile, DynamoStore, InOperation, StoreError, applied, cancellation_reasons, item_key, n, s, update_existing,
+};
 use crate::domain::account::{EmailAddress, LinkPurpose, Role, SESSION_ABSOLUTE, SIGN_IN_BLOCK, SIGN_IN_WINDOW};
 use crate::domain::language::HumanLanguage;
 use crate::domain::time_format::{parse_rfc3339, rfc3339_millis};
@@ -141,14 +143,8 @@ impl DynamoStore {
     /// Records that the user opened its verification link (the user must exist).
     pub async fn mark_email_verified(&self, email: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
         const OP: &str = "UpdateItem email verified";
-        let result = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(item_key(key::user(email), key::USER.to_owned())))
+        let result = update_existing(self, item_key(key::user(email), key::USER.to_owned()))
             .update_expression("SET #verified = if_not_exists(#verified, :now)")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#verified", attr::EMAIL_VERIFIED_AT)
             .expression_attribute_values(":now", s(rfc3339_millis(now)))
             .send()
@@ -159,14 +155,8 @@ impl DynamoStore {
     /// Sets the user's page and email language.
     pub async fn set_user_language(&self, email: &str, language: HumanLanguage) -> Result<bool, StoreError> {
         const OP: &str = "UpdateItem user language";
-        let result = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(item_key(key::user(email), key::USER.to_owned())))
+        let result = update_existing(self, item_key(key::user(email), key::USER.to_owned()))
             .update_expression("SET #language = :language")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#language", attr::LANGUAGE)
             .expression_attribute_values(":language", s(language.code()))
             .send()
@@ -212,14 +202,8 @@ impl DynamoStore {
     /// Moves a session's last-seen time (only if it still exists: a deleted session stays deleted).
     pub async fn touch_session(&self, token_hash: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
         const OP: &str = "UpdateItem touch session";
-        let result = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(item_key(key::session(token_hash), key::SESSION.to_owned())))
+        let result = update_existing(self, item_key(key::session(token_hash), key::SESSION.to_owned()))
             .update_expression("SET #seen = :now")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#seen", attr::LAST_SEEN_AT)
             .expression_attribute_values(":now", s(rfc3339_millis(now)))
             .send()

@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::items::{number, optional_string, string};
 use super::operator::new_subscription;
 use super::schema::{PENDING_INDEX, PENDING_ORDERS_BUCKET, PK, SK, attr, key};
-use super::{DynamoStore, InOperation, StoreError, applied, cancellation_reasons, item_key, n, s};
+use super::{DynamoStore, InOperation, StoreError, applied, cancellation_reasons, item_key, n, s, update_existing};
 use crate::domain::console::{OrderState, PlanDraft};
 use crate::domain::pricing::Credits;
 use crate::domain::time_format::rfc3339_millis;
@@ -221,13 +221,7 @@ impl DynamoStore {
     /// Answers whether the plan exists.
     pub async fn update_plan(&self, plan_id: &str, plan: &PlanDraft) -> Result<bool, StoreError> {
         const OP: &str = "UpdateItem plan";
-        let mut update = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(item_key(key::PLANS.to_owned(), key::plan(plan_id))))
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
+        let mut update = update_existing(self, item_key(key::PLANS.to_owned(), key::plan(plan_id)))
             .expression_attribute_names("#name", attr::NAME)
             .expression_attribute_names("#credits", attr::CREDITS)
             .expression_attribute_names("#price", attr::PRICE_LABEL)
@@ -251,14 +245,8 @@ impl DynamoStore {
     /// Stops offering a plan (orders already placed keep their snapshot). Answers whether the plan exists.
     pub async fn deactivate_plan(&self, plan_id: &str) -> Result<bool, StoreError> {
         const OP: &str = "UpdateItem deactivate plan";
-        let result = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(item_key(key::PLANS.to_owned(), key::plan(plan_id))))
+        let result = update_existing(self, item_key(key::PLANS.to_owned(), key::plan(plan_id)))
             .update_expression("SET #active = :false")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#active", attr::ACTIVE)
             .expression_attribute_values(":false", AttributeValue::Bool(false))
             .send()

@@ -73,6 +73,21 @@ pub fn item_key(pk: String, sk: String) -> HashMap<String, AttributeValue> {
     HashMap::from([(PK.to_owned(), s(pk)), (SK.to_owned(), s(sk))])
 }
 
+/// An update of an item that must already exist (`attribute_exists(pk)`): a typo in an id changes nothing and
+/// fails instead of creating a stray item.
+pub(crate) fn update_existing(
+    store: &DynamoStore,
+    key: HashMap<String, AttributeValue>,
+) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+    store
+        .client()
+        .update_item()
+        .table_name(store.table())
+        .set_key(Some(key))
+        .condition_expression("attribute_exists(#pk)")
+        .expression_attribute_names("#pk", PK)
+}
+
 /// The cancellation reasons of a cancelled transaction, one per item in order; `None` when the error is not a
 /// cancellation (a fault, not a race).
 fn cancellation_reasons(

@@ -4,7 +4,9 @@
 //! write is guarded by a condition so that a typo cannot overwrite or invent a client.
 
 use super::schema::{PK, SK, attr, key};
-use super::{AuditEntry, ClientProfile, DynamoStore, InOperation, StoreError, item_key, n, s, template_value};
+use super::{
+    AuditEntry, ClientProfile, DynamoStore, InOperation, StoreError, item_key, n, s, template_value, update_existing,
+};
 use crate::domain::language::Template;
 use crate::domain::pricing::Credits;
 use crate::domain::subscription::low_balance_threshold;
@@ -328,21 +330,6 @@ fn existing_profile_update(store: &DynamoStore, client_id: &str) -> aws_sdk_dyna
     Update::builder()
         .table_name(store.table())
         .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
-        .condition_expression("attribute_exists(#pk)")
-        .expression_attribute_names("#pk", PK)
-}
-
-/// An update of an item that must already exist (`attribute_exists(pk)`): a typo in an id changes nothing and
-/// fails instead of creating a stray item.
-pub(crate) fn update_existing(
-    store: &DynamoStore,
-    key: std::collections::HashMap<String, AttributeValue>,
-) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
-    store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .set_key(Some(key))
         .condition_expression("attribute_exists(#pk)")
         .expression_attribute_names("#pk", PK)
 }

@@ -34,6 +34,16 @@ pub struct Config {
     /// How long a message may stay `Pending` without WhatsApp's answer before the sweep fails it
     /// (`SWEEP_GRACE_SECONDS`, default 300: far longer than a function may run).
     pub sweep_grace: Duration,
+    /// The queue of client webhook deliveries (`WEBHOOK_QUEUE_URL`); only the delivery function sends to it.
+    pub webhook_queue_url: Option<String>,
+    /// Its dead-letter queue, which also holds deliveries whose every attempt failed
+    /// (`WEBHOOK_DEAD_LETTER_QUEUE_URL`).
+    pub webhook_dead_letter_queue_url: Option<String>,
+    /// Where client webhook endpoints may point (`WEBHOOK_ALLOW_LOOPBACK=1`: the local stack's loopback too;
+    /// otherwise `https` to public addresses only).
+    pub webhook_address_policy: crate::domain::client_webhook::AddressPolicy,
+    /// How long an endpoint has to answer an attempt (`WEBHOOK_TIMEOUT_MS`, default 10000: docs/webhooks.md).
+    pub webhook_timeout: Duration,
 }
 
 /// A missing or malformed setting: fails the cold start once, loudly.
@@ -78,7 +88,14 @@ impl Config {
             name: "SWEEP_GRACE_SECONDS",
             reason: format!("{grace:?} is not a whole number of seconds"),
         })?;
+        let webhook_timeout_ms = optional("WEBHOOK_TIMEOUT_MS", "10000");
+        let webhook_timeout_ms: u64 =
+            webhook_timeout_ms.parse().ok().filter(|ms| *ms > 0).ok_or_else(|| ConfigError::Malformed {
+                name: "WEBHOOK_TIMEOUT_MS",
+                reason: format!("{webhook_timeout_ms:?} is not a positive whole number of milliseconds"),
+            })?;
         Ok(Self {
+            webhook_timeout: Duration::from_millis(webhook_timeout_ms),
             rate_limit_per_minute,
             whatsapp_app_secret_id: optional("WHATSAPP_APP_SECRET_ID", "lightotp/whatsapp-app-secret"),
             whatsapp_verify_token_secret_id: optional(
@@ -94,6 +111,13 @@ impl Config {
             whatsapp_api_url: optional("WHATSAPP_API_URL", "https://graph.facebook.com"),
             whatsapp_api_version: optional("WHATSAPP_API_VERSION", "v23.0"),
             whatsapp_timeout: Duration::from_millis(timeout_ms),
+            webhook_queue_url: lookup("WEBHOOK_QUEUE_URL").filter(|v| !v.is_empty()),
+            webhook_dead_letter_queue_url: lookup("WEBHOOK_DEAD_LETTER_QUEUE_URL").filter(|v| !v.is_empty()),
+            webhook_address_policy: if lookup("WEBHOOK_ALLOW_LOOPBACK").as_deref() == Some("1") {
+                crate::domain::client_webhook::AddressPolicy::AllowLoopback
+            } else {
+                crate::domain::client_webhook::AddressPolicy::PublicOnly
+            },
         })
     }
 }
@@ -116,5 +140,6 @@ mod tests {
         assert_eq!(config.whatsapp_api_version, "v23.0");
         assert_eq!(config.whatsapp_timeout, Duration::from_secs(3));
         assert_eq!(config.rate_limit_per_minute, 60);
+        assert_eq!(config.webhook_address_policy, crate::domain::client_webhook::AddressPolicy::PublicOnly);
     }
 }

@@ -13,6 +13,8 @@ use crate::email::Mailer;
 use crate::secrets::{LazySecret, SecretError};
 use crate::sms_sender::SmsSender;
 use crate::store::DynamoStore;
+use crate::webhook_queue::DeliveryQueue;
+use crate::webhook_sender::WebhookSender;
 use crate::whatsapp::{WhatsAppClient, http_client};
 
 /// The dependencies of every handler.
@@ -40,6 +42,10 @@ pub struct Deps {
     pub sms: SmsSender,
     /// Secrets Manager itself, for the dashboard's API-key verifiers.
     pub secrets: aws_sdk_secretsmanager::Client,
+    /// The client webhook delivery queue and its dead-letter queue (SQS).
+    pub webhook_queue: DeliveryQueue,
+    /// The HTTP client that posts client webhooks, built by the first delivery (no other function pays for it).
+    webhook_sender: std::sync::OnceLock<WebhookSender>,
 }
 
 impl std::fmt::Debug for dyn Clock {
@@ -59,6 +65,8 @@ pub struct AwsClients {
     pub ses: aws_sdk_sesv2::Client,
     /// SNS.
     pub sns: aws_sdk_sns::Client,
+    /// SQS.
+    pub sqs: aws_sdk_sqs::Client,
 }
 
 /// A cold start that cannot go on.
@@ -147,12 +155,15 @@ impl Deps {
         let secrets = aws_sdk_secretsmanager::Client::new(aws);
         let ses = aws_sdk_sesv2::Client::new(aws);
         let sns = aws_sdk_sns::Client::new(aws);
-        Self::from_clients(config, AwsClients { dynamodb, secrets, ses, sns }, clock)
+        let sqs = aws_sdk_sqs::Client::new(aws);
+        Self::from_clients(config, AwsClients { dynamodb, secrets, ses, sns, sqs }, clock)
     }
 
     /// Builds from ready SDK clients (tests pass clients carrying a request-counting interceptor).
     pub fn from_clients(config: Config, aws: AwsClients, clock: Arc<dyn Clock>) -> Result<Self, DepsError> {
-        let AwsClients { dynamodb, secrets, ses, sns } = aws;
+        let AwsClients { dynamodb, secrets, ses, sns, sqs } = aws;
+        let webhook_queue =
+            DeliveryQueue::new(sqs, config.webhook_queue_url.clone(), config.webhook_dead_letter_queue_url.clone());
         let store = DynamoStore::new(dynamodb, &config.table_name);
         let pepper = Arc::new(LazySecret::new(secrets.clone(), &config.pepper_secret_id));
         let api_keys = ApiKeyVerifier::new(secrets.clone(), &config.api_key_secret_prefix, Arc::clone(&pepper))
@@ -179,6 +190,17 @@ impl Deps {
             mailer,
             sms: SmsSender::new(sns),
             secrets,
+            webhook_queue,
+            webhook_sender: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The HTTP client that posts client webhooks (built once, by the first caller).
+    pub fn webhook_sender(&self) -> Result<&WebhookSender, DepsError> {
+        if let Some(sender) = self.webhook_sender.get() {
+            return Ok(sender);
+        }
+        let sender = WebhookSender::new(self.config.webhook_address_policy, self.config.webhook_timeout)?;
+        Ok(self.webhook_sender.get_or_init(|| sender))
     }
 }

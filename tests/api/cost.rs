@@ -61,8 +61,13 @@ async fn counted_deps(ctx: &Ctx) -> (Deps, RequestLog, RequestLog) {
         _ => None,
     })
     .expect("config");
-    let clients =
-        AwsClients { dynamodb, secrets, ses: aws_sdk_sesv2::Client::new(&aws), sns: aws_sdk_sns::Client::new(&aws) };
+    let clients = AwsClients {
+        dynamodb,
+        secrets,
+        ses: aws_sdk_sesv2::Client::new(&aws),
+        sns: aws_sdk_sns::Client::new(&aws),
+        sqs: aws_sdk_sqs::Client::new(&aws),
+    };
     let deps = Deps::from_clients(config, clients, Arc::new(SystemClock)).expect("deps");
     (deps, dynamodb_log, secrets_log)
 }

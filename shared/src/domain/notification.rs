@@ -35,9 +35,44 @@ pub fn low_balance_email(language: HumanLanguage, client_name: &str, threshold: 
     }
 }
 
+/// The email telling `client_name` that its webhook endpoint `url` was disabled after failing every delivery since
+/// `since` (docs/webhooks.md, Retries).
+pub fn webhook_endpoint_disabled(language: HumanLanguage, client_name: &str, url: &str, since: &str) -> Email {
+    match language {
+        HumanLanguage::En => Email {
+            subject: "LightOTP: a webhook endpoint was disabled".to_owned(),
+            body: format!(
+                "Hello {client_name},\n\nYour webhook endpoint {url} has failed every delivery since {since} (UTC), so \
+                 LightOTP has disabled it and stopped sending it events.\n\nOnce it answers again, enable it from the \
+                 Webhooks page of your dashboard and redeliver the events it missed.\n\nThe LightOTP team"
+            ),
+        },
+        HumanLanguage::Ar => Email {
+            subject: "LightOTP: تم تعطيل نقطة استقبال Webhook".to_owned(),
+            body: format!(
+                "مرحبًا {client_name}،\n\nفشلت كل محاولات التسليم إلى نقطة الاستقبال {url} منذ {since} (UTC)، لذا عطّلتها \
+                 LightOTP وأوقفت إرسال الأحداث إليها.\n\nعندما تعود للعمل، فعّلها من صفحة Webhooks في لوحة التحكم وأعد \
+                 إرسال الأحداث التي فاتتها.\n\nفريق LightOTP"
+            ),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_disabled_endpoint_email_names_the_url_and_the_streak_in_both_languages() {
+        for language in [HumanLanguage::En, HumanLanguage::Ar] {
+            let email =
+                webhook_endpoint_disabled(language, "Acme", "https://hooks.acme.example/x", "2027-01-01T00:00:00.000Z");
+            assert!(
+                email.body.contains("https://hooks.acme.example/x") && email.body.contains("2027-01-01T00:00:00.000Z")
+            );
+            assert!(email.body.contains("Acme"));
+        }
+    }
 
     #[test]
     fn the_email_states_the_balance_in_the_clients_language() {

@@ -153,7 +153,12 @@ fn key_from_item(item: &Item, op: &'static str) -> Result<ApiKeyRecord, StoreErr
 
 impl DynamoStore {
     /// Every item of one partition whose sort key begins with `prefix` (all pages).
-    async fn query_prefix(&self, op: &'static str, pk: String, prefix: &str) -> Result<Vec<Item>, StoreError> {
+    pub(super) async fn query_prefix(
+        &self,
+        op: &'static str,
+        pk: String,
+        prefix: &str,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {

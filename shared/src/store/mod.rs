@@ -10,6 +10,7 @@
 //! share.
 
 mod accounts;
+mod client_webhooks;
 mod console;
 mod error;
 mod items;
@@ -40,6 +41,9 @@ use crate::domain::pricing::Credits;
 use crate::domain::subscription::{DebitGuard, Subscription};
 use crate::domain::time_format::rfc3339_millis;
 pub use accounts::{AccountCreation, StoredSession, User};
+pub use client_webhooks::{
+    AttemptRecord, DeliveryRecord, DeliveryRef, DeliveryState, EndpointRecord, NewDelivery, NextStep, message_image,
+};
 pub use console::{ApiKeyRecord, AuditEntry, OrderRecord, OrderTransition, PlanRecord};
 pub use error::{InOperation, StoreError, pause};
 pub use items::{ClientProfile, MessageRecord, WhatsAppSender, template_value};

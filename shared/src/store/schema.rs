@@ -15,6 +15,9 @@ pub const PENDING_BUCKET: &str = "PENDING";
 /// The value of `pendingBucket` for orders waiting for an operator: the orders queue is one `Query` of
 /// `pending-index` (oldest first), and never meets the sweep's messages.
 pub const PENDING_ORDERS_BUCKET: &str = "ORDER";
+/// The value of `pendingBucket` for client webhook deliveries waiting for an attempt: `pendingSince` is then when
+/// the next attempt is due, and the delivery function's tick reads the due ones (oldest first).
+pub const PENDING_WEBHOOKS_BUCKET: &str = "WEBHOOK";
 /// The attribute DynamoDB's TTL deletes items by (epoch seconds).
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
 
@@ -98,6 +101,24 @@ pub mod attr {
     pub const DETAIL: &str = "detail";
     pub const KEY_NAME: &str = "keyName";
     pub const LAST_USED_AT: &str = "lastUsedAt";
+    pub const ENDPOINT_ID: &str = "endpointId";
+    pub const URL: &str = "url";
+    pub const EVENTS: &str = "events";
+    pub const SIGNING_SECRET: &str = "signingSecret";
+    pub const PREVIOUS_SIGNING_SECRET: &str = "previousSigningSecret";
+    pub const PREVIOUS_SECRET_UNTIL: &str = "previousSecretUntil";
+    pub const DISABLED_REASON: &str = "disabledReason";
+    pub const FAILING_SINCE: &str = "failingSince";
+    pub const EVENT_ID: &str = "eventId";
+    pub const EVENT_TYPE: &str = "eventType";
+    pub const BODY: &str = "body";
+    pub const TOTAL_ATTEMPTS: &str = "totalAttempts";
+    pub const DELIVERY: &str = "delivery";
+    pub const ATTEMPT: &str = "attempt";
+    pub const HTTP_STATUS: &str = "httpStatus";
+    pub const LATENCY_MS: &str = "latencyMs";
+    pub const ANSWER: &str = "answer";
+    pub const ERROR: &str = "error";
 }
 
 /// Key builders: every item of a client lives under `CLIENT#<id>`, so a read keyed by the caller can never reach
@@ -203,5 +224,46 @@ pub mod key {
     /// Sort key of one operator action: time first, so the trail reads in order.
     pub fn audit(at_nanos: i128, entry_id: &str) -> String {
         format!("{AUDIT_PREFIX}{at_nanos:025}#{entry_id}")
+    }
+    /// Sort-key prefix of a client's webhook endpoints (in the client's partition).
+    pub const WEBHOOK_PREFIX: &str = "WEBHOOK#";
+    /// Sort key of one webhook endpoint.
+    pub fn webhook(endpoint_id: &str) -> String {
+        format!("{WEBHOOK_PREFIX}{endpoint_id}")
+    }
+    /// Partition of one endpoint's deliveries and attempt log: under the client's id, so a read keyed by the
+    /// caller never reaches another client's deliveries.
+    pub fn webhook_log(client_id: &str, endpoint_id: &str) -> String {
+        format!("CLIENT#{client_id}#{WEBHOOK_PREFIX}{endpoint_id}")
+    }
+    /// The client and endpoint of a [`webhook_log`] partition (endpoint ids never contain `#`).
+    pub fn parse_webhook_log(pk: &str) -> Option<(&str, &str)> {
+        let (client, endpoint) = pk.strip_prefix("CLIENT#")?.rsplit_once(&format!("#{WEBHOOK_PREFIX}"))?;
+        (!client.is_empty() && !endpoint.is_empty()).then_some((client, endpoint))
+    }
+    /// Sort-key prefix of deliveries.
+    pub const DELIVERY_PREFIX: &str = "DELIVERY#";
+    /// Sort key of one event's delivery to one endpoint: the event's time first, so "since a time" is a key range.
+    pub fn delivery(event_at: &str, event_id: &str) -> String {
+        format!("{DELIVERY_PREFIX}{event_at}#{event_id}")
+    }
+    /// Sort-key prefix of the attempt log.
+    pub const ATTEMPT_PREFIX: &str = "ATTEMPT#";
+    /// Sort key of one attempt: its time first, so the log reads newest first in reverse key order.
+    pub fn attempt(at: &str, event_id: &str, attempt: u32) -> String {
+        format!("{ATTEMPT_PREFIX}{at}#{event_id}#{attempt:04}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key;
+
+    #[test]
+    fn a_webhook_log_partition_names_its_client_and_endpoint() {
+        let pk = key::webhook_log("client#1", "e-1");
+        assert_eq!(key::parse_webhook_log(&pk), Some(("client#1", "e-1")));
+        assert_eq!(key::parse_webhook_log("CLIENT#c"), None);
+        assert_eq!(key::parse_webhook_log("MSG#x#WEBHOOK#e"), None);
     }
 }

@@ -403,19 +403,27 @@ impl DynamoStore {
         applied(OP, result)
     }
 
-    /// Counts a wrong code: `ADD attempts 1` guarded by `status = pending AND attempts < 5`. Returns `false` when
-    /// the request could take no more attempts.
-    pub async fn count_wrong_code(&self, client_id: &str, request_id: &str) -> Result<bool, StoreError> {
+    /// Counts a wrong code: `ADD attempts 1` (and `updatedAt`, the time of the last one, which a client webhook's
+    /// `otp.failed` gives when the attempts run out) guarded by `status = pending AND attempts < 5`. Returns `false`
+    /// when the request could take no more attempts.
+    pub async fn count_wrong_code(
+        &self,
+        client_id: &str,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
         const OP: &str = "UpdateItem wrong code";
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(item_key(key::client(client_id), key::verification(request_id))))
-            .update_expression("ADD #attempts :one")
+            .update_expression("SET #updatedAt = :now ADD #attempts :one")
             .condition_expression("#status = :pending AND #attempts < :max")
             .expression_attribute_names("#status", attr::STATUS)
             .expression_attribute_names("#attempts", attr::ATTEMPTS)
+            .expression_attribute_names("#updatedAt", attr::UPDATED_AT)
+            .expression_attribute_values(":now", s(rfc3339_millis(now)))
             .expression_attribute_values(":pending", s(status_text(VerificationStatus::Pending)))
             .expression_attribute_values(":max", n(crate::domain::verification::MAX_ATTEMPTS))
             .expression_attribute_values(":one", n(1))

@@ -5,6 +5,7 @@
 use crate::domain::message::OriginalResponse;
 
 pub mod check_status;
+pub mod client_webhooks;
 pub mod console;
 pub mod low_balance;
 pub mod ports;

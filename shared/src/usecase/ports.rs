@@ -201,6 +201,7 @@ pub trait VerificationPorts: Now + SendEmail + Pepper + Subscriptions {
         &self,
         client_id: &str,
         request_id: &str,
+        now: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
@@ -377,7 +378,12 @@ impl VerificationPorts for Deps {
         self.store.mark_verified(client_id, request_id, now).await
     }
 
-    async fn count_wrong_code(&self, client_id: &str, request_id: &str) -> Result<bool, StoreError> {
-        self.store.count_wrong_code(client_id, request_id).await
+    async fn count_wrong_code(
+        &self,
+        client_id: &str,
+        request_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.store.count_wrong_code(client_id, request_id, now).await
     }
 }

@@ -235,7 +235,7 @@ pub async fn verify(
     let applied = if matches {
         ports.mark_verified(client.as_str(), &request_id, ports.now()).await?
     } else {
-        ports.count_wrong_code(client.as_str(), &request_id).await?
+        ports.count_wrong_code(client.as_str(), &request_id, ports.now()).await?
     };
     match (matches, applied) {
         (true, true) => {

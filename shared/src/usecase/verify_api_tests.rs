@@ -176,7 +176,7 @@ impl VerificationPorts for World {
         Ok(self.applies)
     }
 
-    async fn count_wrong_code(&self, _: &str, _: &str) -> Result<bool, StoreError> {
+    async fn count_wrong_code(&self, _: &str, _: &str, _: OffsetDateTime) -> Result<bool, StoreError> {
         self.called("count_wrong_code");
         Ok(self.applies)
     }

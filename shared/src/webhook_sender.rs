@@ -59,6 +59,15 @@ impl Resolve for GuardedResolver {
     }
 }
 
+/// Checks a URL a client registers under `policy`: its form, then every address its host resolves to.
+pub async fn check_endpoint_url(policy: AddressPolicy, raw: &str) -> Result<EndpointUrl, UrlRefusal> {
+    let url = EndpointUrl::parse(raw, policy)?;
+    if url.host().parse::<std::net::IpAddr>().is_err() {
+        GuardedResolver::new(policy).check(url.host()).await?;
+    }
+    Ok(url)
+}
+
 /// What one attempt got.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attempted {
@@ -94,7 +103,6 @@ pub struct SignedHeaders<'a> {
 #[derive(Debug, Clone)]
 pub struct WebhookSender {
     client: reqwest::Client,
-    resolver: GuardedResolver,
     policy: AddressPolicy,
     timeout: Duration,
 }
@@ -112,21 +120,12 @@ impl WebhookSender {
             .tls_certs_only(crate::tls::mozilla_roots())
             .user_agent("lightotp-webhooks/1")
             .build()?;
-        Ok(Self { client, resolver, policy, timeout })
+        Ok(Self { client, policy, timeout })
     }
 
     /// Where endpoints may point.
     pub fn policy(&self) -> AddressPolicy {
         self.policy
-    }
-
-    /// Checks a URL a client registers: its form, then its host's addresses.
-    pub async fn check_url(&self, raw: &str) -> Result<EndpointUrl, UrlRefusal> {
-        let url = EndpointUrl::parse(raw, self.policy)?;
-        if url.host().parse::<std::net::IpAddr>().is_err() {
-            self.resolver.check(url.host()).await?;
-        }
-        Ok(url)
     }
 
     /// Posts `body` to `url` with the signature headers, and reads at most 1 KB of the answer.

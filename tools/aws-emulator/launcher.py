@@ -241,9 +241,14 @@ def install_item_level_rollback() -> None:
             range_value = DynamoType(key[table.range_key_attr]) if table.range_key_attr in key else None
             before = table.get_item(hash_value, range_value)
             saved.append((table, hash_value, range_value, copy.deepcopy(before)))
+        # A table's stream records each operation as moto applies it: a cancelled transaction must take its
+        # records back too, or the stream would show changes that never happened.
+        streams = {id(t): (t.stream_shard, len(t.stream_shard.items)) for t, *_ in saved if t.stream_shard is not None}
         try:
             original(self, transact_items)
         except Exception:
+            for shard, length in streams.values():
+                del shard.items[length:]
             for table, hash_value, range_value, before in reversed(saved):
                 if range_value is None:
                     if before is None:
@@ -257,6 +262,33 @@ def install_item_level_rollback() -> None:
             raise
 
     models.DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+
+def install_stream_trimming() -> None:
+    """Forget the stream records a reader has moved past, as DynamoDB Streams forgets them after 24 hours.
+
+    moto keeps every stream record of a table for ever, in memory; the local stack reads the stream every few
+    seconds. When a reader asks for an iterator ``AFTER_SEQUENCE_NUMBER`` n (its checkpoint), the records up to n
+    are gone for it, so they are dropped: a reader that did not move its checkpoint (a delivery function that died)
+    still reads everything after it. There is one reader, the local gateway.
+    """
+    from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+
+    original = DynamoDBStreamsBackend.get_shard_iterator
+
+    def get_shard_iterator(
+        self: Any, arn: str, shard_id: str, shard_iterator_type: str, sequence_number: str | None = None
+    ) -> Any:
+        if shard_iterator_type == "AFTER_SEQUENCE_NUMBER" and sequence_number is not None:
+            shard = self._get_table_from_arn(arn).stream_shard
+            if shard is not None:
+                passed = min(int(sequence_number) + 1 - shard.starting_sequence_number, len(shard.items))
+                if passed > 0:
+                    del shard.items[:passed]
+                    shard.starting_sequence_number += passed
+        return original(self, arn, shard_id, shard_iterator_type, sequence_number)
+
+    DynamoDBStreamsBackend.get_shard_iterator = get_shard_iterator  # type: ignore[method-assign]
 
 
 def install_recorders() -> None:
@@ -791,6 +823,7 @@ def build_app() -> WSGIApp:
 
     install_recorders()
     install_item_level_rollback()
+    install_stream_trimming()
     return LocalRoutes(DomainDispatcherApplication(create_backend_app))
 
 

@@ -366,6 +366,46 @@ class LauncherTest(unittest.TestCase):
         self.assertIsNone(deleted)
         self.assertIsNotNone(put)
 
+    def test_1c_the_stream_shows_only_committed_writes_and_forgets_what_its_reader_passed(self) -> None:
+        ddb = self.client("dynamodb")
+        name = f"streamed-{uuid.uuid4().hex[:8]}"
+        ddb.create_table(
+            TableName=name,
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        )
+        arn = ddb.describe_table(TableName=name)["Table"]["LatestStreamArn"]
+        streams = self.client("dynamodbstreams")
+        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+
+        def read(**position: Any) -> list[dict]:
+            iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, **position)["ShardIterator"]
+            return streams.get_records(ShardIterator=iterator)["Records"]
+
+        ddb.put_item(TableName=name, Item={"pk": {"S": "a"}, "status": {"S": "Sent"}})
+        with self.assertRaises(ClientError):
+            ddb.transact_write_items(
+                TransactItems=[
+                    {"Update": {"TableName": name, "Key": {"pk": {"S": "a"}}, "UpdateExpression": "SET #s = :d",
+                                "ExpressionAttributeNames": {"#s": "status"},
+                                "ExpressionAttributeValues": {":d": {"S": "Delivered"}}}},
+                    {"Put": {"TableName": name, "Item": {"pk": {"S": "b"}},
+                             "ConditionExpression": "attribute_exists(pk)"}},
+                ]
+            )
+        ddb.put_item(TableName=name, Item={"pk": {"S": "c"}})
+        records = read(ShardIteratorType="TRIM_HORIZON")
+        self.assertEqual([r["dynamodb"]["Keys"]["pk"]["S"] for r in records], ["a", "c"],
+                         "the cancelled transaction's applied update left no stream record")
+        first = records[0]["dynamodb"]["SequenceNumber"]
+        after = read(ShardIteratorType="AFTER_SEQUENCE_NUMBER", SequenceNumber=first)
+        self.assertEqual([r["dynamodb"]["Keys"]["pk"]["S"] for r in after], ["c"])
+        # The reader moved past "a": it is forgotten, and what follows is still read in order.
+        ddb.put_item(TableName=name, Item={"pk": {"S": "d"}})
+        self.assertEqual([r["dynamodb"]["Keys"]["pk"]["S"] for r in read(ShardIteratorType="TRIM_HORIZON")], ["c", "d"])
+
     def test_2_sms_outbox(self) -> None:
         sns = self.client("sns")
         text = f"Your code is {uuid.uuid4().int % 1000000:06d}"

@@ -94,6 +94,7 @@ impl Dashboard {
             mailer: deps.mailer.clone(),
             dashboard_url: site.as_ref().map(Site::dashboard_url).unwrap_or_default(),
             operators_email,
+            webhook_policy: deps.config.webhook_address_policy,
         };
         Ok(Self { deps, console, site })
     }

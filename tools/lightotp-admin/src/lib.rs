@@ -5,3 +5,4 @@
 pub mod ops;
 pub mod output;
 pub mod provision;
+pub mod webhooks;

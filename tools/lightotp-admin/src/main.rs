@@ -68,6 +68,9 @@ enum Command {
     /// Clients' orders.
     #[command(subcommand)]
     Order(OrderCommand),
+    /// A client's webhook endpoints (docs/webhooks.md).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Creates a demo client with a sender, templates, credits, a key and a dashboard sign-in; an operator; plans.
     SeedDemo {
         /// The WhatsApp phone-number id of the demo sender.
@@ -215,6 +218,75 @@ struct KeyCreate {
 }
 
 #[derive(Subcommand)]
+enum WebhookCommand {
+    /// Adds an endpoint and prints its signing secret, once.
+    Add {
+        #[arg(long)]
+        client: String,
+        /// https://… (the local stack also takes http://127.0.0.1:…).
+        #[arg(long)]
+        url: String,
+        /// Comma-separated events (message.sent, message.delivered, message.read, message.failed, message.deleted,
+        /// otp.verified, otp.failed); all when omitted.
+        #[arg(long, value_delimiter = ',')]
+        events: Vec<String>,
+    },
+    /// Lists a client's endpoints.
+    List {
+        #[arg(long)]
+        client: String,
+    },
+    /// Stops sending an endpoint events.
+    Disable {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        endpoint: String,
+    },
+    /// Sends an endpoint events again (its failing streak forgotten).
+    Enable {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        endpoint: String,
+    },
+    /// Deletes an endpoint.
+    Delete {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        endpoint: String,
+    },
+    /// Gives an endpoint a new signing secret (printed once); the old one keeps signing for 24 hours.
+    RotateSecret {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        endpoint: String,
+    },
+    /// The endpoint's attempts of the last 30 days, newest first.
+    Deliveries {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        endpoint: String,
+        #[arg(long, default_value_t = 50)]
+        limit: i32,
+    },
+    /// Redelivers one event (--event) or every event since a time (--since, RFC 3339).
+    Redeliver {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        endpoint: String,
+        #[arg(long)]
+        event: Option<String>,
+        #[arg(long)]
+        since: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum SubscriptionCommand {
     /// Grants credits as a new subscription.
     Grant {
@@ -355,6 +427,34 @@ async fn run(cli: Cli) -> Result<Value, String> {
             .cancel_order(&operator, &client, &order, reason.as_deref(), now)
             .await
             .map(|()| json!({"orderId": order, "state": "Cancelled"})),
+        Command::Webhook(WebhookCommand::Add { client, url, events }) => {
+            admin.add_webhook(&client, &url, &events, now).await.map(|added| to_json(&added))
+        }
+        Command::Webhook(WebhookCommand::List { client }) => {
+            admin.webhooks(&client).await.map(|list| json!({"clientId": client, "endpoints": list}))
+        }
+        Command::Webhook(WebhookCommand::Disable { client, endpoint }) => admin
+            .set_webhook_enabled(&client, &endpoint, false)
+            .await
+            .map(|()| json!({"endpointId": endpoint, "state": "disabled"})),
+        Command::Webhook(WebhookCommand::Enable { client, endpoint }) => admin
+            .set_webhook_enabled(&client, &endpoint, true)
+            .await
+            .map(|()| json!({"endpointId": endpoint, "state": "enabled"})),
+        Command::Webhook(WebhookCommand::Delete { client, endpoint }) => {
+            admin.delete_webhook(&client, &endpoint).await.map(|()| json!({"endpointId": endpoint, "deleted": true}))
+        }
+        Command::Webhook(WebhookCommand::RotateSecret { client, endpoint }) => {
+            admin.rotate_webhook_secret(&client, &endpoint, now).await.map(|rotated| to_json(&rotated))
+        }
+        Command::Webhook(WebhookCommand::Deliveries { client, endpoint, limit }) => admin
+            .webhook_attempts(&client, &endpoint, limit)
+            .await
+            .map(|attempts| json!({"endpointId": endpoint, "attempts": attempts})),
+        Command::Webhook(WebhookCommand::Redeliver { client, endpoint, event, since }) => admin
+            .redeliver_webhooks(&client, &endpoint, event.as_deref(), since.as_deref(), now)
+            .await
+            .map(|scheduled| json!({"endpointId": endpoint, "scheduled": scheduled})),
         Command::SeedDemo { phone_number_id } => admin.seed_demo(&phone_number_id, now).await.map(|d| to_json(&d)),
         Command::Provision { whatsapp_token, whatsapp_app_secret, whatsapp_verify_token } => {
             let values = [
@@ -379,7 +479,10 @@ async fn provision_all(aws: &aws_config::SdkConfig, values: HashMap<String, Stri
     provision::create_secrets(&secrets, &declared.secrets, &values).await.map_err(|e| e.to_string())?;
     let ses = aws_sdk_sesv2::Client::new(aws);
     provision::create_email_identities(&ses, &declared.email_identities).await.map_err(|e| e.to_string())?;
+    let sqs = aws_sdk_sqs::Client::new(aws);
+    let queues = provision::create_queues(&sqs, &declared.queues).await.map_err(|e| e.to_string())?;
     Ok(json!({
+        "queues": queues,
         "tables": declared.tables.iter().map(|t| t.name.clone()).collect::<Vec<_>>(),
         "secrets": declared.secrets.iter().map(|s| s.name.clone()).collect::<Vec<_>>(),
         "emailIdentities": declared.email_identities,

@@ -290,6 +290,12 @@ impl Admin {
             mailer: Mailer::new(aws_sdk_sesv2::Client::new(aws), env("EMAIL_FROM", DEFAULT_EMAIL_FROM)),
             dashboard_url: env("DASHBOARD_URL", DEFAULT_DASHBOARD_URL).trim_end_matches('/').to_owned(),
             operators_email: std::env::var("OPERATORS_EMAIL").ok().filter(|v| !v.is_empty()),
+            // As the functions read it: the local stack sets WEBHOOK_ALLOW_LOOPBACK=1.
+            webhook_policy: if std::env::var("WEBHOOK_ALLOW_LOOPBACK").as_deref() == Ok("1") {
+                lightotp::domain::client_webhook::AddressPolicy::AllowLoopback
+            } else {
+                lightotp::domain::client_webhook::AddressPolicy::PublicOnly
+            },
         };
         Self {
             store,
@@ -300,7 +306,7 @@ impl Admin {
         }
     }
 
-    async fn existing_client(&self, client_id: &str) -> Result<ClientProfile, AdminError> {
+    pub(crate) async fn existing_client(&self, client_id: &str) -> Result<ClientProfile, AdminError> {
         self.store.client_profile(client_id).await?.ok_or_else(|| AdminError::NotFound(format!("client {client_id}")))
     }
 

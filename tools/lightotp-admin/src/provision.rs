@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
-    ScalarAttributeType, TimeToLiveSpecification,
+    ScalarAttributeType, StreamSpecification, StreamViewType, TimeToLiveSpecification,
 };
 use serde_yaml::Value;
 
@@ -25,6 +25,21 @@ pub struct TableSpec {
     pub indexes: Vec<IndexSpec>,
     /// `TimeToLiveSpecification.AttributeName`, when enabled.
     pub ttl_attribute: Option<String>,
+    /// `StreamSpecification.StreamViewType`, when the table has a stream.
+    pub stream_view: Option<String>,
+}
+
+/// An SQS queue as the template declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSpec {
+    /// The logical id in the template.
+    pub logical_id: String,
+    /// `QueueName`.
+    pub name: String,
+    /// `VisibilityTimeout`, in seconds, if set.
+    pub visibility_timeout: Option<u64>,
+    /// The logical id of its dead-letter queue and `maxReceiveCount`, if it has one.
+    pub dead_letter: Option<(String, u64)>,
 }
 
 /// A global secondary index: `(name, key schema, projection type)`.
@@ -48,6 +63,8 @@ pub struct Resources {
     pub secrets: Vec<SecretSpec>,
     /// SES email identities (addresses or domains), with `!Ref`s to parameters resolved to their defaults.
     pub email_identities: Vec<String>,
+    /// SQS queues, dead-letter queues before the queues that use them.
+    pub queues: Vec<QueueSpec>,
 }
 
 /// Why provisioning failed.
@@ -86,7 +103,8 @@ pub fn resources(template: &str) -> Result<Resources, ProvisionError> {
         .and_then(Value::as_mapping)
         .ok_or_else(|| ProvisionError::Template("no Resources".to_owned()))?;
     let parameters = doc.get("Parameters").cloned().unwrap_or(Value::Null);
-    let mut out = Resources { tables: Vec::new(), secrets: Vec::new(), email_identities: Vec::new() };
+    let mut out =
+        Resources { tables: Vec::new(), secrets: Vec::new(), email_identities: Vec::new(), queues: Vec::new() };
     for (logical_id, resource) in declared {
         let logical_id = logical_id.as_str().unwrap_or_default().to_owned();
         let props = resource.get("Properties").cloned().unwrap_or(Value::Null);
@@ -117,6 +135,35 @@ pub fn resources(template: &str) -> Result<Resources, ProvisionError> {
                     key_schema: pairs(props.get("KeySchema"), "AttributeName", "KeyType")?,
                     indexes,
                     ttl_attribute: ttl,
+                    stream_view: props
+                        .get("StreamSpecification")
+                        .map(|spec| text(spec, "StreamViewType"))
+                        .transpose()?,
+                });
+            }
+            Some("AWS::SQS::Queue") => {
+                let dead_letter = match props.get("RedrivePolicy") {
+                    None => None,
+                    Some(policy) => {
+                        // `!GetAtt <LogicalId>.Arn`: the queue it names.
+                        let target = match policy.get("deadLetterTargetArn") {
+                            Some(Value::Tagged(tagged)) => tagged.value.as_str(),
+                            _ => None,
+                        }
+                        .map(|s| s.split('.').next().unwrap_or(s).to_owned())
+                        .ok_or_else(|| ProvisionError::Template(format!("{logical_id}: deadLetterTargetArn")))?;
+                        let count = policy
+                            .get("maxReceiveCount")
+                            .and_then(Value::as_u64)
+                            .ok_or_else(|| ProvisionError::Template(format!("{logical_id}: maxReceiveCount")))?;
+                        Some((target, count))
+                    }
+                };
+                out.queues.push(QueueSpec {
+                    logical_id: logical_id.clone(),
+                    name: text(&props, "QueueName")?,
+                    visibility_timeout: props.get("VisibilityTimeout").and_then(Value::as_u64),
+                    dead_letter,
                 });
             }
             Some("AWS::SecretsManager::Secret") => {
@@ -129,6 +176,8 @@ pub fn resources(template: &str) -> Result<Resources, ProvisionError> {
             _ => {}
         }
     }
+    // A dead-letter queue must exist before the queue that names it.
+    out.queues.sort_by_key(|q| q.dead_letter.is_some());
     Ok(out)
 }
 
@@ -206,6 +255,15 @@ pub async fn create_tables(client: &aws_sdk_dynamodb::Client, tables: &[TableSpe
                     .map_err(|e| ProvisionError::Aws(e.to_string()))?,
             );
         }
+        if let Some(view) = &table.stream_view {
+            create = create.stream_specification(
+                StreamSpecification::builder()
+                    .stream_enabled(true)
+                    .stream_view_type(StreamViewType::from(view.as_str()))
+                    .build()
+                    .map_err(|e| ProvisionError::Aws(e.to_string()))?,
+            );
+        }
         match create.send().await {
             Ok(_) => {}
             Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {
@@ -232,6 +290,49 @@ pub async fn create_tables(client: &aws_sdk_dynamodb::Client, tables: &[TableSpe
         }
     }
     Ok(())
+}
+
+/// Creates the queues (each dead-letter queue first, then the queue redriving to it); an existing queue is kept.
+/// Returns each queue's URL by logical id.
+pub async fn create_queues(
+    client: &aws_sdk_sqs::Client,
+    queues: &[QueueSpec],
+) -> Result<HashMap<String, String>, ProvisionError> {
+    let mut urls = HashMap::new();
+    let mut arns: HashMap<String, String> = HashMap::new();
+    for queue in queues {
+        let mut create = client.create_queue().queue_name(&queue.name);
+        if let Some(seconds) = queue.visibility_timeout {
+            create = create.attributes(aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout, seconds.to_string());
+        }
+        if let Some((target, count)) = &queue.dead_letter {
+            let arn = arns.get(target).ok_or_else(|| {
+                ProvisionError::Template(format!("{}: unknown dead-letter queue {target}", queue.name))
+            })?;
+            let policy = serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": count.to_string()});
+            create = create.attributes(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy, policy.to_string());
+        }
+        let out = create
+            .send()
+            .await
+            .map_err(|e| ProvisionError::Aws(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+        let url =
+            out.queue_url().ok_or_else(|| ProvisionError::Aws(format!("{}: no queue URL", queue.name)))?.to_owned();
+        let attributes = client
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|e| ProvisionError::Aws(aws_sdk_sqs::error::DisplayErrorContext(e).to_string()))?;
+        if let Some(arn) =
+            attributes.attributes().and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn))
+        {
+            arns.insert(queue.logical_id.clone(), arn.clone());
+        }
+        urls.insert(queue.logical_id.clone(), url);
+    }
+    Ok(urls)
 }
 
 /// Creates every secret that does not exist yet, with the value given for its name or else a random one (as
@@ -292,6 +393,17 @@ mod tests {
             ]
         );
         assert_eq!(table.ttl_attribute.as_deref(), Some(schema::TTL_ATTRIBUTE));
+        // Client webhook events come from the stream's images of each item before and after a write.
+        assert_eq!(table.stream_view.as_deref(), Some("NEW_AND_OLD_IMAGES"));
+        let queues: Vec<(&str, Option<&str>)> = declared
+            .queues
+            .iter()
+            .map(|q| (q.name.as_str(), q.dead_letter.as_ref().map(|(target, _)| target.as_str())))
+            .collect();
+        assert_eq!(
+            queues,
+            [("lightotp-webhooks-dead-letter", None), ("lightotp-webhooks", Some("WebhookDeadLetterQueue"))]
+        );
         let secret_names: Vec<&str> = declared.secrets.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(
             secret_names,

@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod event;
 pub mod lambda;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub struct Gateway {
     deps: Arc<Deps>,
     clock: Arc<MovableClock>,
     dashboard: Arc<dashboard::Dashboard>,
+    webhooks: Arc<webhooks::LocalWebhooks>,
 }
 
 impl Gateway {
@@ -40,9 +42,10 @@ impl Gateway {
         clock: Arc<MovableClock>,
         dashboard_url: &str,
         operators_email: Option<String>,
+        webhooks: Arc<webhooks::LocalWebhooks>,
     ) -> Result<Self, lightotp::config::ConfigError> {
         let dashboard = Arc::new(dashboard::Dashboard::new(Arc::clone(&deps), Some(dashboard_url), operators_email)?);
-        Ok(Self { deps, clock, dashboard })
+        Ok(Self { deps, clock, dashboard, webhooks })
     }
 }
 
@@ -88,6 +91,7 @@ pub fn router(gateway: Gateway) -> Router {
             any(|s, c, m, u, h, b| invoke(Function::Dashboard, "ANY /dashboard/{proxy+}", s, c, m, u, h, b)),
         )
         .route("/_local/sweep", post(sweep_now))
+        .route("/_local/webhooks/deliver", post(deliver_webhooks_now))
         .route("/_local/clock", get(clock_now))
         .route("/_local/clock/advance", post(clock_advance))
         .route("/_local/health", get(|| async { axum::Json(json!({"ok": true, "pid": std::process::id()})) }))
@@ -177,6 +181,32 @@ async fn sweep_now(State(gateway): State<Gateway>) -> Response {
         Ok(summary) => axum::Json(summary).into_response(),
         // `run` logged the failure with its causes.
         Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"error": err.to_string()}))).into_response(),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct DeliverOptions {
+    /// Simulate a delivery function killed after recording the stream's events, before enqueueing them.
+    #[serde(default)]
+    crash_after_recording: bool,
+}
+
+/// Delivers every client webhook due now: reads the stream, runs the due retries, drains the queue
+/// (docs/local-stack.md, "Client webhooks, locally").
+async fn deliver_webhooks_now(State(gateway): State<Gateway>, body: Bytes) -> Response {
+    let options = if body.is_empty() { Ok(DeliverOptions::default()) } else { serde_json::from_slice(&body) };
+    let Ok(options) = options else {
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "expected no body or {\"crashAfterRecording\": true}"})),
+        )
+            .into_response();
+    };
+    let mode = if options.crash_after_recording { webhooks::Mode::CrashAfterRecording } else { webhooks::Mode::Normal };
+    match gateway.webhooks.pass(mode).await {
+        Ok(pass) => axum::Json(pass).into_response(),
+        Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"error": err}))).into_response(),
     }
 }
 

@@ -35,7 +35,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| format!("http://{}:{}/dashboard", args.host, args.port));
     let operators_email = std::env::var("OPERATORS_EMAIL").ok().filter(|v| !v.is_empty());
-    let gateway = Gateway::new(deps, clock, &dashboard_url, operators_email)?;
+    let streams = aws_sdk_dynamodbstreams::Client::new(&aws);
+    let webhooks = Arc::new(local_gateway::webhooks::LocalWebhooks::new(Arc::clone(&deps), streams));
+    tokio::spawn(local_gateway::webhooks::deliver_periodically(
+        Arc::clone(&webhooks),
+        std::time::Duration::from_secs(2),
+    ));
+    let gateway = Gateway::new(deps, clock, &dashboard_url, operators_email, webhooks)?;
     let app = router(gateway).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
     Ok(())

@@ -12,6 +12,7 @@ mod examples;
 mod fuzz;
 mod lambda;
 mod openapi;
+mod receiver;
 mod stack;
 mod tools;
 
@@ -48,6 +49,9 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+    /// Listen for client webhooks on this machine: print each delivery (its id, type, body and whether its signature
+    /// verifies) and answer it with `--status`.
+    WebhooksListen(receiver::Options),
 }
 
 #[tokio::main]
@@ -58,6 +62,7 @@ async fn main() -> ExitCode {
         Command::Bench => bench::bench().await,
         Command::BuildLambda { tools_only: false } => lambda::build(),
         Command::BuildLambda { tools_only: true } => lambda::tools_only(),
+        Command::WebhooksListen(options) => receiver::listen(options).await,
         Command::Admin { args } => {
             return match stack::admin_command(&args) {
                 // The CLI has printed its answer or its error: its exit code is ours.

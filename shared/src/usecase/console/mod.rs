@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod api_keys;
 pub mod clients;
 pub mod orders;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -36,6 +37,8 @@ pub struct Console {
     pub dashboard_url: String,
     /// Where new orders are announced to the operators, if anywhere.
     pub operators_email: Option<String>,
+    /// Where client webhook endpoints may point.
+    pub webhook_policy: crate::domain::client_webhook::AddressPolicy,
 }
 
 /// A failure of ours while serving a console action (never the user's mistake: those are each use case's

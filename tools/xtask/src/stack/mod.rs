@@ -55,6 +55,8 @@ fn function_env(ports: Ports) -> Vec<(&'static str, String)> {
     let aws = format!("http://127.0.0.1:{}", ports.aws);
     let rate_limit =
         std::env::var(format!("{}RATE_LIMIT_PER_MINUTE", ports.variable_prefix)).unwrap_or_else(|_| "60".to_owned());
+    let webhook_timeout = std::env::var(format!("{}WEBHOOK_TIMEOUT_MS", ports.variable_prefix))
+        .unwrap_or_else(|_| if ports.variable_prefix == "LIGHTOTP_TEST_" { "2000" } else { "10000" }.to_owned());
     vec![
         ("AWS_ENDPOINT_URL", aws),
         ("AWS_REGION", "us-east-1".to_owned()),
@@ -73,6 +75,9 @@ fn function_env(ports: Ports) -> Vec<(&'static str, String)> {
         ("DASHBOARD_URL", format!("http://127.0.0.1:{}/dashboard", ports.api)),
         ("OPERATORS_EMAIL", "operators@lightotp.example".to_owned()),
         ("RATE_LIMIT_PER_MINUTE", rate_limit.trim().to_owned()),
+        // Client webhook endpoints on this machine's loopback are allowed here, and only here.
+        ("WEBHOOK_ALLOW_LOOPBACK", "1".to_owned()),
+        ("WEBHOOK_TIMEOUT_MS", webhook_timeout.trim().to_owned()),
         ("LIGHTOTP_API_PORT", ports.api.to_string()),
         ("LIGHTOTP_WHATSAPP_PORT", ports.whatsapp.to_string()),
         ("LIGHTOTP_AWS_PORT", ports.aws.to_string()),
@@ -175,7 +180,7 @@ pub async fn start(claim: Claim, ports: Ports) -> Result<Running, String> {
     build_binaries()?;
     std::fs::create_dir_all(&files.logs).map_err(|e| format!("{}: {e}", files.logs.display()))?;
     say(&format!("starting the stack; each part logs to {}", files.logs.display()));
-    let env = function_env(ports);
+    let mut env = function_env(ports);
     let mut children = Vec::new();
 
     let aws_url = format!("http://127.0.0.1:{}", ports.aws);
@@ -205,8 +210,8 @@ pub async fn start(claim: Claim, ports: Ports) -> Result<Running, String> {
     )?);
     wait_until_ours("fake WhatsApp", &format!("{whatsapp_url}/_fake/health"), &mut children, &files.logs).await?;
 
-    say("  creating the table, secrets and email identity from template.yaml");
-    admin(
+    say("  creating the table, secrets, queues and email identity from template.yaml");
+    let provisioned = admin(
         ports,
         &[
             "provision",
@@ -218,6 +223,12 @@ pub async fn start(claim: Claim, ports: Ports) -> Result<Running, String> {
             WHATSAPP_VERIFY_TOKEN,
         ],
     )?;
+    for (variable, queue) in
+        [("WEBHOOK_QUEUE_URL", "WebhookDeliveryQueue"), ("WEBHOOK_DEAD_LETTER_QUEUE_URL", "WebhookDeadLetterQueue")]
+    {
+        let url = provisioned["queues"][queue].as_str().ok_or(format!("provisioning made no {queue}"))?;
+        env.push((variable, url.to_owned()));
+    }
 
     say(&format!("  starting the local gateway (the API) at {api_url}"));
     children.push(spawn(

@@ -1,0 +1,256 @@
+//! A client's webhook endpoints (docs/webhooks.md, docs/dashboard.md "Webhooks"): add, list, enable, disable,
+//! delete, rotate the signing secret; the attempt log; redelivery of one event or of every event since a time. The
+//! dashboard and `lightotp-admin webhook …` call these same functions. A signing secret is returned once, when
+//! made, and stored only sealed.
+
+use time::OffsetDateTime;
+
+use super::{Console, ConsoleError};
+use crate::domain::client_webhook::{EventSelection, UnknownEvent, UrlRefusal, signing_secret_text};
+use crate::domain::time_format::{parse_rfc3339, rfc3339_millis};
+use crate::store::{AttemptRecord, DeliveryRecord, DeliveryRef, EndpointRecord};
+use crate::webhook_sender::check_endpoint_url;
+
+/// The most endpoints one client may have.
+pub const MAX_ENDPOINTS: usize = 10;
+
+/// How long the previous secret keeps signing after a rotation.
+pub const ROTATION_OVERLAP: time::Duration = time::Duration::hours(24);
+
+/// An endpoint just added or a secret just rotated: the only time the secret is seen.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct NewSecret {
+    /// The endpoint.
+    pub endpoint_id: String,
+    /// Its URL.
+    pub url: String,
+    /// `whsec_…`.
+    pub signing_secret: String,
+    /// Until when the previous secret also signs, after a rotation.
+    pub previous_secret_until: Option<String>,
+}
+
+/// Why an endpoint was not added.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EndpointRefusal {
+    /// The URL.
+    #[error(transparent)]
+    Url(#[from] UrlRefusal),
+    /// The events.
+    #[error(transparent)]
+    Events(#[from] UnknownEvent),
+    /// Too many endpoints already.
+    #[error("a client may have at most 10 endpoints")]
+    TooMany,
+}
+
+/// An action on an endpoint (or delivery) the client does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoSuchEndpoint;
+
+/// Why nothing was redelivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RedeliverRefusal {
+    /// The client has no such endpoint.
+    NoSuchEndpoint,
+    /// The endpoint is disabled: enable it first.
+    Disabled,
+}
+
+fn new_secret() -> Result<String, ConsoleError> {
+    let mut random = [0u8; 32];
+    getrandom::fill(&mut random).map_err(|e| ConsoleError::Random(e.to_string()))?;
+    Ok(signing_secret_text(&random))
+}
+
+/// Adds an endpoint for `client_id`, enabled, after checking its URL (form, then every address its host resolves
+/// to) and its events (none named: all).
+pub async fn add_endpoint(
+    console: &Console,
+    client_id: &str,
+    url: &str,
+    events: &[&str],
+    now: OffsetDateTime,
+) -> Result<Result<NewSecret, EndpointRefusal>, ConsoleError> {
+    let events = match EventSelection::parse(events.iter().copied()) {
+        Ok(events) => events,
+        Err(unknown) => return Ok(Err(unknown.into())),
+    };
+    let url = match check_endpoint_url(console.webhook_policy, url).await {
+        Ok(url) => url,
+        Err(refusal) => return Ok(Err(refusal.into())),
+    };
+    if console.store.endpoints(client_id).await?.len() >= MAX_ENDPOINTS {
+        return Ok(Err(EndpointRefusal::TooMany));
+    }
+    let endpoint_id = uuid::Uuid::new_v4().to_string();
+    let secret = new_secret()?;
+    let pepper = console.pepper().await?;
+    let sealed =
+        crate::sealed::seal(&pepper, &endpoint_id, &secret).map_err(|e| ConsoleError::Random(e.to_string()))?;
+    let record = EndpointRecord {
+        endpoint_id: endpoint_id.clone(),
+        client_id: client_id.to_owned(),
+        url: url.as_str().to_owned(),
+        events,
+        enabled: true,
+        disabled_reason: None,
+        signing_secret: sealed,
+        previous_secret: None,
+        created_at: rfc3339_millis(now),
+        failing_since: None,
+    };
+    console.store.put_endpoint(&record).await?;
+    Ok(Ok(NewSecret { endpoint_id, url: record.url, signing_secret: secret, previous_secret_until: None }))
+}
+
+/// The client's endpoints, oldest first.
+pub async fn list_endpoints(console: &Console, client_id: &str) -> Result<Vec<EndpointRecord>, ConsoleError> {
+    Ok(console.store.endpoints(client_id).await?)
+}
+
+/// Enables an endpoint (forgetting its failing streak) or disables it; `by` is `client` or `operator`.
+pub async fn set_enabled(
+    console: &Console,
+    client_id: &str,
+    endpoint_id: &str,
+    enabled: bool,
+    by: &str,
+) -> Result<Result<(), NoSuchEndpoint>, ConsoleError> {
+    let applied = if enabled {
+        console.store.enable_endpoint(client_id, endpoint_id).await?
+    } else {
+        console.store.disable_endpoint(client_id, endpoint_id, by).await?
+    };
+    Ok(if applied { Ok(()) } else { Err(NoSuchEndpoint) })
+}
+
+/// Deletes an endpoint: it receives nothing more (deliveries still pending fail without an attempt).
+pub async fn delete_endpoint(
+    console: &Console,
+    client_id: &str,
+    endpoint_id: &str,
+) -> Result<Result<(), NoSuchEndpoint>, ConsoleError> {
+    Ok(if console.store.delete_endpoint(client_id, endpoint_id).await? { Ok(()) } else { Err(NoSuchEndpoint) })
+}
+
+/// Gives an endpoint a new signing secret; the one it replaces keeps signing too for 24 hours, so the client can
+/// deploy the new one without dropping a delivery.
+pub async fn rotate_secret(
+    console: &Console,
+    client_id: &str,
+    endpoint_id: &str,
+    now: OffsetDateTime,
+) -> Result<Result<NewSecret, NoSuchEndpoint>, ConsoleError> {
+    let Some(endpoint) = console.store.endpoint(client_id, endpoint_id).await? else { return Ok(Err(NoSuchEndpoint)) };
+    let secret = new_secret()?;
+    let pepper = console.pepper().await?;
+    let sealed = crate::sealed::seal(&pepper, endpoint_id, &secret).map_err(|e| ConsoleError::Random(e.to_string()))?;
+    let until = rfc3339_millis(now + ROTATION_OVERLAP);
+    let rotated = console
+        .store
+        .rotate_signing_secret(
+            client_id,
+            endpoint_id,
+            &endpoint.signing_secret,
+            &sealed,
+            &endpoint.signing_secret,
+            &until,
+        )
+        .await?;
+    if !rotated {
+        // Another rotation got there first: this secret was never stored, so it must not be shown.
+        return Ok(Err(NoSuchEndpoint));
+    }
+    Ok(Ok(NewSecret {
+        endpoint_id: endpoint_id.to_owned(),
+        url: endpoint.url,
+        signing_secret: secret,
+        previous_secret_until: Some(until),
+    }))
+}
+
+/// An endpoint's attempt log, newest first (30 days).
+pub async fn attempt_log(
+    console: &Console,
+    client_id: &str,
+    endpoint_id: &str,
+    limit: i32,
+) -> Result<Result<Vec<AttemptRecord>, NoSuchEndpoint>, ConsoleError> {
+    if console.store.endpoint(client_id, endpoint_id).await?.is_none() {
+        return Ok(Err(NoSuchEndpoint));
+    }
+    Ok(Ok(console.store.attempts(client_id, endpoint_id, limit).await?))
+}
+
+/// An endpoint's deliveries (one per event), newest first.
+pub async fn deliveries(
+    console: &Console,
+    client_id: &str,
+    endpoint_id: &str,
+    limit: usize,
+) -> Result<Result<Vec<DeliveryRecord>, NoSuchEndpoint>, ConsoleError> {
+    if console.store.endpoint(client_id, endpoint_id).await?.is_none() {
+        return Ok(Err(NoSuchEndpoint));
+    }
+    Ok(Ok(console.store.deliveries(client_id, endpoint_id, None, limit).await?))
+}
+
+/// What to redeliver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Redeliver {
+    /// One event, by its id (`webhook-id`).
+    Event(String),
+    /// Every event at or after this time.
+    Since(OffsetDateTime),
+}
+
+/// Redelivers to an enabled endpoint: each chosen delivery that is not already pending starts a new round of
+/// attempts, due now (the next delivery pass, at most a minute away on AWS, sends it), with its `webhook-id`
+/// unchanged. Returns how many were scheduled.
+pub async fn redeliver(
+    console: &Console,
+    client_id: &str,
+    endpoint_id: &str,
+    what: &Redeliver,
+    now: OffsetDateTime,
+) -> Result<Result<usize, RedeliverRefusal>, ConsoleError> {
+    /// The most one redelivery schedules (a month of a busy endpoint's events is many pages).
+    const MOST: usize = 10_000;
+    let Some(endpoint) = console.store.endpoint(client_id, endpoint_id).await? else {
+        return Ok(Err(RedeliverRefusal::NoSuchEndpoint));
+    };
+    if !endpoint.enabled {
+        return Ok(Err(RedeliverRefusal::Disabled));
+    }
+    let chosen: Vec<DeliveryRef> = match what {
+        Redeliver::Event(event_id) => console
+            .store
+            .deliveries(client_id, endpoint_id, None, MOST)
+            .await?
+            .into_iter()
+            .filter(|d| &d.event_id == event_id)
+            .map(|d| d.reference)
+            .collect(),
+        Redeliver::Since(since) => console
+            .store
+            .deliveries(client_id, endpoint_id, Some(&rfc3339_millis(*since)), MOST)
+            .await?
+            .into_iter()
+            .map(|d| d.reference)
+            .collect(),
+    };
+    let mut scheduled = 0;
+    for reference in &chosen {
+        if console.store.redeliver(reference, now).await? {
+            scheduled += 1;
+        }
+    }
+    Ok(Ok(scheduled))
+}
+
+/// Reads "since" as the dashboard and the CLI take it: RFC 3339.
+pub fn parse_since(raw: &str) -> Option<OffsetDateTime> {
+    parse_rfc3339(raw.trim())
+}

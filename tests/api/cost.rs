@@ -43,8 +43,15 @@ impl RequestLog {
 }
 
 async fn counted_deps(ctx: &Ctx) -> (Deps, RequestLog, RequestLog) {
+    let (deps, dynamodb, secrets, _) = counted(ctx, Vec::new()).await;
+    (deps, dynamodb, secrets)
+}
+
+/// Dependencies whose DynamoDB, Secrets Manager and SQS clients log every request, with `extra` settings.
+async fn counted(ctx: &Ctx, extra: Vec<(&'static str, String)>) -> (Deps, RequestLog, RequestLog, RequestLog) {
     let dynamodb_log = RequestLog::default();
     let secrets_log = RequestLog::default();
+    let sqs_log = RequestLog::default();
     let aws = ctx.sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&aws).interceptor(dynamodb_log.clone()).build(),
@@ -52,13 +59,15 @@ async fn counted_deps(ctx: &Ctx) -> (Deps, RequestLog, RequestLog) {
     let secrets = aws_sdk_secretsmanager::Client::from_conf(
         aws_sdk_secretsmanager::config::Builder::from(&aws).interceptor(secrets_log.clone()).build(),
     );
+    let sqs =
+        aws_sdk_sqs::Client::from_conf(aws_sdk_sqs::config::Builder::from(&aws).interceptor(sqs_log.clone()).build());
     let whatsapp = ctx.whatsapp.clone();
     let config = Config::from_lookup(|name| match name {
         "TABLE_NAME" => Some("lightotp".to_owned()),
         "PEPPER_SECRET_ID" => Some("lightotp/pepper".to_owned()),
         "WHATSAPP_TOKEN_SECRET_ID" => Some("lightotp/whatsapp-token".to_owned()),
         "WHATSAPP_API_URL" => Some(whatsapp.clone()),
-        _ => None,
+        other => extra.iter().find(|(name, _)| *name == other).map(|(_, value)| value.clone()),
     })
     .expect("config");
     let clients = AwsClients {
@@ -66,10 +75,10 @@ async fn counted_deps(ctx: &Ctx) -> (Deps, RequestLog, RequestLog) {
         secrets,
         ses: aws_sdk_sesv2::Client::new(&aws),
         sns: aws_sdk_sns::Client::new(&aws),
-        sqs: aws_sdk_sqs::Client::new(&aws),
+        sqs,
     };
     let deps = Deps::from_clients(config, clients, Arc::new(SystemClock)).expect("deps");
-    (deps, dynamodb_log, secrets_log)
+    (deps, dynamodb_log, secrets_log, sqs_log)
 }
 
 /// An API Gateway v2 event for `path`, parsed by lambda_http exactly as in Lambda.
@@ -195,4 +204,82 @@ async fn a_made_up_key_costs_no_secrets_manager_call_and_ten_at_once_for_one_rev
         futures::future::join_all((0..10).map(|_| deps.api_keys.authenticate(Some(&tenant.api_key), now))).await;
     assert!(refused(&answers), "{answers:?}");
     assert_eq!(secrets.take(), ["GetSecretValue"], "one lookup for the ten");
+}
+
+#[tokio::test]
+async fn client_webhooks_add_no_request_to_a_send_and_cost_a_query_a_put_and_a_transaction_per_delivered_event() {
+    use lightotp::domain::client_webhook::AddressPolicy;
+    use lightotp::usecase::client_webhooks::{self, Attempt, Change};
+
+    let ctx = Ctx::new().await;
+    let tenant = ctx.default_tenant().await;
+    // An endpoint on loopback that answers 200.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/hooks", listener.local_addr().expect("address"));
+    let app = axum::Router::new().route("/hooks", axum::routing::post(|| async { "ok" }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let admin = ctx.admin.clone().with_webhook_policy(AddressPolicy::AllowLoopback);
+    admin.add_webhook(&tenant.client_id, &url, &[], time::OffsetDateTime::now_utc()).await.expect("endpoint");
+    let sqs = aws_sdk_sqs::Client::new(&ctx.sdk_config().await);
+    let queue = |name: &'static str| {
+        let sqs = sqs.clone();
+        async move {
+            sqs.get_queue_url().queue_name(name).send().await.expect("queue").queue_url().unwrap_or_default().to_owned()
+        }
+    };
+    let (deps, dynamodb, secrets, sqs_log) = counted(
+        &ctx,
+        vec![
+            ("WEBHOOK_QUEUE_URL", queue("lightotp-webhooks").await),
+            ("WEBHOOK_DEAD_LETTER_QUEUE_URL", queue("lightotp-webhooks-dead-letter").await),
+            ("WEBHOOK_ALLOW_LOOPBACK", "1".to_owned()),
+        ],
+    )
+    .await;
+
+    // A client with an endpoint: a warm send makes exactly the requests it made before webhooks existed.
+    let (status, _) = send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": fresh_sa_phone()})).await;
+    assert_eq!(status, 200);
+    dynamodb.take();
+    secrets.take();
+    let (status, reply) = send(&deps, &tenant, json!({"otpCode": "5678", "toPhoneE164": fresh_sa_phone()})).await;
+    assert_eq!(status, 200);
+    assert_eq!(dynamodb.take(), ["UpdateItem", "BatchGetItem", "Query", "TransactWriteItems", "UpdateItem"]);
+    assert_eq!(sqs_log.take(), Vec::<String>::new(), "a send never talks to the queue");
+
+    // The delivery function, for one status change (images made here from the stored message, with a status the
+    // message never reaches, so the stack's own delivery pass has nothing to say about it).
+    let id = reply["id"].as_str().expect("id");
+    let stored = ctx
+        .admin
+        .store
+        .client()
+        .get_item()
+        .table_name("lightotp")
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("CLIENT#{}", tenant.client_id)))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("MSG#{id}")))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("the message")
+        .item()
+        .cloned()
+        .expect("stored");
+    let mut new = stored.clone();
+    new.insert("status".to_owned(), aws_sdk_dynamodb::types::AttributeValue::S("Read".to_owned()));
+    let (recorded, fresh) =
+        client_webhooks::record(&deps, &[Change { old: Some(stored), new: Some(new) }]).await.expect("recorded");
+    assert_eq!((recorded.events, recorded.deliveries, fresh.len()), (1, 1, 1));
+    assert_eq!(dynamodb.take(), ["Query", "PutItem"], "the client's endpoints once per batch; one put per delivery");
+    deps.webhook_queue.enqueue(&fresh).await.expect("enqueued");
+    assert_eq!(sqs_log.take(), ["SendMessageBatch"], "ten deliveries to a request");
+
+    let outcome = client_webhooks::attempt(&deps, &fresh[0]).await.expect("attempted");
+    assert_eq!(outcome, Attempt::Delivered);
+    assert_eq!(dynamodb.take(), ["BatchGetItem", "TransactWriteItems"], "the delivery and its endpoint; the outcome");
+    assert_eq!(secrets.take(), Vec::<String>::new(), "the pepper was already in memory");
+    assert_eq!(sqs_log.take(), Vec::<String>::new(), "the event source deletes the message, not the function");
+    // The same message again: the delivery is done, and nothing is posted or written.
+    assert_eq!(client_webhooks::attempt(&deps, &fresh[0]).await.expect("attempted"), Attempt::Skipped);
+    assert_eq!(dynamodb.take(), ["BatchGetItem"]);
 }

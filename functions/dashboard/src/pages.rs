@@ -3,9 +3,10 @@
 
 use askama::Template;
 use lightotp::domain::account::FieldError;
+use lightotp::domain::client_webhook::{EventType, UrlRefusal};
 use lightotp::domain::console::{KeyState, OrderState};
 use lightotp::domain::subscription::{Subscription, SubscriptionState};
-use lightotp::store::{AuditEntry, OrderRecord, PlanRecord};
+use lightotp::store::{AttemptRecord, AuditEntry, EndpointRecord, OrderRecord, PlanRecord};
 use lightotp::usecase::console::api_keys::KeyView;
 
 use crate::texts::Texts;
@@ -56,6 +57,14 @@ pub fn field_message(t: &Texts, error: FieldError) -> &'static str {
 /// A stored RFC 3339 time as people read it: `2026-12-01 12:00 UTC`.
 pub fn when(stored: &str) -> String {
     match (stored.get(..10), stored.get(11..16)) {
+        (Some(day), Some(time)) => format!("{day} {time} UTC"),
+        _ => stored.to_owned(),
+    }
+}
+
+/// A stored RFC 3339 time to the second: `2026-12-01 12:34:56 UTC` (the delivery log's attempts).
+pub fn when_exact(stored: &str) -> String {
+    match (stored.get(..10), stored.get(11..19)) {
         (Some(day), Some(time)) => format!("{day} {time} UTC"),
         _ => stored.to_owned(),
     }
@@ -375,7 +384,172 @@ pub struct OpsClientPage {
     pub subscriptions: Vec<SubscriptionRow>,
     pub orders: Vec<OrderRow>,
     pub keys: Vec<KeyRow>,
+    pub webhooks: Vec<EndpointRow>,
     pub audit: Vec<AuditRow>,
+}
+
+/// A webhook endpoint's row (the client's Webhooks page, its delivery log, the operator's client page). Never its
+/// secrets: the record's `signing_secret` and `previous_secrets` are sealed and stay out of every page.
+pub struct EndpointRow {
+    pub id: String,
+    pub url: String,
+    /// `All events`, or the chosen events' names.
+    pub events: String,
+    pub enabled: bool,
+    /// `Enabled`, or why it is disabled, worded for people.
+    pub state: &'static str,
+    /// When its current streak of failures began, or `—`.
+    pub failing_since: String,
+    /// Until when the secret before the last rotation also signs, while it does; else empty.
+    pub previous_until: String,
+    pub created: String,
+}
+
+impl EndpointRow {
+    /// The row of `e` at `now` (RFC 3339, as stored), as its client reads it.
+    pub fn of(t: &Texts, e: &EndpointRecord, now: &str) -> Self {
+        Self::read_by(t, e, now, false)
+    }
+
+    /// The row of `e` at `now`, as an operator reads it (who disabled it is worded for an operator).
+    pub fn for_operator(t: &Texts, e: &EndpointRecord, now: &str) -> Self {
+        Self::read_by(t, e, now, true)
+    }
+
+    fn read_by(t: &Texts, e: &EndpointRecord, now: &str, operator: bool) -> Self {
+        let events = if e.events.is_all() {
+            t.all_events.to_owned()
+        } else {
+            e.events.events().iter().map(|event| event.as_str()).collect::<Vec<_>>().join(", ")
+        };
+        let state = match (e.enabled, e.disabled_reason.as_deref()) {
+            (true, _) => t.endpoint_on,
+            (false, Some("client")) if operator => t.disabled_by_the_client,
+            (false, Some("client")) => t.disabled_by_client,
+            (false, Some("operator")) if operator => t.disabled_by_an_operator,
+            (false, Some("operator")) => t.disabled_by_operator,
+            (false, Some("failing")) => t.disabled_failing,
+            (false, _) => t.disabled_state,
+        };
+        let previous_until = match e.previous_secrets.iter().map(|(_, until)| until).max() {
+            Some(until) if until.as_str() > now => when(until),
+            _ => String::new(),
+        };
+        Self {
+            id: e.endpoint_id.clone(),
+            url: e.url.clone(),
+            events,
+            enabled: e.enabled,
+            state,
+            failing_since: e.failing_since.as_deref().map_or_else(|| "—".to_owned(), when),
+            previous_until,
+            created: when(&e.created_at),
+        }
+    }
+}
+
+/// One event type's checkbox in the add-endpoint form.
+pub struct EventChoice {
+    /// The wire name, `message.sent`: the checkbox is `event:<name>`.
+    pub name: &'static str,
+    pub checked: bool,
+}
+
+/// The add-endpoint form's values and problems.
+pub struct EndpointForm {
+    pub url: String,
+    pub events: Vec<EventChoice>,
+    pub url_error: Option<&'static str>,
+    pub events_error: Option<&'static str>,
+}
+
+impl EndpointForm {
+    /// The form with `url` and the events named in `chosen` ticked.
+    pub fn new(url: String, chosen: &[&str]) -> Self {
+        let events = EventType::ALL
+            .iter()
+            .map(|e| EventChoice { name: e.as_str(), checked: chosen.contains(&e.as_str()) })
+            .collect();
+        Self { url, events, url_error: None, events_error: None }
+    }
+}
+
+/// How a refused URL reads.
+pub fn url_message(t: &Texts, refusal: &UrlRefusal) -> &'static str {
+    match refusal {
+        UrlRefusal::Malformed => t.url_malformed,
+        UrlRefusal::NotHttps => t.url_not_https,
+        UrlRefusal::Credentials => t.url_credentials,
+        UrlRefusal::TooLong => t.url_too_long,
+        UrlRefusal::ForbiddenAddress => t.url_forbidden,
+        UrlRefusal::Unresolvable => t.url_unresolvable,
+    }
+}
+
+/// The client's Webhooks page: its endpoints and the form to add one.
+#[derive(Template)]
+#[template(path = "webhooks.html")]
+pub struct WebhooksPage {
+    pub c: Chrome,
+    pub endpoints: Vec<EndpointRow>,
+    pub form: EndpointForm,
+}
+
+/// A new signing secret, shown once (after adding an endpoint or rotating its secret).
+#[derive(Template)]
+#[template(path = "webhook_secret.html")]
+pub struct WebhookSecretPage {
+    pub c: Chrome,
+    pub url: String,
+    pub secret: String,
+    /// After a rotation: until when the previous secret also signs.
+    pub previous_until: Option<String>,
+}
+
+/// One attempt in the delivery log.
+pub struct AttemptRow {
+    pub at: String,
+    pub event_type: String,
+    pub event_id: String,
+    pub attempt: u32,
+    /// The HTTP status, else what went wrong without an answer.
+    pub result: String,
+    pub latency_ms: u64,
+    /// The first 1 KB of the answer, as received (escaped by the template).
+    pub answer: String,
+}
+
+impl AttemptRow {
+    /// The row of `a`.
+    pub fn of(a: &AttemptRecord) -> Self {
+        Self {
+            at: when_exact(&a.at),
+            event_type: a.event_type.clone(),
+            event_id: a.event_id.clone(),
+            attempt: a.attempt,
+            result: match (a.http_status, &a.error) {
+                (Some(status), _) => status.to_string(),
+                (None, Some(error)) => error.clone(),
+                (None, None) => "—".to_owned(),
+            },
+            latency_ms: a.latency_ms,
+            answer: a.answer.clone(),
+        }
+    }
+}
+
+/// One endpoint's delivery log, with the redelivery forms.
+#[derive(Template)]
+#[template(path = "webhook_log.html")]
+pub struct WebhookLogPage {
+    pub c: Chrome,
+    pub endpoint: EndpointRow,
+    pub attempts: Vec<AttemptRow>,
+    /// The "since" field's value.
+    pub since: String,
+    pub since_error: Option<&'static str>,
+    /// How many events the last redelivery scheduled.
+    pub scheduled: Option<usize>,
 }
 
 /// The plan form's values and problems.
@@ -460,5 +634,100 @@ mod tests {
     fn times_read_to_the_minute() {
         assert_eq!(when("2026-12-01T12:34:56.789Z"), "2026-12-01 12:34 UTC");
         assert_eq!(when("odd"), "odd");
+        assert_eq!(when_exact("2026-12-01T12:34:56.789Z"), "2026-12-01 12:34:56 UTC");
+    }
+
+    fn endpoint(enabled: bool, reason: Option<&str>, events: &[&str]) -> EndpointRecord {
+        EndpointRecord {
+            endpoint_id: "0b6f4c1e-2d3a-4e5f-8a9b-0c1d2e3f4a5b".into(),
+            client_id: "c".into(),
+            url: "https://hooks.example.com/in?a=1&b=<2>".into(),
+            events: lightotp::domain::client_webhook::EventSelection::parse(events.iter().copied())
+                .unwrap_or_else(|e| panic!("{e}")),
+            enabled,
+            disabled_reason: reason.map(str::to_owned),
+            signing_secret: "SEALED-CURRENT".into(),
+            previous_secrets: vec![("SEALED-PREVIOUS".into(), "2026-12-02T10:00:00.000Z".into())],
+            created_at: "2026-12-01T09:00:00.000Z".into(),
+            failing_since: Some("2026-12-01T09:30:00.000Z".into()),
+        }
+    }
+
+    #[test]
+    fn an_endpoint_reads_its_state_for_people_and_shows_no_secret() {
+        let now = "2026-12-01T10:00:00.000Z";
+        let rows = vec![
+            EndpointRow::of(&EN, &endpoint(true, None, &[]), now),
+            EndpointRow::of(&EN, &endpoint(false, Some("client"), &["otp.failed", "message.sent"]), now),
+            EndpointRow::of(&EN, &endpoint(false, Some("operator"), &[]), now),
+            EndpointRow::of(&EN, &endpoint(false, Some("failing"), &[]), now),
+        ];
+        let states: Vec<&str> = rows.iter().map(|r| r.state).collect();
+        assert_eq!(
+            states,
+            [
+                "Enabled",
+                "Disabled by you",
+                "Disabled by LightOTP's operators",
+                "Disabled: every delivery failed for 5 days"
+            ]
+        );
+        assert_eq!((rows[0].events.as_str(), rows[1].events.as_str()), ("All events", "message.sent, otp.failed"));
+        assert_eq!(
+            (rows[0].failing_since.as_str(), rows[0].previous_until.as_str()),
+            ("2026-12-01 09:30 UTC", "2026-12-02 10:00 UTC")
+        );
+        let later = EndpointRow::of(&EN, &endpoint(true, None, &[]), "2026-12-02T10:00:00.001Z");
+        assert_eq!(later.previous_until, "", "a previous secret that no longer signs is not shown");
+        assert_eq!(
+            EndpointRow::for_operator(&EN, &endpoint(false, Some("client"), &[]), now).state,
+            "Disabled by the client"
+        );
+
+        let page =
+            WebhooksPage { c: chrome(&EN), endpoints: rows, form: EndpointForm::new(String::new(), &["otp.failed"]) }
+                .render()
+                .unwrap_or_default();
+        assert!(!page.contains("SEALED"), "{page}");
+        assert!(!page.contains("b=<2>") && page.contains("hooks.example.com"), "{page}");
+        assert!(page.contains(r#"name="event:otp.failed" value="on" checked"#), "{page}");
+        assert!(page.contains(r#"name="event:message.sent" value="on">"#), "{page}");
+        let arabic =
+            WebhooksPage { c: chrome(&AR), endpoints: Vec::new(), form: EndpointForm::new(String::new(), &[]) }
+                .render()
+                .unwrap_or_default();
+        assert!(arabic.contains(AR.no_endpoints) && arabic.contains(r#"dir="rtl""#));
+    }
+
+    #[test]
+    fn an_attempts_answer_is_escaped_in_the_log() {
+        let attempt = AttemptRecord {
+            event_id: "evt_otp_x_verified".into(),
+            event_type: "otp.verified".into(),
+            delivery: "d".into(),
+            attempt: 2,
+            at: "2026-12-01T10:00:05.123Z".into(),
+            http_status: Some(500),
+            latency_ms: 42,
+            answer: "<script>alert(1)</script>".into(),
+            error: None,
+        };
+        let page = WebhookLogPage {
+            c: chrome(&EN),
+            endpoint: EndpointRow::of(&EN, &endpoint(true, None, &[]), "2026-12-01T10:00:00.000Z"),
+            attempts: vec![AttemptRow::of(&attempt)],
+            since: "2026-11-30T10:00:00Z".into(),
+            since_error: None,
+            scheduled: Some(3),
+        }
+        .render()
+        .unwrap_or_default();
+        assert!(!page.contains("<script>alert"), "{page}");
+        assert!(page.contains("&#60;script&#62;") || page.contains("&lt;script&gt;"), "{page}");
+        assert!(page.contains("2026-12-01 10:00:05 UTC") && page.contains(">500<") && page.contains(">42<"), "{page}");
+        assert!(page.contains(r#"name="event" value="evt_otp_x_verified""#), "{page}");
+        assert!(page.contains("Events scheduled for redelivery: <strong>3</strong>"), "{page}");
+        let failed = AttemptRecord { http_status: None, error: Some("connection refused".into()), ..attempt };
+        assert_eq!(AttemptRow::of(&failed).result, "connection refused");
     }
 }

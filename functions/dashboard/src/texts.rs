@@ -366,6 +366,132 @@ pub struct Texts {
     pub error_title: &'static str,
     /// `Back to the dashboard`
     pub back_home: &'static str,
+    /// `Webhooks`
+    pub nav_webhooks: &'static str,
+    /// `Webhooks`
+    pub webhooks_title: &'static str,
+    /// `LightOTP posts an event to your endpoints when one of your m …`
+    pub webhooks_intro: &'static str,
+    /// `Answer with a 2xx status within 10 seconds. An event may arr …`
+    pub webhooks_delivery_note: &'static str,
+    /// `Webhooks guide`
+    pub webhooks_guide: &'static str,
+    /// `Event reference (OpenAPI)`
+    pub event_reference: &'static str,
+    /// `Add endpoint`
+    pub add_endpoint: &'static str,
+    /// `Endpoint URL`
+    pub endpoint_url: &'static str,
+    /// `An https:// URL on your server, at most 2,000 characters. Lo …`
+    pub endpoint_url_help: &'static str,
+    /// `Events`
+    pub events_label: &'static str,
+    /// `Tick the events this endpoint wants. None ticked: every event.`
+    pub events_help: &'static str,
+    /// `All events`
+    pub all_events: &'static str,
+    /// `URL`
+    pub th_url: &'static str,
+    /// `Events`
+    pub th_events: &'static str,
+    /// `Failing since`
+    pub th_failing_since: &'static str,
+    /// `Previous secret signs until`
+    pub th_previous_secret: &'static str,
+    /// `Enabled`
+    pub endpoint_on: &'static str,
+    /// `Disabled by you`
+    pub disabled_by_client: &'static str,
+    /// `Disabled by LightOTP's operators`
+    pub disabled_by_operator: &'static str,
+    /// `Disabled: every delivery failed for 5 days`
+    pub disabled_failing: &'static str,
+    /// `Disabled`
+    pub disabled_state: &'static str,
+    /// `Enable`
+    pub enable: &'static str,
+    /// `Disable`
+    pub disable: &'static str,
+    /// `Rotate secret`
+    pub rotate_secret: &'static str,
+    /// `Delete`
+    pub delete: &'static str,
+    /// `Delivery log`
+    pub delivery_log: &'static str,
+    /// `No endpoints yet. Add one to be told when your messages and  …`
+    pub no_endpoints: &'static str,
+    /// `The endpoint is enabled: new events are sent to it again. Re …`
+    pub endpoint_enabled: &'static str,
+    /// `The endpoint is disabled: it gets no new events.`
+    pub endpoint_disabled: &'static str,
+    /// `The endpoint is deleted: nothing more is sent to it.`
+    pub endpoint_deleted: &'static str,
+    /// `Your endpoint's signing secret`
+    pub secret_title: &'static str,
+    /// `Signing secret`
+    pub secret_label: &'static str,
+    /// `Copy it now: it is shown only once and cannot be shown again …`
+    pub secret_warning: &'static str,
+    /// `For 24 hours the previous secret signs every delivery too, until`
+    pub previous_secret_until: &'static str,
+    /// `Deploy the new secret on your server before then.`
+    pub deploy_before: &'static str,
+    /// `Back to Webhooks`
+    pub back_to_webhooks: &'static str,
+    /// `Enter a full URL such as https://example.com/hooks.`
+    pub url_malformed: &'static str,
+    /// `The URL must start with https://.`
+    pub url_not_https: &'static str,
+    /// `The URL must not contain a user name or password.`
+    pub url_credentials: &'static str,
+    /// `The URL must be at most 2,000 characters.`
+    pub url_too_long: &'static str,
+    /// `That address is not allowed: the host must not be a loopback …`
+    pub url_forbidden: &'static str,
+    /// `The URL's host name does not resolve. Check it.`
+    pub url_unresolvable: &'static str,
+    /// `Choose events from the list.`
+    pub unknown_event: &'static str,
+    /// `A client may have at most 10 endpoints. Delete one first.`
+    pub too_many_endpoints: &'static str,
+    /// `The last 50 attempts, newest first. Attempts are kept for 30 days.`
+    pub log_help: &'static str,
+    /// `Event`
+    pub th_event: &'static str,
+    /// `Event ID`
+    pub th_event_id: &'static str,
+    /// `Attempt`
+    pub th_attempt: &'static str,
+    /// `Status or error`
+    pub th_result: &'static str,
+    /// `Latency (ms)`
+    pub th_latency: &'static str,
+    /// `Answer (first 1 KB)`
+    pub th_answer: &'static str,
+    /// `No attempts yet.`
+    pub no_attempts: &'static str,
+    /// `Redeliver`
+    pub redeliver: &'static str,
+    /// `Redeliver every event since`
+    pub redeliver_since: &'static str,
+    /// `Since`
+    pub since_label: &'static str,
+    /// `An RFC 3339 time with its time zone, such as 2026-11-23T00:0 …`
+    pub since_help: &'static str,
+    /// `A redelivered event keeps its webhook-id and is signed again …`
+    pub redeliver_help: &'static str,
+    /// `Enter a time like 2026-11-23T00:00:00Z (RFC 3339, with its t …`
+    pub bad_since: &'static str,
+    /// `Events scheduled for redelivery:`
+    pub scheduled: &'static str,
+    /// `This endpoint is disabled: enable it on the Webhooks page be …`
+    pub enable_first: &'static str,
+    /// `Webhook endpoints`
+    pub webhooks_heading: &'static str,
+    /// `Disabled by the client`
+    pub disabled_by_the_client: &'static str,
+    /// `Disabled by an operator`
+    pub disabled_by_an_operator: &'static str,
 }
 
 impl Texts {
@@ -560,6 +686,69 @@ pub static EN: Texts = Texts {
     bad_country: "Use a two-letter country code such as SA.",
     error_title: "Something is not right",
     back_home: "Back to the dashboard",
+    nav_webhooks: "Webhooks",
+    webhooks_title: "Webhooks",
+    webhooks_intro: "LightOTP posts an event to your endpoints when one of your messages is sent, delivered, read, failed or deleted, and when a Verify API code is verified or fails. Every request is signed with the endpoint's secret the Standard Webhooks way (the webhook-id, webhook-timestamp and webhook-signature headers, HMAC-SHA256): check the signature over the raw body before you trust the request.",
+    webhooks_delivery_note: "Answer with a 2xx status within 10 seconds. An event may arrive more than once, and out of order: ignore a webhook-id you have already processed. A failed delivery is tried again, up to 8 attempts over about 27 hours. An endpoint that fails every delivery for 5 days is disabled, and you are emailed.",
+    webhooks_guide: "Webhooks guide",
+    event_reference: "Event reference (OpenAPI)",
+    add_endpoint: "Add endpoint",
+    endpoint_url: "Endpoint URL",
+    endpoint_url_help: "An https:// URL on your server, at most 2,000 characters. Loopback, private, link-local and cloud metadata addresses are refused.",
+    events_label: "Events",
+    events_help: "Tick the events this endpoint wants. None ticked: every event.",
+    all_events: "All events",
+    th_url: "URL",
+    th_events: "Events",
+    th_failing_since: "Failing since",
+    th_previous_secret: "Previous secret signs until",
+    endpoint_on: "Enabled",
+    disabled_by_client: "Disabled by you",
+    disabled_by_operator: "Disabled by LightOTP's operators",
+    disabled_failing: "Disabled: every delivery failed for 5 days",
+    disabled_state: "Disabled",
+    enable: "Enable",
+    disable: "Disable",
+    rotate_secret: "Rotate secret",
+    delete: "Delete",
+    delivery_log: "Delivery log",
+    no_endpoints: "No endpoints yet. Add one to be told when your messages and codes change.",
+    endpoint_enabled: "The endpoint is enabled: new events are sent to it again. Redeliver what it missed from its delivery log.",
+    endpoint_disabled: "The endpoint is disabled: it gets no new events.",
+    endpoint_deleted: "The endpoint is deleted: nothing more is sent to it.",
+    secret_title: "Your endpoint's signing secret",
+    secret_label: "Signing secret",
+    secret_warning: "Copy it now: it is shown only once and cannot be shown again. Keep it on your server, like an API key. If it is lost, rotate it.",
+    previous_secret_until: "For 24 hours the previous secret signs every delivery too, until",
+    deploy_before: "Deploy the new secret on your server before then.",
+    back_to_webhooks: "Back to Webhooks",
+    url_malformed: "Enter a full URL such as https://example.com/hooks.",
+    url_not_https: "The URL must start with https://.",
+    url_credentials: "The URL must not contain a user name or password.",
+    url_too_long: "The URL must be at most 2,000 characters.",
+    url_forbidden: "That address is not allowed: the host must not be a loopback, private, link-local or cloud metadata address.",
+    url_unresolvable: "The URL's host name does not resolve. Check it.",
+    unknown_event: "Choose events from the list.",
+    too_many_endpoints: "A client may have at most 10 endpoints. Delete one first.",
+    log_help: "The last 50 attempts, newest first. Attempts are kept for 30 days.",
+    th_event: "Event",
+    th_event_id: "Event ID",
+    th_attempt: "Attempt",
+    th_result: "Status or error",
+    th_latency: "Latency (ms)",
+    th_answer: "Answer (first 1 KB)",
+    no_attempts: "No attempts yet.",
+    redeliver: "Redeliver",
+    redeliver_since: "Redeliver every event since",
+    since_label: "Since",
+    since_help: "An RFC 3339 time with its time zone, such as 2026-11-23T00:00:00Z (Z is UTC).",
+    redeliver_help: "A redelivered event keeps its webhook-id and is signed again. An event already waiting for its next attempt is not scheduled twice.",
+    bad_since: "Enter a time like 2026-11-23T00:00:00Z (RFC 3339, with its time zone).",
+    scheduled: "Events scheduled for redelivery:",
+    enable_first: "This endpoint is disabled: enable it on the Webhooks page before redelivering.",
+    webhooks_heading: "Webhook endpoints",
+    disabled_by_the_client: "Disabled by the client",
+    disabled_by_an_operator: "Disabled by an operator",
 };
 
 /// The Arabic texts.
@@ -744,4 +933,67 @@ pub static AR: Texts = Texts {
     bad_country: "استخدم رمز دولة من حرفين مثل SA.",
     error_title: "هناك مشكلة",
     back_home: "العودة إلى لوحة التحكم",
+    nav_webhooks: "خطافات الويب",
+    webhooks_title: "خطافات الويب (Webhooks)",
+    webhooks_intro: "يرسل LightOTP حدثًا إلى نقاط الاستقبال لديك عندما تُرسَل إحدى رسائلك أو تُسلَّم أو تُقرأ أو تفشل أو تُحذف، وعندما يُتحقَّق من رمز Verify API أو يفشل. كل طلب موقَّع بسرّ نقطة الاستقبال وفق معيار Standard Webhooks (الترويسات webhook-id و webhook-timestamp و webhook-signature، وخوارزمية HMAC-SHA256): تحقَّق من التوقيع على نص الطلب الخام قبل أن تثق بالطلب.",
+    webhooks_delivery_note: "أجب بحالة 2xx خلال 10 ثوانٍ. قد يصل الحدث أكثر من مرة وبغير ترتيب: تجاهل أي webhook-id عالجته من قبل. يُعاد إرسال ما فشل حتى 8 محاولات على مدى 27 ساعة تقريبًا. وتُعطَّل نقطة الاستقبال التي تفشل كل الإرسالات إليها مدة 5 أيام، ونُبلغك بالبريد الإلكتروني.",
+    webhooks_guide: "دليل خطافات الويب (بالإنجليزية)",
+    event_reference: "مرجع الأحداث (OpenAPI)",
+    add_endpoint: "إضافة نقطة استقبال",
+    endpoint_url: "عنوان نقطة الاستقبال",
+    endpoint_url_help: "عنوان https:// على خادمك، بحد أقصى 2000 حرف. تُرفض عناوين loopback والعناوين الخاصة والمحلية للرابط وعناوين بيانات السحابة الوصفية.",
+    events_label: "الأحداث",
+    events_help: "اختر الأحداث التي تريدها نقطة الاستقبال. إن لم تختر شيئًا فستصلها كل الأحداث.",
+    all_events: "كل الأحداث",
+    th_url: "العنوان",
+    th_events: "الأحداث",
+    th_failing_since: "تفشل منذ",
+    th_previous_secret: "السرّ السابق يوقّع حتى",
+    endpoint_on: "مفعّلة",
+    disabled_by_client: "عطّلتَها أنت",
+    disabled_by_operator: "عطّلها مشغّلو LightOTP",
+    disabled_failing: "معطّلة: فشلت كل الإرسالات إليها مدة 5 أيام",
+    disabled_state: "معطّلة",
+    enable: "تفعيل",
+    disable: "تعطيل",
+    rotate_secret: "تدوير السرّ",
+    delete: "حذف",
+    delivery_log: "سجل الإرسال",
+    no_endpoints: "لا توجد نقاط استقبال بعد. أضف واحدة ليصلك إشعار عندما تتغيّر حالة رسائلك ورموزك.",
+    endpoint_enabled: "تم تفعيل نقطة الاستقبال: تُرسَل إليها الأحداث الجديدة مجددًا. أعد إرسال ما فاتها من سجل الإرسال.",
+    endpoint_disabled: "تم تعطيل نقطة الاستقبال: لن تصلها أحداث جديدة.",
+    endpoint_deleted: "تم حذف نقطة الاستقبال: لن يُرسَل إليها شيء بعد الآن.",
+    secret_title: "سرّ التوقيع لنقطة الاستقبال",
+    secret_label: "سرّ التوقيع",
+    secret_warning: "انسخه الآن: يُعرض مرة واحدة فقط ولا يمكن عرضه مجددًا. احفظه على خادمك كما تحفظ مفتاح API، وإن فقدته فقم بتدويره.",
+    previous_secret_until: "خلال 24 ساعة يوقّع السرّ السابق كل إرسال أيضًا، حتى",
+    deploy_before: "انشر السرّ الجديد على خادمك قبل ذلك.",
+    back_to_webhooks: "العودة إلى خطافات الويب",
+    url_malformed: "أدخل عنوانًا كاملًا مثل https://example.com/hooks.",
+    url_not_https: "يجب أن يبدأ العنوان بـ https://.",
+    url_credentials: "يجب ألا يحتوي العنوان على اسم مستخدم أو كلمة مرور.",
+    url_too_long: "يجب ألا يتجاوز العنوان 2000 حرف.",
+    url_forbidden: "هذا العنوان غير مسموح: يجب ألا يكون المضيف عنوان loopback أو عنوانًا خاصًا أو محليًا للرابط أو عنوان بيانات السحابة الوصفية.",
+    url_unresolvable: "اسم المضيف في العنوان لا يُحَلّ إلى أي عنوان. تحقّق منه.",
+    unknown_event: "اختر الأحداث من القائمة.",
+    too_many_endpoints: "يمكن أن يكون للعميل 10 نقاط استقبال على الأكثر. احذف واحدة أولًا.",
+    log_help: "آخر 50 محاولة، الأحدث أولًا. تُحفظ المحاولات 30 يومًا.",
+    th_event: "الحدث",
+    th_event_id: "معرّف الحدث",
+    th_attempt: "المحاولة",
+    th_result: "الحالة أو الخطأ",
+    th_latency: "المدة (ملّي ثانية)",
+    th_answer: "الرد (أول 1 كيلوبايت)",
+    no_attempts: "لا توجد محاولات بعد.",
+    redeliver: "إعادة الإرسال",
+    redeliver_since: "إعادة إرسال كل الأحداث منذ",
+    since_label: "منذ",
+    since_help: "وقت بصيغة RFC 3339 مع المنطقة الزمنية، مثل 2026-11-23T00:00:00Z (حيث Z تعني UTC).",
+    redeliver_help: "يحتفظ الحدث المعاد إرساله بمعرّف webhook-id نفسه ويُوقَّع من جديد. والحدث الذي ينتظر محاولته التالية لا يُجدوَل مرتين.",
+    bad_since: "أدخل وقتًا مثل 2026-11-23T00:00:00Z (بصيغة RFC 3339 مع المنطقة الزمنية).",
+    scheduled: "الأحداث المجدولة لإعادة الإرسال:",
+    enable_first: "نقطة الاستقبال هذه معطّلة: فعّلها من صفحة خطافات الويب قبل إعادة الإرسال.",
+    webhooks_heading: "نقاط استقبال خطافات الويب",
+    disabled_by_the_client: "عطّلها العميل",
+    disabled_by_an_operator: "عطّلها أحد المشغّلين",
 };

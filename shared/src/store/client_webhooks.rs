@@ -33,8 +33,9 @@ pub struct EndpointRecord {
     pub disabled_reason: Option<String>,
     /// The current signing secret, sealed.
     pub signing_secret: String,
-    /// The secret before the last rotation, sealed, and until when it still signs.
-    pub previous_secret: Option<(String, String)>,
+    /// Secrets that earlier rotations replaced, sealed, each with until when it still signs (newest first, at
+    /// most [`MAX_PREVIOUS_SECRETS`]).
+    pub previous_secrets: Vec<(String, String)>,
     /// When it was added.
     pub created_at: String,
     /// The first failed attempt since the last success, if the endpoint is failing.
@@ -153,6 +154,9 @@ pub enum NextStep {
     GiveUp,
 }
 
+/// The most replaced secrets an endpoint keeps signing with (three rotations within a day).
+pub const MAX_PREVIOUS_SECRETS: usize = 3;
+
 fn endpoint_from_item(item: &Item, op: &'static str) -> Result<EndpointRecord, StoreError> {
     let events: Vec<String> = match item.get(attr::EVENTS) {
         Some(AttributeValue::L(list)) => list.iter().filter_map(|v| v.as_s().ok().cloned()).collect(),
@@ -160,12 +164,13 @@ fn endpoint_from_item(item: &Item, op: &'static str) -> Result<EndpointRecord, S
     };
     let events = EventSelection::parse(events.iter().map(String::as_str))
         .map_err(|e| StoreError::corrupt(op, format!("events: {e}")))?;
-    let previous = match (
-        optional_string(item, attr::PREVIOUS_SIGNING_SECRET),
-        optional_string(item, attr::PREVIOUS_SECRET_UNTIL),
-    ) {
-        (Some(secret), Some(until)) => Some((secret, until)),
-        _ => None,
+    let previous = match item.get(attr::PREVIOUS_SIGNING_SECRETS) {
+        Some(AttributeValue::L(list)) => list
+            .iter()
+            .filter_map(|entry| entry.as_m().ok())
+            .filter_map(|m| Some((optional_string(m, attr::SECRET)?, optional_string(m, attr::UNTIL)?)))
+            .collect(),
+        _ => Vec::new(),
     };
     Ok(EndpointRecord {
         endpoint_id: string(item, attr::ENDPOINT_ID, op)?,
@@ -175,7 +180,7 @@ fn endpoint_from_item(item: &Item, op: &'static str) -> Result<EndpointRecord, S
         enabled: optional_string(item, attr::STATE).as_deref() == Some("enabled"),
         disabled_reason: optional_string(item, attr::DISABLED_REASON),
         signing_secret: string(item, attr::SIGNING_SECRET, op)?,
-        previous_secret: previous,
+        previous_secrets: previous,
         created_at: string(item, attr::CREATED_AT, op)?,
         failing_since: optional_string(item, attr::FAILING_SINCE),
     })
@@ -337,31 +342,38 @@ impl DynamoStore {
         applied(OP, result)
     }
 
-    /// Replaces the signing secret, keeping the one it replaces signing until `previous_until`; conditioned on the
-    /// current secret being `expected`, so two rotations at once do not both keep "the old one".
+    /// Replaces the signing secret with `new_sealed` and the replaced secrets still signing with `previous` (each
+    /// sealed, with until when it signs); conditioned on the current secret being `expected`, so of two rotations at
+    /// once one wins and the other stores nothing.
     pub async fn rotate_signing_secret(
         &self,
         client_id: &str,
         endpoint_id: &str,
         expected: &str,
         new_sealed: &str,
-        previous_sealed: &str,
-        previous_until: &str,
+        previous: &[(String, String)],
     ) -> Result<bool, StoreError> {
         const OP: &str = "UpdateItem webhook secret";
+        let previous = previous
+            .iter()
+            .map(|(secret, until)| {
+                AttributeValue::M(HashMap::from([
+                    (attr::SECRET.to_owned(), s(secret)),
+                    (attr::UNTIL.to_owned(), s(until)),
+                ]))
+            })
+            .collect();
         let result = self
             .client()
             .update_item()
             .table_name(self.table())
             .set_key(Some(item_key(key::client(client_id), key::webhook(endpoint_id))))
-            .update_expression("SET #secret = :new, #previous = :previous, #until = :until")
+            .update_expression("SET #secret = :new, #previous = :previous")
             .condition_expression("#secret = :expected")
             .expression_attribute_names("#secret", attr::SIGNING_SECRET)
-            .expression_attribute_names("#previous", attr::PREVIOUS_SIGNING_SECRET)
-            .expression_attribute_names("#until", attr::PREVIOUS_SECRET_UNTIL)
+            .expression_attribute_names("#previous", attr::PREVIOUS_SIGNING_SECRETS)
             .expression_attribute_values(":new", s(new_sealed))
-            .expression_attribute_values(":previous", s(previous_sealed))
-            .expression_attribute_values(":until", s(previous_until))
+            .expression_attribute_values(":previous", AttributeValue::L(previous))
             .expression_attribute_values(":expected", s(expected))
             .send()
             .await;

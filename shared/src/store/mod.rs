@@ -42,7 +42,8 @@ use crate::domain::subscription::{DebitGuard, Subscription};
 use crate::domain::time_format::rfc3339_millis;
 pub use accounts::{AccountCreation, StoredSession, User};
 pub use client_webhooks::{
-    AttemptRecord, DeliveryRecord, DeliveryRef, DeliveryState, EndpointRecord, NewDelivery, NextStep, message_image,
+    AttemptRecord, DeliveryRecord, DeliveryRef, DeliveryState, EndpointRecord, MAX_PREVIOUS_SECRETS, NewDelivery,
+    NextStep, message_image,
 };
 pub use console::{ApiKeyRecord, AuditEntry, OrderRecord, OrderTransition, PlanRecord};
 pub use error::{InOperation, StoreError, pause};

@@ -105,8 +105,8 @@ pub mod attr {
     pub const URL: &str = "url";
     pub const EVENTS: &str = "events";
     pub const SIGNING_SECRET: &str = "signingSecret";
-    pub const PREVIOUS_SIGNING_SECRET: &str = "previousSigningSecret";
-    pub const PREVIOUS_SECRET_UNTIL: &str = "previousSecretUntil";
+    pub const PREVIOUS_SIGNING_SECRETS: &str = "previousSigningSecrets";
+    pub const SECRET: &str = "secret";
     pub const DISABLED_REASON: &str = "disabledReason";
     pub const FAILING_SINCE: &str = "failingSince";
     pub const EVENT_ID: &str = "eventId";

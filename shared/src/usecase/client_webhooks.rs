@@ -282,11 +282,12 @@ pub async fn attempt(deps: &Deps, reference: &DeliveryRef) -> Result<Attempt, We
         Ok(secret) => secrets.push(secret),
         Err(err) => warn!(endpoint_id = %endpoint.endpoint_id, error = %err, "signing secret does not open"),
     }
-    if let Some((sealed, until)) = &endpoint.previous_secret
-        && parse_rfc3339(until).is_some_and(|until| until > now)
-        && let Ok(previous) = crate::sealed::open(&pepper, &endpoint.endpoint_id, sealed)
-    {
-        secrets.push(previous);
+    for (sealed, until) in &endpoint.previous_secrets {
+        if parse_rfc3339(until).is_some_and(|until| until > now)
+            && let Ok(previous) = crate::sealed::open(&pepper, &endpoint.endpoint_id, sealed)
+        {
+            secrets.push(previous);
+        }
     }
     let timestamp = now.unix_timestamp();
     let signature = signature_header(

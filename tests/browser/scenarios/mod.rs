@@ -5,6 +5,7 @@ mod getting_started;
 mod harness;
 mod key_rotation;
 mod sign_out;
+mod webhooks;
 
 use futures::future::BoxFuture;
 
@@ -21,5 +22,6 @@ pub fn all() -> Vec<Scenario> {
         ("sign_out_ends_the_session", |ctx| Box::pin(sign_out::run(ctx))),
         ("getting_started", |ctx| Box::pin(getting_started::run(ctx))),
         ("rotate_with_overlap", |ctx| Box::pin(key_rotation::run(ctx))),
+        ("webhook_secret_shown_once", |ctx| Box::pin(webhooks::run(ctx))),
     ]
 }

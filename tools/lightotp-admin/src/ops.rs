@@ -306,6 +306,13 @@ impl Admin {
         }
     }
 
+    /// The same operator tooling, with endpoints allowed where `policy` allows them (tests on the local stack,
+    /// whose receivers listen on loopback).
+    pub fn with_webhook_policy(mut self, policy: lightotp::domain::client_webhook::AddressPolicy) -> Self {
+        self.console.webhook_policy = policy;
+        self
+    }
+
     pub(crate) async fn existing_client(&self, client_id: &str) -> Result<ClientProfile, AdminError> {
         self.store.client_profile(client_id).await?.ok_or_else(|| AdminError::NotFound(format!("client {client_id}")))
     }

@@ -39,7 +39,7 @@ impl From<&EndpointRecord> for EndpointView {
             state: if e.enabled { "enabled" } else { "disabled" },
             disabled_reason: e.disabled_reason.clone(),
             failing_since: e.failing_since.clone(),
-            previous_secret_until: e.previous_secret.as_ref().map(|(_, until)| until.clone()),
+            previous_secret_until: e.previous_secrets.iter().map(|(_, until)| until.clone()).max(),
             created_at: e.created_at.clone(),
         }
     }

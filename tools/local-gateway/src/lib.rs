@@ -92,6 +92,7 @@ pub fn router(gateway: Gateway) -> Router {
         )
         .route("/_local/sweep", post(sweep_now))
         .route("/_local/webhooks/deliver", post(deliver_webhooks_now))
+        .route("/_local/webhooks/crash-next", post(crash_next_webhook_pass))
         .route("/_local/clock", get(clock_now))
         .route("/_local/clock/advance", post(clock_advance))
         .route("/_local/health", get(|| async { axum::Json(json!({"ok": true, "pid": std::process::id()})) }))
@@ -184,30 +185,19 @@ async fn sweep_now(State(gateway): State<Gateway>) -> Response {
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct DeliverOptions {
-    /// Simulate a delivery function killed after recording the stream's events, before enqueueing them.
-    #[serde(default)]
-    crash_after_recording: bool,
-}
-
 /// Delivers every client webhook due now: reads the stream, runs the due retries, drains the queue
 /// (docs/local-stack.md, "Client webhooks, locally").
-async fn deliver_webhooks_now(State(gateway): State<Gateway>, body: Bytes) -> Response {
-    let options = if body.is_empty() { Ok(DeliverOptions::default()) } else { serde_json::from_slice(&body) };
-    let Ok(options) = options else {
-        return (
-            StatusCode::BAD_REQUEST,
-            axum::Json(json!({"error": "expected no body or {\"crashAfterRecording\": true}"})),
-        )
-            .into_response();
-    };
-    let mode = if options.crash_after_recording { webhooks::Mode::CrashAfterRecording } else { webhooks::Mode::Normal };
-    match gateway.webhooks.pass(mode).await {
+async fn deliver_webhooks_now(State(gateway): State<Gateway>) -> Response {
+    match gateway.webhooks.pass().await {
         Ok(pass) => axum::Json(pass).into_response(),
         Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"error": err}))).into_response(),
     }
+}
+
+/// Makes the next delivery pass that records events die before enqueueing them (a test's crash).
+async fn crash_next_webhook_pass(State(gateway): State<Gateway>) -> Response {
+    gateway.webhooks.crash_next_pass();
+    axum::Json(json!({"crashNext": true})).into_response()
 }
 
 /// Runs the sweep every `period`, as the schedule does on AWS, until the process ends.

@@ -6,6 +6,7 @@
 //! batch waiting on an endpoint that never answers holds up no other. Passes never overlap.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_sdk_dynamodbstreams::types::{AttributeValue, Record, ShardIteratorType};
 use base64::Engine;
@@ -22,8 +23,11 @@ const STREAM_BATCH: usize = 100;
 pub struct LocalWebhooks {
     deps: Arc<Deps>,
     streams: aws_sdk_dynamodbstreams::Client,
-    /// The stream position: the last sequence number handled. The lock also keeps passes from overlapping.
+    /// The stream position: the last sequence number handled. The lock also keeps passes' reading from
+    /// overlapping.
     checkpoint: Mutex<Option<String>>,
+    /// Set by a test: the next pass that records events dies before enqueueing them.
+    crash_next: AtomicBool,
 }
 
 /// What one pass did (`POST /_local/webhooks/deliver` answers it).
@@ -37,55 +41,63 @@ pub struct Pass {
     pub events: usize,
 }
 
-/// What a pass is asked to do.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Mode {
-    /// Everything, as on AWS.
-    #[default]
-    Normal,
-    /// Record the stream's events and then die before handing them to the queue, as a function killed there would:
-    /// the checkpoint stays, and nothing is enqueued (a test's crash).
-    CrashAfterRecording,
-}
-
 impl LocalWebhooks {
     /// The event sources over `deps`, reading the stream through `streams`.
     pub fn new(deps: Arc<Deps>, streams: aws_sdk_dynamodbstreams::Client) -> Self {
-        Self { deps, streams, checkpoint: Mutex::new(None) }
+        Self { deps, streams, checkpoint: Mutex::new(None), crash_next: AtomicBool::new(false) }
     }
 
-    /// One pass: the stream, the schedule, the queue.
-    pub async fn pass(&self, mode: Mode) -> Result<Pass, String> {
-        let mut checkpoint = self.checkpoint.lock().await;
+    /// Makes the next pass that records deliveries die right after recording them, before enqueueing: a test's
+    /// crash.
+    pub fn crash_next_pass(&self) {
+        self.crash_next.store(true, Ordering::SeqCst);
+    }
+
+    /// One pass: the stream, the schedule, then the queue. Only reading is serialized: the attempts of a pass run
+    /// after it lets go, so a pass waiting on a slow endpoint never holds up the next pass.
+    pub async fn pass(&self) -> Result<Pass, String> {
         let mut pass = Pass::default();
-        let records = self.read_stream(checkpoint.as_deref()).await?;
-        for batch in records.chunks(STREAM_BATCH) {
-            let Some(last) = batch.last().and_then(|r| r.dynamodb()).and_then(|d| d.sequence_number()) else {
-                continue;
-            };
-            let wanted: Vec<Value> = batch.iter().filter_map(lambda_record).filter(passes_filter).collect();
-            if !wanted.is_empty() {
-                let deliver_webhooks::Trigger::Stream(changes) =
-                    deliver_webhooks::trigger(&json!({ "Records": wanted }))
-                else {
-                    return Err("a stream event was not read as one".to_owned());
+        let received = {
+            let mut checkpoint = self.checkpoint.lock().await;
+            let records = self.read_stream(checkpoint.as_deref()).await?;
+            for batch in records.chunks(STREAM_BATCH) {
+                let Some(last) = batch.last().and_then(|r| r.dynamodb()).and_then(|d| d.sequence_number()) else {
+                    continue;
                 };
-                if mode == Mode::CrashAfterRecording {
-                    lightotp::usecase::client_webhooks::record(&self.deps, &changes)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    return Ok(pass);
+                let wanted: Vec<Value> = batch.iter().filter_map(lambda_record).filter(passes_filter).collect();
+                if !wanted.is_empty() {
+                    let deliver_webhooks::Trigger::Stream(changes) =
+                        deliver_webhooks::trigger(&json!({ "Records": wanted }))
+                    else {
+                        return Err("a stream event was not read as one".to_owned());
+                    };
+                    let recorded = if self.crash_next.load(Ordering::SeqCst) {
+                        let (recorded, fresh) = lightotp::usecase::client_webhooks::record(&self.deps, &changes)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                        if recorded.deliveries > 0 {
+                            // The crash a test asked for: the deliveries are recorded, the queue never hears of
+                            // them and the checkpoint stays where it was.
+                            self.crash_next.store(false, Ordering::SeqCst);
+                            tracing::warn!(deliveries = recorded.deliveries, "local webhooks: died after recording");
+                            return Ok(pass);
+                        }
+                        self.deps.webhook_queue.enqueue(&fresh).await.map_err(|e| e.to_string())?;
+                        recorded
+                    } else {
+                        // As the event source mapping: on an error the batch is read again next time.
+                        deliver_webhooks::record_and_enqueue(&self.deps, &changes).await.map_err(|e| e.to_string())?
+                    };
+                    pass.events += recorded.events;
                 }
-                match deliver_webhooks::record_and_enqueue(&self.deps, &changes).await {
-                    Ok(recorded) => pass.events += recorded.events,
-                    // As the event source mapping: the batch is read again next time.
-                    Err(err) => return Err(err.to_string()),
-                }
+                *checkpoint = Some(last.to_owned());
             }
-            *checkpoint = Some(last.to_owned());
-        }
-        deliver_webhooks::handle(&self.deps, json!({"source": "local schedule"})).await.map_err(|e| e.to_string())?;
-        let (delivered, failed) = self.drain_queue().await?;
+            deliver_webhooks::handle(&self.deps, json!({"source": "local schedule"}))
+                .await
+                .map_err(|e| e.to_string())?;
+            self.receive_all().await?
+        };
+        let (delivered, failed) = self.attempt(received).await?;
         pass.delivered = delivered;
         pass.failed = failed;
         Ok(pass)
@@ -148,63 +160,79 @@ impl LocalWebhooks {
         Ok(records)
     }
 
-    /// Receives until the queue is empty; each batch of ten is attempted on its own task, and its handled
-    /// messages deleted (what the SQS event source does with a function's answer).
-    async fn drain_queue(&self) -> Result<(usize, usize), String> {
-        let Some(url) = self.deps.webhook_queue.url().map(str::to_owned) else { return Ok((0, 0)) };
-        let sqs = self.deps.webhook_queue.client().clone();
+    /// Receives every visible message, in batches of ten (received messages stay invisible to other passes).
+    async fn receive_all(&self) -> Result<Vec<Vec<Received>>, String> {
+        let Some(url) = self.deps.webhook_queue.url() else { return Ok(Vec::new()) };
+        let sqs = self.deps.webhook_queue.client();
         let mut batches = Vec::new();
         loop {
             let out = sqs
                 .receive_message()
-                .queue_url(&url)
+                .queue_url(url)
                 .max_number_of_messages(10)
                 .wait_time_seconds(0)
                 .send()
                 .await
                 .map_err(|e| format!("ReceiveMessage: {}", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
             if out.messages().is_empty() {
-                break;
+                return Ok(batches);
             }
-            let messages: Vec<(String, String, String)> = out
-                .messages()
-                .iter()
-                .map(|m| {
-                    (
-                        m.message_id().unwrap_or_default().to_owned(),
-                        m.body().unwrap_or_default().to_owned(),
-                        m.receipt_handle().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect();
-            let deps = Arc::clone(&self.deps);
-            let (sqs, url) = (sqs.clone(), url.clone());
-            batches.push(tokio::spawn(async move {
-                let bodies: Vec<(String, String)> =
-                    messages.iter().map(|(id, body, _)| (id.clone(), body.clone())).collect();
-                let outcomes = deliver_webhooks::attempt_all(&deps, &bodies).await;
-                let mut counts = (0, 0);
-                for ((_, outcome), (_, _, receipt)) in outcomes.iter().zip(&messages) {
-                    match outcome {
-                        Some(Attempt::Delivered) => counts.0 += 1,
-                        Some(Attempt::WillRetry | Attempt::Failed) => counts.1 += 1,
-                        Some(Attempt::Skipped) => {}
-                        // Reported failed: it stays, and comes back when its visibility timeout ends.
-                        None => continue,
-                    }
-                    let _ = sqs.delete_message().queue_url(&url).receipt_handle(receipt).send().await;
-                }
-                counts
-            }));
+            batches.push(
+                out.messages()
+                    .iter()
+                    .map(|m| Received {
+                        id: m.message_id().unwrap_or_default().to_owned(),
+                        body: m.body().unwrap_or_default().to_owned(),
+                        receipt: m.receipt_handle().unwrap_or_default().to_owned(),
+                    })
+                    .collect(),
+            );
         }
+    }
+
+    /// Attempts each batch on its own task, as Lambda scales out over batches, and deletes the messages the
+    /// function handled (what the SQS event source does with its answer); returns (delivered, failed).
+    async fn attempt(&self, batches: Vec<Vec<Received>>) -> Result<(usize, usize), String> {
+        let Some(url) = self.deps.webhook_queue.url().map(str::to_owned) else { return Ok((0, 0)) };
+        let tasks: Vec<_> = batches
+            .into_iter()
+            .map(|batch| {
+                let deps = Arc::clone(&self.deps);
+                let url = url.clone();
+                tokio::spawn(async move {
+                    let bodies: Vec<(String, String)> = batch.iter().map(|m| (m.id.clone(), m.body.clone())).collect();
+                    let outcomes = deliver_webhooks::attempt_all(&deps, &bodies).await;
+                    let sqs = deps.webhook_queue.client();
+                    let mut counts = (0, 0);
+                    for ((_, outcome), message) in outcomes.iter().zip(&batch) {
+                        match outcome {
+                            Some(Attempt::Delivered) => counts.0 += 1,
+                            Some(Attempt::WillRetry | Attempt::Failed) => counts.1 += 1,
+                            Some(Attempt::Skipped) => {}
+                            // Reported failed: it stays, and comes back when its visibility timeout ends.
+                            None => continue,
+                        }
+                        let _ = sqs.delete_message().queue_url(&url).receipt_handle(&message.receipt).send().await;
+                    }
+                    counts
+                })
+            })
+            .collect();
         let mut totals = (0, 0);
-        for batch in batches {
-            let (delivered, failed) = batch.await.map_err(|e| format!("a delivery batch panicked: {e}"))?;
+        for task in tasks {
+            let (delivered, failed) = task.await.map_err(|e| format!("a delivery batch panicked: {e}"))?;
             totals.0 += delivered;
             totals.1 += failed;
         }
         Ok(totals)
     }
+}
+
+/// A received queue message.
+struct Received {
+    id: String,
+    body: String,
+    receipt: String,
 }
 
 /// Runs a pass every `period`, as the event sources and the schedule do on AWS, until the process ends.
@@ -213,7 +241,7 @@ pub async fn deliver_periodically(webhooks: Arc<LocalWebhooks>, period: std::tim
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        if let Err(err) = webhooks.pass(Mode::Normal).await {
+        if let Err(err) = webhooks.pass().await {
             tracing::warn!(error = %err, "local webhook pass failed; the next one reads the same records again");
         }
     }

@@ -1,18 +1,21 @@
-//! A client's pages: Overview, Subscriptions (plans, orders), API Keys. Every read and write is keyed by the
-//! signed-in user's client, so another client's order or key is simply not found.
+//! A client's pages: Overview, Subscriptions (plans, orders), API Keys, Webhooks. Every read and write is keyed by
+//! the signed-in user's client, so another client's order, key or endpoint is simply not found.
 
 use lambda_http::http::StatusCode;
 use lightotp::domain::account::optional_text;
 use lightotp::domain::console::{NOTES_CHARS, Overlap, key_expiry, key_name};
+use lightotp::domain::time_format::rfc3339_millis;
 use lightotp::usecase::console::accounts;
 use lightotp::usecase::console::api_keys::{self, CreatedKey};
 use lightotp::usecase::console::clients;
 use lightotp::usecase::console::orders::{self, OrderRefusal};
+use lightotp::usecase::console::webhooks::{self, EndpointRefusal, NewSecret, Redeliver, RedeliverRefusal};
 
 use super::{Ctx, Failure, Outcome, render};
 use crate::pages::{
-    KeyRow, KeyShownPage, KeysPage, NewKeyPage, OrderPage, OrderRow, OverviewPage, PlanCard, PlansPage, RotatePage,
-    SubscriptionRow, SubscriptionsPage, field_message,
+    AttemptRow, EndpointForm, EndpointRow, KeyRow, KeyShownPage, KeysPage, NewKeyPage, OrderPage, OrderRow,
+    OverviewPage, PlanCard, PlansPage, RotatePage, SubscriptionRow, SubscriptionsPage, WebhookLogPage,
+    WebhookSecretPage, WebhooksPage, field_message, url_message, when,
 };
 use crate::web::Reply;
 
@@ -34,6 +37,14 @@ pub async fn route(ctx: &Ctx<'_>) -> Outcome {
         ("POST", ["keys", key_id, "revoke"]) => revoke(ctx, client_id, key_id).await,
         ("GET", ["keys", key_id, "rotate"]) => rotate_page(ctx, client_id, key_id, None).await,
         ("POST", ["keys", key_id, "rotate"]) => rotate(ctx, client_id, key_id).await,
+        ("GET", ["webhooks"]) => webhooks_page(ctx, client_id, EndpointForm::new(String::new(), &[]), None).await,
+        ("POST", ["webhooks"]) => add_endpoint(ctx, client_id).await,
+        ("GET", ["webhooks", id]) => delivery_log(ctx, client_id, endpoint(id)?, LogForm::default()).await,
+        ("POST", ["webhooks", id, "enable"]) => set_enabled(ctx, client_id, endpoint(id)?, true).await,
+        ("POST", ["webhooks", id, "disable"]) => set_enabled(ctx, client_id, endpoint(id)?, false).await,
+        ("POST", ["webhooks", id, "rotate"]) => rotate_secret(ctx, client_id, endpoint(id)?).await,
+        ("POST", ["webhooks", id, "delete"]) => delete_endpoint(ctx, client_id, endpoint(id)?).await,
+        ("POST", ["webhooks", id, "redeliver"]) => redeliver(ctx, client_id, endpoint(id)?).await,
         _ => Err(Failure::NotFound),
     }
 }
@@ -243,5 +254,171 @@ async fn rotate(ctx: &Ctx<'_>, client_id: &str, key_id: &str) -> Outcome {
     match api_keys::rotate_key(&ctx.console, client_id, key_id, overlap, ctx.now).await? {
         Ok(created) => key_shown(ctx, name, created),
         Err(_) => Err(Failure::NotFound),
+    }
+}
+
+/// The add-endpoint form names each event's checkbox `event:<type>` (a form field is read once by name).
+const EVENT_FIELD: &str = "event:";
+
+/// How many attempts the delivery log shows.
+const LOG_ATTEMPTS: i32 = 50;
+
+/// An endpoint id from the path: ids are UUIDs, so anything else is no endpoint of anyone's (and never reaches the
+/// table).
+fn endpoint(id: &str) -> Result<&str, Failure> {
+    uuid::Uuid::try_parse(id).map(|_| id).map_err(|_| Failure::NotFound)
+}
+
+/// The Webhooks page: the endpoints and the add form (`form`, with its problems after a refused add).
+async fn webhooks_page(
+    ctx: &Ctx<'_>,
+    client_id: &str,
+    form: EndpointForm,
+    refused: Option<(StatusCode, Option<&'static str>)>,
+) -> Outcome {
+    let t = ctx.t();
+    let endpoints = webhooks::list_endpoints(&ctx.console, client_id).await?;
+    let now = rfc3339_millis(ctx.now);
+    let mut c = ctx.chrome(t.webhooks_title);
+    c.notice = match ctx.visit.param("notice") {
+        "enabled" => Some(t.endpoint_enabled),
+        "disabled" => Some(t.endpoint_disabled),
+        "deleted" => Some(t.endpoint_deleted),
+        _ => None,
+    };
+    let (status, problem) = refused.unwrap_or((StatusCode::OK, None));
+    c.problem = problem;
+    let endpoints = endpoints.iter().map(|e| EndpointRow::of(t, e, &now)).collect();
+    render(status, &WebhooksPage { c, endpoints, form })
+}
+
+/// A new signing secret, shown this once, never stored by the browser.
+fn secret_shown(ctx: &Ctx<'_>, new: NewSecret) -> Outcome {
+    let page = WebhookSecretPage {
+        c: ctx.chrome(ctx.t().secret_title),
+        url: new.url,
+        secret: new.signing_secret,
+        previous_until: new.previous_secret_until.as_deref().map(when),
+    };
+    Ok(render(StatusCode::OK, &page)?.no_store())
+}
+
+async fn add_endpoint(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
+    let t = ctx.t();
+    let raw_url = ctx.visit.field("url");
+    let mut chosen: Vec<&str> =
+        ctx.visit.form.iter().flat_map(|form| form.keys()).filter_map(|name| name.strip_prefix(EVENT_FIELD)).collect();
+    chosen.sort_unstable();
+    let kept_url = raw_url.chars().take(lightotp::domain::client_webhook::EndpointUrl::MAX_LEN).collect();
+    let mut form = EndpointForm::new(kept_url, &chosen);
+    if raw_url.trim().is_empty() {
+        form.url_error = Some(t.err_empty);
+        return webhooks_page(ctx, client_id, form, Some((StatusCode::BAD_REQUEST, None))).await;
+    }
+    let refused = match webhooks::add_endpoint(&ctx.console, client_id, raw_url, &chosen, ctx.now).await? {
+        Ok(new) => return secret_shown(ctx, new),
+        Err(EndpointRefusal::Url(refusal)) => {
+            form.url_error = Some(url_message(t, &refusal));
+            (StatusCode::BAD_REQUEST, None)
+        }
+        Err(EndpointRefusal::Events(_)) => {
+            form.events_error = Some(t.unknown_event);
+            (StatusCode::BAD_REQUEST, None)
+        }
+        Err(EndpointRefusal::TooMany) => (StatusCode::CONFLICT, Some(t.too_many_endpoints)),
+    };
+    webhooks_page(ctx, client_id, form, Some(refused)).await
+}
+
+async fn set_enabled(ctx: &Ctx<'_>, client_id: &str, endpoint_id: &str, enabled: bool) -> Outcome {
+    match webhooks::set_enabled(&ctx.console, client_id, endpoint_id, enabled, "client").await? {
+        Ok(()) if enabled => Ok(Reply::redirect("/dashboard/webhooks?notice=enabled")),
+        Ok(()) => Ok(Reply::redirect("/dashboard/webhooks?notice=disabled")),
+        Err(_) => Err(Failure::NotFound),
+    }
+}
+
+async fn rotate_secret(ctx: &Ctx<'_>, client_id: &str, endpoint_id: &str) -> Outcome {
+    match webhooks::rotate_secret(&ctx.console, client_id, endpoint_id, ctx.now).await? {
+        Ok(new) => secret_shown(ctx, new),
+        // No such endpoint of this client's (or a rotation racing this one won, and this secret was never stored).
+        Err(_) => Err(Failure::NotFound),
+    }
+}
+
+async fn delete_endpoint(ctx: &Ctx<'_>, client_id: &str, endpoint_id: &str) -> Outcome {
+    match webhooks::delete_endpoint(&ctx.console, client_id, endpoint_id).await? {
+        Ok(()) => Ok(Reply::redirect("/dashboard/webhooks?notice=deleted")),
+        Err(_) => Err(Failure::NotFound),
+    }
+}
+
+/// The "since" form as sent back after a refused redelivery.
+struct LogForm {
+    status: StatusCode,
+    /// The field's value; empty: a day before now.
+    since: String,
+    since_error: Option<&'static str>,
+}
+
+impl Default for LogForm {
+    fn default() -> Self {
+        Self { status: StatusCode::OK, since: String::new(), since_error: None }
+    }
+}
+
+/// An endpoint's delivery log and redelivery forms.
+async fn delivery_log(ctx: &Ctx<'_>, client_id: &str, endpoint_id: &str, form: LogForm) -> Outcome {
+    let t = ctx.t();
+    let attempts = webhooks::attempt_log(&ctx.console, client_id, endpoint_id, LOG_ATTEMPTS)
+        .await?
+        .map_err(|_| Failure::NotFound)?;
+    let endpoints = webhooks::list_endpoints(&ctx.console, client_id).await?;
+    let endpoint = endpoints.iter().find(|e| e.endpoint_id == endpoint_id).ok_or(Failure::NotFound)?;
+    let page = WebhookLogPage {
+        c: ctx.chrome(t.delivery_log),
+        endpoint: EndpointRow::of(t, endpoint, &rfc3339_millis(ctx.now)),
+        attempts: attempts.iter().map(AttemptRow::of).collect(),
+        since: if form.since.is_empty() { a_day_before(ctx.now) } else { form.since },
+        since_error: form.since_error,
+        scheduled: ctx.visit.param("scheduled").parse().ok(),
+    };
+    render(form.status, &page)
+}
+
+/// The "since" field's first value: 24 hours before `now`, to the minute, in UTC (`2026-11-22T09:13:00Z`).
+fn a_day_before(now: time::OffsetDateTime) -> String {
+    let at = now.to_offset(time::UtcOffset::UTC) - time::Duration::days(1);
+    format!("{:04}-{:02}-{:02}T{:02}:{:02}:00Z", at.year(), u8::from(at.month()), at.day(), at.hour(), at.minute())
+}
+
+async fn redeliver(ctx: &Ctx<'_>, client_id: &str, endpoint_id: &str) -> Outcome {
+    let t = ctx.t();
+    let event = ctx.visit.field("event").trim();
+    let what = if event.is_empty() {
+        let raw = ctx.visit.field("since");
+        match webhooks::parse_since(raw) {
+            Some(since) => Redeliver::Since(since),
+            None => {
+                let problem = if raw.trim().is_empty() { t.err_empty } else { t.bad_since };
+                let form = LogForm {
+                    status: StatusCode::BAD_REQUEST,
+                    since: raw.chars().take(40).collect(),
+                    since_error: Some(problem),
+                };
+                return delivery_log(ctx, client_id, endpoint_id, form).await;
+            }
+        }
+    } else {
+        Redeliver::Event(event.chars().take(200).collect())
+    };
+    match webhooks::redeliver(&ctx.console, client_id, endpoint_id, &what, ctx.now).await? {
+        Ok(scheduled) => Ok(Reply::redirect(format!("/dashboard/webhooks/{endpoint_id}?scheduled={scheduled}"))),
+        Err(RedeliverRefusal::NoSuchEndpoint) => Err(Failure::NotFound),
+        // The page says why: the endpoint must be enabled first.
+        Err(RedeliverRefusal::Disabled) => {
+            delivery_log(ctx, client_id, endpoint_id, LogForm { status: StatusCode::CONFLICT, ..LogForm::default() })
+                .await
+        }
     }
 }

@@ -21,6 +21,9 @@ use crate::pages::{Chrome, MessagePage, Nav};
 use crate::texts::Texts;
 use crate::web::{LANGUAGE_COOKIE, Reply, VISITOR_COOKIE, Visit};
 
+/// The webhooks guide for client developers (docs/webhooks.md), linked from the Webhooks page and served as text.
+const WEBHOOKS_GUIDE: &str = include_str!("../../../../docs/webhooks.md");
+
 /// Why a request gets an error page instead of what it asked for.
 #[derive(Debug)]
 pub enum Failure {
@@ -169,6 +172,9 @@ pub async fn serve(app: &Dashboard, request: &Request) -> Response<Body> {
         }
         ("GET", ["docs", "openapi.yaml"]) => {
             return Reply::asset("application/yaml; charset=utf-8", crate::reference::OPENAPI_YAML);
+        }
+        ("GET", ["docs", "webhooks.md"]) => {
+            return Reply::asset("text/plain; charset=utf-8", WEBHOOKS_GUIDE);
         }
         _ => {}
     }

@@ -6,11 +6,12 @@ use lightotp::domain::account::{FieldError, optional_text, short_text};
 use lightotp::domain::console::{PlanDraft, REASON_CHARS, credits};
 use lightotp::usecase::console::clients::{self, ClientActionRefusal};
 use lightotp::usecase::console::orders::{self, OrderRefusal};
+use lightotp::usecase::console::webhooks;
 
 use super::{Ctx, Failure, Outcome, render};
 use crate::pages::{
-    AuditRow, ClientRow, KeyRow, OpsClientPage, OpsClientsPage, OpsOrdersPage, OpsPlanEditPage, OpsPlansPage,
-    OpsPricingPage, OrderRow, PlanCard, PlanForm, QueueRow, SubscriptionRow, field_message, when,
+    AuditRow, ClientRow, EndpointRow, KeyRow, OpsClientPage, OpsClientsPage, OpsOrdersPage, OpsPlanEditPage,
+    OpsPlansPage, OpsPricingPage, OrderRow, PlanCard, PlanForm, QueueRow, SubscriptionRow, field_message, when,
 };
 use crate::web::Reply;
 
@@ -124,6 +125,8 @@ async fn search(ctx: &Ctx<'_>) -> Outcome {
 async fn client_page(ctx: &Ctx<'_>, client_id: &str, problem: Option<&'static str>) -> Outcome {
     let t = ctx.t();
     let file = clients::client_file(&ctx.console, client_id, ctx.now).await?.ok_or(Failure::NotFound)?;
+    let endpoints = webhooks::list_endpoints(&ctx.console, client_id).await?;
+    let now = lightotp::domain::time_format::rfc3339_millis(ctx.now);
     let profile = &file.summary.profile;
     let mut c = ctx.chrome(&profile.name);
     c.problem = problem;
@@ -142,6 +145,7 @@ async fn client_page(ctx: &Ctx<'_>, client_id: &str, problem: Option<&'static st
         subscriptions: file.summary.subscriptions.iter().map(|s| SubscriptionRow::of(t, s)).collect(),
         orders: file.summary.orders.iter().map(|o| OrderRow::of(t, o)).collect(),
         keys: file.keys.iter().map(|k| KeyRow::of(t, k)).collect(),
+        webhooks: endpoints.iter().map(|e| EndpointRow::for_operator(t, e, &now)).collect(),
         audit: file.audit.iter().map(AuditRow::of).collect(),
     };
     render(if problem.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK }, &page)

@@ -97,7 +97,7 @@ pub async fn add_endpoint(
         enabled: true,
         disabled_reason: None,
         signing_secret: sealed,
-        previous_secret: None,
+        previous_secrets: Vec::new(),
         created_at: rfc3339_millis(now),
         failing_since: None,
     };
@@ -136,7 +136,8 @@ pub async fn delete_endpoint(
 }
 
 /// Gives an endpoint a new signing secret; the one it replaces keeps signing too for 24 hours, so the client can
-/// deploy the new one without dropping a delivery.
+/// deploy the new one without dropping a delivery. Secrets replaced earlier keep signing until their own 24 hours
+/// end (the newest three), so two rotations in a row (a double click) never stop the secret the client has deployed.
 pub async fn rotate_secret(
     console: &Console,
     client_id: &str,
@@ -148,16 +149,18 @@ pub async fn rotate_secret(
     let pepper = console.pepper().await?;
     let sealed = crate::sealed::seal(&pepper, endpoint_id, &secret).map_err(|e| ConsoleError::Random(e.to_string()))?;
     let until = rfc3339_millis(now + ROTATION_OVERLAP);
+    let mut previous = vec![(endpoint.signing_secret.clone(), until.clone())];
+    previous.extend(
+        endpoint
+            .previous_secrets
+            .iter()
+            .filter(|(_, until)| parse_rfc3339(until).is_some_and(|until| until > now))
+            .cloned(),
+    );
+    previous.truncate(crate::store::MAX_PREVIOUS_SECRETS);
     let rotated = console
         .store
-        .rotate_signing_secret(
-            client_id,
-            endpoint_id,
-            &endpoint.signing_secret,
-            &sealed,
-            &endpoint.signing_secret,
-            &until,
-        )
+        .rotate_signing_secret(client_id, endpoint_id, &endpoint.signing_secret, &sealed, &previous)
         .await?;
     if !rotated {
         // Another rotation got there first: this secret was never stored, so it must not be shown.

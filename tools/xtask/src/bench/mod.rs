@@ -9,6 +9,7 @@ mod events;
 mod load;
 mod report;
 mod runtime;
+mod webhooks;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -30,7 +31,7 @@ const WARMUP: usize = 10;
 /// The bare function every other is compared with.
 const FLOOR: &str = "bench-floor";
 /// The functions, as their binaries are named.
-const FUNCTIONS: [&str; 7] = [
+const FUNCTIONS: [&str; 8] = [
     "send-message",
     "check-message-status",
     "whatsapp-webhook",
@@ -38,6 +39,7 @@ const FUNCTIONS: [&str; 7] = [
     "otp-initiate",
     "otp-verify",
     "dashboard",
+    "deliver-webhooks",
 ];
 /// Dashboard sign-ins measured (each hashes a password with Argon2id: fewer than the API's invocations).
 const SIGN_INS: usize = 50;
@@ -166,6 +168,17 @@ fn admin(env: &[(String, String)], args: &[&str]) -> Result<Value, String> {
 /// A client of the bench's own: a sender, a template, `credits` on a subscription (none when 0), `wallet`
 /// credits for the Verify API; returns its API key.
 fn tenant(env: &[(String, String)], name: &str, run_id: u32, credits: u64, wallet: u64) -> Result<String, String> {
+    tenant_with_id(env, name, run_id, credits, wallet).map(|(_, key)| key)
+}
+
+/// As [`tenant`], and the client's id first.
+fn tenant_with_id(
+    env: &[(String, String)],
+    name: &str,
+    run_id: u32,
+    credits: u64,
+    wallet: u64,
+) -> Result<(String, String), String> {
     let email = format!("{}-{run_id}@example.com", name.to_lowercase());
     let client = admin(env, &["client", "create", "--name", name, "--email", &email])?;
     let id = client["clientId"].as_str().unwrap_or_default().to_owned();
@@ -182,7 +195,7 @@ fn tenant(env: &[(String, String)], name: &str, run_id: u32, credits: u64, walle
         admin(env, &["wallet", "top-up", "--client", &id, "--credits", &wallet.to_string()])?;
     }
     let key = admin(env, &["key", "create", "--client", &id])?;
-    Ok(key["apiKey"].as_str().unwrap_or_default().to_owned())
+    Ok((id, key["apiKey"].as_str().unwrap_or_default().to_owned()))
 }
 
 /// Sends `request` and reads the answer as JSON; an error names `what`.
@@ -353,6 +366,10 @@ pub async fn bench() -> Result<(), String> {
     let sweeps = (0..WARMUP + 50).map(|_| events::schedule()).collect();
     functions.push(measure("sweep-stuck-messages", &release.join("sweep-stuck-messages"), &env, sweeps).await?.0);
 
+    eprintln!("xtask: measuring deliver-webhooks (its schedule: the due retries, none due)");
+    let ticks = (0..WARMUP + 50).map(|_| events::schedule()).collect();
+    functions.push(measure("deliver-webhooks", &release.join("deliver-webhooks"), &env, ticks).await?.0);
+
     eprintln!("xtask: measuring otp-initiate");
     let initiate = |block: u8, i: usize, receiver: &str| events::initiate(&key, receiver, &events::ip(block, i));
     let receivers: Vec<String> = (0..n).map(|i| events::phone(run_id, 5, i)).collect();
@@ -422,6 +439,18 @@ pub async fn bench() -> Result<(), String> {
     let load = load::load_run(&api_url, &aws_url, &key).await?;
 
     phases.mark("load run");
+    eprintln!("xtask: client webhooks delivered by the local stack ({} events)", webhooks::EVENTS);
+    let (hooks_client, hooks_key) = tenant_with_id(&env, "Hooks", run_id, 1_000, 0)?;
+    let webhooks = webhooks::delivery_run(
+        &env,
+        (&api_url, &whatsapp_url),
+        &hooks_client,
+        &hooks_key,
+        &format!("bench-hooks-{run_id}"),
+        run_id,
+    )
+    .await?;
+    phases.mark("webhooks");
     let warm = |name: &str| {
         functions.iter().find(|r| r["function"] == name).and_then(|r| r["warmMs"]["median"].as_f64()).unwrap_or(0.0)
     };
@@ -463,6 +492,7 @@ pub async fn bench() -> Result<(), String> {
         "budgets": budgets,
         "requests": requests,
         "load": load,
+        "webhooks": webhooks,
         "dollarsPerMillionOtps": dollars,
         "secondsPerPhase": phases.seconds,
     });

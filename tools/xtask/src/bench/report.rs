@@ -155,6 +155,14 @@ pub fn markdown(report: &Value) -> String {
         f(&load["emulatorBusy"]) * 100.0,
         line(&load["emulatorGetItem"]),
     ));
+    let webhooks = &report["webhooks"];
+    out.push_str(&format!(
+        "\nClient webhooks: the local stack delivered {} events to one endpoint on loopback in {:.1} s ({:.0} events/s); \
+         SendMessage and the status webhook make no request for them (events come from the table's stream).\n",
+        webhooks["events"],
+        f(&webhooks["seconds"]),
+        f(&webhooks["perSecond"]),
+    ));
     let phases: Vec<String> = report["secondsPerPhase"]
         .as_array()
         .into_iter()

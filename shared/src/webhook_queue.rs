@@ -1,10 +1,10 @@
 //! The queue of client webhook deliveries (SQS) and its dead-letter queue. A message names one delivery
-//! ([`DeliveryRef`]); the delivery's state lives in the table, so a message seen twice attempts at most once per
-//! state (docs/webhooks.md, docs/architecture.md).
+//! ([`QueuedDelivery`]: the delivery and the due time it was enqueued under); the delivery's state lives in the
+//! table, so a message seen twice, or late, attempts at most once per due time (docs/webhooks.md, docs/architecture.md).
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
-use crate::store::DeliveryRef;
+use crate::store::{DeliveryRef, QueuedDelivery};
 
 /// SQS refused or could not be reached.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +51,7 @@ impl DeliveryQueue {
 
     /// Sends one message per delivery, ten to a `SendMessageBatch`. Fails if any entry was refused: the caller's
     /// deliveries then become due again when their lease ends, so nothing is lost.
-    pub async fn enqueue(&self, deliveries: &[DeliveryRef]) -> Result<(), QueueError> {
+    pub async fn enqueue(&self, deliveries: &[QueuedDelivery]) -> Result<(), QueueError> {
         const OP: &str = "SendMessageBatch";
         let url = self.url.as_deref().ok_or_else(|| QueueError::new(OP, "WEBHOOK_QUEUE_URL is not set"))?;
         for chunk in deliveries.chunks(10) {

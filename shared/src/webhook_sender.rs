@@ -11,6 +11,9 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use crate::domain::client_webhook::{AddressPolicy, EndpointUrl, UrlRefusal, answer_excerpt};
 
+/// How long a host name may take to resolve.
+const DNS_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Resolves a host name, and refuses it unless every address it has is allowed.
 #[derive(Debug, Clone, Copy)]
 pub struct GuardedResolver {
@@ -36,8 +39,11 @@ impl GuardedResolver {
                 Err(UrlRefusal::ForbiddenAddress)
             };
         }
-        let addresses: Vec<SocketAddr> =
-            tokio::net::lookup_host((host, 0)).await.map_err(|_| UrlRefusal::Unresolvable)?.collect();
+        // A name server that never answers must not hold a dashboard request (or an attempt) for long.
+        let lookup = tokio::time::timeout(DNS_TIMEOUT, tokio::net::lookup_host((host, 0)))
+            .await
+            .map_err(|_| UrlRefusal::Unresolvable)?;
+        let addresses: Vec<SocketAddr> = lookup.map_err(|_| UrlRefusal::Unresolvable)?.collect();
         if addresses.is_empty() {
             return Err(UrlRefusal::Unresolvable);
         }
@@ -137,13 +143,15 @@ impl WebhookSender {
             latency: started.elapsed(),
             error: Some(error),
         };
-        // The form (and an IP-literal host) is checked again: the URL was checked when added, under this policy.
-        if let Err(refusal) = EndpointUrl::parse(url, self.policy) {
-            return refused(refusal.to_string());
-        }
+        // The form and an IP-literal host are checked again, and the URL is sent as read by that check (a name is
+        // checked by the resolver as the connection is made).
+        let url = match EndpointUrl::parse(url, self.policy) {
+            Ok(url) => url,
+            Err(refusal) => return refused(refusal.to_string()),
+        };
         let sent = self
             .client
-            .post(url)
+            .post(url.as_str())
             .header("content-type", "application/json")
             .header("webhook-id", headers.id)
             .header("webhook-timestamp", headers.timestamp.to_string())

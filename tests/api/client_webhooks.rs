@@ -476,6 +476,7 @@ async fn urls_to_private_or_metadata_addresses_are_refused_when_added_and_when_d
         "https://[fd00:ec2::254]/",
         "ftp://127.0.0.1/",
         "https://user:pw@127.0.0.1/",
+        "http://2852039166/",
     ] {
         let refused = admin.add_webhook(&tenant.client_id, url, &[], now).await;
         assert!(refused.is_err(), "{url} was accepted");
@@ -486,21 +487,27 @@ async fn urls_to_private_or_metadata_addresses_are_refused_when_added_and_when_d
     }
     assert!(ctx.admin.webhooks(&tenant.client_id).await.expect("list").is_empty());
 
-    // An endpoint whose address became forbidden (stored directly, as a changed DNS answer would make it) is never
-    // connected to: the attempt is logged with why.
-    let endpoint = lightotp::store::EndpointRecord {
-        endpoint_id: uuid::Uuid::new_v4().to_string(),
-        client_id: tenant.client_id.clone(),
-        url: "http://10.255.255.1/hooks".to_owned(),
-        events: lightotp::domain::client_webhook::EventSelection::all(),
-        enabled: true,
-        disabled_reason: None,
-        signing_secret: "not opened".to_owned(),
-        previous_secrets: Vec::new(),
-        created_at: "2026-01-01T00:00:00.000Z".to_owned(),
-        failing_since: None,
-    };
-    ctx.admin.store.put_endpoint(&endpoint).await.expect("stored");
+    // An endpoint whose address became forbidden after it was added (its URL changed in the table, as a changed
+    // DNS answer would change where it points) is never connected to: the attempt is logged with why.
+    let added = admin.add_webhook(&tenant.client_id, "http://127.0.0.1:9/hooks", &[], now).await.expect("added");
+    let moved = ctx
+        .admin
+        .store
+        .client()
+        .update_item()
+        .table_name("lightotp")
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("CLIENT#{}", tenant.client_id)))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("WEBHOOK#{}", added.endpoint_id)))
+        .update_expression("SET #url = :private")
+        .expression_attribute_names("#url", "url")
+        .expression_attribute_values(
+            ":private",
+            aws_sdk_dynamodb::types::AttributeValue::S("http://10.255.255.1/hooks".into()),
+        )
+        .send()
+        .await;
+    assert!(moved.is_ok(), "{moved:?}");
+    let endpoint = added;
     ctx.message_through(&tenant, &["delivered"]).await;
     let mut log = Vec::new();
     for _ in 0..40 {
@@ -533,7 +540,7 @@ async fn an_event_is_redelivered_with_its_webhook_id_and_a_rotation_signs_with_b
         .redeliver_webhooks(&tenant.client_id, &endpoint, Some(&first[0].id), None, now)
         .await
         .expect("redeliver");
-    assert_eq!(scheduled, 1);
+    assert_eq!((scheduled.scheduled, scheduled.more_from), (1, None));
     let again = wait_for(&ctx, &receiver, 2).await;
     assert_eq!((again[1].id.as_str(), again[1].body.as_str()), (first[0].id.as_str(), first[0].body.as_str()));
 
@@ -562,7 +569,7 @@ async fn an_event_is_redelivered_with_its_webhook_id_and_a_rotation_signs_with_b
         .redeliver_webhooks(&tenant.client_id, &endpoint, None, Some(&since), now)
         .await
         .expect("redeliver since");
-    assert_eq!(scheduled, 3);
+    assert_eq!((scheduled.scheduled, scheduled.more_from), (3, None));
     let all = wait_for(&ctx, &receiver, 7).await;
     assert_eq!(all.len(), 7);
     // A disabled endpoint gets nothing, and redelivering to it is refused.

@@ -77,8 +77,19 @@ async fn counted(ctx: &Ctx, extra: Vec<(&'static str, String)>) -> (Deps, Reques
         sns: aws_sdk_sns::Client::new(&aws),
         sqs,
     };
-    let deps = Deps::from_clients(config, clients, Arc::new(SystemClock)).expect("deps");
+    // The stack's clock (earlier tests may have moved it): what these functions write is read by the stack too.
+    let offset = ctx.gateway_now().await - time::OffsetDateTime::now_utc();
+    let deps = Deps::from_clients(config, clients, Arc::new(StackClock(offset))).expect("deps");
     (deps, dynamodb_log, secrets_log, sqs_log)
+}
+
+/// The real time shifted as the stack's movable clock is.
+struct StackClock(time::Duration);
+
+impl lightotp::clock::Clock for StackClock {
+    fn now(&self) -> time::OffsetDateTime {
+        SystemClock.now() + self.0
+    }
 }
 
 /// An API Gateway v2 event for `path`, parsed by lambda_http exactly as in Lambda.
@@ -281,5 +292,69 @@ async fn client_webhooks_add_no_request_to_a_send_and_cost_a_query_a_put_and_a_t
     assert_eq!(sqs_log.take(), Vec::<String>::new(), "the event source deletes the message, not the function");
     // The same message again: the delivery is done, and nothing is posted or written.
     assert_eq!(client_webhooks::attempt(&deps, &fresh[0]).await.expect("attempted"), Attempt::Skipped);
+    assert_eq!(dynamodb.take(), ["BatchGetItem"]);
+}
+
+#[tokio::test]
+async fn a_late_or_repeated_queue_message_costs_one_read_and_posts_nothing() {
+    use lightotp::domain::client_webhook::AddressPolicy;
+    use lightotp::usecase::client_webhooks::{self, Attempt, Change};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let ctx = Ctx::new().await;
+    let tenant = ctx.default_tenant().await;
+    // An endpoint that refuses every delivery, counting them.
+    let posts = Arc::new(AtomicUsize::new(0));
+    let counted_posts = Arc::clone(&posts);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/hooks", listener.local_addr().expect("address"));
+    let app = axum::Router::new().route(
+        "/hooks",
+        axum::routing::post(move || {
+            let posts = Arc::clone(&counted_posts);
+            async move {
+                posts.fetch_add(1, Ordering::SeqCst);
+                axum::http::StatusCode::SERVICE_UNAVAILABLE
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let admin = ctx.admin.clone().with_webhook_policy(AddressPolicy::AllowLoopback);
+    admin.add_webhook(&tenant.client_id, &url, &[], time::OffsetDateTime::now_utc()).await.expect("endpoint");
+    let (deps, dynamodb, _, _) = counted(&ctx, vec![("WEBHOOK_ALLOW_LOOPBACK", "1".to_owned())]).await;
+    deps.warm_up(Warm { pepper: true, ..Warm::default() }).await;
+
+    let (status, reply) = send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": fresh_sa_phone()})).await;
+    assert_eq!(status, 200);
+    let id = reply["id"].as_str().expect("id");
+    let stored = ctx
+        .admin
+        .store
+        .client()
+        .get_item()
+        .table_name("lightotp")
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("CLIENT#{}", tenant.client_id)))
+        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("MSG#{id}")))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("the message")
+        .item()
+        .cloned()
+        .expect("stored");
+    let mut new = stored.clone();
+    new.insert("status".to_owned(), aws_sdk_dynamodb::types::AttributeValue::S("Read".to_owned()));
+    let (_, fresh) =
+        client_webhooks::record(&deps, &[Change { old: Some(stored), new: Some(new) }]).await.expect("recorded");
+    assert_eq!(fresh.len(), 1);
+    dynamodb.take();
+
+    assert_eq!(client_webhooks::attempt(&deps, &fresh[0]).await.expect("attempted"), Attempt::WillRetry);
+    assert_eq!(posts.load(Ordering::SeqCst), 1);
+    dynamodb.take();
+    // SQS gives the same message again (or late): the delivery is due later now, so nothing is posted or written,
+    // and the retry keeps its delay.
+    assert_eq!(client_webhooks::attempt(&deps, &fresh[0]).await.expect("attempted"), Attempt::Skipped);
+    assert_eq!(posts.load(Ordering::SeqCst), 1, "no early retry");
     assert_eq!(dynamodb.take(), ["BatchGetItem"]);
 }

@@ -279,13 +279,15 @@ def install_stream_trimming() -> None:
     def get_shard_iterator(
         self: Any, arn: str, shard_id: str, shard_iterator_type: str, sequence_number: str | None = None
     ) -> Any:
+        # The reader's earlier iterators are done with: moto would keep every one for ever.
+        self.shard_iterators.clear()
         if shard_iterator_type == "AFTER_SEQUENCE_NUMBER" and sequence_number is not None:
             shard = self._get_table_from_arn(arn).stream_shard
-            if shard is not None:
-                passed = min(int(sequence_number) + 1 - shard.starting_sequence_number, len(shard.items))
-                if passed > 0:
-                    del shard.items[:passed]
-                    shard.starting_sequence_number += passed
+            # Only a checkpoint inside this shard's records trims (a reader of a table made again starts over).
+            if shard is not None and 0 <= int(sequence_number) - shard.starting_sequence_number < len(shard.items):
+                passed = int(sequence_number) + 1 - shard.starting_sequence_number
+                del shard.items[:passed]
+                shard.starting_sequence_number += passed
         return original(self, arn, shard_id, shard_iterator_type, sequence_number)
 
     DynamoDBStreamsBackend.get_shard_iterator = get_shard_iterator  # type: ignore[method-assign]

@@ -550,6 +550,8 @@ pub struct WebhookLogPage {
     pub since_error: Option<&'static str>,
     /// How many events the last redelivery scheduled.
     pub scheduled: Option<usize>,
+    /// When it read its most events: the time more remain from.
+    pub more_from: Option<String>,
 }
 
 /// The plan form's values and problems.
@@ -719,6 +721,7 @@ mod tests {
             since: "2026-11-30T10:00:00Z".into(),
             since_error: None,
             scheduled: Some(3),
+            more_from: None,
         }
         .render()
         .unwrap_or_default();

@@ -484,6 +484,7 @@ pub struct Texts {
     pub bad_since: &'static str,
     /// `Events scheduled for redelivery:`
     pub scheduled: &'static str,
+    pub more_remain: &'static str,
     /// `This endpoint is disabled: enable it on the Webhooks page be …`
     pub enable_first: &'static str,
     /// `Webhook endpoints`
@@ -745,6 +746,7 @@ pub static EN: Texts = Texts {
     redeliver_help: "A redelivered event keeps its webhook-id and is signed again. An event already waiting for its next attempt is not scheduled twice.",
     bad_since: "Enter a time like 2026-11-23T00:00:00Z (RFC 3339, with its time zone).",
     scheduled: "Events scheduled for redelivery:",
+    more_remain: "(500 at a time, oldest first: more remain; redeliver again from the time below to go on) from",
     enable_first: "This endpoint is disabled: enable it on the Webhooks page before redelivering.",
     webhooks_heading: "Webhook endpoints",
     disabled_by_the_client: "Disabled by the client",
@@ -992,6 +994,7 @@ pub static AR: Texts = Texts {
     redeliver_help: "يحتفظ الحدث المعاد إرساله بمعرّف webhook-id نفسه ويُوقَّع من جديد. والحدث الذي ينتظر محاولته التالية لا يُجدوَل مرتين.",
     bad_since: "أدخل وقتًا مثل 2026-11-23T00:00:00Z (بصيغة RFC 3339 مع المنطقة الزمنية).",
     scheduled: "الأحداث المجدولة لإعادة الإرسال:",
+    more_remain: "(500 في كل مرة، الأقدم أولًا: بقي المزيد؛ أعد الإرسال مرة أخرى من الوقت أدناه للمتابعة) ابتداءً من",
     enable_first: "نقطة الاستقبال هذه معطّلة: فعّلها من صفحة خطافات الويب قبل إعادة الإرسال.",
     webhooks_heading: "نقاط استقبال خطافات الويب",
     disabled_by_the_client: "عطّلها العميل",

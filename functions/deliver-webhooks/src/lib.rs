@@ -12,7 +12,7 @@ pub mod stream;
 use futures::future::join_all;
 use lightotp::deps::Deps;
 use lightotp::logging::cause_chain;
-use lightotp::store::DeliveryRef;
+use lightotp::store::QueuedDelivery;
 use lightotp::usecase::client_webhooks::{self, Attempt, Change, Recorded};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -99,14 +99,14 @@ pub async fn record_and_enqueue(deps: &Deps, changes: &[Change]) -> Result<Recor
 /// never succeed).
 pub async fn attempt_all(deps: &Deps, messages: &[(String, String)]) -> Vec<(String, Option<Attempt>)> {
     let attempts = messages.iter().map(|(id, body)| async move {
-        let Ok(reference) = serde_json::from_str::<DeliveryRef>(body) else {
+        let Ok(queued) = serde_json::from_str::<QueuedDelivery>(body) else {
             tracing::warn!(message_id = %id, "unreadable webhook queue message dropped");
             return (id.clone(), Some(Attempt::Skipped));
         };
-        match client_webhooks::attempt(deps, &reference).await {
+        match client_webhooks::attempt(deps, &queued).await {
             Ok(outcome) => (id.clone(), Some(outcome)),
             Err(err) => {
-                tracing::error!(error = %cause_chain(&err), event = %reference.delivery, "webhook attempt failed");
+                tracing::error!(error = %cause_chain(&err), event = %queued.delivery.delivery, "webhook attempt failed");
                 (id.clone(), None)
             }
         }

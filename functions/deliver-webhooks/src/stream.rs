@@ -32,6 +32,12 @@ pub fn attribute(value: &Value) -> Option<AttributeValue> {
         "B" => AttributeValue::B(Blob::new(base64::engine::general_purpose::STANDARD.decode(inner.as_str()?).ok()?)),
         "SS" => AttributeValue::Ss(strings()?),
         "NS" => AttributeValue::Ns(strings()?),
+        "BS" => AttributeValue::Bs(
+            strings()?
+                .iter()
+                .map(|b| base64::engine::general_purpose::STANDARD.decode(b).ok().map(Blob::new))
+                .collect::<Option<Vec<_>>>()?,
+        ),
         "L" => AttributeValue::L(inner.as_array()?.iter().map(attribute).collect::<Option<Vec<_>>>()?),
         "M" => AttributeValue::M(
             inner

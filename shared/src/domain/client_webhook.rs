@@ -294,29 +294,34 @@ impl EndpointUrl {
     /// The longest URL accepted.
     pub const MAX_LEN: usize = 2000;
 
-    /// Checks what can be checked without resolving the host. An IP-literal host is checked against `policy` here;
-    /// a name is checked when resolved, at registration and at every delivery.
+    /// Checks what can be checked without resolving the host. The URL is read as the HTTP client reads it (the
+    /// WHATWG URL standard, so `http://2130706433/` and `http://0x7f.1/` are the IP literal 127.0.0.1), and an
+    /// IP-literal host is checked against `policy` here; a name is checked when resolved, at registration and at
+    /// every delivery. [`EndpointUrl::as_str`] is the URL as read, the one to connect to.
     pub fn parse(raw: &str, policy: AddressPolicy) -> Result<Self, UrlRefusal> {
         let raw = raw.trim();
         if raw.chars().count() > Self::MAX_LEN {
             return Err(UrlRefusal::TooLong);
         }
-        let uri: http::Uri = raw.parse().map_err(|_| UrlRefusal::Malformed)?;
-        let https = match uri.scheme_str() {
-            Some("https") => true,
-            Some("http") => false,
-            _ => return Err(UrlRefusal::NotHttps),
-        };
-        let authority = uri.authority().ok_or(UrlRefusal::Malformed)?;
-        if authority.as_str().contains('@') {
-            return Err(UrlRefusal::Credentials);
-        }
-        let host = authority.host().trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-        if host.is_empty() || raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(UrlRefusal::Malformed);
         }
-        let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let literal = host.parse::<IpAddr>().ok();
+        let parsed = url::Url::parse(raw).map_err(|_| UrlRefusal::Malformed)?;
+        let https = match parsed.scheme() {
+            "https" => true,
+            "http" => false,
+            _ => return Err(UrlRefusal::NotHttps),
+        };
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            return Err(UrlRefusal::Credentials);
+        }
+        let (host, literal) = match parsed.host() {
+            Some(url::Host::Domain(name)) if !name.is_empty() => (name.to_ascii_lowercase(), None),
+            Some(url::Host::Ipv4(ip)) => (ip.to_string(), Some(IpAddr::V4(ip))),
+            Some(url::Host::Ipv6(ip)) => (ip.to_string(), Some(IpAddr::V6(ip))),
+            _ => return Err(UrlRefusal::Malformed),
+        };
+        let port = parsed.port_or_known_default().unwrap_or(if https { 443 } else { 80 });
         let loopback = literal.is_some_and(|ip| policy.allows(ip) && !is_public(ip)) || host == "localhost";
         if let Some(ip) = literal
             && !policy.allows(ip)
@@ -330,10 +335,10 @@ impl EndpointUrl {
         if !(https || plain_http_allowed) {
             return Err(UrlRefusal::NotHttps);
         }
-        Ok(Self { url: raw.to_owned(), host, port, https })
+        Ok(Self { url: parsed.as_str().to_owned(), host, port, https })
     }
 
-    /// The URL as given (trimmed).
+    /// The URL as read (normalised: `http://2130706433/x` is `http://127.0.0.1/x`): what is stored and connected to.
     pub fn as_str(&self) -> &str {
         &self.url
     }
@@ -464,6 +469,12 @@ mod tests {
             "https://[fe80::1]/",
             "https://[::ffff:127.0.0.1]/",
             "https://[::ffff:169.254.169.254]/",
+            // Spellings the HTTP client reads as IP literals, never passed to a resolver.
+            "https://2130706433/",
+            "https://127.1/",
+            "https://0x7f.0.0.1/",
+            "https://0177.0.0.1/",
+            "https://0xa9fea9fe/",
         ] {
             assert_eq!(EndpointUrl::parse(forbidden, public), Err(UrlRefusal::ForbiddenAddress), "{forbidden}");
         }
@@ -475,6 +486,8 @@ mod tests {
         let local = AddressPolicy::AllowLoopback;
         let url = EndpointUrl::parse("http://127.0.0.1:4700/hooks", local).unwrap();
         assert_eq!((url.host(), url.port(), url.is_https()), ("127.0.0.1", 4700, false));
+        let spelled = EndpointUrl::parse("http://2130706433:4700/hooks", local).unwrap();
+        assert_eq!(spelled.as_str(), "http://127.0.0.1:4700/hooks", "stored and connected to as read");
         assert!(EndpointUrl::parse("http://localhost:4700/", local).is_ok());
         assert!(EndpointUrl::parse("http://[::1]:4700/", local).is_ok());
         assert_eq!(EndpointUrl::parse("http://10.0.0.1/", local), Err(UrlRefusal::ForbiddenAddress));

@@ -43,7 +43,7 @@ use crate::domain::time_format::rfc3339_millis;
 pub use accounts::{AccountCreation, StoredSession, User};
 pub use client_webhooks::{
     AttemptRecord, DeliveryRecord, DeliveryRef, DeliveryState, EndpointRecord, MAX_PREVIOUS_SECRETS, NewDelivery,
-    NextStep, message_image,
+    NextStep, QueuedDelivery, message_image,
 };
 pub use console::{ApiKeyRecord, AuditEntry, OrderRecord, OrderTransition, PlanRecord};
 pub use error::{InOperation, StoreError, pause};

@@ -24,8 +24,8 @@ use crate::domain::time_format::{parse_rfc3339, rfc3339_millis};
 use crate::secrets::SecretError;
 use crate::store::schema::{PK, SK, attr};
 use crate::store::{
-    AttemptRecord, DeliveryRecord, DeliveryRef, DeliveryState, EndpointRecord, NewDelivery, NextStep, StoreError,
-    message_image,
+    AttemptRecord, DeliveryRecord, DeliveryRef, DeliveryState, EndpointRecord, NewDelivery, NextStep, QueuedDelivery,
+    StoreError, message_image,
 };
 use crate::usecase::check_status::MessageStatusResponse;
 use crate::webhook_queue::QueueError;
@@ -76,6 +76,10 @@ pub enum WebhookDeliveryError {
     /// An event body could not be written.
     #[error("event body: {0}")]
     Body(#[from] serde_json::Error),
+    /// The endpoint's current signing secret does not open (a changed pepper, a damaged item): nothing is posted
+    /// unsigned, and no attempt is counted against the client.
+    #[error("the signing secret of webhook endpoint {0} does not open")]
+    Unsealable(String),
 }
 
 #[derive(Serialize)]
@@ -169,7 +173,10 @@ fn otp_event(old: Option<&Image>, new: &Image) -> Result<Option<ClientEvent>, se
     ) else {
         return Ok(None);
     };
-    let at = at.or_else(|| text(new, attr::UPDATED_AT)).or_else(|| text(new, attr::CREATED_AT)).unwrap_or_default();
+    let Some(at) = at.or_else(|| text(new, attr::UPDATED_AT)).or_else(|| text(new, attr::CREATED_AT)) else {
+        tracing::warn!(request_id, "a Verify request's change has no time; no event");
+        return Ok(None);
+    };
     let outcome = if event_type == EventType::OtpVerified { "verified" } else { "failed" };
     let body = serde_json::to_string(&Body {
         event_type: event_type.as_str(),
@@ -198,8 +205,9 @@ pub struct Recorded {
 /// the claim lease (the queue message sent next makes the first attempt at once; if it is lost, the delivery is
 /// due again when the lease ends). Returns the deliveries to enqueue: a delivery recorded by an earlier reading of
 /// the same change is not returned again, since its lease brings it back if its message was lost.
-pub async fn record(deps: &Deps, changes: &[Change]) -> Result<(Recorded, Vec<DeliveryRef>), WebhookDeliveryError> {
+pub async fn record(deps: &Deps, changes: &[Change]) -> Result<(Recorded, Vec<QueuedDelivery>), WebhookDeliveryError> {
     let now = deps.clock.now();
+    let lease = now + CLAIM_LEASE;
     let mut endpoints_of: HashMap<String, Vec<EndpointRecord>> = HashMap::new();
     let mut recorded = Recorded::default();
     let mut fresh = Vec::new();
@@ -220,12 +228,15 @@ pub async fn record(deps: &Deps, changes: &[Change]) -> Result<(Recorded, Vec<De
                 event_at: &event.at,
                 body: &event.body,
             };
-            if deps.store.record_delivery(&delivery, now + CLAIM_LEASE).await? {
+            if deps.store.record_delivery(&delivery, lease).await? {
                 recorded.deliveries += 1;
-                fresh.push(DeliveryRef {
-                    client_id: event.client_id.clone(),
-                    endpoint_id: endpoint.endpoint_id.clone(),
-                    delivery: crate::store::schema::key::delivery(&event.at, &event.event_id),
+                fresh.push(QueuedDelivery {
+                    delivery: DeliveryRef {
+                        client_id: event.client_id.clone(),
+                        endpoint_id: endpoint.endpoint_id.clone(),
+                        delivery: crate::store::schema::key::delivery(&event.at, &event.event_id),
+                    },
+                    lease: rfc3339_millis(lease),
                 });
             }
         }
@@ -247,13 +258,18 @@ pub enum Attempt {
     Skipped,
 }
 
-/// Attempts one delivery: posts its body, signed with the endpoint's current secret (and the previous one while a
-/// rotation overlaps), and records the outcome with the attempt in the log. After the last failed attempt the
-/// delivery is failed and put on the dead-letter queue. An endpoint failing every attempt for 5 days is disabled
-/// and its client emailed, once.
-pub async fn attempt(deps: &Deps, reference: &DeliveryRef) -> Result<Attempt, WebhookDeliveryError> {
-    let (delivery, endpoint) = deps.store.delivery_with_endpoint(reference).await?;
-    let Some(delivery) = delivery.filter(|d| d.state == DeliveryState::Pending) else { return Ok(Attempt::Skipped) };
+/// Attempts one delivery: posts its body, signed with the endpoint's current secret (and the replaced ones while a
+/// rotation overlaps), and records the outcome with the attempt in the log. Only a delivery still pending and due at
+/// the time the message was enqueued under is attempted: a message that comes late or twice makes no attempt, so a
+/// retry never comes before its delay. After the last failed attempt the delivery is failed and put on the
+/// dead-letter queue. An endpoint failing every attempt for 5 days is disabled and its client emailed, once.
+pub async fn attempt(deps: &Deps, queued: &QueuedDelivery) -> Result<Attempt, WebhookDeliveryError> {
+    let (delivery, endpoint) = deps.store.delivery_with_endpoint(&queued.delivery).await?;
+    let Some(delivery) =
+        delivery.filter(|d| d.state == DeliveryState::Pending && d.due_at.as_deref() == Some(queued.lease.as_str()))
+    else {
+        return Ok(Attempt::Skipped);
+    };
     let now = deps.clock.now();
     let at = rfc3339_millis(now);
     let number = delivery.total_attempts + 1;
@@ -277,11 +293,10 @@ pub async fn attempt(deps: &Deps, reference: &DeliveryRef) -> Result<Attempt, We
         });
     };
     let pepper = deps.pepper.get().await?.expose().as_bytes().to_vec();
-    let mut secrets = Vec::new();
-    match crate::sealed::open(&pepper, &endpoint.endpoint_id, &endpoint.signing_secret) {
-        Ok(secret) => secrets.push(secret),
-        Err(err) => warn!(endpoint_id = %endpoint.endpoint_id, error = %err, "signing secret does not open"),
-    }
+    let Ok(current) = crate::sealed::open(&pepper, &endpoint.endpoint_id, &endpoint.signing_secret) else {
+        return Err(WebhookDeliveryError::Unsealable(endpoint.endpoint_id.clone()));
+    };
+    let mut secrets = vec![current];
     for (sealed, until) in &endpoint.previous_secrets {
         if parse_rfc3339(until).is_some_and(|until| until > now)
             && let Ok(previous) = crate::sealed::open(&pepper, &endpoint.endpoint_id, sealed)
@@ -331,12 +346,17 @@ pub async fn attempt(deps: &Deps, reference: &DeliveryRef) -> Result<Attempt, We
     if !deps.store.record_attempt(&delivery, &log, next, now).await? {
         return Ok(Attempt::Skipped);
     }
-    note_health(deps, &endpoint, succeeded, now).await?;
+    // The outcome is recorded: what follows must not fail the message (it would come back and find nothing to do).
+    if let Err(err) = note_health(deps, &endpoint, succeeded, now).await {
+        tracing::error!(endpoint_id = %endpoint.endpoint_id, error = %err, "webhook endpoint health not recorded");
+    }
     Ok(match next {
         NextStep::Done => Attempt::Delivered,
         NextStep::RetryAt(_) => Attempt::WillRetry,
         NextStep::GiveUp => {
-            deps.webhook_queue.dead_letter(&delivery.reference, "every attempt failed").await?;
+            if let Err(err) = deps.webhook_queue.dead_letter(&delivery.reference, "every attempt failed").await {
+                tracing::error!(event_id = %delivery.event_id, error = %err, "failed delivery not dead-lettered");
+            }
             Attempt::Failed
         }
     })
@@ -382,24 +402,29 @@ async fn email_disabled(deps: &Deps, endpoint: &EndpointRecord, since: &str) {
 }
 
 /// Claims every delivery due now (its retry time reached, or its lease ended) and hands it to the queue; returns
-/// how many. Run every minute on AWS, and by the local stack's delivery loop.
+/// how many. Run every minute on AWS, and by the local stack's delivery loop. It pages through the index once, and
+/// stops at a page where it claimed nothing (entries the eventually consistent index still shows as due).
 pub async fn enqueue_due(deps: &Deps) -> Result<usize, WebhookDeliveryError> {
     const PAGE: i32 = 100;
     let now = deps.clock.now();
+    let until = now + CLAIM_LEASE;
+    let lease = rfc3339_millis(until);
     let mut total = 0;
+    let mut start = None;
     loop {
-        let due = deps.store.due_deliveries(now, PAGE).await?;
+        let (due, next) = deps.store.due_deliveries(now, PAGE, start).await?;
         let mut claimed = Vec::new();
         for (reference, seen) in &due {
-            if deps.store.claim_due(reference, seen, now + CLAIM_LEASE).await? {
-                claimed.push(reference.clone());
+            if deps.store.claim_due(reference, seen, until).await? {
+                claimed.push(QueuedDelivery { delivery: reference.clone(), lease: lease.clone() });
             }
         }
         deps.webhook_queue.enqueue(&claimed).await?;
         total += claimed.len();
-        if due.len() < PAGE as usize {
+        if claimed.is_empty() || next.is_none() {
             return Ok(total);
         }
+        start = next;
     }
 }
 

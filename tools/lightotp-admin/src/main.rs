@@ -454,7 +454,7 @@ async fn run(cli: Cli) -> Result<Value, String> {
         Command::Webhook(WebhookCommand::Redeliver { client, endpoint, event, since }) => admin
             .redeliver_webhooks(&client, &endpoint, event.as_deref(), since.as_deref(), now)
             .await
-            .map(|scheduled| json!({"endpointId": endpoint, "scheduled": scheduled})),
+            .map(|done| json!({"endpointId": endpoint, "scheduled": done.scheduled, "moreFrom": done.more_from})),
         Command::SeedDemo { phone_number_id } => admin.seed_demo(&phone_number_id, now).await.map(|d| to_json(&d)),
         Command::Provision { whatsapp_token, whatsapp_app_secret, whatsapp_verify_token } => {
             let values = [

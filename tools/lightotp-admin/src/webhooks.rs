@@ -2,7 +2,7 @@
 //! console use cases as the dashboard's Webhooks page (docs/webhooks.md).
 
 use lightotp::store::{AttemptRecord, EndpointRecord};
-use lightotp::usecase::console::webhooks::{self as endpoints, NewSecret, Redeliver, RedeliverRefusal};
+use lightotp::usecase::console::webhooks::{self as endpoints, NewSecret, Redeliver, RedeliverRefusal, Redelivered};
 use serde::Serialize;
 use time::OffsetDateTime;
 
@@ -160,7 +160,7 @@ impl Admin {
         event: Option<&str>,
         since: Option<&str>,
         now: OffsetDateTime,
-    ) -> Result<usize, AdminError> {
+    ) -> Result<Redelivered, AdminError> {
         let what = match (event, since) {
             (Some(event), None) => Redeliver::Event(event.to_owned()),
             (None, Some(since)) => Redeliver::Since(

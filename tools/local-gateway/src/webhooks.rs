@@ -3,7 +3,8 @@
 //! checkpoint (as the DynamoDB event source mapping does, with its filter), hands each batch to `deliver-webhooks`
 //! as a stream event, then runs its schedule (due retries, on the movable clock), then drains the emulator's SQS
 //! queue, each received batch attempted at once and on its own task (as Lambda scales out over batches), so a
-//! batch waiting on an endpoint that never answers holds up no other. Passes never overlap.
+//! batch waiting on an endpoint that never answers holds up no other. Passes never read at the same time; their
+//! attempts run after they let go.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

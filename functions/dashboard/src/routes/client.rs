@@ -370,6 +370,8 @@ impl Default for LogForm {
 /// An endpoint's delivery log and redelivery forms.
 async fn delivery_log(ctx: &Ctx<'_>, client_id: &str, endpoint_id: &str, form: LogForm) -> Outcome {
     let t = ctx.t();
+    // After a redelivery that read its most events: where to go on from (prefills the form).
+    let more_from: String = ctx.visit.param("more").chars().take(40).collect();
     let attempts = webhooks::attempt_log(&ctx.console, client_id, endpoint_id, LOG_ATTEMPTS)
         .await?
         .map_err(|_| Failure::NotFound)?;
@@ -379,9 +381,16 @@ async fn delivery_log(ctx: &Ctx<'_>, client_id: &str, endpoint_id: &str, form: L
         c: ctx.chrome(t.delivery_log),
         endpoint: EndpointRow::of(t, endpoint, &rfc3339_millis(ctx.now)),
         attempts: attempts.iter().map(AttemptRow::of).collect(),
-        since: if form.since.is_empty() { a_day_before(ctx.now) } else { form.since },
+        since: if !form.since.is_empty() {
+            form.since
+        } else if !more_from.is_empty() {
+            more_from.clone()
+        } else {
+            a_day_before(ctx.now)
+        },
         since_error: form.since_error,
         scheduled: ctx.visit.param("scheduled").parse().ok(),
+        more_from: webhooks::parse_since(&more_from).map(|_| more_from),
     };
     render(form.status, &page)
 }
@@ -413,7 +422,10 @@ async fn redeliver(ctx: &Ctx<'_>, client_id: &str, endpoint_id: &str) -> Outcome
         Redeliver::Event(event.chars().take(200).collect())
     };
     match webhooks::redeliver(&ctx.console, client_id, endpoint_id, &what, ctx.now).await? {
-        Ok(scheduled) => Ok(Reply::redirect(format!("/dashboard/webhooks/{endpoint_id}?scheduled={scheduled}"))),
+        Ok(done) => {
+            let more = done.more_from.map(|at| format!("&more={at}")).unwrap_or_default();
+            Ok(Reply::redirect(format!("/dashboard/webhooks/{endpoint_id}?scheduled={}{more}", done.scheduled)))
+        }
         Err(RedeliverRefusal::NoSuchEndpoint) => Err(Failure::NotFound),
         // The page says why: the endpoint must be enabled first.
         Err(RedeliverRefusal::Disabled) => {

@@ -8,7 +8,9 @@ use time::OffsetDateTime;
 use super::{Console, ConsoleError};
 use crate::domain::client_webhook::{EventSelection, UnknownEvent, UrlRefusal, signing_secret_text};
 use crate::domain::time_format::{parse_rfc3339, rfc3339_millis};
-use crate::store::{AttemptRecord, DeliveryRecord, DeliveryRef, EndpointRecord};
+use futures::StreamExt;
+
+use crate::store::{AttemptRecord, DeliveryRecord, EndpointRecord};
 use crate::webhook_sender::check_endpoint_url;
 
 /// The most endpoints one client may have.
@@ -209,48 +211,60 @@ pub enum Redeliver {
     Since(OffsetDateTime),
 }
 
+/// What a redelivery did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Redelivered {
+    /// Deliveries that start a new round of attempts.
+    pub scheduled: usize,
+    /// When [`REDELIVER_AT_ONCE`] events were read and more may follow: the time to redeliver again from.
+    pub more_from: Option<String>,
+}
+
+/// The most events one "since" redelivery reads, oldest first (a dashboard request must end well within the
+/// function's 15 s).
+pub const REDELIVER_AT_ONCE: usize = 500;
+
 /// Redelivers to an enabled endpoint: each chosen delivery that is not already pending starts a new round of
 /// attempts, due now (the next delivery pass, at most a minute away on AWS, sends it), with its `webhook-id`
-/// unchanged. Returns how many were scheduled.
+/// unchanged. "Since" takes the oldest [`REDELIVER_AT_ONCE`] events from that time and says where to go on from.
 pub async fn redeliver(
     console: &Console,
     client_id: &str,
     endpoint_id: &str,
     what: &Redeliver,
     now: OffsetDateTime,
-) -> Result<Result<usize, RedeliverRefusal>, ConsoleError> {
-    /// The most one redelivery schedules (a month of a busy endpoint's events is many pages).
-    const MOST: usize = 10_000;
+) -> Result<Result<Redelivered, RedeliverRefusal>, ConsoleError> {
     let Some(endpoint) = console.store.endpoint(client_id, endpoint_id).await? else {
         return Ok(Err(RedeliverRefusal::NoSuchEndpoint));
     };
     if !endpoint.enabled {
         return Ok(Err(RedeliverRefusal::Disabled));
     }
-    let chosen: Vec<DeliveryRef> = match what {
-        Redeliver::Event(event_id) => console
-            .store
-            .deliveries(client_id, endpoint_id, None, MOST)
-            .await?
-            .into_iter()
-            .filter(|d| &d.event_id == event_id)
-            .map(|d| d.reference)
-            .collect(),
-        Redeliver::Since(since) => console
-            .store
-            .deliveries(client_id, endpoint_id, Some(&rfc3339_millis(*since)), MOST)
-            .await?
-            .into_iter()
-            .map(|d| d.reference)
-            .collect(),
+    let (chosen, more_from): (Vec<DeliveryRecord>, Option<String>) = match what {
+        Redeliver::Event(event_id) => {
+            (console.store.delivery_of_event(client_id, endpoint_id, event_id).await?.into_iter().collect(), None)
+        }
+        Redeliver::Since(since) => {
+            let found = console
+                .store
+                .deliveries_oldest_first(client_id, endpoint_id, &rfc3339_millis(*since), REDELIVER_AT_ONCE)
+                .await?;
+            let more = (found.len() == REDELIVER_AT_ONCE).then(|| found.last().map(|d| d.event_at.clone())).flatten();
+            (found, more)
+        }
     };
+    // Ten writes at a time: a few hundred take about a second.
+    let writes: Vec<_> = chosen.iter().map(|d| console.store.redeliver(&d.reference, now)).collect();
+    let outcomes: Vec<Result<bool, crate::store::StoreError>> =
+        futures::stream::iter(writes).buffer_unordered(10).collect().await;
     let mut scheduled = 0;
-    for reference in &chosen {
-        if console.store.redeliver(reference, now).await? {
+    for outcome in outcomes {
+        if outcome? {
             scheduled += 1;
         }
     }
-    Ok(Ok(scheduled))
+    Ok(Ok(Redelivered { scheduled, more_from }))
 }
 
 /// Reads "since" as the dashboard and the CLI take it: RFC 3339.

@@ -1033,3 +1033,53 @@ async fn dashboard_the_api_reference_is_rendered_from_the_openapi_document_for_a
     let served = std::fs::read_to_string(crate::contract::repository_file("docs/openapi.yaml")).expect("document");
     assert_eq!(document.body, served, "the very file is served");
 }
+
+#[tokio::test]
+async fn dashboard_operators_price_whatsapp_messages_and_sms_parts_in_two_tables() {
+    let ctx = Ctx::new().await;
+    let site = Site::from_stack();
+    let operator = Browserless::operator(&site).await;
+    let before = ctx.admin.store.prices().await.expect("prices");
+    let whatsapp_tv =
+        before.iter().find(|p| p.region == "TV" && p.channel == lightotp::domain::channel::Channel::WhatsApp);
+
+    let saved =
+        operator.post_form("/dashboard/ops/pricing", &[("country", "tv"), ("channel", "sms"), ("credits", "4")]).await;
+    assert_eq!(saved.status, 303, "{}", saved.summary());
+    let page = operator.get("/dashboard/ops/pricing").await;
+    assert!(page.shows("SMS, per part"), "{}", page.summary());
+
+    let after = ctx.admin.store.prices().await.expect("prices");
+    let sms_tv: Vec<u64> = after
+        .iter()
+        .filter(|p| p.region == "TV" && p.channel == lightotp::domain::channel::Channel::Sms)
+        .map(|p| p.credits.get())
+        .collect();
+    assert_eq!(sms_tv, [4], "one SMS price for TV");
+    let whatsapp_after =
+        after.iter().find(|p| p.region == "TV" && p.channel == lightotp::domain::channel::Channel::WhatsApp);
+    assert_eq!(whatsapp_after, whatsapp_tv, "the WhatsApp table is not touched by an SMS price");
+
+    // The CLI's own path, for the other table.
+    let set = ctx
+        .admin
+        .set_channel_price(
+            "TV",
+            lightotp::domain::channel::Channel::WhatsApp,
+            lightotp::domain::pricing::Credits::new(2),
+        )
+        .await
+        .expect("price");
+    assert_eq!((set.region.as_str(), set.credits.get()), ("TV", 2));
+    let sms_still: Vec<u64> = ctx
+        .admin
+        .store
+        .prices()
+        .await
+        .expect("prices")
+        .iter()
+        .filter(|p| p.region == "TV" && p.channel == lightotp::domain::channel::Channel::Sms)
+        .map(|p| p.credits.get())
+        .collect();
+    assert_eq!(sms_still, [4]);
+}

@@ -14,6 +14,7 @@ mod cooldown;
 mod cost;
 mod dashboard;
 mod dashboard_webhooks;
+mod fallback;
 mod hostile;
 mod idempotency;
 mod lifecycle;

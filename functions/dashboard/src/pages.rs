@@ -598,7 +598,8 @@ pub struct OpsPlanEditPage {
 #[template(path = "ops_pricing.html")]
 pub struct OpsPricingPage {
     pub c: Chrome,
-    pub prices: Vec<(String, u64)>,
+    /// (country, channel as worded, credits).
+    pub prices: Vec<(String, &'static str, u64)>,
     pub country: String,
     pub credits: String,
     pub country_error: Option<&'static str>,

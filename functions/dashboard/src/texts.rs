@@ -330,6 +330,9 @@ pub struct Texts {
     pub saved: &'static str,
     /// `Credits per message to each country; countries not listed cost 1 credit.`
     pub pricing_help: &'static str,
+    pub th_channel: &'static str,
+    pub channel_whatsapp: &'static str,
+    pub channel_sms: &'static str,
     /// `This field is required.`
     pub err_empty: &'static str,
     /// `This is too long.`
@@ -668,7 +671,10 @@ pub static EN: Texts = Texts {
     country: "Country",
     set_price: "Set price",
     saved: "Saved.",
-    pricing_help: "Credits per message to each country; countries not listed cost 1 credit.",
+    pricing_help: "Credits per WhatsApp message, and per SMS part (what the WhatsApp → SMS fallback charges), to each country; countries not listed cost 1 credit.",
+    th_channel: "Channel",
+    channel_whatsapp: "WhatsApp, per message",
+    channel_sms: "SMS, per part",
     err_empty: "This field is required.",
     err_too_long: "This is too long.",
     err_email: "Enter an email address like name@example.com.",
@@ -916,7 +922,10 @@ pub static AR: Texts = Texts {
     country: "الدولة",
     set_price: "تعيين السعر",
     saved: "تم الحفظ.",
-    pricing_help: "الرصيد لكل رسالة إلى كل دولة؛ الدول غير المدرجة تكلّف رصيدًا واحدًا.",
+    pricing_help: "الرصيد لكل رسالة واتساب، ولكل جزء من رسالة SMS (ما يحتسبه التحويل من واتساب إلى SMS)، إلى كل دولة؛ الدول غير المدرجة تكلّف رصيدًا واحدًا.",
+    th_channel: "القناة",
+    channel_whatsapp: "واتساب، لكل رسالة",
+    channel_sms: "SMS، لكل جزء",
     err_empty: "هذا الحقل مطلوب.",
     err_too_long: "هذا أطول من المسموح.",
     err_email: "أدخل بريدًا إلكترونيًا مثل name@example.com.",

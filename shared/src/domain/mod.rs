@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod api_key;
+pub mod channel;
 pub mod client_webhook;
 pub mod console;
 pub mod cooldown;

@@ -52,6 +52,14 @@ pub fn default_template(language: HumanLanguage) -> &'static str {
     }
 }
 
+/// Our fallback SMS text in `language` (docs/api.md, WhatsApp → SMS fallback): a client's own replaces it.
+pub fn default_fallback_text(language: HumanLanguage) -> &'static str {
+    match language {
+        HumanLanguage::En => "Your verification code is: {CODE}",
+        HumanLanguage::Ar => "رمز التحقق الخاص بك هو: {CODE}",
+    }
+}
+
 /// Fills a template's `{CODE}` and `{EXPIRATION}`.
 pub fn render(template: &str, code: &str, expiration_minutes: u8) -> String {
     template.replace("{CODE}", code).replace("{EXPIRATION}", &expiration_minutes.to_string())
@@ -60,6 +68,15 @@ pub fn render(template: &str, code: &str, expiration_minutes: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_default_fallback_texts_carry_the_code_in_one_part() {
+        for language in [HumanLanguage::En, HumanLanguage::Ar] {
+            let text = render(default_fallback_text(language), "48291307", 0);
+            assert!(text.contains("48291307"), "{text}");
+            assert_eq!(sms_parts(&text), 1, "{text}");
+        }
+    }
 
     #[test]
     fn gsm7_fits_160_then_153_per_part() {

@@ -485,20 +485,26 @@ impl DynamoStore {
         applied(OP, update.send().await)
     }
 
-    /// The pricing table: every country with its own price, by country code.
+    /// Both pricing tables: every country with its own price, WhatsApp's then SMS's, each by country code.
     pub async fn prices(&self) -> Result<Vec<super::PriceEntry>, StoreError> {
         const OP: &str = "Query prices";
-        let items = self.query_prefix(OP, key::PRICING.to_owned(), "CC#").await?;
-        let mut prices = items
-            .iter()
-            .map(|item| {
-                Ok(super::PriceEntry {
-                    region: string(item, attr::REGION, OP)?,
-                    credits: number(item, attr::CREDITS, OP)?,
+        use crate::domain::channel::Channel;
+        let mut prices = Vec::new();
+        for (channel, prefix) in [(Channel::WhatsApp, key::PRICE_PREFIX), (Channel::Sms, key::SMS_PRICE_PREFIX)] {
+            let items = self.query_prefix(OP, key::PRICING.to_owned(), prefix).await?;
+            let mut table = items
+                .iter()
+                .map(|item| {
+                    Ok(super::PriceEntry {
+                        region: string(item, attr::REGION, OP)?,
+                        credits: number(item, attr::CREDITS, OP)?,
+                        channel,
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        prices.sort_by(|a, b| a.region.cmp(&b.region));
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            table.sort_by(|a, b| a.region.cmp(&b.region));
+            prices.extend(table);
+        }
         Ok(prices)
     }
 

@@ -33,6 +33,10 @@ pub struct ClientProfile {
     /// The client's own Verify API SMS texts by language (`en`, `ar`), with `{CODE}` and `{EXPIRATION}`; the
     /// document's templates otherwise.
     pub sms_templates: HashMap<String, String>,
+    /// Whether a message WhatsApp cannot deliver to its recipient is sent again by SMS (off by default).
+    pub fallback_sms: bool,
+    /// The client's own fallback SMS texts by language (`en`, `ar`), with `{CODE}`; ours otherwise.
+    pub fallback_sms_texts: HashMap<String, String>,
     /// The WhatsApp number messages are sent from, if one is assigned.
     pub sender: Option<WhatsAppSender>,
     /// Approved templates, by language.
@@ -141,11 +145,9 @@ impl ClientProfile {
             email: string(item, attr::EMAIL, op)?,
             language: string(item, attr::LANGUAGE, op)?,
             sms_sender: optional_string(item, attr::SMS_SENDER),
-            sms_templates: item
-                .get(attr::SMS_TEMPLATES)
-                .and_then(|v| v.as_m().ok())
-                .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone()))).collect())
-                .unwrap_or_default(),
+            sms_templates: text_map(item, attr::SMS_TEMPLATES),
+            fallback_sms: optional_string(item, attr::FALLBACK).as_deref() == Some("sms"),
+            fallback_sms_texts: text_map(item, attr::FALLBACK_SMS_TEXTS),
             sender,
             templates,
         })
@@ -171,6 +173,14 @@ impl ClientProfile {
         }
         item
     }
+}
+
+/// A map of texts by language, as a profile keeps its SMS texts.
+fn text_map(item: &Item, name: &str) -> HashMap<String, String> {
+    item.get(name)
+        .and_then(|v| v.as_m().ok())
+        .map(|m| m.iter().filter_map(|(k, v)| Some((k.clone(), v.as_s().ok()?.clone()))).collect())
+        .unwrap_or_default()
 }
 
 /// A template as it is stored in a profile's list.

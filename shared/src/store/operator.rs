@@ -28,13 +28,15 @@ pub struct ApiKeyMetadata {
     pub expires_at: Option<String>,
 }
 
-/// One row of the pricing table.
+/// One row of a pricing table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PriceEntry {
     /// ISO 3166-1 alpha-2.
     pub region: String,
-    /// Credits per message.
+    /// Credits per WhatsApp message, or per SMS part.
     pub credits: Credits,
+    /// Which table: WhatsApp messages or SMS parts.
+    pub channel: crate::domain::channel::Channel,
 }
 
 impl DynamoStore {
@@ -141,14 +143,18 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Sets a country's price (overwriting the previous one).
+    /// Sets a country's price in its channel's table (overwriting the previous one).
     pub async fn set_price(&self, price: &PriceEntry) -> Result<(), StoreError> {
         const OP: &str = "PutItem price";
+        let sort_key = match price.channel {
+            crate::domain::channel::Channel::WhatsApp => key::price(&price.region),
+            crate::domain::channel::Channel::Sms => key::sms_price(&price.region),
+        };
         self.client()
             .put_item()
             .table_name(self.table())
             .item(PK, s(key::PRICING))
-            .item(SK, s(key::price(&price.region)))
+            .item(SK, s(sort_key))
             .item(attr::REGION, s(price.region.clone()))
             .item(attr::CREDITS, n(price.credits))
             .send()
@@ -233,17 +239,47 @@ impl DynamoStore {
 
     /// Sets the client's Verify API SMS text for one language (`en` or `ar`).
     pub async fn set_sms_template(&self, client_id: &str, language: &str, text: &str) -> Result<(), StoreError> {
+        self.set_profile_text(attr::SMS_TEMPLATES, client_id, language, text).await
+    }
+
+    /// Sets the client's fallback SMS text for one language (`{CODE}` in it).
+    pub async fn set_fallback_sms_text(&self, client_id: &str, language: &str, text: &str) -> Result<(), StoreError> {
+        self.set_profile_text(attr::FALLBACK_SMS_TEXTS, client_id, language, text).await
+    }
+
+    /// Turns the client's WhatsApp → SMS fallback on or off (`attribute_exists(pk)`: the client must exist).
+    pub async fn set_fallback(&self, client_id: &str, on: bool) -> Result<(), StoreError> {
+        const OP: &str = "UpdateItem fallback";
+        let update = update_existing(self, item_key(key::client(client_id), key::PROFILE.to_owned()))
+            .expression_attribute_names("#fallback", attr::FALLBACK);
+        let update = if on {
+            update.update_expression("SET #fallback = :sms").expression_attribute_values(":sms", s("sms"))
+        } else {
+            update.update_expression("REMOVE #fallback")
+        };
+        update.send().await.in_operation(OP)?;
+        Ok(())
+    }
+
+    /// Sets one language's text in one of the profile's maps of texts (made if absent).
+    async fn set_profile_text(
+        &self,
+        map: &'static str,
+        client_id: &str,
+        language: &str,
+        text: &str,
+    ) -> Result<(), StoreError> {
         const OP: &str = "UpdateItem SMS template";
         update_existing(self, item_key(key::client(client_id), key::PROFILE.to_owned()))
             .update_expression("SET #templates = if_not_exists(#templates, :empty)")
-            .expression_attribute_names("#templates", attr::SMS_TEMPLATES)
+            .expression_attribute_names("#templates", map)
             .expression_attribute_values(":empty", AttributeValue::M(std::collections::HashMap::new()))
             .send()
             .await
             .in_operation(OP)?;
         update_existing(self, item_key(key::client(client_id), key::PROFILE.to_owned()))
             .update_expression("SET #templates.#language = :text")
-            .expression_attribute_names("#templates", attr::SMS_TEMPLATES)
+            .expression_attribute_names("#templates", map)
             .expression_attribute_names("#language", language)
             .expression_attribute_values(":text", s(text))
             .send()

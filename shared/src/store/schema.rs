@@ -80,6 +80,8 @@ pub mod attr {
     pub const UNTIL: &str = "until";
     pub const VERIFIED_AT: &str = "verifiedAt";
     pub const SMS_TEMPLATES: &str = "smsTemplates";
+    pub const FALLBACK: &str = "fallback";
+    pub const FALLBACK_SMS_TEXTS: &str = "fallbackSmsTexts";
     pub const USER_ID: &str = "userId";
     pub const ROLE: &str = "role";
     pub const PASSWORD_HASH: &str = "passwordHash";
@@ -177,9 +179,17 @@ pub mod key {
     pub const LIMIT: &str = "LIMIT";
     /// Partition of the pricing table.
     pub const PRICING: &str = "PRICING";
-    /// Sort key of one country's price.
+    /// Sort-key prefix of WhatsApp prices.
+    pub const PRICE_PREFIX: &str = "CC#";
+    /// Sort key of one country's price per WhatsApp message.
     pub fn price(region: &str) -> String {
-        format!("CC#{region}")
+        format!("{PRICE_PREFIX}{region}")
+    }
+    /// Sort-key prefix of SMS prices.
+    pub const SMS_PRICE_PREFIX: &str = "SMS#";
+    /// Sort key of one country's price per SMS part (the WhatsApp → SMS fallback's second pricing table).
+    pub fn sms_price(region: &str) -> String {
+        format!("{SMS_PRICE_PREFIX}{region}")
     }
     /// Partition of a dashboard user, by the email they sign in with (which makes an email one account).
     pub fn user(email: &str) -> String {

@@ -72,6 +72,8 @@ impl World {
             language: "en".to_owned(),
             sms_sender: None,
             sms_templates: Default::default(),
+            fallback_sms: false,
+            fallback_sms_texts: std::collections::HashMap::new(),
             sender: Some(WhatsAppSender { phone_number_id: "1234".to_owned(), display_phone: "+15550001".to_owned() }),
             templates: vec![Template { name: "otp_en".to_owned(), language: LanguageTag::parse("en").expect("en") }],
         };

@@ -55,6 +55,8 @@ impl World {
             language: "en".to_owned(),
             sms_sender: Some("Acme".to_owned()),
             sms_templates: Default::default(),
+            fallback_sms: false,
+            fallback_sms_texts: std::collections::HashMap::new(),
             sender: None,
             templates: Vec::new(),
         };

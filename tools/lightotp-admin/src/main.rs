@@ -104,6 +104,14 @@ enum ClientCommand {
         #[arg(long)]
         sms_sender: Option<String>,
     },
+    /// Changes a client's settings: `--fallback sms` sends a message WhatsApp cannot deliver to its recipient again
+    /// by SMS (docs/api.md, WhatsApp → SMS fallback); `--fallback off` (the default) does not.
+    Set {
+        #[arg(long)]
+        client: String,
+        #[arg(long)]
+        fallback: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -306,7 +314,8 @@ enum SubscriptionCommand {
 
 #[derive(Subcommand)]
 enum SmsTemplateCommand {
-    /// Sets a client's SMS text for en or ar ({CODE} and {EXPIRATION} are filled in).
+    /// Sets a client's SMS text for en or ar: the Verify API's ({CODE} and {EXPIRATION} are filled in), or with
+    /// `--for fallback` the WhatsApp → SMS fallback's ({CODE}).
     Set {
         #[arg(long)]
         client: String,
@@ -314,6 +323,9 @@ enum SmsTemplateCommand {
         language: String,
         #[arg(long)]
         text: String,
+        /// `verify` or `fallback`.
+        #[arg(long = "for", default_value = "verify")]
+        purpose: String,
     },
 }
 
@@ -342,12 +354,16 @@ enum MessageCommand {
 
 #[derive(Subcommand)]
 enum PricingCommand {
-    /// Sets the credits a message to a country costs.
+    /// Sets the credits a message to a country costs: a WhatsApp message, or (`--channel sms`) an SMS part, as the
+    /// WhatsApp → SMS fallback charges it.
     Set {
         #[arg(long)]
         country: String,
         #[arg(long)]
         credits: u64,
+        /// `whatsapp` or `sms`.
+        #[arg(long, default_value = "whatsapp")]
+        channel: String,
     },
 }
 
@@ -359,6 +375,10 @@ async fn run(cli: Cli) -> Result<Value, String> {
         Command::Client(ClientCommand::Create { name, email, language, sms_sender }) => {
             admin.create_client(&name, &email, &language, sms_sender.as_deref()).await.map(|c| to_json(&c))
         }
+        Command::Client(ClientCommand::Set { client, fallback }) => admin
+            .set_fallback(&client, &fallback)
+            .await
+            .map(|on| json!({"clientId": client, "fallback": if on { "sms" } else { "off" }})),
         Command::Sender(SenderCommand::Assign { client, phone_number_id, display_phone }) => admin
             .assign_sender(&client, &phone_number_id, &display_phone)
             .await
@@ -385,18 +405,27 @@ async fn run(cli: Cli) -> Result<Value, String> {
         Command::Subscription(SubscriptionCommand::List { client }) => {
             admin.subscriptions(&client).await.map(|list| json!({"clientId": client, "subscriptions": list}))
         }
-        Command::Pricing(PricingCommand::Set { country, credits }) => admin
-            .set_price(&country, Credits::new(credits))
-            .await
-            .map(|p| json!({"country": p.region, "credits": p.credits})),
+        Command::Pricing(PricingCommand::Set { country, credits, channel }) => {
+            let Some(channel) = lightotp::domain::channel::Channel::parse(&channel) else {
+                return Err(format!("--channel must be whatsapp or sms, not {channel:?}"));
+            };
+            admin
+                .set_channel_price(&country, channel, Credits::new(credits))
+                .await
+                .map(|p| json!({"country": p.region, "credits": p.credits, "channel": p.channel.as_str()}))
+        }
         Command::Wallet(WalletCommand::TopUp { client, credits }) => admin
             .top_up_wallet(&client, Credits::new(credits))
             .await
             .map(|balance| json!({"clientId": client, "balance": balance})),
-        Command::SmsTemplate(SmsTemplateCommand::Set { client, language, text }) => admin
-            .set_sms_template(&client, &language, &text)
-            .await
-            .map(|()| json!({"clientId": client, "language": language})),
+        Command::SmsTemplate(SmsTemplateCommand::Set { client, language, text, purpose }) => {
+            let set = match purpose.as_str() {
+                "verify" => admin.set_sms_template(&client, &language, &text).await,
+                "fallback" => admin.set_fallback_sms_text(&client, &language, &text).await,
+                other => return Err(format!("--for must be verify or fallback, not {other:?}")),
+            };
+            set.map(|()| json!({"clientId": client, "language": language, "for": purpose}))
+        }
         Command::Message(MessageCommand::Delete { id, client }) => admin
             .delete_message(client.as_deref(), &id, now)
             .await

@@ -341,6 +341,8 @@ impl Admin {
             language: language.to_owned(),
             sms_sender: sms_sender.map(str::to_owned),
             sms_templates: std::collections::HashMap::new(),
+            fallback_sms: false,
+            fallback_sms_texts: std::collections::HashMap::new(),
             sender: None,
             templates: Vec::new(),
         };
@@ -447,24 +449,58 @@ impl Admin {
     /// Sets the client's Verify API SMS text for `en` or `ar`; it must carry `{CODE}` (and may carry
     /// `{EXPIRATION}`).
     pub async fn set_sms_template(&self, client_id: &str, language: &str, text: &str) -> Result<(), AdminError> {
+        Self::check_sms_text(language, text)?;
+        self.existing_client(client_id).await?;
+        Ok(self.store.set_sms_template(client_id, language, text).await?)
+    }
+
+    /// Sets the client's WhatsApp → SMS fallback text for `language` (`en` or `ar`, `{CODE}` in it).
+    pub async fn set_fallback_sms_text(&self, client_id: &str, language: &str, text: &str) -> Result<(), AdminError> {
+        Self::check_sms_text(language, text)?;
+        self.existing_client(client_id).await?;
+        Ok(self.store.set_fallback_sms_text(client_id, language, text).await?)
+    }
+
+    fn check_sms_text(language: &str, text: &str) -> Result<(), AdminError> {
         if !matches!(language, "en" | "ar") {
             return Err(AdminError::Invalid(format!("language must be en or ar, not {language:?}")));
         }
         if !text.contains("{CODE}") {
             return Err(AdminError::Invalid("the text must contain {CODE}".to_owned()));
         }
+        Ok(())
+    }
+
+    /// Turns the client's WhatsApp → SMS fallback on (`sms`) or off (`off`).
+    pub async fn set_fallback(&self, client_id: &str, fallback: &str) -> Result<bool, AdminError> {
+        let on = match fallback.trim() {
+            "sms" => true,
+            "off" => false,
+            other => return Err(AdminError::Invalid(format!("--fallback must be sms or off, not {other:?}"))),
+        };
         self.existing_client(client_id).await?;
-        Ok(self.store.set_sms_template(client_id, language, text).await?)
+        self.store.set_fallback(client_id, on).await?;
+        Ok(on)
     }
 
     /// Sets a country's price in credits (at least 1).
     pub async fn set_price(&self, country: &str, credits: Credits) -> Result<PriceEntry, AdminError> {
+        self.set_channel_price(country, lightotp::domain::channel::Channel::WhatsApp, credits).await
+    }
+
+    /// Sets the credits a WhatsApp message, or an SMS part, to a country costs.
+    pub async fn set_channel_price(
+        &self,
+        country: &str,
+        channel: lightotp::domain::channel::Channel,
+        credits: Credits,
+    ) -> Result<PriceEntry, AdminError> {
         let region = Region::parse(country)
             .ok_or_else(|| AdminError::Invalid(format!("{country:?} is not an ISO 3166-1 alpha-2 code")))?;
         if credits == Credits::ZERO {
             return Err(AdminError::Invalid("a message costs at least 1 credit".to_owned()));
         }
-        let price = PriceEntry { region: region.as_str().to_owned(), credits };
+        let price = PriceEntry { region: region.as_str().to_owned(), credits, channel };
         self.store.set_price(&price).await?;
         Ok(price)
     }

@@ -3,6 +3,7 @@
 
 use lambda_http::http::StatusCode;
 use lightotp::domain::account::{FieldError, optional_text, short_text};
+use lightotp::domain::channel::Channel;
 use lightotp::domain::console::{PlanDraft, REASON_CHARS, credits};
 use lightotp::usecase::console::clients::{self, ClientActionRefusal};
 use lightotp::usecase::console::orders::{self, OrderRefusal};
@@ -267,7 +268,16 @@ async fn pricing(
     c.notice = (ctx.visit.param("notice") == "saved").then_some(ctx.t().saved);
     let status =
         if country_error.is_some() || credits_error.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
-    let prices = prices.into_iter().map(|p| (p.region, p.credits.get())).collect();
+    let prices = prices
+        .into_iter()
+        .map(|p| {
+            let channel = match p.channel {
+                Channel::WhatsApp => ctx.t().channel_whatsapp,
+                Channel::Sms => ctx.t().channel_sms,
+            };
+            (p.region, channel, p.credits.get())
+        })
+        .collect();
     render(status, &OpsPricingPage { c, prices, country, credits, country_error, credits_error })
 }
 
@@ -279,7 +289,9 @@ async fn set_price(ctx: &Ctx<'_>) -> Outcome {
         Ok(amount) => amount,
         Err(e) => return pricing(ctx, country, raw_credits, None, Some(field_message(t, e))).await,
     };
-    match clients::set_price(&ctx.console, &country, amount).await? {
+    // An unknown channel is WhatsApp's table: the form offers only the two.
+    let channel = Channel::parse(ctx.visit.field("channel")).unwrap_or(Channel::WhatsApp);
+    match clients::set_price(&ctx.console, &country, channel, amount).await? {
         Ok(_) => Ok(Reply::redirect("/dashboard/ops/pricing?notice=saved")),
         Err(_) => pricing(ctx, country, raw_credits, Some(t.bad_country), None).await,
     }

@@ -82,6 +82,8 @@ pub async fn sign_up(console: &Console, form: SignUp, now: OffsetDateTime) -> Re
         language: form.language.code().to_owned(),
         sms_sender: None,
         sms_templates: HashMap::new(),
+        fallback_sms: false,
+        fallback_sms_texts: HashMap::new(),
         sender: None,
         templates: Vec::new(),
     };

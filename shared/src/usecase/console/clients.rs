@@ -172,16 +172,17 @@ pub async fn prices(console: &Console) -> Result<Vec<PriceEntry>, ConsoleError> 
     Ok(console.store.prices().await?)
 }
 
-/// Sets a country's price per message.
+/// Sets a country's price in a channel's table: per WhatsApp message, or per SMS part.
 pub async fn set_price(
     console: &Console,
     country: &str,
+    channel: crate::domain::channel::Channel,
     credits: Credits,
 ) -> Result<Result<PriceEntry, ClientActionRefusal>, ConsoleError> {
     let Some(region) = Region::parse(country) else {
         return Ok(Err(ClientActionRefusal::BadCountry));
     };
-    let price = PriceEntry { region: region.as_str().to_owned(), credits };
+    let price = PriceEntry { region: region.as_str().to_owned(), credits, channel };
     console.store.set_price(&price).await?;
     Ok(Ok(price))
 }

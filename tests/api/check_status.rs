@@ -35,6 +35,8 @@ async fn a_sent_message_reads_back_with_every_documented_field() {
             "failureTitle": null,
             "failureReason": null,
             "failedAt": null,
+            "channel": "whatsapp",
+            "fallback": null,
         }),
         "exactly the documented fields"
     );

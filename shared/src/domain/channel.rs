@@ -2,9 +2,10 @@
 //! its own price per country (docs/api.md, Billing).
 
 /// A delivery channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum Channel {
-    /// A WhatsApp template message.
+    /// A WhatsApp template message (every message's first channel).
+    #[default]
     WhatsApp,
     /// An SMS through Amazon SNS.
     Sms,

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use base64::Engine;
 
+use super::channel::Channel;
 use super::message::MessageStatus;
 
 /// What happened, in the event's `type`.
@@ -119,23 +120,28 @@ impl EventSelection {
     }
 }
 
-/// A message event's `sequence`: the rank of the status it reached. Every move a message may make goes to a
-/// higher rank (`Pending` 0, `Sent` 1, `Delivered` 2, `Read` and `Failed` 3, which never follow each other,
-/// `Deleted` 4), so the event with the highest `sequence` is the newest (docs/webhooks.md, Ordering).
-pub fn message_sequence(status: MessageStatus) -> u32 {
-    match status {
+/// A message event's `sequence`: the rank of the status it reached on its channel. Every move a message may make
+/// goes to a higher rank (`Pending` 0, `Sent` 1, `Delivered` 2, `Read` and `Failed` 3, which never follow each
+/// other, `Deleted` 4), and a fallback's SMS statuses rank above every WhatsApp one (10 more), so the event with the
+/// highest `sequence` is the newest (docs/webhooks.md, Ordering).
+pub fn message_sequence(channel: Channel, status: MessageStatus) -> u32 {
+    let rank = match status {
         MessageStatus::Pending => 0,
         MessageStatus::Sent => 1,
         MessageStatus::Delivered => 2,
         MessageStatus::Read | MessageStatus::Failed => 3,
         MessageStatus::Deleted => 4,
+    };
+    match channel {
+        Channel::WhatsApp => rank,
+        Channel::Sms => 10 + rank,
     }
 }
 
-/// The event id (`webhook-id`) of a message's move to `status`: the same change always has the same id, so a
-/// re-read of the change (or a retry) is recognised as the same event.
-pub fn message_event_id(message_id: &str, status: MessageStatus) -> String {
-    format!("evt_msg_{}_{}", message_id, message_sequence(status))
+/// The event id (`webhook-id`) of a message's move to `status` on `channel`: the same change always has the same id,
+/// so a re-read of the change (or a retry) is recognised as the same event.
+pub fn message_event_id(message_id: &str, channel: Channel, status: MessageStatus) -> String {
+    format!("evt_msg_{}_{}", message_id, message_sequence(channel, status))
 }
 
 /// The event id of a Verify request's end.
@@ -411,8 +417,15 @@ mod tests {
         for from in all {
             for to in all {
                 if from.can_move_to(to) {
-                    assert!(message_sequence(to) > message_sequence(from), "{from:?} -> {to:?}");
+                    for channel in [Channel::WhatsApp, Channel::Sms] {
+                        assert!(
+                            message_sequence(channel, to) > message_sequence(channel, from),
+                            "{channel:?}: {from:?} -> {to:?}"
+                        );
+                    }
                 }
+                // A fallback: from any WhatsApp status to any SMS one.
+                assert!(message_sequence(Channel::Sms, to) > message_sequence(Channel::WhatsApp, from));
             }
         }
     }
@@ -420,8 +433,10 @@ mod tests {
     #[test]
     fn each_status_change_has_its_own_stable_event_id() {
         let id = "3f0c8a4e-5b7d-4e1a-9c2b-1d2e3f4a5b6c";
-        assert_eq!(message_event_id(id, MessageStatus::Delivered), message_event_id(id, MessageStatus::Delivered));
-        assert_ne!(message_event_id(id, MessageStatus::Delivered), message_event_id(id, MessageStatus::Read));
+        let delivered = message_event_id(id, Channel::WhatsApp, MessageStatus::Delivered);
+        assert_eq!(delivered, message_event_id(id, Channel::WhatsApp, MessageStatus::Delivered));
+        assert_ne!(delivered, message_event_id(id, Channel::WhatsApp, MessageStatus::Read));
+        assert_ne!(delivered, message_event_id(id, Channel::Sms, MessageStatus::Delivered));
         assert_ne!(otp_event_id(id, EventType::OtpVerified), otp_event_id(id, EventType::OtpFailed));
         assert_eq!(EventType::for_message_status(MessageStatus::Pending), None);
         assert_eq!(EventType::for_message_status(MessageStatus::Read), Some(EventType::MessageRead));

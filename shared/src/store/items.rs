@@ -7,6 +7,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::schema::{PK, SK, attr, key};
 use super::{IdempotencyBinding, NewMessage, StoreError};
+use crate::domain::channel::Channel;
 use crate::domain::cooldown::{CooldownWindow, CountedSend};
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::language::{HumanLanguage, LanguageTag, Template};
@@ -83,6 +84,23 @@ pub struct MessageRecord {
     pub failed_at: Option<String>,
     /// What SendMessage answered for it, once known: an idempotent retry replays exactly this.
     pub replay: Option<OriginalResponse>,
+    /// The channel its status is about: WhatsApp, or SMS after a fallback.
+    pub channel: Channel,
+    /// WhatsApp's failure that made it fall back to SMS, if it did.
+    pub fallback: Option<FallbackFailure>,
+}
+
+/// WhatsApp's failure that made a message fall back to SMS, kept after the SMS's own status takes over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FallbackFailure {
+    /// Graph API error code.
+    pub failure_code: Option<i64>,
+    /// Graph API error title.
+    pub failure_title: Option<String>,
+    /// Human-readable reason.
+    pub failure_reason: Option<String>,
+    /// When the failure was recorded.
+    pub failed_at: Option<String>,
 }
 
 impl MessageRecord {
@@ -306,6 +324,17 @@ impl MessageRecord {
                 (Some(status), Some(body)) => Some(OriginalResponse { status, body }),
                 _ => None,
             },
+            // No attribute: a WhatsApp message (every message before the fallback existed).
+            channel: optional_string(item, attr::CHANNEL)
+                .as_deref()
+                .and_then(Channel::parse)
+                .unwrap_or(Channel::WhatsApp),
+            fallback: item.get(attr::FALLBACK_FAILURE).and_then(|v| v.as_m().ok()).map(|m| FallbackFailure {
+                failure_code: optional_number(m, attr::FAILURE_CODE),
+                failure_title: optional_string(m, attr::FAILURE_TITLE),
+                failure_reason: optional_string(m, attr::FAILURE_REASON),
+                failed_at: optional_string(m, attr::FAILED_AT),
+            }),
         })
     }
 }

@@ -47,7 +47,7 @@ pub use client_webhooks::{
 };
 pub use console::{ApiKeyRecord, AuditEntry, OrderRecord, OrderTransition, PlanRecord};
 pub use error::{InOperation, StoreError, pause};
-pub use items::{ClientProfile, MessageRecord, WhatsAppSender, template_value};
+pub use items::{ClientProfile, FallbackFailure, MessageRecord, WhatsAppSender, template_value};
 pub use messages::{Charge, Failure};
 pub use operator::{ApiKeyMetadata, PriceEntry};
 use schema::{PK, SK, attr, key};

@@ -81,6 +81,8 @@ pub mod attr {
     pub const VERIFIED_AT: &str = "verifiedAt";
     pub const SMS_TEMPLATES: &str = "smsTemplates";
     pub const FALLBACK: &str = "fallback";
+    pub const CHANNEL: &str = "channel";
+    pub const FALLBACK_FAILURE: &str = "fallbackFailure";
     pub const FALLBACK_SMS_TEXTS: &str = "fallbackSmsTexts";
     pub const USER_ID: &str = "userId";
     pub const ROLE: &str = "role";

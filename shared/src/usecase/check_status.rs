@@ -58,6 +58,24 @@ pub struct MessageStatusResponse {
     pub failure_reason: Option<String>,
     /// When it failed.
     pub failed_at: Option<String>,
+    /// `whatsapp`, or `sms` after a fallback: the channel `message_status` and the failure fields are about.
+    pub channel: &'static str,
+    /// WhatsApp's failure that made it fall back to SMS, if it did.
+    pub fallback: Option<FallbackView>,
+}
+
+/// WhatsApp's failure behind a fallback, as CheckMessageStatus shows it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct FallbackView {
+    /// WhatsApp's error code.
+    pub failure_code: Option<i64>,
+    /// WhatsApp's error title.
+    pub failure_title: Option<String>,
+    /// Why it failed.
+    pub failure_reason: Option<String>,
+    /// When it failed.
+    pub failed_at: Option<String>,
 }
 
 impl From<MessageRecord> for MessageStatusResponse {
@@ -71,6 +89,13 @@ impl From<MessageRecord> for MessageStatusResponse {
             failure_title: record.failure_title,
             failure_reason: record.failure_reason,
             failed_at: record.failed_at,
+            channel: record.channel.as_str(),
+            fallback: record.fallback.map(|f| FallbackView {
+                failure_code: f.failure_code,
+                failure_title: f.failure_title,
+                failure_reason: f.failure_reason,
+                failed_at: f.failed_at,
+            }),
         }
     }
 }
@@ -131,6 +156,8 @@ mod tests {
             failure_reason: Some("Not on WhatsApp".to_owned()),
             failed_at: Some("2027-01-15T08:00:01.000Z".to_owned()),
             replay: None,
+            channel: crate::domain::channel::Channel::WhatsApp,
+            fallback: None,
         })
     }
 

@@ -132,16 +132,18 @@ pub fn event_of(change: &Change) -> Result<Option<ClientEvent>, serde_json::Erro
 }
 
 fn message_event(old: Option<&Image>, new: &Image) -> Result<Option<ClientEvent>, serde_json::Error> {
-    let before = old.and_then(|o| text(o, attr::STATUS)).and_then(MessageStatus::parse);
+    let channel_of =
+        |image: &Image| text(image, attr::CHANNEL).and_then(crate::domain::channel::Channel::parse).unwrap_or_default();
+    let before = old.and_then(|o| Some((channel_of(o), text(o, attr::STATUS).and_then(MessageStatus::parse)?)));
     let Ok(record) = message_image(new) else { return Ok(None) };
-    if before == Some(record.status) {
+    if before == Some((record.channel, record.status)) {
         return Ok(None);
     }
     let Some(event_type) = EventType::for_message_status(record.status) else { return Ok(None) };
     let at = text(new, attr::UPDATED_AT).unwrap_or(&record.created_at).to_owned();
-    let event_id = message_event_id(&record.id, record.status);
+    let event_id = message_event_id(&record.id, record.channel, record.status);
     let client_id = record.client_id.clone();
-    let sequence = message_sequence(record.status);
+    let sequence = message_sequence(record.channel, record.status);
     let body = serde_json::to_string(&Body {
         event_type: event_type.as_str(),
         timestamp: &at,
@@ -479,6 +481,8 @@ mod tests {
                     "failureTitle": null,
                     "failureReason": null,
                     "failedAt": null,
+                    "channel": "whatsapp",
+                    "fallback": null,
                     "sequence": 2
                 }
             })

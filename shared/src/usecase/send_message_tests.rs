@@ -428,5 +428,7 @@ fn record_with_replay(replay: Option<OriginalResponse>) -> MessageRecord {
         failure_reason: None,
         failed_at: None,
         replay,
+        channel: crate::domain::channel::Channel::WhatsApp,
+        fallback: None,
     }
 }

@@ -125,6 +125,8 @@ mod tests {
             failure_reason: None,
             failed_at: None,
             replay: None,
+            channel: crate::domain::channel::Channel::WhatsApp,
+            fallback: None,
         }
     }
 

@@ -50,6 +50,8 @@ impl World {
                 failure_reason: None,
                 failed_at: None,
                 replay: None,
+                channel: crate::domain::channel::Channel::WhatsApp,
+                fallback: None,
             },
             calls: Mutex::new(Vec::new()),
             refund_fails: None,

@@ -8,6 +8,7 @@ pub mod client_webhook;
 pub mod console;
 pub mod cooldown;
 pub mod dashboard_email;
+pub mod fallback;
 pub mod graph_refusal;
 pub mod idempotency;
 pub mod language;

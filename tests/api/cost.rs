@@ -220,7 +220,7 @@ async fn a_made_up_key_costs_no_secrets_manager_call_and_ten_at_once_for_one_rev
 #[tokio::test]
 async fn client_webhooks_add_no_request_to_a_send_and_cost_a_query_a_put_and_a_transaction_per_delivered_event() {
     use lightotp::domain::client_webhook::AddressPolicy;
-    use lightotp::usecase::client_webhooks::{self, Attempt, Change};
+    use lightotp::usecase::client_webhooks::{self, Attempt};
 
     let ctx = Ctx::new().await;
     let tenant = ctx.default_tenant().await;
@@ -258,28 +258,9 @@ async fn client_webhooks_add_no_request_to_a_send_and_cost_a_query_a_put_and_a_t
     assert_eq!(dynamodb.take(), ["UpdateItem", "BatchGetItem", "Query", "TransactWriteItems", "UpdateItem"]);
     assert_eq!(sqs_log.take(), Vec::<String>::new(), "a send never talks to the queue");
 
-    // The delivery function, for one status change (images made here from the stored message, with a status the
-    // message never reaches, so the stack's own delivery pass has nothing to say about it).
-    let id = reply["id"].as_str().expect("id");
-    let stored = ctx
-        .admin
-        .store
-        .client()
-        .get_item()
-        .table_name("lightotp")
-        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("CLIENT#{}", tenant.client_id)))
-        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("MSG#{id}")))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("the message")
-        .item()
-        .cloned()
-        .expect("stored");
-    let mut new = stored.clone();
-    new.insert("status".to_owned(), aws_sdk_dynamodb::types::AttributeValue::S("Read".to_owned()));
-    let (recorded, fresh) =
-        client_webhooks::record(&deps, &[Change { old: Some(stored), new: Some(new) }]).await.expect("recorded");
+    // The delivery function, for one status change.
+    let change = read_by_whatsapp(&ctx, &tenant, reply["id"].as_str().expect("id")).await;
+    let (recorded, fresh) = client_webhooks::record(&deps, &[change]).await.expect("recorded");
     assert_eq!((recorded.events, recorded.deliveries, fresh.len()), (1, 1, 1));
     assert_eq!(dynamodb.take(), ["Query", "PutItem"], "the client's endpoints once per batch; one put per delivery");
     deps.webhook_queue.enqueue(&fresh).await.expect("enqueued");
@@ -298,7 +279,7 @@ async fn client_webhooks_add_no_request_to_a_send_and_cost_a_query_a_put_and_a_t
 #[tokio::test]
 async fn a_late_or_repeated_queue_message_costs_one_read_and_posts_nothing() {
     use lightotp::domain::client_webhook::AddressPolicy;
-    use lightotp::usecase::client_webhooks::{self, Attempt, Change};
+    use lightotp::usecase::client_webhooks::{self, Attempt};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     let ctx = Ctx::new().await;
@@ -326,26 +307,8 @@ async fn a_late_or_repeated_queue_message_costs_one_read_and_posts_nothing() {
 
     let (status, reply) = send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": fresh_sa_phone()})).await;
     assert_eq!(status, 200);
-    let id = reply["id"].as_str().expect("id");
-    let stored = ctx
-        .admin
-        .store
-        .client()
-        .get_item()
-        .table_name("lightotp")
-        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(format!("CLIENT#{}", tenant.client_id)))
-        .key("sk", aws_sdk_dynamodb::types::AttributeValue::S(format!("MSG#{id}")))
-        .consistent_read(true)
-        .send()
-        .await
-        .expect("the message")
-        .item()
-        .cloned()
-        .expect("stored");
-    let mut new = stored.clone();
-    new.insert("status".to_owned(), aws_sdk_dynamodb::types::AttributeValue::S("Read".to_owned()));
-    let (_, fresh) =
-        client_webhooks::record(&deps, &[Change { old: Some(stored), new: Some(new) }]).await.expect("recorded");
+    let change = read_by_whatsapp(&ctx, &tenant, reply["id"].as_str().expect("id")).await;
+    let (_, fresh) = client_webhooks::record(&deps, &[change]).await.expect("recorded");
     assert_eq!(fresh.len(), 1);
     dynamodb.take();
 
@@ -357,4 +320,28 @@ async fn a_late_or_repeated_queue_message_costs_one_read_and_posts_nothing() {
     assert_eq!(client_webhooks::attempt(&deps, &fresh[0]).await.expect("attempted"), Attempt::Skipped);
     assert_eq!(posts.load(Ordering::SeqCst), 1, "no early retry");
     assert_eq!(dynamodb.take(), ["BatchGetItem"]);
+}
+
+/// A change of one of the tenant's messages to `Read`, as the table's stream would show it: images made here from
+/// the stored message, with a status the message never reaches, so the stack's own delivery pass never sees it.
+async fn read_by_whatsapp(ctx: &Ctx, tenant: &Tenant, id: &str) -> lightotp::usecase::client_webhooks::Change {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let stored = ctx
+        .admin
+        .store
+        .client()
+        .get_item()
+        .table_name("lightotp")
+        .key("pk", AttributeValue::S(format!("CLIENT#{}", tenant.client_id)))
+        .key("sk", AttributeValue::S(format!("MSG#{id}")))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("the message")
+        .item()
+        .cloned()
+        .expect("stored");
+    let mut new = stored.clone();
+    new.insert("status".to_owned(), AttributeValue::S("Read".to_owned()));
+    lightotp::usecase::client_webhooks::Change { old: Some(stored), new: Some(new) }
 }

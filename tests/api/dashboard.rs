@@ -14,7 +14,7 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::dashboard_client::{Browserless, Page, Site, form_body};
+use crate::dashboard_client::{Account, Browserless, Page, Site, form_body};
 use crate::helpers::{Ctx, race};
 
 // The English texts the pages show (functions/dashboard/src/texts.rs).
@@ -53,30 +53,7 @@ fn unique_password() -> String {
     format!("Pw-{}", Uuid::new_v4().simple())
 }
 
-/// A client made by the operator tooling, with a verified owner who signs in with `password`.
-struct Account {
-    client_id: String,
-    email: String,
-    password: String,
-}
-
 impl Account {
-    async fn new(ctx: &Ctx) -> Self {
-        let email = unique_email("client");
-        let password = unique_password();
-        let client = ctx.admin.create_client("Dashboard test client", &email, "en", None).await.expect("client");
-        ctx.admin
-            .create_client_user(&client.client_id, &email, &password, OffsetDateTime::now_utc())
-            .await
-            .expect("client user");
-        Self { client_id: client.client_id, email, password }
-    }
-
-    /// A browser signed in as the owner.
-    async fn browser(&self, site: &Site) -> Browserless {
-        Browserless::signed_in(site, &self.email, &self.password).await
-    }
-
     async fn orders(&self, ctx: &Ctx) -> Vec<OrderRecord> {
         ctx.admin.store.orders_newest_first(&self.client_id).await.expect("orders")
     }
@@ -226,7 +203,7 @@ fn assert_page(page: &Page, status: u16, text: &str, what: &str) {
 async fn dashboard_posts_without_the_right_csrf_token_or_from_another_origin_are_403_and_change_nothing() {
     let ctx = Ctx::new().await;
     let site = Site::from_stack();
-    let account = Account::new(&ctx).await;
+    let account = Account::new(&ctx, "Dashboard test client").await;
     let browser = account.browser(&site).await;
     let plan = offered_plan(&browser).await;
     let csrf = browser.csrf().await;
@@ -300,7 +277,8 @@ async fn dashboard_posts_without_the_right_csrf_token_or_from_another_origin_are
 async fn dashboard_another_clients_order_and_key_are_not_found_and_untouched() {
     let ctx = Ctx::new().await;
     let site = Site::from_stack();
-    let (owner, stranger) = (Account::new(&ctx).await, Account::new(&ctx).await);
+    let (owner, stranger) =
+        (Account::new(&ctx, "Dashboard test client").await, Account::new(&ctx, "Dashboard test client").await);
     let (owners, strangers) = (owner.browser(&site).await, stranger.browser(&site).await);
     place_order(&owners, &offered_plan(&owners).await).await;
     let order_id = owner.orders(&ctx).await.first().expect("the owner's order").order_id.clone();
@@ -336,7 +314,7 @@ async fn dashboard_another_clients_order_and_key_are_not_found_and_untouched() {
 async fn dashboard_operator_pages_are_not_found_for_a_client_or_a_visitor() {
     let ctx = Ctx::new().await;
     let site = Site::from_stack();
-    let account = Account::new(&ctx).await;
+    let account = Account::new(&ctx, "Dashboard test client").await;
     let client = account.browser(&site).await;
     let visitor = Browserless::new(&site);
     place_order(&client, &offered_plan(&client).await).await;
@@ -407,7 +385,7 @@ async fn dashboard_operator_pages_are_not_found_for_a_client_or_a_visitor() {
 async fn dashboard_a_known_and_an_unknown_address_get_the_same_answers_and_only_the_owner_is_emailed() {
     let ctx = Ctx::new().await;
     let site = Site::from_stack();
-    let known = Account::new(&ctx).await;
+    let known = Account::new(&ctx, "Dashboard test client").await;
     let password = unique_password();
 
     // Sign-up: the new address gets its verification link, the known one's owner a warning; the page is the same.
@@ -447,7 +425,8 @@ async fn dashboard_a_known_and_an_unknown_address_get_the_same_answers_and_only_
 async fn dashboard_the_sixth_sign_in_after_five_failures_is_refused_even_with_the_right_password() {
     let ctx = Ctx::new().await;
     let site = Site::from_stack();
-    let (target, bystander) = (Account::new(&ctx).await, Account::new(&ctx).await);
+    let (target, bystander) =
+        (Account::new(&ctx, "Dashboard test client").await, Account::new(&ctx, "Dashboard test client").await);
     Browserless::signed_in(&site, &target.email, &target.password).await;
 
     let browser = Browserless::new(&site);
@@ -513,7 +492,7 @@ async fn dashboard_a_verification_link_expires_after_24_hours() {
 async fn dashboard_a_reset_link_works_once() {
     let ctx = Ctx::new().await;
     let site = Site::from_stack();
-    let account = Account::new(&ctx).await;
+    let account = Account::new(&ctx, "Dashboard test client").await;
     let visitor = Browserless::new(&site);
     assert_eq!(visitor.post_form("/dashboard/forgot", &[("email", &account.email)]).await.status, 200);
     let token = link_token(&ctx, &site, &account.email, "/dashboard/reset?token=").await;
@@ -537,7 +516,8 @@ async fn dashboard_a_reset_link_works_once() {
 async fn dashboard_a_reset_link_expires_after_an_hour() {
     let ctx = Ctx::exclusive().await;
     let site = Site::from_stack();
-    let (early, account) = (Account::new(&ctx).await, Account::new(&ctx).await);
+    let (early, account) =
+        (Account::new(&ctx, "Dashboard test client").await, Account::new(&ctx, "Dashboard test client").await);
     let visitor = Browserless::new(&site);
     let mut tokens = Vec::new();
     for who in [&early, &account] {
@@ -562,7 +542,7 @@ async fn dashboard_a_reset_link_expires_after_an_hour() {
 async fn dashboard_two_operators_activating_one_order_at_once_grant_one_subscription() {
     let ctx = Ctx::new().await;
     let site = Site::from_stack();
-    let account = Account::new(&ctx).await;
+    let account = Account::new(&ctx, "Dashboard test client").await;
     let client = account.browser(&site).await;
     place_order(&client, &offered_plan(&client).await).await;
     let order = account.orders(&ctx).await.first().expect("order").clone();
@@ -606,7 +586,7 @@ async fn dashboard_two_operators_activating_one_order_at_once_grant_one_subscrip
 async fn dashboard_a_password_reset_ends_the_users_other_sessions() {
     let ctx = Ctx::new().await;
     let site = Site::from_stack();
-    let account = Account::new(&ctx).await;
+    let account = Account::new(&ctx, "Dashboard test client").await;
     let before = account.browser(&site).await;
     let other = account.browser(&site).await;
     assert!(before.get("/dashboard").await.shows(CLIENT_ID), "signed in before the reset");
@@ -792,7 +772,7 @@ async fn dashboard_bad_sign_up_forgot_reset_and_sign_in_input_gets_a_message_and
     }
 
     // A bad new password leaves the reset link usable.
-    let account = Account::new(&ctx).await;
+    let account = Account::new(&ctx, "Dashboard test client").await;
     assert_eq!(visitor.post_form("/dashboard/forgot", &[("email", &account.email)]).await.status, 200);
     let token = link_token(&ctx, &site, &account.email, "/dashboard/reset?token=").await;
     let page = visitor.post_form("/dashboard/reset", &[("token", &token), ("password", "short")]).await;
@@ -808,7 +788,7 @@ async fn dashboard_bad_sign_up_forgot_reset_and_sign_in_input_gets_a_message_and
 async fn dashboard_bad_key_order_and_rotation_input_gets_a_message_and_writes_nothing() {
     let ctx = Ctx::new().await;
     let site = Site::from_stack();
-    let account = Account::new(&ctx).await;
+    let account = Account::new(&ctx, "Dashboard test client").await;
     let browser = account.browser(&site).await;
     let plan = offered_plan(&browser).await;
     let today = ctx.gateway_now().await;
@@ -871,7 +851,7 @@ async fn dashboard_bad_key_order_and_rotation_input_gets_a_message_and_writes_no
 async fn dashboard_bad_operator_input_gets_a_message_and_writes_nothing() {
     let ctx = Ctx::new().await;
     let site = Site::from_stack();
-    let account = Account::new(&ctx).await;
+    let account = Account::new(&ctx, "Dashboard test client").await;
     let client = account.browser(&site).await;
     place_order(&client, &offered_plan(&client).await).await;
     let order_id = account.orders(&ctx).await.first().expect("order").order_id.clone();
@@ -973,7 +953,7 @@ async fn dashboard_an_edited_plan_is_offered_as_edited_and_earlier_orders_keep_t
     let site = Site::from_stack();
     let name = format!("Editable {}", Uuid::new_v4().simple());
     let plan = ctx.admin.create_plan(&name, "7", "SAR 7", "", OffsetDateTime::now_utc()).await.expect("plan");
-    let account = Account::new(&ctx).await;
+    let account = Account::new(&ctx, "Dashboard test client").await;
     let client = account.browser(&site).await;
     place_order(&client, &plan.plan_id).await;
     let order = account.orders(&ctx).await.first().expect("order").clone();

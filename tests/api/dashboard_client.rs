@@ -272,3 +272,29 @@ impl Browserless {
         self.post_form("/dashboard/login", &[("email", email), ("password", password)]).await
     }
 }
+
+/// A client made by the operator tooling, with a verified owner who signs in with `password`.
+pub struct Account {
+    pub client_id: String,
+    pub email: String,
+    pub password: String,
+}
+
+impl Account {
+    /// A new client named `name`, and its owner's sign-in.
+    pub async fn new(ctx: &crate::helpers::Ctx, name: &str) -> Self {
+        let email = format!("dash-client-{}@example.com", uuid::Uuid::new_v4().simple());
+        let password = format!("Pw-{}", uuid::Uuid::new_v4().simple());
+        let client = ctx.admin.create_client(name, &email, "en", None).await.expect("client");
+        ctx.admin
+            .create_client_user(&client.client_id, &email, &password, time::OffsetDateTime::now_utc())
+            .await
+            .expect("client user");
+        Self { client_id: client.client_id, email, password }
+    }
+
+    /// A browser signed in as the owner.
+    pub async fn browser(&self, site: &Site) -> Browserless {
+        Browserless::signed_in(site, &self.email, &self.password).await
+    }
+}

@@ -6,10 +6,10 @@
 
 use lightotp::domain::time_format::rfc3339_millis;
 use lightotp::store::{AttemptRecord, EndpointRecord, NewDelivery, NextStep};
-use time::{Duration, OffsetDateTime};
+use time::Duration;
 use uuid::Uuid;
 
-use crate::dashboard_client::{Browserless, Page, Site, form_body};
+use crate::dashboard_client::{Account, Browserless, Page, Site, form_body};
 use crate::helpers::Ctx;
 
 // The English texts the pages show (functions/dashboard/src/texts.rs).
@@ -40,29 +40,7 @@ const REDELIVER_FORM: &str = "Redeliver every event since";
 /// A form's fields, or a request's headers, as `(name, value)`.
 type Pairs<'a> = Vec<(&'a str, &'a str)>;
 
-/// A client made by the operator tooling, with a verified owner.
-struct Account {
-    client_id: String,
-    email: String,
-    password: String,
-}
-
 impl Account {
-    async fn new(ctx: &Ctx) -> Self {
-        let email = format!("dash-webhooks-{}@example.com", Uuid::new_v4().simple());
-        let password = format!("Pw-{}", Uuid::new_v4().simple());
-        let client = ctx.admin.create_client("Webhooks test client", &email, "en", None).await.expect("client");
-        ctx.admin
-            .create_client_user(&client.client_id, &email, &password, OffsetDateTime::now_utc())
-            .await
-            .expect("client user");
-        Self { client_id: client.client_id, email, password }
-    }
-
-    async fn browser(&self, site: &Site) -> Browserless {
-        Browserless::signed_in(site, &self.email, &self.password).await
-    }
-
     /// The client's endpoints as stored.
     async fn endpoints(&self, ctx: &Ctx) -> Vec<EndpointRecord> {
         ctx.admin.store.endpoints(&self.client_id).await.expect("endpoints")
@@ -123,7 +101,7 @@ async fn dashboard_webhooks_an_endpoint_is_added_with_its_secret_shown_once_then
 {
     let ctx = Ctx::new().await;
     let site = Site::from_stack();
-    let account = Account::new(&ctx).await;
+    let account = Account::new(&ctx, "Webhooks test client").await;
     let browser = account.browser(&site).await;
 
     let page = browser.get("/dashboard/webhooks").await;
@@ -226,7 +204,7 @@ async fn dashboard_webhooks_an_endpoint_is_added_with_its_secret_shown_once_then
 async fn dashboard_webhooks_refused_urls_and_events_get_the_form_back_with_a_message_and_add_nothing() {
     let ctx = Ctx::new().await;
     let site = Site::from_stack();
-    let account = Account::new(&ctx).await;
+    let account = Account::new(&ctx, "Webhooks test client").await;
     let browser = account.browser(&site).await;
     let good = hook_url();
     let cases: [(&str, &str, Option<&str>, &str); 9] = [
@@ -262,7 +240,8 @@ async fn dashboard_webhooks_refused_urls_and_events_get_the_form_back_with_a_mes
 async fn dashboard_webhooks_another_clients_endpoint_is_not_found_and_untouched() {
     let ctx = Ctx::new().await;
     let site = Site::from_stack();
-    let (owner, stranger) = (Account::new(&ctx).await, Account::new(&ctx).await);
+    let (owner, stranger) =
+        (Account::new(&ctx, "Webhooks test client").await, Account::new(&ctx, "Webhooks test client").await);
     let (owners, strangers) = (owner.browser(&site).await, stranger.browser(&site).await);
     let url = hook_url();
     let (id, _) = add_endpoint(&ctx, &owner, &owners, &url, &[]).await;
@@ -319,7 +298,7 @@ async fn dashboard_webhooks_another_clients_endpoint_is_not_found_and_untouched(
 async fn dashboard_webhooks_posts_without_the_right_csrf_token_or_from_another_origin_are_403_and_change_nothing() {
     let ctx = Ctx::new().await;
     let site = Site::from_stack();
-    let account = Account::new(&ctx).await;
+    let account = Account::new(&ctx, "Webhooks test client").await;
     let browser = account.browser(&site).await;
     let (id, _) = add_endpoint(&ctx, &account, &browser, &hook_url(), &[]).await;
     let before = account.endpoint(&ctx, &id).await.expect("stored");
@@ -360,7 +339,7 @@ async fn dashboard_webhooks_posts_without_the_right_csrf_token_or_from_another_o
 async fn dashboard_webhooks_the_log_shows_attempts_escaped_and_redelivers_an_event() {
     let ctx = Ctx::new().await;
     let site = Site::from_stack();
-    let account = Account::new(&ctx).await;
+    let account = Account::new(&ctx, "Webhooks test client").await;
     let browser = account.browser(&site).await;
     let (id, _) = add_endpoint(&ctx, &account, &browser, &hook_url(), &[]).await;
 

@@ -237,6 +237,11 @@ pub fn message_image(item: &Item) -> Result<super::MessageRecord, StoreError> {
     super::MessageRecord::from_item(item, "stream image of a message")
 }
 
+/// The key of the delivery a reference names.
+fn delivery_key(reference: &DeliveryRef) -> Item {
+    item_key(key::webhook_log(&reference.client_id, &reference.endpoint_id), reference.delivery.clone())
+}
+
 fn expires(at: OffsetDateTime) -> AttributeValue {
     n((at + LOG_RETENTION).unix_timestamp())
 }
@@ -472,8 +477,7 @@ impl DynamoStore {
         reference: &DeliveryRef,
     ) -> Result<(Option<DeliveryRecord>, Option<EndpointRecord>), StoreError> {
         const OP: &str = "BatchGetItem webhook delivery";
-        let delivery_key =
-            item_key(key::webhook_log(&reference.client_id, &reference.endpoint_id), reference.delivery.clone());
+        let delivery_key = delivery_key(reference);
         let endpoint_key = item_key(key::client(&reference.client_id), key::webhook(&reference.endpoint_id));
         let mut wanted = vec![delivery_key, endpoint_key];
         let mut found: Vec<Item> = Vec::new();
@@ -628,10 +632,7 @@ impl DynamoStore {
             .client()
             .update_item()
             .table_name(self.table())
-            .set_key(Some(item_key(
-                key::webhook_log(&reference.client_id, &reference.endpoint_id),
-                reference.delivery.clone(),
-            )))
+            .set_key(Some(delivery_key(reference)))
             .update_expression("SET #due = :until")
             .condition_expression("#due = :seen")
             .expression_attribute_names("#due", attr::PENDING_SINCE)
@@ -650,10 +651,7 @@ impl DynamoStore {
             .client()
             .update_item()
             .table_name(self.table())
-            .set_key(Some(item_key(
-                key::webhook_log(&reference.client_id, &reference.endpoint_id),
-                reference.delivery.clone(),
-            )))
+            .set_key(Some(delivery_key(reference)))
             .update_expression("SET #state = :pending, #attempts = :zero, #bucket = :bucket, #due = :due, #ttl = :ttl")
             .condition_expression("attribute_exists(#pk) AND #state <> :pending")
             .expression_attribute_names("#pk", PK)

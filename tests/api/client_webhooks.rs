@@ -655,3 +655,33 @@ async fn an_endpoint_that_fails_every_delivery_for_five_days_is_disabled_and_its
     let listed = ctx.admin.webhooks(&tenant.client_id).await.expect("list");
     assert_eq!((listed[0].state, listed[0].failing_since.as_deref()), ("enabled", None));
 }
+
+#[tokio::test]
+async fn twelve_endpoints_added_at_once_make_ten_and_a_deleted_one_frees_its_place() {
+    let ctx = Ctx::new().await;
+    let tenant = ctx.default_tenant().await;
+    let admin = ctx.admin.clone().with_webhook_policy(AddressPolicy::AllowLoopback);
+    let added = crate::helpers::race(12, |i| {
+        let (admin, client) = (admin.clone(), tenant.client_id.clone());
+        async move {
+            admin
+                .add_webhook(&client, &format!("http://127.0.0.1:9/hooks/{i}"), &[], time::OffsetDateTime::now_utc())
+                .await
+        }
+    })
+    .await;
+    let made: Vec<&NewSecret> = added.iter().filter_map(|a| a.as_ref().ok()).collect();
+    assert_eq!(made.len(), 10, "{added:?}");
+    assert_eq!(ctx.admin.webhooks(&tenant.client_id).await.expect("list").len(), 10);
+
+    let refused =
+        admin.add_webhook(&tenant.client_id, "http://127.0.0.1:9/more", &[], time::OffsetDateTime::now_utc()).await;
+    assert!(refused.is_err(), "an eleventh is refused");
+    ctx.admin.delete_webhook(&tenant.client_id, &made[0].endpoint_id).await.expect("delete");
+    assert!(ctx.admin.delete_webhook(&tenant.client_id, &made[0].endpoint_id).await.is_err(), "deleted once");
+    admin
+        .add_webhook(&tenant.client_id, "http://127.0.0.1:9/more", &[], time::OffsetDateTime::now_utc())
+        .await
+        .expect("a deleted endpoint's place is free again");
+    assert_eq!(ctx.admin.webhooks(&tenant.client_id).await.expect("list").len(), 10);
+}

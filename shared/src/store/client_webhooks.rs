@@ -247,13 +247,24 @@ fn expires(at: OffsetDateTime) -> AttributeValue {
 }
 
 impl DynamoStore {
-    /// Adds an endpoint (`attribute_not_exists(pk)`: a fresh id never overwrites one).
-    pub async fn put_endpoint(&self, endpoint: &EndpointRecord) -> Result<(), StoreError> {
-        const OP: &str = "PutItem webhook endpoint";
+    /// Adds an endpoint, counted on the client's profile in the same transaction (`webhookEndpoints`, conditioned on
+    /// fewer than `most`, and the profile existing), so racing adds never make more than `most`; the endpoint's put
+    /// is `attribute_not_exists(pk)`. `false` when the client has `most` already (or does not exist).
+    pub async fn put_endpoint(&self, endpoint: &EndpointRecord, most: usize) -> Result<bool, StoreError> {
+        const OP: &str = "TransactWriteItems webhook endpoint";
         let events = endpoint.events.events().iter().map(|e| s(e.as_str())).collect();
-        let mut put = self
-            .client()
-            .put_item()
+        let count = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(item_key(key::client(&endpoint.client_id), key::PROFILE.to_owned())))
+            .update_expression("ADD #count :one")
+            .condition_expression("attribute_exists(#pk) AND (attribute_not_exists(#count) OR #count < :most)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#count", attr::WEBHOOK_ENDPOINTS)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":most", n(most))
+            .build()
+            .in_operation(OP)?;
+        let mut put = Put::builder()
             .table_name(self.table())
             .item(PK, s(key::client(&endpoint.client_id)))
             .item(SK, s(key::webhook(&endpoint.endpoint_id)))
@@ -269,8 +280,20 @@ impl DynamoStore {
         if let Some(reason) = &endpoint.disabled_reason {
             put = put.item(attr::DISABLED_REASON, s(reason));
         }
-        put.send().await.in_operation(OP)?;
-        Ok(())
+        let result = self
+            .client()
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(count).build())
+            .transact_items(TransactWriteItem::builder().put(put.build().in_operation(OP)?).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) => match cancellation_reasons(&err) {
+                Some(reasons) if condition_failed(reasons, 0) => Ok(false),
+                _ => Err(StoreError::transaction(OP, err)),
+            },
+        }
     }
 
     /// A client's endpoints, oldest first.
@@ -354,19 +377,41 @@ impl DynamoStore {
         applied(OP, result)
     }
 
-    /// Deletes an endpoint; `false` when there was none. Its deliveries and log expire with their TTL.
+    /// Deletes an endpoint and takes it off the profile's count, in one transaction; `false` when there was none.
+    /// Its deliveries and log expire with their TTL.
     pub async fn delete_endpoint(&self, client_id: &str, endpoint_id: &str) -> Result<bool, StoreError> {
-        const OP: &str = "DeleteItem webhook endpoint";
-        let result = self
-            .client()
-            .delete_item()
+        const OP: &str = "TransactWriteItems delete webhook endpoint";
+        let delete = aws_sdk_dynamodb::types::Delete::builder()
             .table_name(self.table())
             .set_key(Some(item_key(key::client(client_id), key::webhook(endpoint_id))))
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", PK)
+            .build()
+            .in_operation(OP)?;
+        let count = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(item_key(key::client(client_id), key::PROFILE.to_owned())))
+            .update_expression("ADD #count :minus")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#count", attr::WEBHOOK_ENDPOINTS)
+            .expression_attribute_values(":minus", n(-1))
+            .build()
+            .in_operation(OP)?;
+        let result = self
+            .client()
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(delete).build())
+            .transact_items(TransactWriteItem::builder().update(count).build())
             .send()
             .await;
-        applied(OP, result)
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) => match cancellation_reasons(&err) {
+                Some(reasons) if condition_failed(reasons, 0) => Ok(false),
+                _ => Err(StoreError::transaction(OP, err)),
+            },
+        }
     }
 
     /// Replaces the signing secret with `new_sealed` and the replaced secrets still signing with `previous` (each

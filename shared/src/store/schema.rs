@@ -81,6 +81,7 @@ pub mod attr {
     pub const VERIFIED_AT: &str = "verifiedAt";
     pub const SMS_TEMPLATES: &str = "smsTemplates";
     pub const FALLBACK: &str = "fallback";
+    pub const WEBHOOK_ENDPOINTS: &str = "webhookEndpoints";
     pub const CHANNEL: &str = "channel";
     pub const FALLBACK_FAILURE: &str = "fallbackFailure";
     pub const FALLBACK_SMS_TEXTS: &str = "fallbackSmsTexts";

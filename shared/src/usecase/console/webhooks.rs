@@ -83,9 +83,6 @@ pub async fn add_endpoint(
         Ok(url) => url,
         Err(refusal) => return Ok(Err(refusal.into())),
     };
-    if console.store.endpoints(client_id).await?.len() >= MAX_ENDPOINTS {
-        return Ok(Err(EndpointRefusal::TooMany));
-    }
     let endpoint_id = uuid::Uuid::new_v4().to_string();
     let secret = new_secret()?;
     let pepper = console.pepper().await?;
@@ -103,7 +100,9 @@ pub async fn add_endpoint(
         created_at: rfc3339_millis(now),
         failing_since: None,
     };
-    console.store.put_endpoint(&record).await?;
+    if !console.store.put_endpoint(&record, MAX_ENDPOINTS).await? {
+        return Ok(Err(EndpointRefusal::TooMany));
+    }
     Ok(Ok(NewSecret { endpoint_id, url: record.url, signing_secret: secret, previous_secret_until: None }))
 }
 

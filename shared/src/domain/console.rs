@@ -235,11 +235,7 @@ mod proptests {
     use time::macros::{datetime, format_description};
 
     use super::*;
-
-    /// Any characters, control characters included (`any::<String>()` never draws one).
-    fn any_text() -> impl Strategy<Value = String> {
-        proptest::collection::vec(any::<char>(), 0..64).prop_map(String::from_iter)
-    }
+    use crate::domain::test_strategies::any_text;
 
     /// A moment in the next few decades, to the second.
     fn any_now() -> impl Strategy<Value = OffsetDateTime> {

@@ -211,10 +211,7 @@ mod proptests {
 
     use super::*;
 
-    /// Any characters, control characters included (`any::<String>()` never draws one).
-    fn any_text() -> impl Strategy<Value = String> {
-        proptest::collection::vec(any::<char>(), 0..64).prop_map(String::from_iter)
-    }
+    use crate::domain::test_strategies::any_text;
 
     /// One entry of an `Accept-Language` header: a tag and its q-value in thousandths (`None`: no `q=`, so 1).
     fn entry() -> impl Strategy<Value = (String, Option<u16>)> {

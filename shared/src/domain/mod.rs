@@ -21,6 +21,8 @@ pub mod pricing;
 pub mod rate_limit;
 pub mod sms;
 pub mod subscription;
+#[cfg(test)]
+pub(crate) mod test_strategies;
 pub mod time_format;
 pub mod verification;
 pub mod webhook_signature;

@@ -52,10 +52,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Any characters, control characters included (`any::<String>()` never draws one).
-    fn any_text() -> impl Strategy<Value = String> {
-        proptest::collection::vec(any::<char>(), 0..64).prop_map(String::from_iter)
-    }
+    use crate::domain::test_strategies::any_text;
 
     #[test]
     fn each_rule_refuses_with_its_own_error() {

@@ -144,11 +144,7 @@ mod proptests {
     use rlibphonenumber::{PhoneNumberFormat, PhoneNumberType};
 
     use super::*;
-
-    /// Any characters, control characters included (`any::<String>()` never draws one).
-    fn any_text() -> impl Strategy<Value = String> {
-        proptest::collection::vec(any::<char>(), 0..64).prop_map(String::from_iter)
-    }
+    use crate::domain::test_strategies::any_text;
 
     /// Every region libphonenumber knows.
     static REGIONS: LazyLock<Vec<rlibphonenumber::Region>> =

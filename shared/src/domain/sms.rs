@@ -125,7 +125,7 @@ mod proptests {
 
     /// Any characters, control characters included, up to a few parts long.
     fn any_text() -> impl Strategy<Value = String> {
-        proptest::collection::vec(any::<char>(), 0..400).prop_map(String::from_iter)
+        crate::domain::test_strategies::any_text_up_to(400)
     }
 
     /// Text of the GSM 03.38 basic set only, from empty to four parts long.

@@ -284,11 +284,7 @@ mod proptests {
     use serde_json::json;
 
     use super::*;
-
-    /// Any characters, control characters included (`any::<String>()` never draws one).
-    fn any_text() -> impl Strategy<Value = String> {
-        proptest::collection::vec(any::<char>(), 0..64).prop_map(String::from_iter)
-    }
+    use crate::domain::test_strategies::any_text;
 
     /// Any JSON value, nested a few levels, with leaves that sometimes look like what the fields expect.
     fn any_json() -> impl Strategy<Value = Value> {

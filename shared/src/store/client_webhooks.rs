@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 
 use super::items::{number, optional_number, optional_string, string};
 use super::schema::{PENDING_INDEX, PENDING_WEBHOOKS_BUCKET, PK, SK, TTL_ATTRIBUTE, attr, key};
-use super::{DynamoStore, InOperation, StoreError, applied, cancellation_reasons, condition_failed, item_key, n, s};
+use super::{DynamoStore, InOperation, StoreError, applied, first_item_applied, item_key, n, s};
 use crate::domain::client_webhook::{EventSelection, LOG_RETENTION};
 use crate::domain::time_format::rfc3339_millis;
 
@@ -287,13 +287,7 @@ impl DynamoStore {
             .transact_items(TransactWriteItem::builder().put(put.build().in_operation(OP)?).build())
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) => match cancellation_reasons(&err) {
-                Some(reasons) if condition_failed(reasons, 0) => Ok(false),
-                _ => Err(StoreError::transaction(OP, err)),
-            },
-        }
+        first_item_applied(OP, result)
     }
 
     /// A client's endpoints, oldest first.
@@ -405,13 +399,7 @@ impl DynamoStore {
             .transact_items(TransactWriteItem::builder().update(count).build())
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) => match cancellation_reasons(&err) {
-                Some(reasons) if condition_failed(reasons, 0) => Ok(false),
-                _ => Err(StoreError::transaction(OP, err)),
-            },
-        }
+        first_item_applied(OP, result)
     }
 
     /// Replaces the signing secret with `new_sealed` and the replaced secrets still signing with `previous` (each
@@ -611,13 +599,7 @@ impl DynamoStore {
             .transact_items(TransactWriteItem::builder().put(log.build().in_operation(OP)?).build())
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) => match cancellation_reasons(&err) {
-                Some(reasons) if condition_failed(reasons, 0) => Ok(false),
-                _ => Err(StoreError::transaction(OP, err)),
-            },
-        }
+        first_item_applied(OP, result)
     }
 
     /// A page of the deliveries due by `now`, oldest first, at most `limit`, with the due time each was read at,

@@ -115,6 +115,21 @@ fn is_race(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> bool {
     reasons.iter().any(|r| matches!(r.code(), Some("ConditionalCheckFailed" | "TransactionConflict")))
 }
 
+/// A transaction guarded by its first item's condition: `Ok(true)` when it applied, `Ok(false)` when that condition
+/// did not hold, `Err` for anything else (another item's condition, a conflict, a fault).
+fn first_item_applied<T>(
+    operation: &'static str,
+    result: Result<T, SdkError<TransactWriteItemsError, HttpResponse>>,
+) -> Result<bool, StoreError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) => match cancellation_reasons(&err) {
+            Some(reasons) if condition_failed(reasons, 0) => Ok(false),
+            _ => Err(StoreError::transaction(operation, err)),
+        },
+    }
+}
+
 /// A conditional write's outcome: `Ok(true)` when it applied, `Ok(false)` when its condition did not hold (a
 /// normal, named outcome), `Err` for anything else.
 fn applied<T, E>(operation: &'static str, result: Result<T, SdkError<E, HttpResponse>>) -> Result<bool, StoreError>

@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 use super::items::{number, optional_string, string};
 use super::schema::{PK, SK, TTL_ATTRIBUTE, attr, key};
 use super::{
-    DynamoStore, InOperation, StoreError, applied, cancellation_reasons, condition_failed, is_race, item_key, n, s,
+    DynamoStore, InOperation, StoreError, applied, cancellation_reasons, condition_failed, first_item_applied, is_race,
+    item_key, n, s,
 };
 use crate::domain::language::HumanLanguage;
 use crate::domain::phone::PhoneE164;
@@ -332,13 +333,7 @@ impl DynamoStore {
             .transact_items(TransactWriteItem::builder().update(refund).build())
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) => match cancellation_reasons(&err) {
-                Some(reasons) if condition_failed(reasons, 0) => Ok(false),
-                _ => Err(StoreError::transaction(OP, err)),
-            },
-        }
+        first_item_applied(OP, result)
     }
 
     async fn verification_item(

@@ -28,6 +28,9 @@ pub struct Config {
     /// The secret holding the webhook verify token (`WHATSAPP_VERIFY_TOKEN_SECRET_ID`, default
     /// `lightotp/whatsapp-verify-token`).
     pub whatsapp_verify_token_secret_id: String,
+    /// The secret holding the key that seals codes kept for the WhatsApp → SMS fallback (`FALLBACK_KEY_SECRET_ID`,
+    /// default `lightotp/fallback-key`).
+    pub fallback_key_secret_id: String,
     /// The address platform emails come from, an SES-verified identity (`EMAIL_FROM`, default
     /// `notifications@lightotp.example`, `template.yaml`'s default).
     pub email_from: String,
@@ -102,6 +105,7 @@ impl Config {
                 "WHATSAPP_VERIFY_TOKEN_SECRET_ID",
                 "lightotp/whatsapp-verify-token",
             ),
+            fallback_key_secret_id: optional("FALLBACK_KEY_SECRET_ID", "lightotp/fallback-key"),
             email_from: optional("EMAIL_FROM", "notifications@lightotp.example"),
             sweep_grace: Duration::from_secs(grace),
             table_name: required("TABLE_NAME")?,

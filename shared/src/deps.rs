@@ -36,9 +36,11 @@ pub struct Deps {
     pub whatsapp_app_secret: LazySecret,
     /// The token Meta echoes when it checks the webhook subscription.
     pub whatsapp_verify_token: LazySecret,
+    /// The key that seals codes kept for the WhatsApp → SMS fallback.
+    pub fallback_key: LazySecret,
     /// Platform emails (SES).
     pub mailer: Mailer,
-    /// SMS (SNS), for the Verify API.
+    /// SMS (SNS), for the Verify API and the WhatsApp → SMS fallback.
     pub sms: SmsSender,
     /// Secrets Manager itself, for the dashboard's API-key verifiers.
     pub secrets: aws_sdk_secretsmanager::Client,
@@ -171,6 +173,7 @@ impl Deps {
         let token = LazySecret::new(secrets.clone(), &config.whatsapp_token_secret_id);
         let whatsapp_app_secret = LazySecret::new(secrets.clone(), &config.whatsapp_app_secret_id);
         let whatsapp_verify_token = LazySecret::new(secrets.clone(), &config.whatsapp_verify_token_secret_id);
+        let fallback_key = LazySecret::new(secrets.clone(), &config.fallback_key_secret_id);
         let mailer = Mailer::new(ses, &config.email_from);
         let whatsapp = WhatsAppClient::new(
             http_client(config.whatsapp_timeout)?,
@@ -187,6 +190,7 @@ impl Deps {
             whatsapp,
             whatsapp_app_secret,
             whatsapp_verify_token,
+            fallback_key,
             mailer,
             sms: SmsSender::new(sns),
             secrets,

@@ -1,6 +1,8 @@
-//! Secrets we must use again, not only check: a client webhook's signing secret is stored encrypted with
-//! AES-256-GCM under a key derived from the pepper, bound to the item it belongs to (docs/data-model.md, Client
-//! webhooks). A stolen table alone reveals no signing secret.
+//! Secrets we must use again, not only check, stored encrypted with AES-256-GCM under a key derived for one purpose
+//! from a secret in Secrets Manager, and bound to the item they belong to: a client webhook's signing secret (key
+//! from the pepper; docs/data-model.md, Client webhooks) and a message's code while its WhatsApp → SMS fallback may
+//! still need it (key from the fallback key; docs/data-model.md, Fallback codes). A stolen table alone reveals
+//! neither.
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -13,18 +15,38 @@ use sha2::Sha256;
 #[error("sealed secret: {0}")]
 pub struct SealError(&'static str);
 
-fn cipher(pepper: &[u8]) -> Result<Aes256Gcm, SealError> {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(pepper).map_err(|_| SealError("unusable pepper"))?;
-    mac.update(b"lightotp client-webhook signing secrets v1");
+/// What a sealed text is for: each purpose has its own key, so that one purpose's ciphertext never opens as
+/// another's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// A client webhook endpoint's signing secret, under the pepper.
+    WebhookSigningSecret,
+    /// A message's code kept for its SMS fallback, under the fallback key.
+    FallbackCode,
+}
+
+impl Purpose {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Self::WebhookSigningSecret => b"lightotp client-webhook signing secrets v1",
+            Self::FallbackCode => b"lightotp fallback codes v1",
+        }
+    }
+}
+
+fn cipher(purpose: Purpose, secret: &[u8]) -> Result<Aes256Gcm, SealError> {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).map_err(|_| SealError("unusable key secret"))?;
+    mac.update(purpose.label());
     let key = mac.finalize().into_bytes();
     Aes256Gcm::new_from_slice(&key).map_err(|_| SealError("unusable key"))
 }
 
-/// `plaintext` encrypted for the item named `binding` (base64 of a fresh 96-bit nonce and the ciphertext).
-pub fn seal(pepper: &[u8], binding: &str, plaintext: &str) -> Result<String, SealError> {
+/// `plaintext` encrypted for `purpose` under `secret`, for the item named `binding` (base64 of a fresh 96-bit nonce
+/// and the ciphertext).
+pub fn seal(purpose: Purpose, secret: &[u8], binding: &str, plaintext: &str) -> Result<String, SealError> {
     let mut nonce = [0u8; 12];
     getrandom::fill(&mut nonce).map_err(|_| SealError("no randomness"))?;
-    let sealed = cipher(pepper)?
+    let sealed = cipher(purpose, secret)?
         .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext.as_bytes(), aad: binding.as_bytes() })
         .map_err(|_| SealError("encryption failed"))?;
     let mut out = nonce.to_vec();
@@ -32,14 +54,15 @@ pub fn seal(pepper: &[u8], binding: &str, plaintext: &str) -> Result<String, Sea
     Ok(base64::engine::general_purpose::STANDARD.encode(out))
 }
 
-/// What [`seal`] sealed for `binding`; anything else (another item's, altered, another pepper's) fails.
-pub fn open(pepper: &[u8], binding: &str, sealed: &str) -> Result<String, SealError> {
+/// What [`seal`] sealed for `purpose` and `binding`; anything else (another item's, another purpose's, altered,
+/// under another secret) fails.
+pub fn open(purpose: Purpose, secret: &[u8], binding: &str, sealed: &str) -> Result<String, SealError> {
     let bytes = base64::engine::general_purpose::STANDARD.decode(sealed).map_err(|_| SealError("not base64"))?;
     if bytes.len() < 12 + 16 {
         return Err(SealError("too short"));
     }
     let (nonce, ciphertext) = bytes.split_at(12);
-    let plain = cipher(pepper)?
+    let plain = cipher(purpose, secret)?
         .decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad: binding.as_bytes() })
         .map_err(|_| SealError("does not open"))?;
     String::from_utf8(plain).map_err(|_| SealError("not text"))
@@ -49,17 +72,21 @@ pub fn open(pepper: &[u8], binding: &str, sealed: &str) -> Result<String, SealEr
 mod tests {
     use super::*;
 
+    const SIGNING: Purpose = Purpose::WebhookSigningSecret;
+
     #[test]
-    fn a_sealed_secret_opens_only_for_its_item_under_its_pepper() {
-        let sealed = seal(b"pepper", "endpoint-1", "whsec_abc").unwrap();
+    fn a_sealed_secret_opens_only_for_its_item_and_purpose_under_its_secret() {
+        let sealed = seal(SIGNING, b"pepper", "endpoint-1", "whsec_abc").unwrap();
         assert!(!sealed.contains("whsec_abc"));
-        assert_eq!(open(b"pepper", "endpoint-1", &sealed).unwrap(), "whsec_abc");
-        assert!(open(b"pepper", "endpoint-2", &sealed).is_err());
-        assert!(open(b"other pepper", "endpoint-1", &sealed).is_err());
+        assert_eq!(open(SIGNING, b"pepper", "endpoint-1", &sealed).unwrap(), "whsec_abc");
+        assert!(open(SIGNING, b"pepper", "endpoint-2", &sealed).is_err());
+        assert!(open(SIGNING, b"other pepper", "endpoint-1", &sealed).is_err());
+        assert!(open(Purpose::FallbackCode, b"pepper", "endpoint-1", &sealed).is_err(), "another purpose's key");
         let mut tampered = base64::engine::general_purpose::STANDARD.decode(&sealed).unwrap();
         tampered[14] ^= 1;
-        assert!(open(b"pepper", "endpoint-1", &base64::engine::general_purpose::STANDARD.encode(tampered)).is_err());
-        assert!(open(b"pepper", "endpoint-1", "short").is_err());
-        assert_ne!(seal(b"pepper", "endpoint-1", "whsec_abc").unwrap(), sealed, "a fresh nonce each time");
+        let tampered = base64::engine::general_purpose::STANDARD.encode(tampered);
+        assert!(open(SIGNING, b"pepper", "endpoint-1", &tampered).is_err());
+        assert!(open(SIGNING, b"pepper", "endpoint-1", "short").is_err());
+        assert_ne!(seal(SIGNING, b"pepper", "endpoint-1", "whsec_abc").unwrap(), sealed, "a fresh nonce each time");
     }
 }

@@ -189,6 +189,7 @@ async fn strand(ctx: &Ctx, tenant: &Tenant, phone: &str, key: IdempotencyKey) ->
         cost: Credits::new(1),
         created_at: now,
         language: HumanLanguage::En,
+        fallback_code: None,
     };
     let now_millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).expect("millis");
     let next = CooldownWindow::default().after_send(&id.to_string(), now_millis);

@@ -77,6 +77,7 @@ async fn reserve(
         cost: Credits::new(1),
         created_at: now,
         language: HumanLanguage::En,
+        fallback_code: None,
     };
     let read = CooldownWindow::default();
     let now_millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).expect("millis");

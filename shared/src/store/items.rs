@@ -88,6 +88,11 @@ pub struct MessageRecord {
     pub channel: Channel,
     /// WhatsApp's failure that made it fall back to SMS, if it did.
     pub fallback: Option<FallbackFailure>,
+    /// The language of the template it went out in, which its fallback SMS is written in (`en` or `ar`).
+    pub template_language: HumanLanguage,
+    /// Until when its sealed code is kept for the WhatsApp → SMS fallback (RFC 3339), when the client had the
+    /// fallback on as it was sent. The code itself is a separate item, erased by then.
+    pub fallback_until: Option<String>,
 }
 
 /// WhatsApp's failure that made a message fall back to SMS, kept after the SMS's own status takes over.
@@ -104,7 +109,7 @@ pub struct FallbackFailure {
 }
 
 impl MessageRecord {
-    /// What it was charged, for failing and refunding it.
+    /// What it was charged, for failing and refunding it: the charge of the channel it is on now.
     pub fn charge(&self) -> super::Charge<'_> {
         super::Charge {
             client_id: &self.client_id,
@@ -112,6 +117,7 @@ impl MessageRecord {
             to_phone: &self.to_phone,
             cost: self.cost,
             subscription: self.charged_subscription.as_deref(),
+            channel: self.channel,
         }
     }
 }
@@ -250,7 +256,26 @@ pub(super) fn new_message_item(message: &NewMessage<'_>, payer: &Subscription, k
     if let Some(key) = key {
         item.insert(attr::IDEMPOTENCY_KEY.to_owned(), AttributeValue::S(key.to_string()));
     }
+    if message.fallback_code.is_some() {
+        let until = message.created_at + crate::domain::fallback::FALLBACK_WINDOW;
+        item.insert(attr::FALLBACK_UNTIL.to_owned(), AttributeValue::S(rfc3339_millis(until)));
+    }
     item
+}
+
+/// The item that keeps a message's sealed code for its WhatsApp → SMS fallback until the window closes: in the
+/// `pending-index` bucket `FALLBACK` by that time (the sweep erases it then), and under DynamoDB's TTL as a backstop.
+pub(super) fn fallback_code_item(message: &NewMessage<'_>, sealed_code: &str) -> Item {
+    let until = message.created_at + crate::domain::fallback::FALLBACK_WINDOW;
+    Item::from([
+        (PK.to_owned(), AttributeValue::S(key::client(message.client_id))),
+        (SK.to_owned(), AttributeValue::S(key::fallback_code(&message.id.to_string()))),
+        (attr::MESSAGE_ID.to_owned(), AttributeValue::S(message.id.to_string())),
+        (attr::SEALED_CODE.to_owned(), AttributeValue::S(sealed_code.to_owned())),
+        (attr::PENDING_BUCKET.to_owned(), AttributeValue::S(super::schema::PENDING_FALLBACK_CODES_BUCKET.to_owned())),
+        (attr::PENDING_SINCE.to_owned(), AttributeValue::S(rfc3339_millis(until))),
+        (super::schema::TTL_ATTRIBUTE.to_owned(), AttributeValue::N(until.unix_timestamp().to_string())),
+    ])
 }
 
 pub(super) fn binding_from_item(item: &Item, op: &'static str) -> Result<IdempotencyBinding, StoreError> {
@@ -335,6 +360,10 @@ impl MessageRecord {
                 failure_reason: optional_string(m, attr::FAILURE_REASON),
                 failed_at: optional_string(m, attr::FAILED_AT),
             }),
+            template_language: optional_string(item, attr::LANGUAGE)
+                .and_then(|tag| LanguageTag::parse(&tag))
+                .map_or(HumanLanguage::En, |tag| HumanLanguage::from_code(tag.base().as_str())),
+            fallback_until: optional_string(item, attr::FALLBACK_UNTIL),
         })
     }
 }

@@ -17,6 +17,18 @@ pub struct Charge<'a> {
     pub cost: Credits,
     /// The subscription's sort key that paid, if any did.
     pub subscription: Option<&'a str>,
+    /// The channel it paid for: a failure or status of one channel never touches the other's (after a fallback,
+    /// WhatsApp's statuses change nothing).
+    pub channel: Channel,
+}
+
+/// The condition that a message is on `channel`, with `#channel` and `:channel` (no attribute: WhatsApp, as every
+/// message before the fallback existed).
+pub(super) fn on_channel(channel: Channel) -> &'static str {
+    match channel {
+        Channel::WhatsApp => "(attribute_not_exists(#channel) OR #channel = :channel)",
+        Channel::Sms => "#channel = :channel",
+    }
 }
 
 /// Why WhatsApp failed a message, as CheckMessageStatus shows it.
@@ -34,10 +46,10 @@ pub struct Failure {
 const CONFLICT_ATTEMPTS: u32 = 4;
 
 impl DynamoStore {
-    /// Fails a message that is `Pending`, `Sent` or `Delivered`, refunds what it was charged and takes it out of the
-    /// recipient's cooldown streak, in one transaction guarded by
-    /// `status IN (Pending, Sent, Delivered) AND attribute_not_exists(refundedAt)`: however many callers race (the
-    /// send itself, webhooks delivered twice, the sweep), the credits come back once. `replay` is what an idempotent
+    /// Fails a message that is `Pending`, `Sent` or `Delivered` on the charge's channel, refunds what it was charged
+    /// and takes it out of the recipient's cooldown streak, in one transaction guarded by
+    /// `status IN (Pending, Sent, Delivered) AND attribute_not_exists(refundedAt) AND <on the channel>`: however many
+    /// callers race (the send itself, webhooks delivered twice, the sweep, the fallback), the credits come back once. `replay` is what an idempotent
     /// retry will answer from now on (set when the client never got an answer, or got this failure); `None` keeps
     /// the original answer. Returns `false` when the message could not fail any more (or was already refunded).
     pub async fn fail_and_refund(
@@ -62,8 +74,13 @@ impl DynamoStore {
             let mut fail = Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(item_key(key::client(client_id), key::message(message.message_id))))
-                .condition_expression("#status IN (:pending, :sent, :delivered) AND attribute_not_exists(#refundedAt)")
+                .condition_expression(format!(
+                    "#status IN (:pending, :sent, :delivered) AND attribute_not_exists(#refundedAt) AND {}",
+                    on_channel(message.channel)
+                ))
                 .expression_attribute_names("#status", attr::STATUS)
+                .expression_attribute_names("#channel", attr::CHANNEL)
+                .expression_attribute_values(":channel", s(message.channel.as_str()))
                 .expression_attribute_names("#failedAt", attr::FAILED_AT)
                 .expression_attribute_names("#refundedAt", attr::REFUNDED_AT)
                 .expression_attribute_names("#updatedAt", attr::UPDATED_AT)
@@ -123,12 +140,14 @@ impl DynamoStore {
         Err(StoreError::Conflict { operation: OP, cause: "kept losing races to other transactions".into() })
     }
 
-    /// Moves a message forward to `to` (`Sent`, `Delivered`, `Read` or `Deleted`), guarded by
-    /// `status IN (<to's predecessors>)`: a repeated or backward update changes nothing and returns `false`.
+    /// Moves a message forward to `to` (`Sent`, `Delivered`, `Read` or `Deleted`) on `channel`, guarded by
+    /// `status IN (<to's predecessors>) AND <on the channel>`: a repeated or backward update, or one about the
+    /// channel the message left, changes nothing and returns `false`.
     pub async fn advance_status(
         &self,
         client_id: &str,
         message_id: &str,
+        channel: Channel,
         to: MessageStatus,
         now: time::OffsetDateTime,
     ) -> Result<bool, StoreError> {
@@ -144,8 +163,10 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(item_key(key::client(client_id), key::message(message_id))))
             .update_expression("SET #status = :to, #updatedAt = :now REMOVE #pending, #bucket")
-            .condition_expression(format!("#status IN ({})", placeholders.join(", ")))
+            .condition_expression(format!("#status IN ({}) AND {}", placeholders.join(", "), on_channel(channel)))
             .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_names("#channel", attr::CHANNEL)
+            .expression_attribute_values(":channel", s(channel.as_str()))
             .expression_attribute_names("#updatedAt", attr::UPDATED_AT)
             .expression_attribute_names("#pending", attr::PENDING_SINCE)
             .expression_attribute_names("#bucket", attr::PENDING_BUCKET)

@@ -13,6 +13,7 @@ mod accounts;
 mod client_webhooks;
 mod console;
 mod error;
+mod fallback;
 mod items;
 mod messages;
 mod operator;
@@ -32,6 +33,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, KeysAndAttributes, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
 };
 
+use crate::domain::channel::Channel;
 use crate::domain::cooldown::CooldownWindow;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::language::{HumanLanguage, Template};
@@ -47,6 +49,7 @@ pub use client_webhooks::{
 };
 pub use console::{ApiKeyRecord, AuditEntry, OrderRecord, OrderTransition, PlanRecord};
 pub use error::{InOperation, StoreError, pause};
+pub use fallback::{Handover, SmsHandover};
 pub use items::{ClientProfile, FallbackFailure, MessageRecord, WhatsAppSender, template_value};
 pub use messages::{Charge, Failure};
 pub use operator::{ApiKeyMetadata, PriceEntry};

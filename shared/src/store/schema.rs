@@ -18,6 +18,9 @@ pub const PENDING_ORDERS_BUCKET: &str = "ORDER";
 /// The value of `pendingBucket` for client webhook deliveries waiting for an attempt: `pendingSince` is then when
 /// the next attempt is due, and the delivery function's tick reads the due ones (oldest first).
 pub const PENDING_WEBHOOKS_BUCKET: &str = "WEBHOOK";
+/// The value of `pendingBucket` for codes kept for the WhatsApp → SMS fallback: `pendingSince` is then when the
+/// fallback window closes, and the sweep erases the codes whose window closed (oldest first).
+pub const PENDING_FALLBACK_CODES_BUCKET: &str = "FALLBACK";
 /// The attribute DynamoDB's TTL deletes items by (epoch seconds).
 pub const TTL_ATTRIBUTE: &str = "expiresAt";
 
@@ -85,6 +88,9 @@ pub mod attr {
     pub const CHANNEL: &str = "channel";
     pub const FALLBACK_FAILURE: &str = "fallbackFailure";
     pub const FALLBACK_SMS_TEXTS: &str = "fallbackSmsTexts";
+    pub const FALLBACK_UNTIL: &str = "fallbackUntil";
+    pub const SEALED_CODE: &str = "sealedCode";
+    pub const WHATSAPP_REFUNDED_AT: &str = "whatsappRefundedAt";
     pub const USER_ID: &str = "userId";
     pub const ROLE: &str = "role";
     pub const PASSWORD_HASH: &str = "passwordHash";
@@ -144,6 +150,10 @@ pub mod key {
     /// Sort key of a message.
     pub fn message(message_id: &str) -> String {
         format!("MSG#{message_id}")
+    }
+    /// Sort key of the sealed code a message keeps for its WhatsApp → SMS fallback, while the window is open.
+    pub fn fallback_code(message_id: &str) -> String {
+        format!("FALLBACK#{message_id}")
     }
     /// Sort key of an API key's metadata (no secret, no verifier).
     pub fn api_key(key_id: &str) -> String {

@@ -52,6 +52,9 @@ pub struct NewMessage<'a> {
     pub created_at: time::OffsetDateTime,
     /// The language of the request's human text.
     pub language: HumanLanguage,
+    /// The code sealed for the WhatsApp → SMS fallback (`sealed::Purpose::FallbackCode`), when the client has the
+    /// fallback on: kept in its own item until the window closes.
+    pub fallback_code: Option<String>,
 }
 
 /// The outcome of reserving credits for a message.
@@ -143,7 +146,9 @@ impl DynamoStore {
     /// 2. create the message `Pending` (`attribute_not_exists(pk)`): created once;
     /// 3. write the cooldown window `next` (`version = read.version`, or `attribute_not_exists(pk)` for a first
     ///    send): two racing sends to one number cannot both pass the cooldown;
-    /// 4. bind the idempotency key, if any (`attribute_not_exists(pk)`): bound to one message for ever.
+    /// 4. bind the idempotency key, if any (`attribute_not_exists(pk)`): bound to one message for ever;
+    /// 5. keep the sealed code for the fallback, if the client has it on (no condition: the message's id is new,
+    ///    and item 2 guards it).
     pub async fn reserve(
         &self,
         message: &NewMessage<'_>,
@@ -187,6 +192,14 @@ impl DynamoStore {
                 .in_operation(OP)?;
             request = request.transact_items(TransactWriteItem::builder().put(bind).build());
         }
+        if let Some(sealed) = &message.fallback_code {
+            let keep = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(items::fallback_code_item(message, sealed)))
+                .build()
+                .in_operation(OP)?;
+            request = request.transact_items(TransactWriteItem::builder().put(keep).build());
+        }
         let err = match request.send().await {
             Ok(_) => return Ok(Reservation::Reserved),
             Err(err) => err,
@@ -223,7 +236,9 @@ impl DynamoStore {
     }
 
     /// Records WhatsApp's id and the response to replay, once (`attribute_not_exists(replayStatus)`), whatever
-    /// status webhooks have moved the message to meanwhile. Returns `false` when an answer was already recorded.
+    /// status webhooks have moved the message to meanwhile, and takes it out of the stranded messages. If a `failed`
+    /// webhook already handed it over to SMS (it raced this write), only the id and the answer are recorded: the SMS
+    /// leg stays where the sweep watches it. Returns `false` when an answer was already recorded.
     pub async fn record_sent(
         &self,
         client_id: &str,
@@ -233,31 +248,40 @@ impl DynamoStore {
         now: time::OffsetDateTime,
     ) -> Result<bool, StoreError> {
         const OP: &str = "UpdateItem record sent";
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(item_key(key::client(client_id), key::message(&id.to_string()))))
-            .update_expression(
-                "SET #wamid = :wamid, #replayStatus = :status, #replayBody = :body, #updatedAt = :now \
-                 REMOVE #pending, #bucket",
-            )
-            // Once, whatever webhooks did meanwhile (a `sent` may beat this write): the client got this answer.
-            .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#replayStatus)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#wamid", attr::WAMID)
-            .expression_attribute_names("#replayStatus", attr::REPLAY_STATUS)
-            .expression_attribute_names("#replayBody", attr::REPLAY_BODY)
-            .expression_attribute_names("#updatedAt", attr::UPDATED_AT)
-            .expression_attribute_names("#pending", attr::PENDING_SINCE)
-            .expression_attribute_names("#bucket", attr::PENDING_BUCKET)
-            .expression_attribute_values(":wamid", s(wamid))
-            .expression_attribute_values(":status", n(response.status))
-            .expression_attribute_values(":body", s(response.body.clone()))
-            .expression_attribute_values(":now", s(rfc3339_millis(now)))
-            .send()
-            .await;
-        applied(OP, result)
+        let update = |set: &str, condition: String| {
+            self.client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(item_key(key::client(client_id), key::message(&id.to_string()))))
+                .update_expression(set)
+                .condition_expression(condition)
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#wamid", attr::WAMID)
+                .expression_attribute_names("#replayStatus", attr::REPLAY_STATUS)
+                .expression_attribute_names("#replayBody", attr::REPLAY_BODY)
+                .expression_attribute_names("#updatedAt", attr::UPDATED_AT)
+                .expression_attribute_values(":wamid", s(wamid))
+                .expression_attribute_values(":status", n(response.status))
+                .expression_attribute_values(":body", s(response.body.clone()))
+                .expression_attribute_values(":now", s(rfc3339_millis(now)))
+        };
+        const RECORD: &str = "SET #wamid = :wamid, #replayStatus = :status, #replayBody = :body, #updatedAt = :now";
+        // Once, whatever webhooks did meanwhile (a `sent` may beat this write): the client got this answer.
+        const ONCE: &str = "attribute_exists(#pk) AND attribute_not_exists(#replayStatus)";
+        let on_whatsapp = update(
+            &format!("{RECORD} REMOVE #pending, #bucket"),
+            format!("{ONCE} AND {}", super::messages::on_channel(Channel::WhatsApp)),
+        )
+        .expression_attribute_names("#pending", attr::PENDING_SINCE)
+        .expression_attribute_names("#bucket", attr::PENDING_BUCKET)
+        .expression_attribute_names("#channel", attr::CHANNEL)
+        .expression_attribute_values(":channel", s(Channel::WhatsApp.as_str()))
+        .send()
+        .await;
+        if applied(OP, on_whatsapp)? {
+            return Ok(true);
+        }
+        applied(OP, update(RECORD, ONCE.to_owned()).send().await)
     }
 
     /// What an idempotency key is bound to, read consistently on its own.

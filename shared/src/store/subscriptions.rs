@@ -59,28 +59,50 @@ impl DynamoStore {
         cost: Credits,
         now: time::OffsetDateTime,
     ) -> Result<Update, aws_sdk_dynamodb::error::BuildError> {
+        self.subscription_debit_after_refund(client_id, payer, guard, cost, Credits::ZERO, now)
+    }
+
+    /// The debit of `cost` from `payer` in the same write that gives it `refunded` back (the WhatsApp → SMS
+    /// fallback, when the SMS's payer is the subscription that paid the WhatsApp attempt: one transaction may write
+    /// an item only once). `payer` and `guard` are as the balance will be after the refund; the conditions compare
+    /// the stored balance, so each bound is lowered by `refunded`: `balance + refunded >= cost` is
+    /// `balance >= cost - refunded`.
+    pub(crate) fn subscription_debit_after_refund(
+        &self,
+        client_id: &str,
+        payer: &Subscription,
+        guard: DebitGuard,
+        cost: Credits,
+        refunded: Credits,
+        now: time::OffsetDateTime,
+    ) -> Result<Update, aws_sdk_dynamodb::error::BuildError> {
+        let lowered = |bound: Credits| Credits::new(bound.get().saturating_sub(refunded.get()));
+        let change = if refunded > cost {
+            ("SET #balance = #balance + :change", Credits::new(refunded.get() - cost.get()))
+        } else {
+            ("SET #balance = #balance - :change", Credits::new(cost.get() - refunded.get()))
+        };
         let debit = Update::builder()
             .table_name(&self.table)
             .set_key(Some(item_key(key::client(client_id), payer.sort_key.clone())))
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#balance", attr::BALANCE)
             .expression_attribute_names("#state", attr::STATE)
-            .expression_attribute_values(":cost", n(cost))
+            .expression_attribute_values(":change", n(change.1))
+            .expression_attribute_values(":cost", n(lowered(cost)))
             .expression_attribute_values(":active", s("Active"));
         const DEBITABLE: &str = "attribute_exists(#pk) AND #state = :active AND #balance >= :cost";
         match guard {
-            DebitGuard::AlreadyNotified => {
-                debit.update_expression("SET #balance = #balance - :cost").condition_expression(DEBITABLE)
-            }
+            DebitGuard::AlreadyNotified => debit.update_expression(change.0).condition_expression(DEBITABLE),
             DebitGuard::StaysAbove { floor } => debit
-                .update_expression("SET #balance = #balance - :cost")
+                .update_expression(change.0)
                 .condition_expression(format!("{DEBITABLE} AND #balance >= :floor"))
-                .expression_attribute_values(":floor", n(floor)),
+                .expression_attribute_values(":floor", n(lowered(floor))),
             DebitGuard::Crosses { floor } => debit
-                .update_expression("SET #balance = #balance - :cost, #notified = :now")
+                .update_expression(format!("{}, #notified = :now", change.0))
                 .condition_expression(format!("{DEBITABLE} AND #balance < :floor AND attribute_not_exists(#notified)"))
                 .expression_attribute_names("#notified", attr::LOW_BALANCE_NOTIFIED_AT)
-                .expression_attribute_values(":floor", n(floor))
+                .expression_attribute_values(":floor", n(lowered(floor)))
                 .expression_attribute_values(":now", s(rfc3339_millis(now))),
         }
         .build()

@@ -142,6 +142,8 @@ mod tests {
 
     fn stored() -> Stored {
         Stored(MessageRecord {
+            template_language: crate::domain::language::HumanLanguage::En,
+            fallback_until: None,
             id: MessageId::new_random().to_string(),
             client_id: "client-1".to_owned(),
             language: HumanLanguage::En,

@@ -295,13 +295,23 @@ pub async fn attempt(deps: &Deps, queued: &QueuedDelivery) -> Result<Attempt, We
         });
     };
     let pepper = deps.pepper.get().await?.expose().as_bytes().to_vec();
-    let Ok(current) = crate::sealed::open(&pepper, &endpoint.endpoint_id, &endpoint.signing_secret) else {
+    let Ok(current) = crate::sealed::open(
+        crate::sealed::Purpose::WebhookSigningSecret,
+        &pepper,
+        &endpoint.endpoint_id,
+        &endpoint.signing_secret,
+    ) else {
         return Err(WebhookDeliveryError::Unsealable(endpoint.endpoint_id.clone()));
     };
     let mut secrets = vec![current];
     for (sealed, until) in &endpoint.previous_secrets {
         if parse_rfc3339(until).is_some_and(|until| until > now)
-            && let Ok(previous) = crate::sealed::open(&pepper, &endpoint.endpoint_id, sealed)
+            && let Ok(previous) = crate::sealed::open(
+                crate::sealed::Purpose::WebhookSigningSecret,
+                &pepper,
+                &endpoint.endpoint_id,
+                sealed,
+            )
         {
             secrets.push(previous);
         }

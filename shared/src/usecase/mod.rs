@@ -13,6 +13,7 @@ pub mod rate_limit;
 pub mod send_message;
 #[cfg(test)]
 mod send_message_tests;
+pub mod sms_fallback;
 pub mod sweep;
 pub mod verify_api;
 #[cfg(test)]

@@ -9,19 +9,21 @@ use std::future::Future;
 use time::OffsetDateTime;
 
 use crate::deps::Deps;
+use crate::domain::channel::Channel;
 use crate::domain::cooldown::CooldownWindow;
 use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
 use crate::domain::notification::Email;
 use crate::domain::phone::PhoneE164;
+use crate::domain::pricing::Credits;
 use crate::domain::subscription::{DebitGuard, Subscription};
 use crate::email::EmailError;
 use crate::secrets::{SecretError, SecretText};
 use crate::sms_sender::SmsError;
 use crate::store::{
-    Charge, ClientProfile, Failure, IdempotencyBinding, IdempotencyClaim, InitiateLimit, MessageRecord, NewMessage,
-    NewVerification, Reservation, SendContext, StoreError, VerificationCharge, VerificationRecord,
-    VerificationReservation,
+    Charge, ClientProfile, Failure, Handover, IdempotencyBinding, IdempotencyClaim, InitiateLimit, MessageRecord,
+    NewMessage, NewVerification, Reservation, SendContext, SmsHandover, StoreError, VerificationCharge,
+    VerificationRecord, VerificationReservation,
 };
 use crate::whatsapp::{OutgoingOtp, SendError};
 
@@ -70,8 +72,47 @@ pub trait Messages: Send + Sync {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// Where an SMS goes out (SNS).
+pub trait SendSms: Send + Sync {
+    /// Sends `text` to `to` from `sender_id`; SNS's message id when it took it.
+    fn send_sms(
+        &self,
+        to: &PhoneE164,
+        text: &str,
+        sender_id: &str,
+    ) -> impl Future<Output = Result<String, SmsError>> + Send;
+}
+
+/// Clients' profiles.
+pub trait ClientProfiles: Send + Sync {
+    /// The client's profile (its SMS sender id and texts, where its emails go).
+    fn client_profile(&self, client_id: &str)
+    -> impl Future<Output = Result<Option<ClientProfile>, StoreError>> + Send;
+}
+
+/// Everything the WhatsApp → SMS fallback calls outside, at send time and from a `failed` webhook.
+pub trait FallbackPorts: Now + SendEmail + Subscriptions + Messages + SendSms {
+    /// The key that seals codes kept for the fallback, fetched once per instance.
+    fn fallback_key(&self) -> impl Future<Output = Result<&SecretText, SecretError>> + Send;
+    /// A country's price per SMS part, if listed.
+    fn sms_price(&self, region: &str) -> impl Future<Output = Result<Option<Credits>, StoreError>> + Send;
+    /// Hands a message over to SMS (WhatsApp refunded, the SMS debited, the code erased), at most once.
+    fn hand_over_to_sms(&self, handover: &SmsHandover<'_>)
+    -> impl Future<Output = Result<Handover, StoreError>> + Send;
+    /// Moves a message forward to `to` on `channel`; `false` when that would repeat, go backward, or be about the
+    /// channel it left.
+    fn advance_status(
+        &self,
+        client_id: &str,
+        message_id: &str,
+        channel: Channel,
+        to: MessageStatus,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// Everything SendMessage calls outside.
-pub trait SendMessagePorts: Now + SendEmail + Pepper + Subscriptions + Messages {
+pub trait SendMessagePorts: FallbackPorts + Pepper {
     /// What the send decides on, in one read.
     fn send_context(
         &self,
@@ -125,6 +166,12 @@ pub trait RateLimitPorts: Now {
 pub trait SweepPorts: Now + Messages {
     /// How long a charged message may wait for its send before it counts as stranded.
     fn sweep_grace(&self) -> std::time::Duration;
+    /// Erases up to `limit` fallback codes whose window closed before `now`; how many it erased.
+    fn erase_expired_fallback_codes(
+        &self,
+        now: OffsetDateTime,
+        limit: i32,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
     /// Up to `limit` messages charged before `cutoff` whose send left no trace, oldest first.
     fn stranded_messages(
         &self,
@@ -134,28 +181,29 @@ pub trait SweepPorts: Now + Messages {
 }
 
 /// Everything the WhatsApp webhook calls outside.
-pub trait WebhookPorts: Now + Messages {
+pub trait WebhookPorts: FallbackPorts + ClientProfiles {
     /// The token Meta echoes in the subscription handshake.
     fn verify_token(&self) -> impl Future<Output = Result<&SecretText, SecretError>> + Send;
     /// The app secret Meta signs notifications with.
     fn app_secret(&self) -> impl Future<Output = Result<&SecretText, SecretError>> + Send;
     /// The message WhatsApp knows by `wamid` (eventually consistent: for statuses without our callback data).
     fn message_by_wamid(&self, wamid: &str) -> impl Future<Output = Result<Option<MessageRecord>, StoreError>> + Send;
-    /// Moves a message forward to `to`; `false` when that would repeat or go backward.
-    fn advance_status(
+    /// The sealed code a message keeps for its fallback; `None` once erased.
+    fn fallback_code(
         &self,
         client_id: &str,
         message_id: &str,
-        to: MessageStatus,
-        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+    /// Erases a message's sealed code; `false` when it was already gone.
+    fn erase_fallback_code(
+        &self,
+        client_id: &str,
+        message_id: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Everything the Verify API's initiate and verify call outside.
-pub trait VerificationPorts: Now + SendEmail + Pepper + Subscriptions {
-    /// The client's profile (its SMS sender id and texts, where its emails go).
-    fn client_profile(&self, client_id: &str)
-    -> impl Future<Output = Result<Option<ClientProfile>, StoreError>> + Send;
+pub trait VerificationPorts: Now + SendEmail + Pepper + Subscriptions + SendSms + ClientProfiles {
     /// Counts an initiate against the per-number and per-client limits, or says how long to wait.
     fn admit_initiate(
         &self,
@@ -176,13 +224,6 @@ pub trait VerificationPorts: Now + SendEmail + Pepper + Subscriptions {
         request_id: &str,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
-    /// Sends the SMS; SNS's message id when it took it.
-    fn send_sms(
-        &self,
-        to: &PhoneE164,
-        text: &str,
-        sender_id: &str,
-    ) -> impl Future<Output = Result<String, SmsError>> + Send;
     /// One of the client's requests.
     fn verification(
         &self,
@@ -245,6 +286,43 @@ impl Messages for Deps {
     }
 }
 
+impl SendSms for Deps {
+    async fn send_sms(&self, to: &PhoneE164, text: &str, sender_id: &str) -> Result<String, SmsError> {
+        self.sms.send(to, text, sender_id).await
+    }
+}
+
+impl ClientProfiles for Deps {
+    async fn client_profile(&self, client_id: &str) -> Result<Option<ClientProfile>, StoreError> {
+        self.store.client_profile(client_id).await
+    }
+}
+
+impl FallbackPorts for Deps {
+    async fn fallback_key(&self) -> Result<&SecretText, SecretError> {
+        self.fallback_key.get().await
+    }
+
+    async fn sms_price(&self, region: &str) -> Result<Option<Credits>, StoreError> {
+        self.store.sms_price(region).await
+    }
+
+    async fn hand_over_to_sms(&self, handover: &SmsHandover<'_>) -> Result<Handover, StoreError> {
+        self.store.hand_over_to_sms(handover).await
+    }
+
+    async fn advance_status(
+        &self,
+        client_id: &str,
+        message_id: &str,
+        channel: Channel,
+        to: MessageStatus,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.store.advance_status(client_id, message_id, channel, to, now).await
+    }
+}
+
 impl RateLimitPorts for Deps {
     fn rate_limit_per_minute(&self) -> u32 {
         self.config.rate_limit_per_minute
@@ -263,6 +341,10 @@ impl SweepPorts for Deps {
     async fn stranded_messages(&self, cutoff: OffsetDateTime, limit: i32) -> Result<Vec<MessageRecord>, StoreError> {
         self.store.stranded_messages(cutoff, limit).await
     }
+
+    async fn erase_expired_fallback_codes(&self, now: OffsetDateTime, limit: i32) -> Result<usize, StoreError> {
+        self.store.erase_expired_fallback_codes(now, limit).await
+    }
 }
 
 impl WebhookPorts for Deps {
@@ -278,14 +360,12 @@ impl WebhookPorts for Deps {
         self.store.message_by_wamid(wamid).await
     }
 
-    async fn advance_status(
-        &self,
-        client_id: &str,
-        message_id: &str,
-        to: MessageStatus,
-        now: OffsetDateTime,
-    ) -> Result<bool, StoreError> {
-        self.store.advance_status(client_id, message_id, to, now).await
+    async fn fallback_code(&self, client_id: &str, message_id: &str) -> Result<Option<String>, StoreError> {
+        self.store.fallback_code(client_id, message_id).await
+    }
+
+    async fn erase_fallback_code(&self, client_id: &str, message_id: &str) -> Result<bool, StoreError> {
+        self.store.erase_fallback_code(client_id, message_id).await
     }
 }
 
@@ -336,10 +416,6 @@ impl SendMessagePorts for Deps {
 }
 
 impl VerificationPorts for Deps {
-    async fn client_profile(&self, client_id: &str) -> Result<Option<ClientProfile>, StoreError> {
-        self.store.client_profile(client_id).await
-    }
-
     async fn admit_initiate(
         &self,
         client_id: &str,
@@ -364,10 +440,6 @@ impl VerificationPorts for Deps {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         self.store.refund_verification(client_id, request_id, now).await
-    }
-
-    async fn send_sms(&self, to: &PhoneE164, text: &str, sender_id: &str) -> Result<String, SmsError> {
-        self.sms.send(to, text, sender_id).await
     }
 
     async fn verification(&self, client_id: &str, request_id: &str) -> Result<Option<VerificationRecord>, StoreError> {

@@ -6,6 +6,8 @@ use tracing::instrument;
 use std::time::Duration;
 
 use crate::auth::ClientId;
+use crate::domain::channel::Channel;
+use crate::domain::fallback::falls_back;
 use crate::domain::graph_refusal::{RefusalCause, refusal_cause};
 use crate::domain::idempotency::{IdempotencyKey, request_fingerprint};
 use crate::domain::language::{HumanLanguage, match_template};
@@ -19,6 +21,9 @@ use crate::store::{Charge, Failure, IdempotencyBinding, IdempotencyClaim, NewMes
 use crate::usecase::Answer;
 use crate::usecase::low_balance::LowBalance;
 use crate::usecase::ports::SendMessagePorts;
+use crate::usecase::sms_fallback::{
+    Answers, FallbackError, FallbackOutcome, UndeliveredOnWhatsApp, fall_back_to_sms, seal_code,
+};
 use crate::whatsapp::{OutgoingOtp, SendError};
 
 /// How many times a reservation is retried after another request got to the subscription first. Each retry reads
@@ -153,6 +158,18 @@ pub enum SendFailure {
     /// The message was charged but never handed to WhatsApp (the sweep found it).
     #[error("the message was charged but never handed to WhatsApp")]
     Stranded,
+    /// The WhatsApp → SMS fallback kept losing races for the balances; the sweep settles the message.
+    #[error("the SMS fallback kept losing races")]
+    FallbackContended,
+}
+
+impl From<FallbackError> for SendFailure {
+    fn from(err: FallbackError) -> Self {
+        match err {
+            FallbackError::Store(err) => Self::Store(err),
+            FallbackError::Contended => Self::FallbackContended,
+        }
+    }
 }
 
 /// How the surface that asked words a SendMessage answer: the bytes stored with the message, which a retry with the
@@ -196,6 +213,8 @@ pub async fn send_message(
         }
     };
     let id = MessageId::new_random();
+    // The code sealed for the WhatsApp → SMS fallback, once the profile says the client has it on.
+    let mut fallback_code = None;
     let mut reserved = None;
     for attempt in 0..RESERVE_ATTEMPTS {
         if attempt > 0 {
@@ -223,6 +242,13 @@ pub async fn send_message(
         let Some(payer) = choose_payer(&subscriptions, cost) else {
             return refuse(ports, client, claim.as_ref(), SendRefusal::InsufficientBalance).await;
         };
+        if profile.fallback_sms && fallback_code.is_none() {
+            // Without the key, the message still goes by WhatsApp; it only cannot fall back.
+            fallback_code = seal_code(ports, client.as_str(), &id.to_string(), input.code.expose())
+                .await
+                .inspect_err(|err| tracing::error!(error = %err, "the code could not be sealed; no SMS fallback"))
+                .ok();
+        }
         let message = NewMessage {
             client_id: client.as_str(),
             id,
@@ -231,6 +257,7 @@ pub async fn send_message(
             cost,
             created_at: now,
             language,
+            fallback_code: fallback_code.clone().filter(|_| profile.fallback_sms),
         };
         let guard = DebitGuard::for_debit(payer, cost);
         let next_window = context.cooldown.after_send(&id.to_string(), now_millis);
@@ -241,7 +268,8 @@ pub async fn send_message(
                     threshold: payer.low_balance_threshold,
                     granted: payer.granted,
                 });
-                reserved = Some((sender, template, cost, payer.sort_key.clone(), low_balance));
+                let kept_code = message.fallback_code.is_some();
+                reserved = Some((sender, template, cost, payer.sort_key.clone(), low_balance, profile, kept_code));
                 break;
             }
             Reservation::ReadAgain => continue,
@@ -252,7 +280,7 @@ pub async fn send_message(
             }
         }
     }
-    let Some((sender, template, cost, payer, low_balance)) = reserved else {
+    let Some((sender, template, cost, payer, low_balance, profile, kept_code)) = reserved else {
         return Err(SendFailure::ReservationContended.into());
     };
     tracing::Span::current().record("message_id", tracing::field::display(id));
@@ -297,7 +325,27 @@ pub async fn send_message(
                 to_phone: input.to.as_str(),
                 cost,
                 subscription: Some(&payer),
+                channel: Channel::WhatsApp,
             };
+            if kept_code && matches!(refused, SendRefusal::WhatsAppRejected { .. }) && falls_back(failure.code) {
+                let answer =
+                    SendMessageResponse { id: message_id.clone(), message_status: MessageStatus::Pending.as_str() };
+                let sent = answers.sent(&answer);
+                let undelivered = UndeliveredOnWhatsApp {
+                    whatsapp: charge,
+                    to: &input.to,
+                    language: HumanLanguage::from_code(template.language.base().as_str()),
+                    failure: &failure,
+                    code: input.code.expose(),
+                    profile: &profile,
+                    answers: Some(Answers { sent: &sent, refused: &original }),
+                };
+                let outcome = fall_back_to_sms(ports, undelivered).await.map_err(SendFailure::from)?;
+                if outcome == FallbackOutcome::SentBySms {
+                    return Ok(Answer::Fresh(answer));
+                }
+                return Err(refused);
+            }
             ports.fail_and_refund(charge, &failure, Some(&original), ports.now()).await?;
             Err(refused)
         }

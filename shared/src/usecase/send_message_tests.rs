@@ -7,9 +7,10 @@ use std::sync::Mutex;
 use time::OffsetDateTime;
 
 use super::Answer;
-use super::ports::{Messages, Now, Pepper, SendEmail, SendMessagePorts, Subscriptions};
+use super::ports::{FallbackPorts, Messages, Now, Pepper, SendEmail, SendMessagePorts, SendSms, Subscriptions};
 use super::send_message::*;
 use crate::auth::ClientId;
+use crate::domain::channel::Channel;
 use crate::domain::cooldown::CooldownWindow;
 use crate::domain::idempotency::{IdempotencyKey, request_fingerprint};
 use crate::domain::language::{HumanLanguage, LanguageTag, Template};
@@ -21,10 +22,12 @@ use crate::domain::pricing::Credits;
 use crate::domain::subscription::{DebitGuard, StoredState, Subscription};
 use crate::email::EmailError;
 use crate::secrets::{SecretError, SecretText};
+use crate::sms_sender::SmsError;
 use crate::store::{
     Charge, ClientProfile, Failure, IdempotencyBinding, IdempotencyClaim, MessageRecord, NewMessage, Reservation,
     SendContext, StoreError, WhatsAppSender,
 };
+use crate::store::{Handover, SmsHandover};
 use crate::whatsapp::{OutgoingOtp, SendError};
 
 const CLIENT: &str = "client-1";
@@ -59,6 +62,12 @@ struct World {
     calls: Mutex<Vec<&'static str>>,
     refunds: Mutex<Vec<Refund>>,
     emails: Mutex<Vec<String>>,
+    fallback_key: SecretText,
+    /// What each reservation kept for the fallback (sealed), and each handover's SMS cost and replay.
+    kept_codes: Mutex<Vec<Option<String>>>,
+    handovers: Mutex<Vec<(Credits, Option<OriginalResponse>)>>,
+    /// The SMS published: recipient, text, sender.
+    sms: Mutex<Vec<(String, String, String)>>,
 }
 
 impl World {
@@ -95,6 +104,10 @@ impl World {
             calls: Mutex::new(Vec::new()),
             refunds: Mutex::new(Vec::new()),
             emails: Mutex::new(Vec::new()),
+            fallback_key: SecretText::for_tests("fallback key"),
+            kept_codes: Mutex::new(Vec::new()),
+            handovers: Mutex::new(Vec::new()),
+            sms: Mutex::new(Vec::new()),
         }
     }
 
@@ -176,6 +189,44 @@ impl Messages for World {
     }
 }
 
+impl SendSms for World {
+    async fn send_sms(&self, to: &PhoneE164, text: &str, sender_id: &str) -> Result<String, SmsError> {
+        self.called("send_sms");
+        self.sms.lock().expect("sms").push((to.as_str().to_owned(), text.to_owned(), sender_id.to_owned()));
+        Ok("sns-1".to_owned())
+    }
+}
+
+impl FallbackPorts for World {
+    async fn fallback_key(&self) -> Result<&SecretText, SecretError> {
+        Ok(&self.fallback_key)
+    }
+
+    async fn sms_price(&self, _: &str) -> Result<Option<Credits>, StoreError> {
+        self.called("sms_price");
+        Ok(Some(Credits::new(3)))
+    }
+
+    async fn hand_over_to_sms(&self, handover: &SmsHandover<'_>) -> Result<Handover, StoreError> {
+        self.called("hand_over_to_sms");
+        self.handovers.lock().expect("handovers").push((handover.sms_cost, handover.replay.cloned()));
+        Ok(Handover::HandedOver)
+    }
+
+    async fn advance_status(
+        &self,
+        _: &str,
+        _: &str,
+        channel: Channel,
+        to: MessageStatus,
+        _: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        assert_eq!((channel, to), (Channel::Sms, MessageStatus::Sent), "the SMS leg, taken by SNS");
+        self.called("advance_status");
+        Ok(true)
+    }
+}
+
 impl SendMessagePorts for World {
     async fn send_context(&self, _: &str, _: &PhoneE164, _: Option<IdempotencyKey>) -> Result<SendContext, StoreError> {
         self.called("send_context");
@@ -184,7 +235,7 @@ impl SendMessagePorts for World {
 
     async fn reserve(
         &self,
-        _: &NewMessage<'_>,
+        message: &NewMessage<'_>,
         _: &Subscription,
         _: DebitGuard,
         _: &CooldownWindow,
@@ -192,6 +243,7 @@ impl SendMessagePorts for World {
         _: Option<&IdempotencyClaim>,
     ) -> Result<Reservation, StoreError> {
         self.called("reserve");
+        self.kept_codes.lock().expect("kept").push(message.fallback_code.clone());
         Ok(self.reservations.lock().expect("reservations").pop_front().unwrap_or(Reservation::Reserved))
     }
 
@@ -414,6 +466,8 @@ fn rejected(status: u16, code: i64, message: &str) -> SendError {
 
 fn record_with_replay(replay: Option<OriginalResponse>) -> MessageRecord {
     MessageRecord {
+        template_language: HumanLanguage::En,
+        fallback_until: None,
         id: "m".to_owned(),
         client_id: CLIENT.to_owned(),
         language: HumanLanguage::En,
@@ -431,4 +485,69 @@ fn record_with_replay(replay: Option<OriginalResponse>) -> MessageRecord {
         channel: crate::domain::channel::Channel::WhatsApp,
         fallback: None,
     }
+}
+
+/// WhatsApp's refusal for a recipient it cannot deliver to (131026).
+fn undeliverable() -> SendError {
+    SendError::Rejected {
+        status: 400,
+        message: "Message undeliverable".to_owned(),
+        code: Some(131026),
+        title: Some("Message undeliverable".to_owned()),
+        details: None,
+    }
+}
+
+#[tokio::test]
+async fn with_the_fallback_on_an_undeliverable_send_goes_by_sms_and_succeeds() {
+    let mut world = World::new(10);
+    if let Some(profile) = world.context.profile.as_mut() {
+        profile.fallback_sms = true;
+        profile.sms_sender = Some("Acme".to_owned());
+    }
+    world.whatsapp = Err(undeliverable());
+    let answer = send(&world, None).await.expect("sent by SMS");
+    let Answer::Fresh(response) = answer else { panic!("a fresh answer") };
+    assert_eq!(response.message_status, "Pending");
+    let kept = world.kept_codes.lock().expect("kept").clone();
+    let sealed = kept.first().cloned().flatten().expect("the code was kept, sealed");
+    assert!(!sealed.contains("482913"), "never in clear");
+    let opened = crate::sealed::open(
+        crate::sealed::Purpose::FallbackCode,
+        b"fallback key",
+        &format!("{CLIENT}/{}", response.id),
+        &sealed,
+    );
+    assert_eq!(opened.expect("opens for its message"), "482913");
+    assert_eq!(
+        world.calls(),
+        [
+            "send_context",
+            "subscriptions",
+            "reserve",
+            "send_whatsapp",
+            "sms_price",
+            "subscriptions",
+            "hand_over_to_sms",
+            "send_sms",
+            "advance_status"
+        ]
+    );
+    let handovers = world.handovers.lock().expect("handovers").clone();
+    let (cost, replay) = &handovers[0];
+    assert_eq!(*cost, Credits::new(3), "one part at the listed SMS price");
+    assert_eq!(replay.as_ref().map(|r| r.status), Some(200), "a retry replays the success");
+    let sms = world.sms.lock().expect("sms").clone();
+    assert_eq!(sms, [(PHONE.to_owned(), "Your verification code is: 482913".to_owned(), "Acme".to_owned())]);
+    assert!(world.refunds().is_empty(), "the handover refunds WhatsApp itself");
+}
+
+#[tokio::test]
+async fn with_the_fallback_off_nothing_is_kept_and_an_undeliverable_send_fails_as_before() {
+    let mut world = World::new(10);
+    world.whatsapp = Err(undeliverable());
+    let refusal = send(&world, None).await.expect_err("refused");
+    assert!(matches!(refusal, SendRefusal::WhatsAppRejected { .. }), "{refusal:?}");
+    assert_eq!(world.kept_codes.lock().expect("kept").clone(), [None]);
+    assert_eq!(world.calls(), ["send_context", "subscriptions", "reserve", "send_whatsapp", "fail_and_refund"]);
 }

@@ -1,9 +1,11 @@
 //! The stuck-message sweep (docs/api.md, Message lifecycle): a message reserved but never handed to WhatsApp (the
-//! function stopped between charging and sending) is failed and refunded, and its idempotency key then replays that
-//! failure.
+//! function stopped between charging and sending), or handed over to SMS but never to SNS, is failed and refunded,
+//! and its idempotency key then replays that failure. It also erases the codes kept for the WhatsApp → SMS
+//! fallback once their window closed.
 
 use tracing::instrument;
 
+use crate::domain::channel::Channel;
 use crate::store::{Failure, StoreError};
 use crate::usecase::ports::SweepPorts;
 use crate::usecase::send_message::{SendAnswers, SendFailure, SendRefusal};
@@ -17,16 +19,18 @@ const BATCH: i32 = 100;
 pub async fn sweep_stuck_messages(ports: &impl SweepPorts, answers: &impl SendAnswers) -> Result<usize, StoreError> {
     let now = ports.now();
     let grace = time::Duration::try_from(ports.sweep_grace()).unwrap_or(time::Duration::minutes(5));
+    let erased = ports.erase_expired_fallback_codes(now, BATCH).await?;
+    if erased > 0 {
+        tracing::info!(erased, "fallback codes erased after their window");
+    }
     let stranded = ports.stranded_messages(now - grace, BATCH).await?;
     let mut swept = 0;
     for message in stranded {
-        let failure = Failure {
-            code: None,
-            title: Some("NotSent".to_owned()),
-            reason: Some(
-                "The message was charged but never handed to WhatsApp; it was failed and refunded.".to_owned(),
-            ),
+        let reason = match message.channel {
+            Channel::WhatsApp => "The message was charged but never handed to WhatsApp; it was failed and refunded.",
+            Channel::Sms => "The SMS fallback was charged but never handed to SNS; it was failed and refunded.",
         };
+        let failure = Failure { code: None, title: Some("NotSent".to_owned()), reason: Some(reason.to_owned()) };
         // What the client would have got had the function lived: an internal error.
         let replay = answers.refused(&SendRefusal::Failed(SendFailure::Stranded), message.language);
         if ports.fail_and_refund(message.charge(), &failure, Some(&replay), now).await? {
@@ -95,6 +99,10 @@ mod tests {
             *self.asked_cutoff.lock().expect("cutoff") = Some(cutoff);
             Ok(self.stranded.clone())
         }
+
+        async fn erase_expired_fallback_codes(&self, _: OffsetDateTime, _: i32) -> Result<usize, StoreError> {
+            Ok(0)
+        }
     }
 
     struct Answers;
@@ -127,6 +135,8 @@ mod tests {
             replay: None,
             channel: crate::domain::channel::Channel::WhatsApp,
             fallback: None,
+            template_language: HumanLanguage::En,
+            fallback_until: None,
         }
     }
 

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use time::{Duration, OffsetDateTime};
 
-use super::ports::{Now, Pepper, SendEmail, Subscriptions, VerificationPorts};
+use super::ports::{ClientProfiles, Now, Pepper, SendEmail, SendSms, Subscriptions, VerificationPorts};
 use super::verify_api::*;
 use crate::auth::ClientId;
 use crate::domain::language::HumanLanguage;
@@ -132,12 +132,25 @@ impl Subscriptions for World {
     }
 }
 
-impl VerificationPorts for World {
+impl ClientProfiles for World {
     async fn client_profile(&self, _: &str) -> Result<Option<ClientProfile>, StoreError> {
         self.called("client_profile");
         Ok(self.profile.clone())
     }
+}
 
+impl SendSms for World {
+    async fn send_sms(&self, to: &PhoneE164, text: &str, sender_id: &str) -> Result<String, SmsError> {
+        self.called("send_sms");
+        self.sent.lock().expect("sent").push((to.as_str().to_owned(), text.to_owned(), sender_id.to_owned()));
+        match self.sms.lock().expect("sms").take() {
+            Some(refusal) => Err(refusal),
+            None => Ok("sns-1".to_owned()),
+        }
+    }
+}
+
+impl VerificationPorts for World {
     async fn admit_initiate(&self, _: &str, _: &PhoneE164, _: OffsetDateTime) -> Result<InitiateLimit, StoreError> {
         self.called("admit_initiate");
         Ok(self.limit)
@@ -156,15 +169,6 @@ impl VerificationPorts for World {
     async fn refund_verification(&self, _: &str, _: &str, _: OffsetDateTime) -> Result<bool, StoreError> {
         self.called("refund_verification");
         Ok(true)
-    }
-
-    async fn send_sms(&self, to: &PhoneE164, text: &str, sender_id: &str) -> Result<String, SmsError> {
-        self.called("send_sms");
-        self.sent.lock().expect("sent").push((to.as_str().to_owned(), text.to_owned(), sender_id.to_owned()));
-        match self.sms.lock().expect("sms").take() {
-            Some(refusal) => Err(refusal),
-            None => Ok("sns-1".to_owned()),
-        }
     }
 
     async fn verification(&self, _: &str, _: &str) -> Result<Option<VerificationRecord>, StoreError> {

@@ -6,12 +6,19 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 use tracing::instrument;
 
+use crate::domain::channel::Channel;
+use crate::domain::fallback::{falls_back, within_window};
 use crate::domain::message::{MessageId, MessageStatus};
 use crate::domain::outside_text::bounded;
+use crate::domain::phone::PhoneE164;
+use crate::domain::time_format::parse_rfc3339;
 use crate::domain::webhook_signature::is_signed_by;
 use crate::secrets::SecretError;
-use crate::store::{Failure, StoreError};
+use crate::store::{Failure, MessageRecord, StoreError};
 use crate::usecase::ports::WebhookPorts;
+use crate::usecase::sms_fallback::{
+    FallbackError, FallbackOutcome, SealFailure, UndeliveredOnWhatsApp, fall_back_to_sms, open_code,
+};
 
 /// What the webhook answers besides success.
 #[derive(Debug, thiserror::Error)]
@@ -28,9 +35,21 @@ pub enum WebhookError {
     /// Storage failed: Meta will deliver again.
     #[error("storage failed")]
     Store(#[from] StoreError),
-    /// The verify token or the app secret could not be read: Meta will deliver again.
+    /// The verify token, the app secret or the fallback key could not be read: Meta will deliver again.
     #[error("a webhook secret could not be read")]
     Secret(#[from] SecretError),
+    /// The SMS fallback kept losing races for the balances: Meta will deliver again.
+    #[error("the SMS fallback kept losing races")]
+    FallbackContended,
+}
+
+impl From<FallbackError> for WebhookError {
+    fn from(err: FallbackError) -> Self {
+        match err {
+            FallbackError::Store(err) => Self::Store(err),
+            FallbackError::Contended => Self::FallbackContended,
+        }
+    }
 }
 
 /// The `GET` handshake: answers the challenge when the mode is `subscribe` and the token matches.
@@ -202,14 +221,67 @@ async fn apply(ports: &impl WebhookPorts, update: &StatusUpdate) -> Result<bool,
         tracing::info!(wamid = %update.id, "status for a message that is not ours; ignored");
         return Ok(false);
     };
+    if message.channel != Channel::WhatsApp {
+        // The message fell back to SMS: WhatsApp's statuses change nothing any more (the store's conditions say so
+        // too, for a status read just before the handover).
+        return Ok(false);
+    }
     let now = ports.now();
     let changed = if to == MessageStatus::Failed {
         let failure = update.failure();
-        // The client's original answer stays what it was: an idempotent retry still replays it.
-        ports.fail_and_refund(message.charge(), &failure, None, now).await?
+        if let Some(outcome) = fall_back(ports, &message, &failure).await? {
+            outcome != FallbackOutcome::AlreadySettled
+        } else {
+            // The client's original answer stays what it was: an idempotent retry still replays it.
+            ports.fail_and_refund(message.charge(), &failure, None, now).await?
+        }
     } else {
-        ports.advance_status(&message.client_id, &message.id, to, now).await?
+        let changed = ports.advance_status(&message.client_id, &message.id, Channel::WhatsApp, to, now).await?;
+        if changed && matches!(to, MessageStatus::Delivered | MessageStatus::Read) && message.fallback_until.is_some() {
+            // Delivered: it will never fall back, so its code goes now (docs/api.md, WhatsApp → SMS fallback).
+            ports.erase_fallback_code(&message.client_id, &message.id).await?;
+        }
+        changed
     };
     tracing::info!(message_id = %message.id, status = to.as_str(), changed, "status update");
     Ok(changed)
+}
+
+/// Sends a failed message again by SMS when it may (docs/api.md, WhatsApp → SMS fallback): its code was kept, the
+/// failure is about the recipient, the window is open, the code opens and its client still exists. `None` when it
+/// may not: the caller fails and refunds it as any failure.
+async fn fall_back(
+    ports: &impl WebhookPorts,
+    message: &MessageRecord,
+    failure: &Failure,
+) -> Result<Option<FallbackOutcome>, WebhookError> {
+    let since_send = parse_rfc3339(&message.created_at).map(|sent| ports.now() - sent);
+    let in_window = since_send.and_then(|d| std::time::Duration::try_from(d).ok()).is_some_and(within_window);
+    if message.fallback_until.is_none() || !falls_back(failure.code) || !in_window {
+        return Ok(None);
+    }
+    let Some(sealed) = ports.fallback_code(&message.client_id, &message.id).await? else { return Ok(None) };
+    let code = match open_code(ports, &message.client_id, &message.id, &sealed).await {
+        Ok(code) => code,
+        Err(SealFailure::Key(err)) => return Err(err.into()),
+        Err(SealFailure::Seal(err)) => {
+            tracing::error!(message_id = %message.id, error = %err, "a kept code does not open; no SMS fallback");
+            return Ok(None);
+        }
+    };
+    let (Some(profile), Ok(to)) =
+        (ports.client_profile(&message.client_id).await?, PhoneE164::parse(Some(&message.to_phone)))
+    else {
+        return Ok(None);
+    };
+    let undelivered = UndeliveredOnWhatsApp {
+        whatsapp: message.charge(),
+        to: &to,
+        language: message.template_language,
+        failure,
+        code: &code,
+        profile: &profile,
+        answers: None,
+    };
+    Ok(Some(fall_back_to_sms(ports, undelivered).await?))
 }

@@ -6,14 +6,21 @@ use std::sync::Mutex;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::ports::{Messages, Now, WebhookPorts};
+use super::ports::{ClientProfiles, FallbackPorts, Messages, Now, SendEmail, SendSms, Subscriptions, WebhookPorts};
 use super::webhook::*;
 use crate::domain::api_key::keyed_hash;
+use crate::domain::channel::Channel;
 use crate::domain::language::HumanLanguage;
 use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
+use crate::domain::notification::Email;
+use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::Credits;
+use crate::domain::subscription::Subscription;
+use crate::email::EmailError;
 use crate::secrets::{SecretError, SecretText};
+use crate::sms_sender::SmsError;
 use crate::store::{Charge, Failure, MessageRecord, StoreError};
+use crate::store::{ClientProfile, Handover, SmsHandover};
 
 const APP_SECRET: &str = "app-secret";
 const CLIENT: &str = "client-1";
@@ -52,6 +59,8 @@ impl World {
                 replay: None,
                 channel: crate::domain::channel::Channel::WhatsApp,
                 fallback: None,
+                template_language: HumanLanguage::En,
+                fallback_until: None,
             },
             calls: Mutex::new(Vec::new()),
             refund_fails: None,
@@ -122,13 +131,68 @@ impl WebhookPorts for World {
         Ok((self.message.wamid.as_deref() == Some(wamid)).then(|| self.message.clone()))
     }
 
+    async fn fallback_code(&self, _: &str, message_id: &str) -> Result<Option<String>, StoreError> {
+        self.called(format!("fallback_code {message_id}"));
+        Ok(None)
+    }
+
+    async fn erase_fallback_code(&self, _: &str, message_id: &str) -> Result<bool, StoreError> {
+        self.called(format!("erase_fallback_code {message_id}"));
+        Ok(true)
+    }
+}
+
+impl SendEmail for World {
+    async fn send_email(&self, to: &str, _: &Email) -> Result<(), EmailError> {
+        self.called(format!("send_email {to}"));
+        Ok(())
+    }
+}
+
+impl Subscriptions for World {
+    async fn subscriptions_newest_first(&self, _: &str) -> Result<Vec<Subscription>, StoreError> {
+        self.called("subscriptions".to_owned());
+        Ok(Vec::new())
+    }
+}
+
+impl SendSms for World {
+    async fn send_sms(&self, to: &PhoneE164, _: &str, _: &str) -> Result<String, SmsError> {
+        self.called(format!("send_sms {}", to.as_str()));
+        Ok("sns-1".to_owned())
+    }
+}
+
+impl ClientProfiles for World {
+    async fn client_profile(&self, client_id: &str) -> Result<Option<ClientProfile>, StoreError> {
+        self.called(format!("client_profile {client_id}"));
+        Ok(None)
+    }
+}
+
+impl FallbackPorts for World {
+    async fn fallback_key(&self) -> Result<&SecretText, SecretError> {
+        Ok(&self.app_secret)
+    }
+
+    async fn sms_price(&self, _: &str) -> Result<Option<Credits>, StoreError> {
+        Ok(None)
+    }
+
+    async fn hand_over_to_sms(&self, _: &SmsHandover<'_>) -> Result<Handover, StoreError> {
+        self.called("hand_over_to_sms".to_owned());
+        Ok(Handover::AlreadyDecided)
+    }
+
     async fn advance_status(
         &self,
         _: &str,
         message_id: &str,
+        channel: Channel,
         to: MessageStatus,
         _: OffsetDateTime,
     ) -> Result<bool, StoreError> {
+        assert_eq!(channel, Channel::WhatsApp, "a WhatsApp status moves the WhatsApp leg only");
         self.called(format!("advance_status {message_id} {}", to.as_str()));
         Ok(true)
     }
@@ -278,4 +342,49 @@ async fn a_status_whose_write_fails_for_good_is_skipped_and_one_that_passes_make
     let again = receive(&passing, &batch(&passing)).await;
     assert!(matches!(again, Err(WebhookError::Store(_))), "Meta must deliver again: {again:?}");
     assert!(passing.calls().iter().any(|c| c.ends_with(" Delivered")), "the others were applied first");
+}
+
+#[tokio::test]
+async fn after_a_fallback_whatsapps_statuses_change_nothing() {
+    let mut world = World::new();
+    world.message.channel = Channel::Sms;
+    let body = notification(json!([
+        {"id": "wamid.ours", "status": "failed", "biz_opaque_callback_data": world.callback(),
+         "errors": [{"code": 131026, "title": "Message undeliverable"}]},
+        {"id": "wamid.ours", "status": "delivered", "biz_opaque_callback_data": world.callback()},
+    ]));
+    let applied = receive(&world, &body).await.expect("acknowledged");
+    assert_eq!(applied, Applied { received: 2, changed: 0, skipped: 0 });
+    assert!(world.calls().iter().all(|call| call.starts_with("message")), "reads only: {:?}", world.calls());
+}
+
+#[tokio::test]
+async fn a_delivery_erases_the_code_kept_for_the_fallback() {
+    let mut world = World::new();
+    world.message.fallback_until = Some("2027-01-15T08:10:00.000Z".to_owned());
+    let body = notification(
+        json!([{"id": "wamid.ours", "status": "delivered", "biz_opaque_callback_data": world.callback()}]),
+    );
+    receive(&world, &body).await.expect("applied");
+    assert_eq!(
+        world.calls(),
+        [
+            format!("message {CLIENT}"),
+            format!("advance_status {} Delivered", world.message.id),
+            format!("erase_fallback_code {}", world.message.id)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_failure_after_the_window_fails_and_refunds_without_reading_the_code() {
+    let mut world = World::new();
+    world.message.fallback_until = Some("2027-01-15T08:10:00.000Z".to_owned());
+    world.now = world.now + time::Duration::minutes(10) + time::Duration::milliseconds(1);
+    let body =
+        notification(json!([{"id": "wamid.ours", "status": "failed", "biz_opaque_callback_data": world.callback(),
+        "errors": [{"code": 131026, "title": "Message undeliverable"}]}]));
+    receive(&world, &body).await.expect("applied");
+    assert!(!world.calls().iter().any(|c| c.starts_with("fallback_code")), "{:?}", world.calls());
+    assert!(world.calls().last().is_some_and(|c| c.starts_with("fail_and_refund")), "{:?}", world.calls());
 }

@@ -30,6 +30,8 @@ pub const DEFAULT_WHATSAPP_TOKEN_SECRET: &str = "lightotp/whatsapp-token";
 pub const DEFAULT_WHATSAPP_APP_SECRET: &str = "lightotp/whatsapp-app-secret";
 /// The webhook verify token secret `template.yaml` declares.
 pub const DEFAULT_WHATSAPP_VERIFY_TOKEN: &str = "lightotp/whatsapp-verify-token";
+/// The fallback key secret `template.yaml` declares (it seals codes kept for the WhatsApp → SMS fallback).
+pub const DEFAULT_FALLBACK_KEY: &str = "lightotp/fallback-key";
 /// The name of a key made by `key create` without `--name`.
 pub const DEFAULT_KEY_NAME: &str = "Created by lightotp-admin";
 /// Where per-key verifier secrets live.
@@ -523,12 +525,18 @@ impl Admin {
                 .await?
                 .ok_or_else(|| AdminError::NotFound(format!("message {message_id}")))?,
         };
-        if self.store.message(&client_id, id).await?.is_none() {
+        let Some(message) = self.store.message(&client_id, id).await? else {
             return Err(AdminError::NotFound(format!("message {message_id}")));
-        }
+        };
         Ok(self
             .store
-            .advance_status(&client_id, &id.to_string(), lightotp::domain::message::MessageStatus::Deleted, now)
+            .advance_status(
+                &client_id,
+                &id.to_string(),
+                message.channel,
+                lightotp::domain::message::MessageStatus::Deleted,
+                now,
+            )
             .await?)
     }
 

@@ -411,7 +411,8 @@ mod tests {
                 crate::ops::DEFAULT_PEPPER_SECRET,
                 crate::ops::DEFAULT_WHATSAPP_TOKEN_SECRET,
                 crate::ops::DEFAULT_WHATSAPP_APP_SECRET,
-                crate::ops::DEFAULT_WHATSAPP_VERIFY_TOKEN
+                crate::ops::DEFAULT_WHATSAPP_VERIFY_TOKEN,
+                crate::ops::DEFAULT_FALLBACK_KEY
             ]
         );
         // The functions' defaults name the same secrets and sender the template declares.
@@ -421,6 +422,7 @@ mod tests {
         .expect("config");
         assert_eq!(config.whatsapp_app_secret_id, crate::ops::DEFAULT_WHATSAPP_APP_SECRET);
         assert_eq!(config.whatsapp_verify_token_secret_id, crate::ops::DEFAULT_WHATSAPP_VERIFY_TOKEN);
+        assert_eq!(config.fallback_key_secret_id, crate::ops::DEFAULT_FALLBACK_KEY);
         assert_eq!(declared.email_identities, [config.email_from]);
     }
 
@@ -435,6 +437,7 @@ mod tests {
             "API_KEY_SECRET_PREFIX",
             "WHATSAPP_APP_SECRET_ID",
             "WHATSAPP_VERIFY_TOKEN_SECRET_ID",
+            "FALLBACK_KEY_SECRET_ID",
             "EMAIL_FROM",
             "RATE_LIMIT_PER_MINUTE",
             "SWEEP_GRACE_SECONDS",

@@ -86,8 +86,8 @@ pub async fn add_endpoint(
     let endpoint_id = uuid::Uuid::new_v4().to_string();
     let secret = new_secret()?;
     let pepper = console.pepper().await?;
-    let sealed =
-        crate::sealed::seal(&pepper, &endpoint_id, &secret).map_err(|e| ConsoleError::Random(e.to_string()))?;
+    let sealed = crate::sealed::seal(crate::sealed::Purpose::WebhookSigningSecret, &pepper, &endpoint_id, &secret)
+        .map_err(|e| ConsoleError::Random(e.to_string()))?;
     let record = EndpointRecord {
         endpoint_id: endpoint_id.clone(),
         client_id: client_id.to_owned(),
@@ -148,7 +148,8 @@ pub async fn rotate_secret(
     let Some(endpoint) = console.store.endpoint(client_id, endpoint_id).await? else { return Ok(Err(NoSuchEndpoint)) };
     let secret = new_secret()?;
     let pepper = console.pepper().await?;
-    let sealed = crate::sealed::seal(&pepper, endpoint_id, &secret).map_err(|e| ConsoleError::Random(e.to_string()))?;
+    let sealed = crate::sealed::seal(crate::sealed::Purpose::WebhookSigningSecret, &pepper, endpoint_id, &secret)
+        .map_err(|e| ConsoleError::Random(e.to_string()))?;
     let until = rfc3339_millis(now + ROTATION_OVERLAP);
     let mut previous = vec![(endpoint.signing_secret.clone(), until.clone())];
     previous.extend(

@@ -71,6 +71,7 @@ fn function_env(ports: Ports) -> Vec<(&'static str, String)> {
         ("WHATSAPP_API_VERSION", "v23.0".to_owned()),
         ("WHATSAPP_APP_SECRET_ID", "lightotp/whatsapp-app-secret".to_owned()),
         ("WHATSAPP_VERIFY_TOKEN_SECRET_ID", "lightotp/whatsapp-verify-token".to_owned()),
+        ("FALLBACK_KEY_SECRET_ID", "lightotp/fallback-key".to_owned()),
         ("EMAIL_FROM", "notifications@lightotp.example".to_owned()),
         ("DASHBOARD_URL", format!("http://127.0.0.1:{}/dashboard", ports.api)),
         ("OPERATORS_EMAIL", "operators@lightotp.example".to_owned()),

@@ -1,9 +1,104 @@
-//! The WhatsApp → SMS fallback (issue 16, in progress): the per-client setting, its SMS texts, and the SMS pricing
-//! table. The fallback itself is not built yet (docs/api.md, Known gaps).
+//! The WhatsApp → SMS fallback (docs/api.md, WhatsApp → SMS fallback): the per-client setting, its SMS texts and
+//! price table; the fallback at send time and from a `failed` webhook, exactly once, with its money; the cases that
+//! never fall back; and the code kept sealed only while the window is open.
 
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use lightotp::domain::channel::Channel;
 use lightotp::domain::pricing::Credits;
+use serde_json::{Value, json};
 
-use crate::helpers::Ctx;
+use crate::helpers::{Ctx, Tenant, TenantSpec, fresh_sa_phone, otp, race};
+
+/// The SMS price per part these tests give Saudi Arabia (the WhatsApp price there stays unlisted: 1 credit).
+const SA_SMS_PRICE: u64 = 2;
+
+/// A client with the fallback on, the sender id `Acme`, `credits` credits, and Saudi SMS at 2 credits a part.
+async fn fallback_client(ctx: &Ctx, credits: u64) -> Tenant {
+    let tenant =
+        ctx.tenant(TenantSpec { credits: Some(credits), sms_sender: Some("Acme"), ..TenantSpec::default() }).await;
+    assert!(ctx.admin.set_fallback(&tenant.client_id, "sms").await.expect("fallback on"));
+    ctx.admin.set_channel_price("SA", Channel::Sms, Credits::new(SA_SMS_PRICE)).await.expect("SMS price");
+    tenant
+}
+
+/// WhatsApp's error for a recipient it cannot deliver to, as a `failed` status carries it.
+fn undeliverable() -> Value {
+    json!({"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable", "details": "Recipient is not on WhatsApp"})
+}
+
+/// The same refusal as the Graph API answers a send with it.
+fn refused_as_undeliverable() -> Value {
+    json!({"httpStatus": 400, "code": 131026, "title": "Message undeliverable", "message": "(#131026) Message undeliverable"})
+}
+
+/// A code no other test sends, to look for in the table and the logs.
+fn distinctive_code() -> String {
+    uuid::Uuid::new_v4().simple().to_string()[..8].to_ascii_uppercase()
+}
+
+async fn status_of(ctx: &Ctx, tenant: &Tenant, id: &str) -> Value {
+    let reply = ctx.check(tenant, id).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    reply.body
+}
+
+/// The messages (their texts and sender ids) SNS took for `phone`.
+async fn sms_texts(ctx: &Ctx, phone: &str) -> Vec<(String, String)> {
+    ctx.sms_to(phone)
+        .await
+        .iter()
+        .map(|sms| {
+            (
+                sms["message"].as_str().unwrap_or_default().to_owned(),
+                sms["senderId"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Every item under the client's partition, as text.
+async fn client_items(ctx: &Ctx, tenant: &Tenant) -> String {
+    let items = ctx
+        .admin
+        .store
+        .client()
+        .query()
+        .table_name(ctx.admin.store.table())
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("CLIENT#{}", tenant.client_id)))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("query");
+    format!("{:?}", items.items())
+}
+
+/// How many sealed codes the client keeps for the fallback.
+async fn kept_codes(ctx: &Ctx, tenant: &Tenant) -> usize {
+    ctx.admin
+        .store
+        .client()
+        .query()
+        .table_name(ctx.admin.store.table())
+        .key_condition_expression("pk = :pk AND begins_with(sk, :code)")
+        .expression_attribute_values(":pk", AttributeValue::S(format!("CLIENT#{}", tenant.client_id)))
+        .expression_attribute_values(":code", AttributeValue::S("FALLBACK#".to_owned()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("query")
+        .items()
+        .len()
+}
+
+/// Sends one OTP WhatsApp accepts; returns (message id, wamid).
+async fn sent(ctx: &Ctx, tenant: &Tenant, code: &str, phone: &str) -> (String, String) {
+    let reply = ctx.send(tenant, otp(code, phone)).await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    (reply.body["id"].as_str().expect("id").to_owned(), ctx.last_wamid(tenant).await)
+}
 
 #[tokio::test]
 async fn the_sms_fallback_is_off_until_an_operator_turns_it_on_and_takes_the_clients_own_texts() {
@@ -49,4 +144,207 @@ async fn an_sms_part_has_its_own_price_per_country_and_a_zero_price_is_refused()
     let tl: Vec<(u64, &str)> =
         prices.iter().filter(|p| p.region == "TL").map(|p| (p.credits.get(), p.channel.as_str())).collect();
     assert_eq!(tl, [(6, "sms")], "the WhatsApp table has no TL price");
+}
+
+#[tokio::test]
+async fn a_send_whatsapp_refuses_as_undeliverable_goes_by_sms_once_and_a_replay_returns_the_original_answer() {
+    let ctx = Ctx::new().await;
+    let tenant = fallback_client(&ctx, 100).await;
+    ctx.admin.set_fallback_sms_text(&tenant.client_id, "ar", "رمز Acme: {CODE}").await.expect("ar text");
+    let (phone, code) = (fresh_sa_phone(), distinctive_code());
+    ctx.whatsapp_fails_next(&tenant, 1, refused_as_undeliverable()).await;
+    let mut body = otp(&code, &phone);
+    body["languageCode"] = json!("ar");
+    body["idempotencyKey"] = json!(uuid::Uuid::new_v4().to_string());
+    let reply = ctx.send(&tenant, body.clone()).await;
+    assert_eq!(reply.status, 200, "the code reached the person: {:?}", reply.body);
+    assert_eq!(reply.body["messageStatus"], "Pending");
+    let id = reply.body["id"].as_str().expect("id").to_owned();
+
+    assert_eq!(sms_texts(&ctx, &phone).await, [(format!("رمز Acme: {code}"), "Acme".to_owned())], "its text, sender");
+    let status = status_of(&ctx, &tenant, &id).await;
+    assert_eq!((status["channel"].as_str(), status["messageStatus"].as_str()), (Some("sms"), Some("Sent")));
+    assert_eq!(status["failureCode"], Value::Null, "the failure fields describe the SMS");
+    assert_eq!(status["fallback"]["failureCode"], 131026, "{status:?}");
+    assert_eq!(status["fallback"]["failureTitle"], "Message undeliverable");
+    assert!(status["fallback"]["failedAt"].as_str().is_some_and(|t| t.ends_with('Z')), "{status:?}");
+    // WhatsApp's credit came back; one SMS part at the Saudi SMS price went.
+    assert_eq!(ctx.balances(&tenant).await, [(100 - SA_SMS_PRICE, "Active")]);
+    assert_eq!(kept_codes(&ctx, &tenant).await, 0, "the code went with the fallback");
+
+    let replay = ctx.send(&tenant, body).await;
+    assert_eq!((replay.status, &replay.body), (200, &reply.body), "the original answer, byte for byte");
+    assert_eq!(sms_texts(&ctx, &phone).await.len(), 1, "a replay sends nothing");
+    // The SMS counts toward the duplicate-send cooldown like any send that did not fail.
+    let again = ctx.send(&tenant, otp(&distinctive_code(), &phone)).await;
+    assert_eq!(again.status, 400, "{:?}", again.body);
+    assert!(
+        again.body["errorMessage"].as_str().is_some_and(|m| m.starts_with("You can't send another message")),
+        "the cooldown: {:?}",
+        again.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn duplicated_failed_webhooks_racing_give_one_sms_and_whatsapp_statuses_after_it_change_nothing() {
+    let ctx = Arc::new(Ctx::new().await);
+    let tenant = fallback_client(&ctx, 100).await;
+    let (phone, code) = (fresh_sa_phone(), distinctive_code());
+    let (id, wamid) = sent(&ctx, &tenant, &code, &phone).await;
+    assert_eq!(kept_codes(&ctx, &tenant).await, 1, "kept while the window is open");
+    assert_eq!(ctx.whatsapp_status(&wamid, "sent", None).await, 200);
+    assert_eq!(ctx.balances(&tenant).await, [(99, "Active")]);
+
+    let acknowledged = race(4, |_| {
+        let (ctx, wamid) = (Arc::clone(&ctx), wamid.clone());
+        async move { ctx.whatsapp_status(&wamid, "failed", Some(undeliverable())).await }
+    })
+    .await;
+    assert_eq!(acknowledged, [200, 200, 200, 200], "every delivery is acknowledged");
+    assert_eq!(sms_texts(&ctx, &phone).await, [(format!("Your verification code is: {code}"), "Acme".to_owned())]);
+    assert_eq!(ctx.balances(&tenant).await, [(100 - SA_SMS_PRICE, "Active")], "refunded once, SMS charged once");
+    assert_eq!(kept_codes(&ctx, &tenant).await, 0);
+
+    for (status, error) in [("delivered", None), ("read", None), ("failed", Some(undeliverable()))] {
+        assert_eq!(ctx.whatsapp_status(&wamid, status, error).await, 200, "{status}");
+    }
+    let status = status_of(&ctx, &tenant, &id).await;
+    assert_eq!((status["channel"].as_str(), status["messageStatus"].as_str()), (Some("sms"), Some("Sent")));
+    assert_eq!(status["fallback"]["failureReason"], "Recipient is not on WhatsApp");
+    assert_eq!(sms_texts(&ctx, &phone).await.len(), 1);
+    assert_eq!(ctx.balances(&tenant).await, [(100 - SA_SMS_PRICE, "Active")]);
+}
+
+#[tokio::test]
+async fn nothing_falls_back_when_off_for_our_own_errors_or_throttling_or_for_other_codes() {
+    let ctx = Ctx::new().await;
+    // Off (the default): failed and refunded as before, nothing kept.
+    let off = ctx.tenant(TenantSpec { sms_sender: Some("Acme"), ..TenantSpec::default() }).await;
+    let phone = fresh_sa_phone();
+    let (id, wamid) = sent(&ctx, &off, &distinctive_code(), &phone).await;
+    assert_eq!(kept_codes(&ctx, &off).await, 0, "no code is kept for a client without the fallback");
+    assert_eq!(ctx.whatsapp_status(&wamid, "failed", Some(undeliverable())).await, 200);
+    assert_eq!(status_of(&ctx, &off, &id).await["messageStatus"], "Failed");
+    assert!(ctx.sms_to(&phone).await.is_empty());
+    assert_eq!(ctx.balances(&off).await, [(100, "Active")]);
+
+    // On, but WhatsApp refused because of our account, or throttled, or for the message itself.
+    let on = fallback_client(&ctx, 100).await;
+    let refusals = [
+        (json!({"httpStatus": 401, "code": 190, "message": "(#190) Error validating access token"}), 500),
+        (json!({"httpStatus": 429, "code": 130429, "message": "(#130429) Rate limit hit"}), 429),
+        (json!({"httpStatus": 400, "code": 131056, "message": "(#131056) Pair rate limit hit"}), 400),
+        (json!({"httpStatus": 400, "code": 132001, "message": "(#132001) Template does not exist"}), 400),
+    ];
+    for (plan, _) in &refusals {
+        let phone = fresh_sa_phone();
+        ctx.whatsapp_fails_next(&on, 1, plan.clone()).await;
+        let reply = ctx.send(&on, otp(&distinctive_code(), &phone)).await;
+        assert_ne!(reply.status, 200, "{plan}: {:?}", reply.body);
+        assert!(ctx.sms_to(&phone).await.is_empty(), "{plan}: no SMS");
+    }
+    let phone = fresh_sa_phone();
+    let (id, wamid) = sent(&ctx, &on, &distinctive_code(), &phone).await;
+    let spam = json!({"code": 131048, "title": "Spam rate limit hit", "message": "Spam rate limit hit"});
+    assert_eq!(ctx.whatsapp_status(&wamid, "failed", Some(spam)).await, 200);
+    let status = status_of(&ctx, &on, &id).await;
+    assert_eq!((status["channel"].as_str(), status["messageStatus"].as_str()), (Some("whatsapp"), Some("Failed")));
+    assert_eq!(status["fallback"], Value::Null);
+    assert!(ctx.sms_to(&phone).await.is_empty());
+    assert_eq!(ctx.balances(&on).await, [(100, "Active")], "every attempt refunded, nothing charged for SMS");
+}
+
+#[tokio::test]
+async fn without_credits_for_the_sms_the_message_fails_refunded_and_says_why() {
+    let ctx = Ctx::new().await;
+    // One credit: the WhatsApp attempt's refund is all there is, and the SMS costs two.
+    let tenant = fallback_client(&ctx, 1).await;
+    let phone = fresh_sa_phone();
+    let (id, wamid) = sent(&ctx, &tenant, &distinctive_code(), &phone).await;
+    assert_eq!(ctx.whatsapp_status(&wamid, "failed", Some(undeliverable())).await, 200);
+    let status = status_of(&ctx, &tenant, &id).await;
+    assert_eq!((status["channel"].as_str(), status["messageStatus"].as_str()), (Some("whatsapp"), Some("Failed")));
+    assert_eq!(status["failureCode"], 131026);
+    assert_eq!(
+        status["failureReason"],
+        "Recipient is not on WhatsApp. No SMS was sent instead: no active subscription could pay for it."
+    );
+    assert!(ctx.sms_to(&phone).await.is_empty());
+    assert_eq!(ctx.balances(&tenant).await, [(1, "Active")], "the WhatsApp attempt refunded");
+}
+
+#[tokio::test]
+async fn sns_refusing_the_sms_fails_the_message_on_sms_and_refunds_everything() {
+    let ctx = Ctx::new().await;
+    let tenant = fallback_client(&ctx, 100).await;
+    let phone = fresh_sa_phone();
+    let status = ctx
+        .http
+        .post(format!("{}/_local/sms/fail-next?phoneNumber={}", ctx.aws, phone.replace('+', "%2B")))
+        .send()
+        .await
+        .expect("fail-next")
+        .status();
+    assert!(status.is_success());
+    ctx.whatsapp_fails_next(&tenant, 1, refused_as_undeliverable()).await;
+    let reply = ctx.send(&tenant, otp(&distinctive_code(), &phone)).await;
+    assert_eq!(reply.status, 400, "WhatsApp's refusal stands: {:?}", reply.body);
+    assert_eq!(reply.body["messageStatus"], "Failed");
+    let id = reply.body["id"].as_str().expect("id");
+    let status = status_of(&ctx, &tenant, id).await;
+    assert_eq!((status["channel"].as_str(), status["messageStatus"].as_str()), (Some("sms"), Some("Failed")));
+    assert_eq!(status["failureTitle"], "SmsRefused");
+    assert_eq!(status["fallback"]["failureCode"], 131026);
+    assert_eq!(ctx.balances(&tenant).await, [(100, "Active")], "neither attempt is charged");
+    // A failed message leaves the cooldown: the number may be sent to again at once.
+    let again = ctx.send(&tenant, otp(&distinctive_code(), &phone)).await;
+    assert_eq!(again.status, 200, "{:?}", again.body);
+}
+
+#[tokio::test]
+async fn the_code_is_kept_sealed_never_in_clear_and_erased_on_delivery() {
+    let ctx = Ctx::new().await;
+    let tenant = fallback_client(&ctx, 100).await;
+    let code = distinctive_code();
+    let (id, wamid) = sent(&ctx, &tenant, &code, &fresh_sa_phone()).await;
+    assert_eq!(kept_codes(&ctx, &tenant).await, 1);
+    let stored = client_items(&ctx, &tenant).await;
+    assert!(stored.contains(&id), "the query sees the message");
+    assert!(!stored.contains(&code), "the code {code} is stored in clear: {stored}");
+    assert_eq!(ctx.whatsapp_status(&wamid, "delivered", None).await, 200);
+    assert_eq!(kept_codes(&ctx, &tenant).await, 0, "delivered: it will never fall back");
+
+    // Our own logs (the fake WhatsApp plays Meta, which does see the code).
+    let mut lines = 0;
+    for entry in std::fs::read_dir(&ctx.logs_dir).expect("logs dir") {
+        let path = entry.expect("entry").path();
+        if path.file_name().is_some_and(|name| name.to_string_lossy().starts_with("fake-whatsapp")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("log");
+        lines += text.lines().count();
+        let leaked = text.split(|c: char| !c.is_ascii_alphanumeric()).any(|token| token == code);
+        assert!(!leaked, "the code {code} appears in {}", path.display());
+    }
+    assert!(lines > 0, "the logs were read");
+}
+
+#[tokio::test]
+async fn after_the_window_the_code_is_erased_and_a_failure_no_longer_falls_back() {
+    let ctx = Ctx::exclusive().await;
+    let tenant = fallback_client(&ctx, 100).await;
+    let phone = fresh_sa_phone();
+    let (id, wamid) = sent(&ctx, &tenant, &distinctive_code(), &phone).await;
+    ctx.advance_clock(9.0 * 60.0).await;
+    ctx.sweep().await;
+    assert_eq!(kept_codes(&ctx, &tenant).await, 1, "still inside the window");
+    ctx.advance_clock(61.0).await;
+    ctx.sweep().await;
+    assert_eq!(kept_codes(&ctx, &tenant).await, 0, "erased once the window closed");
+
+    assert_eq!(ctx.whatsapp_status(&wamid, "failed", Some(undeliverable())).await, 200);
+    let status = status_of(&ctx, &tenant, &id).await;
+    assert_eq!((status["channel"].as_str(), status["messageStatus"].as_str()), (Some("whatsapp"), Some("Failed")));
+    assert!(ctx.sms_to(&phone).await.is_empty());
+    assert_eq!(ctx.balances(&tenant).await, [(100, "Active")]);
 }

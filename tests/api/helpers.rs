@@ -99,6 +99,8 @@ pub struct TenantSpec<'a> {
     pub templates: &'a [(&'a str, &'a str)],
     pub sender: bool,
     pub credits: Option<u64>,
+    /// The client's SMS sender id (Verify API, SMS fallback); none by default.
+    pub sms_sender: Option<&'a str>,
 }
 
 impl Default for TenantSpec<'_> {
@@ -108,6 +110,7 @@ impl Default for TenantSpec<'_> {
             templates: &[("otp_auth_en", "en"), ("otp_auth_ar", "ar")],
             sender: true,
             credits: Some(100),
+            sms_sender: None,
         }
     }
 }
@@ -200,7 +203,8 @@ impl Ctx {
     pub async fn tenant(&self, spec: TenantSpec<'_>) -> Tenant {
         let now = OffsetDateTime::now_utc();
         let email = format!("client-{}@example.com", uuid::Uuid::new_v4().simple());
-        let client = self.admin.create_client("Test client", &email, spec.language, None).await.expect("client");
+        let client =
+            self.admin.create_client("Test client", &email, spec.language, spec.sms_sender).await.expect("client");
         let phone_number_id = format!("pn-{}", uuid::Uuid::new_v4().simple());
         if spec.sender {
             self.admin.assign_sender(&client.client_id, &phone_number_id, "+15550001111").await.expect("sender");

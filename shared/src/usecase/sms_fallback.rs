@@ -195,9 +195,10 @@ fn as_after_refund(mut subscriptions: Vec<Subscription>, whatsapp: &Charge<'_>) 
 fn nobody_can_pay(failure: &Failure) -> Failure {
     let why = "No SMS was sent instead: no active subscription could pay for it.";
     Failure {
-        reason: Some(match &failure.reason {
-            Some(reason) => format!("{reason} {why}"),
-            None => why.to_owned(),
+        reason: Some(match failure.reason.as_deref().map(str::trim_end) {
+            Some(reason) if reason.ends_with(['.', '!', '?']) => format!("{reason} {why}"),
+            Some(reason) if !reason.is_empty() => format!("{reason}. {why}"),
+            _ => why.to_owned(),
         }),
         ..failure.clone()
     }
@@ -322,6 +323,11 @@ mod tests {
         assert_eq!(said.code, Some(131026));
         assert_eq!(
             said.reason.as_deref(),
+            Some("Not on WhatsApp. No SMS was sent instead: no active subscription could pay for it.")
+        );
+        let unpunctuated = Failure { reason: Some("Not on WhatsApp".into()), ..failure };
+        assert_eq!(
+            nobody_can_pay(&unpunctuated).reason.as_deref(),
             Some("Not on WhatsApp. No SMS was sent instead: no active subscription could pay for it.")
         );
     }

@@ -13,6 +13,7 @@ mod client_webhooks;
 mod cooldown;
 mod cost;
 mod dashboard;
+mod dashboard_settings;
 mod dashboard_webhooks;
 mod fallback;
 mod hostile;

@@ -385,7 +385,53 @@ pub struct OpsClientPage {
     pub orders: Vec<OrderRow>,
     pub keys: Vec<KeyRow>,
     pub webhooks: Vec<EndpointRow>,
+    pub fallback: FallbackForm,
     pub audit: Vec<AuditRow>,
+}
+
+/// The WhatsApp → SMS fallback's form (the client's Settings page and the operator's client page): on or off, the
+/// client's own text per language (empty for ours), and where it posts.
+pub struct FallbackForm {
+    pub action: String,
+    pub on: bool,
+    pub text_en: String,
+    pub text_ar: String,
+    /// The SMS sender id the SMS goes from.
+    pub sender_id: String,
+    /// Ours, shown as the placeholders.
+    pub default_en: &'static str,
+    pub default_ar: &'static str,
+    pub max_chars: usize,
+}
+
+impl FallbackForm {
+    /// The form as `profile` stands, posting to `action`.
+    pub fn of(profile: &lightotp::store::ClientProfile, action: String) -> Self {
+        use lightotp::domain::language::HumanLanguage;
+        let text =
+            |language: HumanLanguage| profile.fallback_sms_texts.get(language.code()).cloned().unwrap_or_default();
+        Self {
+            action,
+            on: profile.fallback_sms,
+            text_en: text(HumanLanguage::En),
+            text_ar: text(HumanLanguage::Ar),
+            sender_id: profile
+                .sms_sender
+                .clone()
+                .unwrap_or_else(|| lightotp::usecase::verify_api::DEFAULT_SENDER.to_owned()),
+            default_en: lightotp::domain::sms::default_fallback_text(HumanLanguage::En),
+            default_ar: lightotp::domain::sms::default_fallback_text(HumanLanguage::Ar),
+            max_chars: lightotp::domain::fallback::MAX_TEXT_CHARS,
+        }
+    }
+}
+
+/// The client's Settings page: the WhatsApp → SMS fallback.
+#[derive(Template)]
+#[template(path = "settings.html")]
+pub struct SettingsPage {
+    pub c: Chrome,
+    pub form: FallbackForm,
 }
 
 /// A webhook endpoint's row (the client's Webhooks page, its delivery log, the operator's client page). Never its

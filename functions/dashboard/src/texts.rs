@@ -496,6 +496,32 @@ pub struct Texts {
     pub disabled_by_the_client: &'static str,
     /// `Disabled by an operator`
     pub disabled_by_an_operator: &'static str,
+    /// `Settings`
+    pub nav_settings: &'static str,
+    /// `Settings`
+    pub settings_title: &'static str,
+    /// `WhatsApp → SMS fallback`
+    pub fallback_heading: &'static str,
+    /// what the fallback does and costs
+    pub fallback_intro: &'static str,
+    /// `SMS sender ID`
+    pub sms_sender_id: &'static str,
+    /// `Send the code by SMS when WhatsApp cannot deliver it`
+    pub fallback_on: &'static str,
+    /// `Fallback SMS text (English)`
+    pub fallback_text_en: &'static str,
+    /// `Fallback SMS text (Arabic)`
+    pub fallback_text_ar: &'static str,
+    /// the texts' rule
+    pub fallback_text_help: &'static str,
+    /// `Save settings`
+    pub save_settings: &'static str,
+    /// a text without `{CODE}`
+    pub fallback_no_code: &'static str,
+    /// a text too long
+    pub fallback_too_long: &'static str,
+    /// `Settings saved.`
+    pub settings_saved: &'static str,
 }
 
 impl Texts {
@@ -757,6 +783,19 @@ pub static EN: Texts = Texts {
     webhooks_heading: "Webhook endpoints",
     disabled_by_the_client: "Disabled by the client",
     disabled_by_an_operator: "Disabled by an operator",
+    nav_settings: "Settings",
+    settings_title: "Settings",
+    fallback_heading: "WhatsApp → SMS fallback",
+    fallback_intro: "When WhatsApp cannot deliver a code to a number (not on WhatsApp, undeliverable), we send it once more by SMS, up to 10 minutes after the send. The WhatsApp attempt is refunded; the SMS costs its parts times the destination's SMS price. Never for throttling or our own errors.",
+    sms_sender_id: "SMS sender ID",
+    fallback_on: "Send the code by SMS when WhatsApp cannot deliver it",
+    fallback_text_en: "Fallback SMS text (English)",
+    fallback_text_ar: "Fallback SMS text (Arabic)",
+    fallback_text_help: "Each text must contain {CODE}, where the code goes. Leave one empty to use ours (shown greyed). The SMS is written in the language of the WhatsApp template the message used.",
+    save_settings: "Save settings",
+    fallback_no_code: "A fallback SMS text must contain {CODE}, where the code goes.",
+    fallback_too_long: "A fallback SMS text may be at most 450 characters.",
+    settings_saved: "Settings saved.",
 };
 
 /// The Arabic texts.
@@ -1008,4 +1047,17 @@ pub static AR: Texts = Texts {
     webhooks_heading: "نقاط استقبال خطافات الويب",
     disabled_by_the_client: "عطّلها العميل",
     disabled_by_an_operator: "عطّلها أحد المشغّلين",
+    nav_settings: "الإعدادات",
+    settings_title: "الإعدادات",
+    fallback_heading: "الإرسال البديل عبر SMS عند تعذّر واتساب",
+    fallback_intro: "عندما يتعذّر على واتساب توصيل الرمز إلى رقم (ليس على واتساب، أو تعذّر التسليم)، نرسله مرة أخرى برسالة SMS واحدة، خلال 10 دقائق من الإرسال. تُستردّ تكلفة محاولة واتساب، وتكلّف رسالة SMS عدد أجزائها مضروبًا في سعر SMS لبلد الوجهة. لا يحدث ذلك أبدًا عند تقييد المعدّل أو عند خطأ من جهتنا.",
+    sms_sender_id: "معرّف مُرسِل SMS",
+    fallback_on: "أرسل الرمز عبر SMS عندما يتعذّر على واتساب توصيله",
+    fallback_text_en: "نص رسالة SMS البديلة (بالإنجليزية)",
+    fallback_text_ar: "نص رسالة SMS البديلة (بالعربية)",
+    fallback_text_help: "يجب أن يحتوي كل نص على {CODE} في موضع الرمز. اترك النص فارغًا لاستخدام نصّنا (الظاهر باللون الباهت). تُكتب رسالة SMS بلغة قالب واتساب الذي استُخدم للرسالة.",
+    save_settings: "حفظ الإعدادات",
+    fallback_no_code: "يجب أن يحتوي نص رسالة SMS البديلة على {CODE} في موضع الرمز.",
+    fallback_too_long: "يجب ألا يتجاوز نص رسالة SMS البديلة 450 حرفًا.",
+    settings_saved: "حُفظت الإعدادات.",
 };

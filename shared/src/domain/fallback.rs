@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::language::HumanLanguage;
 use super::pricing::Credits;
 
 /// Graph codes that say WhatsApp cannot deliver to this recipient: undeliverable (131026: not on WhatsApp, an old
@@ -31,9 +32,71 @@ pub fn sms_cost(parts: u64, price_per_part: Option<Credits>) -> Option<Credits> 
     parts.max(1).checked_mul(per_part).map(Credits::new)
 }
 
+/// The longest fallback SMS text a client may set, in characters (`{CODE}` included): four GSM-7 parts, or
+/// seven UCS-2 ones, at most.
+pub const MAX_TEXT_CHARS: usize = 450;
+
+/// A client's fallback settings as its dashboard form sets them: on or off, and its own text per language (a
+/// language without one gets ours).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FallbackSettings {
+    /// Whether a message WhatsApp cannot deliver goes again by SMS.
+    pub on: bool,
+    /// The client's own texts, by language; each contains `{CODE}`.
+    pub texts: Vec<(HumanLanguage, String)>,
+}
+
+/// Why a fallback text was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FallbackTextError {
+    /// The text does not say where the code goes.
+    #[error("the text must contain {{CODE}}")]
+    NoCode,
+    /// The text is longer than [`MAX_TEXT_CHARS`].
+    #[error("the text is longer than {MAX_TEXT_CHARS} characters")]
+    TooLong,
+}
+
+impl FallbackSettings {
+    /// The settings from a form: `texts` as typed per language, trimmed; an empty one means ours. The first text
+    /// refused is named with its language.
+    pub fn parse(on: bool, texts: &[(HumanLanguage, &str)]) -> Result<Self, (HumanLanguage, FallbackTextError)> {
+        let mut own = Vec::new();
+        for (language, text) in texts {
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            if text.chars().count() > MAX_TEXT_CHARS {
+                return Err((*language, FallbackTextError::TooLong));
+            }
+            if !text.contains("{CODE}") {
+                return Err((*language, FallbackTextError::NoCode));
+            }
+            own.push((*language, text.to_owned()));
+        }
+        Ok(Self { on, texts: own })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_form_keeps_the_texts_given_and_refuses_one_without_the_code_or_too_long() {
+        let settings = FallbackSettings::parse(true, &[(HumanLanguage::En, "  Code {CODE} "), (HumanLanguage::Ar, "")]);
+        assert_eq!(settings, Ok(FallbackSettings { on: true, texts: vec![(HumanLanguage::En, "Code {CODE}".into())] }));
+        assert_eq!(
+            FallbackSettings::parse(false, &[(HumanLanguage::En, "ok {CODE}"), (HumanLanguage::Ar, "رمزك")]),
+            Err((HumanLanguage::Ar, FallbackTextError::NoCode))
+        );
+        let long = format!("{{CODE}}{}", "x".repeat(MAX_TEXT_CHARS));
+        assert_eq!(
+            FallbackSettings::parse(true, &[(HumanLanguage::En, &long)]),
+            Err((HumanLanguage::En, FallbackTextError::TooLong))
+        );
+    }
 
     #[test]
     fn only_recipient_side_undeliverable_codes_fall_back() {

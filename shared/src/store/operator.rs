@@ -95,6 +95,45 @@ impl DynamoStore {
         self.with_audit(OP, TransactWriteItem::builder().update(update).build(), client_id, audit, now).await
     }
 
+    /// Saves the client's WhatsApp → SMS fallback settings from the dashboard (on or off, and its whole set of own
+    /// texts: a language left out gets ours), with the audit entry of who changed them, in one transaction.
+    pub async fn save_fallback_settings(
+        &self,
+        client_id: &str,
+        settings: &crate::domain::fallback::FallbackSettings,
+        audit: &AuditEntry,
+        now: time::OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        const OP: &str = "TransactWriteItems fallback settings";
+        let mut set = Vec::new();
+        let mut remove = Vec::new();
+        let mut update = existing_profile_update(self, client_id)
+            .expression_attribute_names("#fallback", attr::FALLBACK)
+            .expression_attribute_names("#texts", attr::FALLBACK_SMS_TEXTS);
+        if settings.on {
+            set.push("#fallback = :sms");
+            update = update.expression_attribute_values(":sms", s("sms"));
+        } else {
+            remove.push("#fallback");
+        }
+        if settings.texts.is_empty() {
+            remove.push("#texts");
+        } else {
+            let texts = settings.texts.iter().map(|(language, text)| (language.code().to_owned(), s(text.clone())));
+            set.push("#texts = :texts");
+            update = update.expression_attribute_values(":texts", AttributeValue::M(texts.collect()));
+        }
+        let mut expression = String::new();
+        if !set.is_empty() {
+            expression.push_str(&format!("SET {}", set.join(", ")));
+        }
+        if !remove.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", remove.join(", ")));
+        }
+        let update = update.update_expression(expression.trim()).build().in_operation(OP)?;
+        self.with_audit(OP, TransactWriteItem::builder().update(update).build(), client_id, audit, now).await
+    }
+
     /// One change and its audit entry, in one transaction: both or neither.
     async fn with_audit(
         &self,

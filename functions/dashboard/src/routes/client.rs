@@ -1,4 +1,5 @@
-//! A client's pages: Overview, Subscriptions (plans, orders), API Keys, Webhooks. Every read and write is keyed by
+//! A client's pages: Overview, Subscriptions (plans, orders), API Keys, Webhooks, Settings (the WhatsApp → SMS
+//! fallback). Every read and write is keyed by
 //! the signed-in user's client, so another client's order, key or endpoint is simply not found.
 
 use lambda_http::http::StatusCode;
@@ -11,11 +12,11 @@ use lightotp::usecase::console::clients;
 use lightotp::usecase::console::orders::{self, OrderRefusal};
 use lightotp::usecase::console::webhooks::{self, EndpointRefusal, NewSecret, Redeliver, RedeliverRefusal};
 
-use super::{Ctx, Failure, Outcome, render};
+use super::{Ctx, Failure, Outcome, fallback_settings, render};
 use crate::pages::{
-    AttemptRow, EndpointForm, EndpointRow, KeyRow, KeyShownPage, KeysPage, NewKeyPage, OrderPage, OrderRow,
-    OverviewPage, PlanCard, PlansPage, RotatePage, SubscriptionRow, SubscriptionsPage, WebhookLogPage,
-    WebhookSecretPage, WebhooksPage, field_message, url_message, when,
+    AttemptRow, EndpointForm, EndpointRow, FallbackForm, KeyRow, KeyShownPage, KeysPage, NewKeyPage, OrderPage,
+    OrderRow, OverviewPage, PlanCard, PlansPage, RotatePage, SettingsPage, SubscriptionRow, SubscriptionsPage,
+    WebhookLogPage, WebhookSecretPage, WebhooksPage, field_message, url_message, when,
 };
 use crate::web::Reply;
 
@@ -37,6 +38,8 @@ pub async fn route(ctx: &Ctx<'_>) -> Outcome {
         ("POST", ["keys", key_id, "revoke"]) => revoke(ctx, client_id, key_id).await,
         ("GET", ["keys", key_id, "rotate"]) => rotate_page(ctx, client_id, key_id, None).await,
         ("POST", ["keys", key_id, "rotate"]) => rotate(ctx, client_id, key_id).await,
+        ("GET", ["settings"]) => settings(ctx, client_id).await,
+        ("POST", ["settings"]) => save_settings(ctx, client_id).await,
         ("GET", ["webhooks"]) => webhooks_page(ctx, client_id, EndpointForm::new(String::new(), &[]), None).await,
         ("POST", ["webhooks"]) => add_endpoint(ctx, client_id).await,
         ("GET", ["webhooks", id]) => delivery_log(ctx, client_id, endpoint(id)?, LogForm::default()).await,
@@ -290,6 +293,36 @@ async fn webhooks_page(
     c.problem = problem;
     let endpoints = endpoints.iter().map(|e| EndpointRow::of(t, e, &now)).collect();
     render(status, &WebhooksPage { c, endpoints, form })
+}
+
+const SETTINGS: &str = "/dashboard/settings";
+
+async fn settings(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
+    let profile = clients::profile(&ctx.console, client_id).await?.ok_or(Failure::NotFound)?;
+    let mut c = ctx.chrome(ctx.t().settings_title);
+    c.notice = (ctx.visit.param("notice") == "saved").then_some(ctx.t().settings_saved);
+    render(StatusCode::OK, &SettingsPage { c, form: FallbackForm::of(&profile, SETTINGS.to_owned()) })
+}
+
+async fn save_settings(ctx: &Ctx<'_>, client_id: &str) -> Outcome {
+    let who = ctx.me.as_ref().map_or("client", |me| me.user.email.as_str());
+    match fallback_settings(ctx) {
+        Ok(settings) => match clients::save_fallback(&ctx.console, who, client_id, &settings, ctx.now).await? {
+            Ok(()) => Ok(Reply::redirect(format!("{SETTINGS}?notice=saved"))),
+            Err(_) => Err(Failure::NotFound),
+        },
+        Err(problem) => {
+            // The form again as typed, with what to fix.
+            let profile = clients::profile(&ctx.console, client_id).await?.ok_or(Failure::NotFound)?;
+            let mut form = FallbackForm::of(&profile, SETTINGS.to_owned());
+            form.on = ctx.visit.field("fallback") == "sms";
+            form.text_en = ctx.visit.field("text_en").chars().take(form.max_chars).collect();
+            form.text_ar = ctx.visit.field("text_ar").chars().take(form.max_chars).collect();
+            let mut c = ctx.chrome(ctx.t().settings_title);
+            c.problem = Some(problem);
+            render(StatusCode::BAD_REQUEST, &SettingsPage { c, form })
+        }
+    }
 }
 
 /// A new signing secret, shown this once, never stored by the browser.

@@ -149,6 +149,19 @@ impl Ctx<'_> {
     }
 }
 
+/// The WhatsApp → SMS fallback form as posted (the client's Settings page, the operator's client page): its
+/// settings, or the message for its first refused text.
+pub fn fallback_settings(ctx: &Ctx<'_>) -> Result<lightotp::domain::fallback::FallbackSettings, &'static str> {
+    use lightotp::domain::fallback::{FallbackSettings, FallbackTextError};
+    let t = ctx.t();
+    let on = ctx.visit.field("fallback") == "sms";
+    let texts = [(HumanLanguage::En, ctx.visit.field("text_en")), (HumanLanguage::Ar, ctx.visit.field("text_ar"))];
+    FallbackSettings::parse(on, &texts).map_err(|(_, refused)| match refused {
+        FallbackTextError::NoCode => t.fallback_no_code,
+        FallbackTextError::TooLong => t.fallback_too_long,
+    })
+}
+
 /// Renders a page.
 pub fn render(status: StatusCode, page: &impl Template) -> Outcome {
     match page.render() {

@@ -11,8 +11,9 @@ use lightotp::usecase::console::webhooks;
 
 use super::{Ctx, Failure, Outcome, render};
 use crate::pages::{
-    AuditRow, ClientRow, EndpointRow, KeyRow, OpsClientPage, OpsClientsPage, OpsOrdersPage, OpsPlanEditPage,
-    OpsPlansPage, OpsPricingPage, OrderRow, PlanCard, PlanForm, QueueRow, SubscriptionRow, field_message, when,
+    AuditRow, ClientRow, EndpointRow, FallbackForm, KeyRow, OpsClientPage, OpsClientsPage, OpsOrdersPage,
+    OpsPlanEditPage, OpsPlansPage, OpsPricingPage, OrderRow, PlanCard, PlanForm, QueueRow, SubscriptionRow,
+    field_message, when,
 };
 use crate::web::Reply;
 
@@ -147,6 +148,7 @@ async fn client_page(ctx: &Ctx<'_>, client_id: &str, problem: Option<&'static st
         orders: file.summary.orders.iter().map(|o| OrderRow::of(t, o)).collect(),
         keys: file.keys.iter().map(|k| KeyRow::of(t, k)).collect(),
         webhooks: endpoints.iter().map(|e| EndpointRow::for_operator(t, e, &now)).collect(),
+        fallback: FallbackForm::of(profile, format!("/dashboard/ops/clients/{}/fallback", profile.client_id)),
         audit: file.audit.iter().map(AuditRow::of).collect(),
     };
     render(if problem.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK }, &page)
@@ -168,6 +170,10 @@ async fn client_action(ctx: &Ctx<'_>, operator: &str, client_id: &str, action: &
                 clients::add_template(console, operator, client_id, &name, ctx.visit.field("language"), ctx.now).await?
             }
             Err(e) => return client_page(ctx, client_id, Some(field_message(t, e))).await,
+        },
+        "fallback" => match super::fallback_settings(ctx) {
+            Ok(settings) => clients::save_fallback(console, operator, client_id, &settings, ctx.now).await?,
+            Err(problem) => return client_page(ctx, client_id, Some(problem)).await,
         },
         "wallet" => match credits(ctx.visit.field("credits")) {
             Ok(amount) => clients::top_up_wallet(console, operator, client_id, amount, ctx.now).await?.map(|_| ()),

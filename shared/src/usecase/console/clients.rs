@@ -1,11 +1,13 @@
 //! What a client's pages show, and what operators do to a client (docs/dashboard.md, "Operators"): assign the
-//! WhatsApp sender, add template languages, top up the Verify API wallet, set country prices. Every operator action
-//! is recorded in the client's audit trail (who, what, when), in the same transaction as the change.
+//! WhatsApp sender, add template languages, top up the Verify API wallet, set country prices, set the WhatsApp →
+//! SMS fallback (which the client may set too). Every such action is recorded in the client's audit trail (who,
+//! what, when), in the same transaction as the change.
 
 use time::OffsetDateTime;
 
 use super::api_keys::{KeyView, list_keys};
 use super::{Console, ConsoleError, stamp};
+use crate::domain::fallback::FallbackSettings;
 use crate::domain::language::{LanguageTag, Template};
 use crate::domain::phone::Region;
 use crate::domain::pricing::Credits;
@@ -50,6 +52,14 @@ pub async fn summary(console: &Console, client_id: &str) -> Result<Option<Client
         console.store.wallet_balance(client_id),
     )?;
     Ok(Some(ClientSummary { profile, subscriptions, orders, wallet }))
+}
+
+/// The client's profile alone; `None` when there is no such client.
+pub async fn profile(console: &Console, client_id: &str) -> Result<Option<ClientProfile>, ConsoleError> {
+    if uuid::Uuid::parse_str(client_id).is_err() {
+        return Ok(None);
+    }
+    Ok(console.store.client_profile(client_id).await?)
 }
 
 /// The operator's page of a client.
@@ -185,4 +195,24 @@ pub async fn set_price(
     let price = PriceEntry { region: region.as_str().to_owned(), credits, channel };
     console.store.set_price(&price).await?;
     Ok(Ok(price))
+}
+
+/// Saves the client's WhatsApp → SMS fallback settings, by an operator or by one of the client's own users (`who`,
+/// their email, is recorded either way).
+pub async fn save_fallback(
+    console: &Console,
+    who: &str,
+    client_id: &str,
+    settings: &FallbackSettings,
+    now: OffsetDateTime,
+) -> Result<Result<(), ClientActionRefusal>, ConsoleError> {
+    if !known(console, client_id).await? {
+        return Ok(Err(ClientActionRefusal::UnknownClient));
+    }
+    let action = if settings.on { "SMS fallback on" } else { "SMS fallback off" };
+    let languages: Vec<&str> = settings.texts.iter().map(|(language, _)| language.code()).collect();
+    let detail =
+        if languages.is_empty() { "our texts".to_owned() } else { format!("own texts: {}", languages.join(", ")) };
+    console.store.save_fallback_settings(client_id, settings, &entry(who, action, detail, now), now).await?;
+    Ok(Ok(()))
 }

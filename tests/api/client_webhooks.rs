@@ -685,3 +685,66 @@ async fn twelve_endpoints_added_at_once_make_ten_and_a_deleted_one_frees_its_pla
         .expect("a deleted endpoint's place is free again");
     assert_eq!(ctx.admin.webhooks(&tenant.client_id).await.expect("list").len(), 10);
 }
+
+#[tokio::test]
+async fn a_message_that_falls_back_to_sms_pushes_the_sms_legs_sent_or_failed_with_its_channel() {
+    let ctx = Ctx::new().await;
+    let tenant = ctx
+        .tenant(crate::helpers::TenantSpec { sms_sender: Some("Acme"), ..crate::helpers::TenantSpec::default() })
+        .await;
+    assert!(ctx.admin.set_fallback(&tenant.client_id, "sms").await.expect("fallback on"));
+    let receiver = Receiver::start().await;
+    ctx.endpoint(&tenant, &receiver, &[]).await;
+    let undeliverable = json!({"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable"});
+
+    // By webhook: WhatsApp's `sent`, then its failure; the SMS leg's `sent` follows.
+    let by_webhook = ctx.message_through(&tenant, &["sent"]).await;
+    let wamid = ctx.last_wamid(&tenant).await;
+    assert_eq!(ctx.whatsapp_status(&wamid, "failed", Some(undeliverable)).await, 200);
+    // At send time, SNS refusing the SMS: the SMS leg's `failed`.
+    let refused_phone = fresh_sa_phone();
+    let status = ctx
+        .http
+        .post(format!("{}/_local/sms/fail-next?phoneNumber={}", ctx.aws, refused_phone.replace('+', "%2B")))
+        .send()
+        .await
+        .expect("fail-next")
+        .status();
+    assert!(status.is_success());
+    ctx.whatsapp_fails_next(
+        &tenant,
+        1,
+        json!({"httpStatus": 400, "code": 131026, "title": "Message undeliverable", "message": "(#131026) Message undeliverable"}),
+    )
+    .await;
+    let refused = ctx.send(&tenant, otp("482913", &refused_phone)).await;
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+    let refused = refused.body["id"].as_str().expect("id").to_owned();
+
+    wait_for(&ctx, &receiver, 3).await;
+    settle(&ctx).await;
+    let mut events: Vec<(String, String, String)> = receiver
+        .received()
+        .iter()
+        .map(|r| {
+            let body = r.json();
+            let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+            (text(&body["data"]["id"]), r.event_type(), text(&body["data"]["channel"]))
+        })
+        .collect();
+    events.sort();
+    let mut expected = vec![
+        (by_webhook.clone(), "message.sent".to_owned(), "sms".to_owned()),
+        (by_webhook.clone(), "message.sent".to_owned(), "whatsapp".to_owned()),
+        (refused.clone(), "message.failed".to_owned(), "sms".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(events, expected, "one event per leg's status; no WhatsApp failure for a message that fell back");
+    let sms_sent = receiver
+        .received()
+        .into_iter()
+        .map(|r| r.json())
+        .find(|body| body["data"]["channel"] == "sms" && body["type"] == "message.sent")
+        .expect("the SMS leg's sent");
+    assert_eq!(sms_sent["data"]["fallback"]["failureCode"], 131026, "{sms_sent}");
+}

@@ -128,9 +128,7 @@ pub fn respond_webhook(result: Result<WebhookReply, WebhookError>) -> Response<B
                 WebhookError::Forbidden => StatusCode::FORBIDDEN,
                 WebhookError::BadSignature => StatusCode::UNAUTHORIZED,
                 WebhookError::BadPayload => StatusCode::BAD_REQUEST,
-                WebhookError::Store(_) | WebhookError::Secret(_) | WebhookError::FallbackContended => {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                }
+                WebhookError::Store(_) | WebhookError::Secret(_) => StatusCode::INTERNAL_SERVER_ERROR,
             };
             if status.is_server_error() {
                 tracing::error!(error = %cause_chain(&err), "webhook failed");

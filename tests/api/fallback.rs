@@ -348,3 +348,87 @@ async fn after_the_window_the_code_is_erased_and_a_failure_no_longer_falls_back(
     assert!(ctx.sms_to(&phone).await.is_empty());
     assert_eq!(ctx.balances(&tenant).await, [(100, "Active")]);
 }
+
+/// A client with the fallback on and no subscription yet.
+async fn fallback_client_without_credits(ctx: &Ctx) -> Tenant {
+    let tenant = ctx.tenant(TenantSpec { credits: None, sms_sender: Some("Acme"), ..TenantSpec::default() }).await;
+    assert!(ctx.admin.set_fallback(&tenant.client_id, "sms").await.expect("fallback on"));
+    ctx.admin.set_channel_price("SA", Channel::Sms, Credits::new(SA_SMS_PRICE)).await.expect("SMS price");
+    tenant
+}
+
+#[tokio::test]
+async fn one_subscription_pays_the_sms_with_the_refund_in_the_same_write_and_its_low_balance_email_goes_once() {
+    let ctx = Ctx::new().await;
+    let tenant = fallback_client_without_credits(&ctx).await;
+    // 3 credits, a threshold of 2 (70 %): the WhatsApp send leaves 2; the refund (+1) and the SMS (−2) leave 1,
+    // below the threshold: this write claims the email.
+    let now = time::OffsetDateTime::now_utc();
+    ctx.admin.grant_subscription(&tenant.client_id, Credits::new(3), 70, now).await.expect("subscription");
+    let phone = fresh_sa_phone();
+    let (_, wamid) = sent(&ctx, &tenant, &distinctive_code(), &phone).await;
+    assert_eq!(ctx.balances(&tenant).await, [(2, "Active")]);
+    assert!(ctx.emails_to(&tenant).await.is_empty(), "still above the threshold");
+    assert_eq!(ctx.whatsapp_status(&wamid, "failed", Some(undeliverable())).await, 200);
+    assert_eq!(sms_texts(&ctx, &phone).await.len(), 1);
+    assert_eq!(ctx.balances(&tenant).await, [(1, "Active")], "2 + 1 − 2");
+    assert_eq!(ctx.emails_to(&tenant).await.len(), 1, "the SMS's debit crossed the threshold");
+
+    // With exactly what the SMS needs after the refund, it takes the subscription to zero.
+    let tenant = fallback_client_without_credits(&ctx).await;
+    ctx.admin.grant_subscription(&tenant.client_id, Credits::new(2), 0, now).await.expect("subscription");
+    let phone = fresh_sa_phone();
+    let (_, wamid) = sent(&ctx, &tenant, &distinctive_code(), &phone).await;
+    assert_eq!(ctx.whatsapp_status(&wamid, "failed", Some(undeliverable())).await, 200);
+    assert_eq!(sms_texts(&ctx, &phone).await.len(), 1);
+    assert_eq!(ctx.balances(&tenant).await, [(0, "Expired")], "2 − 1 + 1 − 2, never below zero");
+}
+
+#[tokio::test]
+async fn another_subscription_pays_the_sms_when_the_one_refunded_cannot() {
+    let ctx = Ctx::new().await;
+    let tenant = fallback_client_without_credits(&ctx).await;
+    let now = time::OffsetDateTime::now_utc();
+    ctx.admin.grant_subscription(&tenant.client_id, Credits::new(10), 0, now).await.expect("older");
+    ctx.admin
+        .grant_subscription(&tenant.client_id, Credits::new(1), 0, now + time::Duration::seconds(1))
+        .await
+        .expect("newer");
+    let phone = fresh_sa_phone();
+    let (_, wamid) = sent(&ctx, &tenant, &distinctive_code(), &phone).await;
+    assert_eq!(ctx.balances(&tenant).await, [(0, "Expired"), (10, "Active")], "the newest paid WhatsApp");
+    assert_eq!(ctx.whatsapp_status(&wamid, "failed", Some(undeliverable())).await, 200);
+    assert_eq!(sms_texts(&ctx, &phone).await.len(), 1);
+    assert_eq!(ctx.balances(&tenant).await, [(1, "Active"), (10 - SA_SMS_PRICE, "Active")], "refunded; the older paid");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_delivery_racing_a_failure_ends_either_delivered_then_failed_without_sms_or_on_sms_never_both() {
+    let ctx = Arc::new(Ctx::new().await);
+    let tenant = fallback_client(&ctx, 100).await;
+    for _ in 0..4 {
+        let phone = fresh_sa_phone();
+        let before = ctx.balances(&tenant).await[0].0;
+        let (id, wamid) = sent(&ctx, &tenant, &distinctive_code(), &phone).await;
+        let answers = race(2, |i| {
+            let (ctx, wamid) = (Arc::clone(&ctx), wamid.clone());
+            async move {
+                let (status, error) = if i == 0 { ("delivered", None) } else { ("failed", Some(undeliverable())) };
+                ctx.whatsapp_status(&wamid, status, error).await
+            }
+        })
+        .await;
+        assert_eq!(answers, [200, 200]);
+        let status = status_of(&ctx, &tenant, &id).await;
+        let sms = ctx.sms_to(&phone).await.len();
+        let balance = ctx.balances(&tenant).await[0].0;
+        match status["channel"].as_str() {
+            Some("sms") => assert_eq!((sms, balance), (1, before - SA_SMS_PRICE), "{status}"),
+            _ => {
+                // Delivered first: WhatsApp's later failure is applied as any (refunded), and no SMS follows.
+                assert_eq!((status["messageStatus"].as_str(), sms, balance), (Some("Failed"), 0, before), "{status}");
+            }
+        }
+        assert_eq!(kept_codes(&ctx, &tenant).await, 0, "the code is gone either way");
+    }
+}

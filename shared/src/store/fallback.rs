@@ -33,8 +33,8 @@ pub struct SmsHandover<'a> {
 pub enum Handover {
     /// The message is now on SMS, `Pending`: WhatsApp's attempt refunded, the SMS debited, the code erased.
     HandedOver,
-    /// The message had already left WhatsApp's `Pending`/`Sent`/`Delivered` (another caller failed it or handed it
-    /// over first): nothing was written.
+    /// The message had already left WhatsApp's `Pending`/`Sent` (another caller failed it or handed it over first,
+    /// or WhatsApp delivered it): nothing was written.
     AlreadyDecided,
     /// Its code is gone (the window closed, or it was delivered): nothing was written; it cannot fall back.
     CodeGone,
@@ -58,10 +58,11 @@ impl DynamoStore {
     }
 
     /// Hands a message over to SMS in one transaction, all or nothing:
-    /// 1. the message (`status IN (Pending, Sent, Delivered) AND attribute_not_exists(refundedAt) AND` on WhatsApp):
+    /// 1. the message (`status IN (Pending, Sent) AND attribute_not_exists(refundedAt) AND` on WhatsApp; never after
+    ///    a delivery):
     ///    channel `sms`, status `Pending`, WhatsApp's failure kept as `fallbackFailure`, the SMS's cost and payer, back
     ///    in the stranded messages' bucket until SNS takes the SMS — so at most one caller ever hands it over;
-    /// 2. the code item deleted (`attribute_exists(pk)`): none after the window or a delivery;
+    /// 2. the code item deleted (`attribute_exists(pk) AND pendingSince >= now`): none after the window or a delivery;
     /// 3. the SMS debited from its payer (as any debit: never below zero, the low-balance claim once), in the same
     ///    write as the WhatsApp refund when that subscription paid both; otherwise
     /// 4. the WhatsApp attempt refunded to the subscription that paid it (`attribute_exists(pk)`).
@@ -88,7 +89,7 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(item_key(key::client(client_id), key::message(whatsapp.message_id))))
             .condition_expression(format!(
-                "#status IN (:pending, :sent, :delivered) AND attribute_not_exists(#refundedAt) AND {}",
+                "#status IN (:pending, :sent) AND attribute_not_exists(#refundedAt) AND {}",
                 super::messages::on_channel(Channel::WhatsApp)
             ))
             .expression_attribute_names("#channel", attr::CHANNEL)
@@ -105,7 +106,6 @@ impl DynamoStore {
             .expression_attribute_values(":channel", s(Channel::WhatsApp.as_str()))
             .expression_attribute_values(":pending", s(MessageStatus::Pending.as_str()))
             .expression_attribute_values(":sent", s(MessageStatus::Sent.as_str()))
-            .expression_attribute_values(":delivered", s(MessageStatus::Delivered.as_str()))
             .expression_attribute_values(":cost", n(handover.sms_cost))
             .expression_attribute_values(":payer", s(handover.payer.sort_key.clone()))
             .expression_attribute_values(":fallback", fallback_failure)
@@ -120,11 +120,15 @@ impl DynamoStore {
                 .expression_attribute_values(":rbody", s(replay.body.clone()));
         }
         let message = message.update_expression(set).build().in_operation(OP)?;
+        // The code item's `pendingSince` is when its window closes: the window is enforced by the write, not only
+        // by the sweep's erasing.
         let erase = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(item_key(key::client(client_id), key::fallback_code(whatsapp.message_id))))
-            .condition_expression("attribute_exists(#pk)")
+            .condition_expression("attribute_exists(#pk) AND #until >= :now")
             .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#until", attr::PENDING_SINCE)
+            .expression_attribute_values(":now", s(rfc3339_millis(handover.now)))
             .build()
             .in_operation(OP)?;
         let same_payer = whatsapp.subscription == Some(handover.payer.sort_key.as_str());
@@ -142,6 +146,9 @@ impl DynamoStore {
         let mut request = self
             .client
             .transact_write_items()
+            // The SDK retries a request whose answer was lost; with a token, a retry of a handover that committed
+            // answers success instead of losing its own condition (and the SMS never going).
+            .client_request_token(uuid::Uuid::new_v4().to_string())
             .transact_items(TransactWriteItem::builder().update(message).build())
             .transact_items(TransactWriteItem::builder().delete(erase).build())
             .transact_items(TransactWriteItem::builder().update(debit).build());

@@ -2,6 +2,8 @@
 //! its idempotency key, debits its subscription, creates the message and advances the recipient's cooldown window,
 //! together; then the record of WhatsApp's answer.
 
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+
 use super::*;
 
 /// What a SendMessage needs to decide, read in one round trip.
@@ -235,6 +237,32 @@ impl DynamoStore {
         put.build()
     }
 
+    /// The answer a retry replays, recorded only if none is yet (a send whose failure was already settled by a
+    /// `failed` webhook's fallback, which records none). Returns `false` when one was.
+    pub async fn record_answer_if_missing(
+        &self,
+        client_id: &str,
+        id: MessageId,
+        response: &OriginalResponse,
+    ) -> Result<bool, StoreError> {
+        const OP: &str = "UpdateItem record answer";
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item_key(key::client(client_id), key::message(&id.to_string()))))
+            .update_expression("SET #replayStatus = :status, #replayBody = :body")
+            .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#replayStatus)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#replayStatus", attr::REPLAY_STATUS)
+            .expression_attribute_names("#replayBody", attr::REPLAY_BODY)
+            .expression_attribute_values(":status", n(response.status))
+            .expression_attribute_values(":body", s(response.body.clone()))
+            .send()
+            .await;
+        applied(OP, result)
+    }
+
     /// Records WhatsApp's id and the response to replay, once (`attribute_not_exists(replayStatus)`), whatever
     /// status webhooks have moved the message to meanwhile, and takes it out of the stranded messages. If a `failed`
     /// webhook already handed it over to SMS (it raced this write), only the id and the answer are recorded: the SMS
@@ -276,10 +304,21 @@ impl DynamoStore {
         .expression_attribute_names("#bucket", attr::PENDING_BUCKET)
         .expression_attribute_names("#channel", attr::CHANNEL)
         .expression_attribute_values(":channel", s(Channel::WhatsApp.as_str()))
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
         .send()
         .await;
-        if applied(OP, on_whatsapp)? {
-            return Ok(true);
+        let handed_over_without_answer = match &on_whatsapp {
+            Ok(_) => return Ok(true),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(lost)) => lost.item().is_some_and(|old| {
+                    !old.contains_key(attr::REPLAY_STATUS)
+                        && items::optional_string(old, attr::CHANNEL).as_deref() == Some(Channel::Sms.as_str())
+                }),
+                _ => false,
+            },
+        };
+        if !handed_over_without_answer {
+            return applied(OP, on_whatsapp);
         }
         applied(OP, update(RECORD, ONCE.to_owned()).send().await)
     }

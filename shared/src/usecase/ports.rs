@@ -145,6 +145,13 @@ pub trait SendMessagePorts: FallbackPorts + Pepper {
         answer: &OriginalResponse,
         now: OffsetDateTime,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Records the answer a retry replays, only if none is recorded yet; `false` when one was.
+    fn record_answer_if_missing(
+        &self,
+        client_id: &str,
+        id: MessageId,
+        answer: &OriginalResponse,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
     /// Hands the code to WhatsApp; its message id when accepted.
     fn send_whatsapp(&self, otp: &OutgoingOtp<'_>) -> impl Future<Output = Result<String, SendError>> + Send;
 }
@@ -408,6 +415,15 @@ impl SendMessagePorts for Deps {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         self.store.record_sent(client_id, id, wamid, answer, now).await
+    }
+
+    async fn record_answer_if_missing(
+        &self,
+        client_id: &str,
+        id: MessageId,
+        answer: &OriginalResponse,
+    ) -> Result<bool, StoreError> {
+        self.store.record_answer_if_missing(client_id, id, answer).await
     }
 
     async fn send_whatsapp(&self, otp: &OutgoingOtp<'_>) -> Result<String, SendError> {

@@ -158,17 +158,11 @@ pub enum SendFailure {
     /// The message was charged but never handed to WhatsApp (the sweep found it).
     #[error("the message was charged but never handed to WhatsApp")]
     Stranded,
-    /// The WhatsApp → SMS fallback kept losing races for the balances; the sweep settles the message.
-    #[error("the SMS fallback kept losing races")]
-    FallbackContended,
 }
 
 impl From<FallbackError> for SendFailure {
-    fn from(err: FallbackError) -> Self {
-        match err {
-            FallbackError::Store(err) => Self::Store(err),
-            FallbackError::Contended => Self::FallbackContended,
-        }
+    fn from(FallbackError(err): FallbackError) -> Self {
+        Self::Store(err)
     }
 }
 
@@ -346,7 +340,11 @@ pub async fn send_message(
                 }
                 return Err(refused);
             }
-            ports.fail_and_refund(charge, &failure, Some(&original), ports.now()).await?;
+            if !ports.fail_and_refund(charge, &failure, Some(&original), ports.now()).await? {
+                // Already settled: by a `failed` webhook's fallback after a send that timed out but went (which
+                // records no answer), or by the sweep. A retry must still get this answer, not wait for ever.
+                ports.record_answer_if_missing(client.as_str(), id, &original).await?;
+            }
             Err(refused)
         }
     }

@@ -264,6 +264,11 @@ impl SendMessagePorts for World {
         self.records.lock().expect("records").pop_front().unwrap_or(Ok(true))
     }
 
+    async fn record_answer_if_missing(&self, _: &str, _: MessageId, _: &OriginalResponse) -> Result<bool, StoreError> {
+        self.called("record_answer_if_missing");
+        Ok(true)
+    }
+
     async fn send_whatsapp(&self, _: &OutgoingOtp<'_>) -> Result<String, SendError> {
         self.called("send_whatsapp");
         self.whatsapp.clone()

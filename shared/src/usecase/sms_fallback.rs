@@ -61,22 +61,17 @@ pub enum FallbackOutcome {
     /// No active subscription could pay for the SMS: the message is `Failed` on WhatsApp, refunded, and its
     /// reason says so.
     NobodyCanPay,
-    /// Its code was erased (the window closed): the message is `Failed` on WhatsApp and refunded.
-    CodeGone,
+    /// It could not be handed over (its code was erased when the window closed or it was delivered, or the balances
+    /// kept moving): the message is `Failed` on WhatsApp and refunded, as without the fallback.
+    FailedOnWhatsApp,
     /// Another caller (a duplicated webhook, the sweep) settled the message first: nothing was done.
     AlreadySettled,
 }
 
-/// What the fallback may fail with on our side.
+/// What the fallback may fail with on our side: storage.
 #[derive(Debug, thiserror::Error)]
-pub enum FallbackError {
-    /// Storage failed.
-    #[error("storage failed")]
-    Store(#[from] StoreError),
-    /// Balances kept moving: no handover was written.
-    #[error("the handover kept losing races")]
-    Contended,
-}
+#[error("storage failed")]
+pub struct FallbackError(#[from] pub StoreError);
 
 /// The SMS text: the client's own for the language, else ours, with the code in.
 pub fn sms_text(profile: &ClientProfile, language: HumanLanguage, code: &str) -> String {
@@ -140,17 +135,26 @@ pub async fn fall_back_to_sms(
                 return outcome;
             }
             Handover::ReadAgain => continue,
-            Handover::AlreadyDecided => return Ok(FallbackOutcome::AlreadySettled),
-            Handover::CodeGone => {
-                return Ok(if ports.fail_and_refund(message.whatsapp, message.failure, refused, ports.now()).await? {
-                    FallbackOutcome::CodeGone
-                } else {
-                    FallbackOutcome::AlreadySettled
-                });
-            }
+            // Settled as any WhatsApp failure, whose own conditions say whether anything is left to do: nothing
+            // after another handover or failure; a failure after a delivery the handover may not follow.
+            Handover::AlreadyDecided | Handover::CodeGone => return fail_on_whatsapp(ports, &message, refused).await,
         }
     }
-    Err(FallbackError::Contended)
+    tracing::warn!("the handover kept losing races for the balances; failed without an SMS");
+    fail_on_whatsapp(ports, &message, refused).await
+}
+
+/// Fails and refunds the message on WhatsApp, as without the fallback.
+async fn fail_on_whatsapp(
+    ports: &impl FallbackPorts,
+    message: &UndeliveredOnWhatsApp<'_>,
+    refused: Option<&OriginalResponse>,
+) -> Result<FallbackOutcome, FallbackError> {
+    Ok(if ports.fail_and_refund(message.whatsapp, message.failure, refused, ports.now()).await? {
+        FallbackOutcome::FailedOnWhatsApp
+    } else {
+        FallbackOutcome::AlreadySettled
+    })
 }
 
 /// Publishes the SMS of a message handed over to SMS, and records SNS's answer: `Sent`, or failed and refunded.
@@ -164,8 +168,7 @@ async fn send(
     let sender = message.profile.sms_sender.as_deref().unwrap_or(DEFAULT_SENDER);
     match ports.send_sms(message.to, text, sender).await {
         Ok(_) => {
-            // SNS has taken it: a failure to record that leaves it to the sweep, which fails and refunds it.
-            ports.advance_status(sms.client_id, sms.message_id, Channel::Sms, MessageStatus::Sent, ports.now()).await?;
+            record_sms_sent(ports, &sms).await;
             tracing::info!(cost = sms.cost.get(), "sent by SMS after WhatsApp could not deliver");
             Ok(FallbackOutcome::SentBySms)
         }
@@ -178,6 +181,27 @@ async fn send(
             };
             ports.fail_and_refund(sms, &failure, refused, ports.now()).await?;
             Ok(FallbackOutcome::SmsRefused)
+        }
+    }
+}
+
+/// Records that SNS took the SMS, retrying a write that met throttling or a conflict: the SMS went, so a failure here
+/// must not make the client send again. If it still fails, it is logged and the sweep later fails and refunds the
+/// message (docs/api.md, Known gaps).
+async fn record_sms_sent(ports: &impl FallbackPorts, sms: &Charge<'_>) {
+    const ATTEMPTS: u32 = 3;
+    for attempt in 1..=ATTEMPTS {
+        let now = ports.now();
+        match ports.advance_status(sms.client_id, sms.message_id, Channel::Sms, MessageStatus::Sent, now).await {
+            Ok(_) => return,
+            Err(err) if attempt < ATTEMPTS && err.is_transient() => {
+                tracing::warn!(attempt, error = %err, "recording the SMS as sent failed; retrying");
+                pause(attempt).await;
+            }
+            Err(err) => {
+                tracing::error!(error = %crate::logging::cause_chain(&err), "the SMS went, but could not be recorded");
+                return;
+            }
         }
     }
 }

@@ -19,9 +19,11 @@ const BATCH: i32 = 100;
 pub async fn sweep_stuck_messages(ports: &impl SweepPorts, answers: &impl SendAnswers) -> Result<usize, StoreError> {
     let now = ports.now();
     let grace = time::Duration::try_from(ports.sweep_grace()).unwrap_or(time::Duration::minutes(5));
-    let erased = ports.erase_expired_fallback_codes(now, BATCH).await?;
-    if erased > 0 {
-        tracing::info!(erased, "fallback codes erased after their window");
+    // Erasing codes must never hold up the refunds below: a failure here is logged, and the next run tries again.
+    match ports.erase_expired_fallback_codes(now, BATCH).await {
+        Ok(0) => {}
+        Ok(erased) => tracing::info!(erased, "fallback codes erased after their window"),
+        Err(err) => tracing::error!(error = %crate::logging::cause_chain(&err), "fallback codes could not be erased"),
     }
     let stranded = ports.stranded_messages(now - grace, BATCH).await?;
     let mut swept = 0;
@@ -31,9 +33,13 @@ pub async fn sweep_stuck_messages(ports: &impl SweepPorts, answers: &impl SendAn
             Channel::Sms => "The SMS fallback was charged but never handed to SNS; it was failed and refunded.",
         };
         let failure = Failure { code: None, title: Some("NotSent".to_owned()), reason: Some(reason.to_owned()) };
-        // What the client would have got had the function lived: an internal error.
-        let replay = answers.refused(&SendRefusal::Failed(SendFailure::Stranded), message.language);
-        if ports.fail_and_refund(message.charge(), &failure, Some(&replay), now).await? {
+        // What the client would have got had the function lived: an internal error. A message that already has its
+        // answer (a fallback to SMS after WhatsApp accepted it) keeps it.
+        let replay = message
+            .replay
+            .is_none()
+            .then(|| answers.refused(&SendRefusal::Failed(SendFailure::Stranded), message.language));
+        if ports.fail_and_refund(message.charge(), &failure, replay.as_ref(), now).await? {
             tracing::warn!(message_id = %message.id, client_id = %message.client_id, "stranded message failed and refunded");
             swept += 1;
         }

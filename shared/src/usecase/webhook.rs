@@ -38,17 +38,11 @@ pub enum WebhookError {
     /// The verify token, the app secret or the fallback key could not be read: Meta will deliver again.
     #[error("a webhook secret could not be read")]
     Secret(#[from] SecretError),
-    /// The SMS fallback kept losing races for the balances: Meta will deliver again.
-    #[error("the SMS fallback kept losing races")]
-    FallbackContended,
 }
 
 impl From<FallbackError> for WebhookError {
-    fn from(err: FallbackError) -> Self {
-        match err {
-            FallbackError::Store(err) => Self::Store(err),
-            FallbackError::Contended => Self::FallbackContended,
-        }
+    fn from(FallbackError(err): FallbackError) -> Self {
+        Self::Store(err)
     }
 }
 
@@ -237,8 +231,9 @@ async fn apply(ports: &impl WebhookPorts, update: &StatusUpdate) -> Result<bool,
         }
     } else {
         let changed = ports.advance_status(&message.client_id, &message.id, Channel::WhatsApp, to, now).await?;
-        if changed && matches!(to, MessageStatus::Delivered | MessageStatus::Read) && message.fallback_until.is_some() {
-            // Delivered: it will never fall back, so its code goes now (docs/api.md, WhatsApp → SMS fallback).
+        if matches!(to, MessageStatus::Delivered | MessageStatus::Read) && message.fallback_until.is_some() {
+            // Delivered: it will never fall back, so its code goes now (docs/api.md, WhatsApp → SMS fallback). Also
+            // when the status changed nothing: a redelivery after an erase that failed erases it then.
             ports.erase_fallback_code(&message.client_id, &message.id).await?;
         }
         changed

@@ -66,6 +66,16 @@ impl Browser {
         self.page().fill(label, value).await;
     }
 
+    /// Ticks the checkbox whose `<label>` reads `label` (nothing when it is ticked already).
+    pub async fn tick(&self, label: &str) {
+        self.page().tick(label).await;
+    }
+
+    /// Whether the checkbox whose `<label>` reads `label` is ticked.
+    pub async fn is_ticked(&self, label: &str) -> bool {
+        self.page().is_ticked(label).await
+    }
+
     /// Clicks the button (or submit input) that reads exactly `text`, and screenshots the page it leads to.
     pub async fn click_button(&self, text: &str) {
         self.page().click_button(text).await;
@@ -231,6 +241,24 @@ impl<'a> Scope<'a> {
             control.clear().await.map_err(wd)?;
             control.send_keys(value).await.map_err(wd)
         }
+    }
+
+    /// Ticks the checkbox labelled `label` in this part, unless it is ticked.
+    pub async fn tick(&self, label: &str) {
+        let step = format!("tick {label:?} {}", self.name);
+        let ticked = async {
+            let control = self.control(label).await?;
+            if control.is_selected().await.map_err(wd)? { Ok(()) } else { control.click().await.map_err(wd) }
+        }
+        .await;
+        self.browser.or_fail(&step, ticked).await;
+    }
+
+    /// Whether the checkbox labelled `label` in this part is ticked.
+    pub async fn is_ticked(&self, label: &str) -> bool {
+        let step = format!("see whether {label:?} is ticked {}", self.name);
+        let ticked = async { self.control(label).await?.is_selected().await.map_err(wd) }.await;
+        self.browser.or_fail(&step, ticked).await
     }
 
     /// Clicks the button reading exactly `text` in this part, and screenshots the page it leads to.

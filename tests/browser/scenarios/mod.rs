@@ -1,6 +1,7 @@
 //! The scenarios, in the order they run. Each gets a [`Ctx`] of its own and opens the browser sessions it needs.
 
 mod arabic;
+mod fallback_settings;
 mod getting_started;
 mod harness;
 mod key_rotation;
@@ -23,5 +24,6 @@ pub fn all() -> Vec<Scenario> {
         ("getting_started", |ctx| Box::pin(getting_started::run(ctx))),
         ("rotate_with_overlap", |ctx| Box::pin(key_rotation::run(ctx))),
         ("webhook_secret_shown_once", |ctx| Box::pin(webhooks::run(ctx))),
+        ("sms_fallback_settings", |ctx| Box::pin(fallback_settings::run(ctx))),
     ]
 }

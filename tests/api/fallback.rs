@@ -190,7 +190,11 @@ async fn duplicated_failed_webhooks_racing_give_one_sms_and_whatsapp_statuses_af
     let ctx = Arc::new(Ctx::new().await);
     let tenant = fallback_client(&ctx, 100).await;
     let (phone, code) = (fresh_sa_phone(), distinctive_code());
-    let (id, wamid) = sent(&ctx, &tenant, &code, &phone).await;
+    let mut body = otp(&code, &phone);
+    body["idempotencyKey"] = json!(uuid::Uuid::new_v4().to_string());
+    let first = ctx.send(&tenant, body.clone()).await;
+    assert_eq!(first.status, 200, "{:?}", first.body);
+    let (id, wamid) = (first.body["id"].as_str().expect("id").to_owned(), ctx.last_wamid(&tenant).await);
     assert_eq!(kept_codes(&ctx, &tenant).await, 1, "kept while the window is open");
     assert_eq!(ctx.whatsapp_status(&wamid, "sent", None).await, 200);
     assert_eq!(ctx.balances(&tenant).await, [(99, "Active")]);
@@ -213,6 +217,8 @@ async fn duplicated_failed_webhooks_racing_give_one_sms_and_whatsapp_statuses_af
     assert_eq!(status["fallback"]["failureReason"], "Recipient is not on WhatsApp");
     assert_eq!(sms_texts(&ctx, &phone).await.len(), 1);
     assert_eq!(ctx.balances(&tenant).await, [(100 - SA_SMS_PRICE, "Active")]);
+    let replay = ctx.send(&tenant, body).await;
+    assert_eq!((replay.status, &replay.body), (200, &first.body), "the original answer, unchanged by the fallback");
 }
 
 #[tokio::test]
@@ -431,4 +437,87 @@ async fn a_delivery_racing_a_failure_ends_either_delivered_then_failed_without_s
         }
         assert_eq!(kept_codes(&ctx, &tenant).await, 0, "the code is gone either way");
     }
+}
+
+#[tokio::test]
+async fn a_handover_whose_sms_never_went_stays_watched_by_the_sweep_which_refunds_it_and_keeps_the_answer() {
+    use lightotp::domain::cooldown::CooldownWindow;
+    use lightotp::domain::language::HumanLanguage;
+    use lightotp::domain::message::{MessageId, OriginalResponse};
+    use lightotp::domain::phone::PhoneE164;
+    use lightotp::domain::subscription::{DebitGuard, choose_payer};
+    use lightotp::store::{Charge, Failure, Handover, NewMessage, Reservation, SmsHandover};
+
+    let ctx = Ctx::exclusive().await;
+    let tenant = fallback_client(&ctx, 100).await;
+    let store = &ctx.admin.store;
+    let to = PhoneE164::parse(Some(&fresh_sa_phone())).expect("phone");
+    // A send reserved with its code kept, as SendMessage does for a client with the fallback on.
+    let context = store.send_context(&tenant.client_id, &to, None).await.expect("context");
+    let profile = context.profile.expect("profile");
+    let subscriptions = store.subscriptions_newest_first(&tenant.client_id).await.expect("subscriptions");
+    let payer = choose_payer(&subscriptions, Credits::new(1)).expect("a payer").clone();
+    let (id, now) = (MessageId::new_random(), ctx.gateway_now().await);
+    let message = NewMessage {
+        client_id: &tenant.client_id,
+        id,
+        to: &to,
+        template: &profile.templates[0],
+        cost: Credits::new(1),
+        created_at: now,
+        language: HumanLanguage::En,
+        fallback_code: Some("sealed elsewhere".to_owned()),
+    };
+    let now_millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).expect("millis");
+    let next = CooldownWindow::default().after_send(&id.to_string(), now_millis);
+    let guard = DebitGuard::for_debit(&payer, Credits::new(1));
+    let reserved = store.reserve(&message, &payer, guard, &context.cooldown, &next, None).await.expect("reserve");
+    assert_eq!(reserved, Reservation::Reserved);
+
+    // A `failed` webhook hands it over before the send recorded WhatsApp's answer, and its function then dies
+    // before SNS: 99 + 1 − 2.
+    let message_id = id.to_string();
+    let whatsapp = Charge {
+        client_id: &tenant.client_id,
+        message_id: &message_id,
+        to_phone: to.as_str(),
+        cost: Credits::new(1),
+        subscription: Some(&payer.sort_key),
+        channel: Channel::WhatsApp,
+    };
+    let failure = Failure { code: Some(131026), title: Some("Message undeliverable".into()), reason: None };
+    let mut after_refund = store.subscriptions_newest_first(&tenant.client_id).await.expect("subscriptions")[0].clone();
+    after_refund.balance = after_refund.balance.saturating_add(Credits::new(1));
+    let handover = SmsHandover {
+        whatsapp,
+        failure: &failure,
+        sms_cost: Credits::new(SA_SMS_PRICE),
+        payer: &after_refund,
+        guard: DebitGuard::for_debit(&after_refund, Credits::new(SA_SMS_PRICE)),
+        replay: None,
+        now,
+    };
+    assert_eq!(store.hand_over_to_sms(&handover).await.expect("handover"), Handover::HandedOver);
+    assert_eq!(store.hand_over_to_sms(&handover).await.expect("again"), Handover::AlreadyDecided, "once");
+    assert_eq!(ctx.balances(&tenant).await, [(100 - SA_SMS_PRICE, "Active")]);
+    assert_eq!(kept_codes(&ctx, &tenant).await, 0);
+
+    // The send's own record comes after: the answer is kept, the SMS leg stays where the sweep watches it.
+    let answer =
+        OriginalResponse { status: 200, body: format!("{{\"id\":\"{message_id}\",\"messageStatus\":\"Pending\"}}") };
+    assert!(store.record_sent(&tenant.client_id, id, "wamid.raced", &answer, now).await.expect("record"));
+    let status = status_of(&ctx, &tenant, &message_id).await;
+    assert_eq!((status["channel"].as_str(), status["messageStatus"].as_str()), (Some("sms"), Some("Pending")));
+
+    ctx.advance_clock(301.0).await;
+    assert!(ctx.sweep().await >= 1, "the SMS leg was swept");
+    let status = status_of(&ctx, &tenant, &message_id).await;
+    assert_eq!((status["channel"].as_str(), status["messageStatus"].as_str()), (Some("sms"), Some("Failed")));
+    assert_eq!(
+        status["failureReason"],
+        "The SMS fallback was charged but never handed to SNS; it was failed and refunded."
+    );
+    assert_eq!(ctx.balances(&tenant).await, [(100, "Active")], "both legs refunded");
+    let stored = store.message(&tenant.client_id, id).await.expect("read").expect("message");
+    assert_eq!(stored.replay, Some(answer), "the client's 200 stays what a retry replays");
 }

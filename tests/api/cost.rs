@@ -345,3 +345,49 @@ async fn read_by_whatsapp(ctx: &Ctx, tenant: &Tenant, id: &str) -> lightotp::use
     new.insert("status".to_owned(), AttributeValue::S("Read".to_owned()));
     lightotp::usecase::client_webhooks::Change { old: Some(stored), new: Some(new) }
 }
+
+#[tokio::test]
+async fn a_fallback_client_pays_one_fallback_key_fetch_and_a_fallback_at_send_time_three_more_requests() {
+    let ctx = Ctx::new().await;
+    let tenant = ctx
+        .tenant(crate::helpers::TenantSpec { sms_sender: Some("Acme"), ..crate::helpers::TenantSpec::default() })
+        .await;
+    assert!(ctx.admin.set_fallback(&tenant.client_id, "sms").await.expect("fallback on"));
+    let (deps, dynamodb, secrets) = counted_deps(&ctx).await;
+
+    // Cold, then warm: the fallback key is fetched once per instance, with the other secrets, and a send with the
+    // code kept makes the same requests as any (the code is one more item in the same reservation).
+    let (status, _) = send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": fresh_sa_phone()})).await;
+    assert_eq!(status, 200);
+    assert_eq!(secrets.take().len(), 4, "pepper, WhatsApp token, verifier, fallback key");
+    dynamodb.take();
+    let (status, _) = send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": fresh_sa_phone()})).await;
+    assert_eq!(status, 200);
+    assert_eq!(dynamodb.take(), ["UpdateItem", "BatchGetItem", "Query", "TransactWriteItems", "UpdateItem"]);
+    assert_eq!(secrets.take(), Vec::<String>::new());
+
+    let phone = fresh_sa_phone();
+    ctx.whatsapp_fails_next(
+        &tenant,
+        1,
+        json!({"httpStatus": 400, "code": 131026, "message": "(#131026) Message undeliverable"}),
+    )
+    .await;
+    let (status, reply) = send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": phone})).await;
+    assert_eq!(status, 200, "{reply:?}");
+    assert_eq!(
+        dynamodb.take(),
+        [
+            "UpdateItem",
+            "BatchGetItem",
+            "Query",
+            "TransactWriteItems",
+            "GetItem",
+            "Query",
+            "TransactWriteItems",
+            "UpdateItem"
+        ],
+        "the send's four; the SMS price, the subscriptions again, the handover, the SMS recorded sent"
+    );
+    assert_eq!(ctx.sms_to(&phone).await.len(), 1, "one SNS Publish");
+}

@@ -14,6 +14,7 @@ use crate::api::verify::VerifyApiError;
 use crate::domain::language::HumanLanguage;
 use crate::domain::message::OriginalResponse;
 use crate::logging::cause_chain;
+use crate::metrics::{self, Endpoint};
 use crate::usecase::Answer;
 use crate::usecase::webhook::WebhookError;
 
@@ -80,15 +81,21 @@ fn json_body_object(bytes: &[u8]) -> Option<serde_json::Map<String, serde_json::
 
 /// Turns a use-case result into the response API Gateway returns. A 5xx is logged here, once, with its cause;
 /// a 4xx is the client's mistake and is logged at `info` with its code.
-pub fn respond<T: Serialize>(language: HumanLanguage, result: Result<Answer<T>, ApiError>) -> Response<Body> {
+pub fn respond<T: Serialize>(
+    endpoint: Endpoint,
+    language: HumanLanguage,
+    result: Result<Answer<T>, ApiError>,
+) -> Response<Body> {
     let result = match result {
         Ok(Answer::Replay(original)) => {
             tracing::info!(status = original.status, "idempotent replay");
+            metrics::request(endpoint, "Replay");
             return json_response(original);
         }
         Ok(Answer::Fresh(body)) => Ok(body),
         Err(err) => Err(err),
     };
+    metrics::request(endpoint, result.as_ref().map_or_else(ApiError::outcome, |_| "OK"));
     let retry_after = result.as_ref().err().and_then(ApiError::retry_after);
     if let Err(err) = &result {
         let status = err.status();
@@ -157,11 +164,15 @@ pub fn verify_api_body(request: &Request) -> Result<serde_json::Map<String, serd
 }
 
 /// Turns a Verify API result into its response: `{"message": "..."}` with the document's statuses and texts.
-pub fn respond_verify<T: Serialize>(result: Result<T, VerifyApiError>) -> Response<Body> {
+pub fn respond_verify<T: Serialize>(endpoint: Endpoint, result: Result<T, VerifyApiError>) -> Response<Body> {
     let err = match result {
-        Ok(body) => return json_response(OriginalResponse { status: 200, body: to_json_text(&body) }),
+        Ok(body) => {
+            metrics::request(endpoint, "OK");
+            return json_response(OriginalResponse { status: 200, body: to_json_text(&body) });
+        }
         Err(err) => err,
     };
+    metrics::request(endpoint, err.outcome());
     if err.status() >= 500 {
         tracing::error!(error = %cause_chain(&err), "request failed");
     } else {
@@ -228,7 +239,7 @@ mod tests {
             err.error_message(HumanLanguage::En),
             "You can't send another message to the same number yet. Please wait 00:00:30 and try again."
         );
-        let response = respond::<()>(HumanLanguage::En, Err(err));
+        let response = respond::<()>(Endpoint::SendMessage, HumanLanguage::En, Err(err));
         assert_eq!(response.status(), StatusCode::BAD_REQUEST);
         assert_eq!(response.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("30"));
     }
@@ -246,7 +257,8 @@ mod tests {
 
     #[test]
     fn a_verify_api_refusal_is_its_status_message_and_retry_after() {
-        let response = respond_verify::<()>(Err(VerifyApiError::TooManyRequests { retry_after: 12 }));
+        let response =
+            respond_verify::<()>(Endpoint::OtpInitiate, Err(VerifyApiError::TooManyRequests { retry_after: 12 }));
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.body().as_ref(), br#"{"message":"Too many requests."}"#);
         assert_eq!(response.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("12"));
@@ -265,7 +277,7 @@ mod tests {
     #[test]
     fn a_replay_is_sent_byte_for_byte() {
         let original = OriginalResponse { status: 400, body: r#"{"errorMessage":"x", "odd spacing": 1}"#.to_owned() };
-        let response = respond::<()>(HumanLanguage::Ar, Ok(Answer::Replay(original.clone())));
+        let response = respond::<()>(Endpoint::SendMessage, HumanLanguage::Ar, Ok(Answer::Replay(original.clone())));
         assert_eq!(response.status().as_u16(), 400);
         assert_eq!(response.body().as_ref(), original.body.as_bytes());
     }

@@ -15,6 +15,7 @@ pub mod email;
 pub mod handler_cpu;
 pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod passwords;
 pub mod sealed;
 pub mod secrets;

@@ -130,7 +130,10 @@ impl WhatsAppClient {
         let mut backoff = FIRST_BACKOFF;
         let mut last_failure = String::new();
         for attempt in 1..=ATTEMPTS {
-            match self.attempt(&url, token.expose(), &body).await {
+            let started = std::time::Instant::now();
+            let attempt_result = self.attempt(&url, token.expose(), &body).await;
+            crate::metrics::graph_latency(started.elapsed());
+            match attempt_result {
                 Attempt::Accepted(wamid) => return Ok(wamid),
                 Attempt::Rejected(err) => return Err(err),
                 Attempt::Unknown(why) => return Err(SendError::Unavailable(why)),

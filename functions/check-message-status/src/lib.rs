@@ -5,13 +5,14 @@ use lightotp::api::lightotp::ApiError;
 use lightotp::auth::API_KEY_HEADER;
 use lightotp::deps::Deps;
 use lightotp::http::{self, respond};
+use lightotp::metrics::Endpoint;
 use lightotp::usecase::Answer;
 use lightotp::usecase::check_status::{CheckMessageStatusRequest, MessageStatusResponse, check_message_status};
 use lightotp::usecase::rate_limit::admit;
 
 /// Never `Err` for a client mistake: API Gateway would answer a bare 5xx outside the contract.
 pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, Error> {
-    Ok(respond(http::human_language(&request), check(deps, &request).await))
+    Ok(respond(Endpoint::CheckMessageStatus, http::human_language(&request), check(deps, &request).await))
 }
 
 async fn check(deps: &Deps, request: &Request) -> Result<Answer<MessageStatusResponse>, ApiError> {

@@ -9,8 +9,12 @@ use lightotp::handler_cpu::HandlerCpu;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lightotp::logging::init();
+    lightotp::metrics::install();
     let deps = Deps::cold_start(Warm { pepper: true, ..Warm::default() }).await?;
     let dashboard = Dashboard::from_env(std::sync::Arc::new(deps))?;
     let cpu = HandlerCpu::from_env();
-    lambda_http::run(service_fn(|request| cpu.measure(dashboard::handle(&dashboard, request)))).await
+    lambda_http::run(service_fn(|request| {
+        lightotp::metrics::flushed(cpu.measure(dashboard::handle(&dashboard, request)))
+    }))
+    .await
 }

@@ -10,10 +10,11 @@ use serde_json::Value;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lightotp::logging::init();
+    lightotp::metrics::install();
     let deps = Deps::cold_start(Warm { pepper: true, ..Warm::default() }).await?;
     let cpu = HandlerCpu::from_env();
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        cpu.measure(deliver_webhooks::handle(&deps, event.payload))
+        lightotp::metrics::flushed(cpu.measure(deliver_webhooks::handle(&deps, event.payload)))
     }))
     .await
 }

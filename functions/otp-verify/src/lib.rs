@@ -5,12 +5,13 @@ use lightotp::api::verify::VerifyApiError;
 use lightotp::deps::Deps;
 use lightotp::domain::verification::parse_verify;
 use lightotp::http::{self, respond_verify};
+use lightotp::metrics::Endpoint;
 use lightotp::usecase::rate_limit::admit;
 use lightotp::usecase::verify_api::{VerifyResponse, verify};
 
 /// Never `Err` for a client mistake: API Gateway would answer a bare 5xx outside the contract.
 pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, Error> {
-    Ok(respond_verify(run(deps, &request).await))
+    Ok(respond_verify(Endpoint::OtpVerify, run(deps, &request).await))
 }
 
 async fn run(deps: &Deps, request: &Request) -> Result<VerifyResponse, VerifyApiError> {

@@ -6,6 +6,7 @@ use lightotp::auth::API_KEY_HEADER;
 use lightotp::deps::Deps;
 use lightotp::domain::language::HumanLanguage;
 use lightotp::http::{self, respond};
+use lightotp::metrics::Endpoint;
 use lightotp::usecase::Answer;
 use lightotp::usecase::rate_limit::admit;
 use lightotp::usecase::send_message::{SendMessageRequest, SendMessageResponse, send_message};
@@ -13,7 +14,7 @@ use lightotp::usecase::send_message::{SendMessageRequest, SendMessageResponse, s
 /// Never `Err` for a client mistake: API Gateway would answer a bare 5xx outside the contract.
 pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, Error> {
     let language = http::human_language(&request);
-    Ok(respond(language, send(deps, &request, language).await))
+    Ok(respond(Endpoint::SendMessage, language, send(deps, &request, language).await))
 }
 
 async fn send(

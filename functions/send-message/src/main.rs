@@ -9,8 +9,12 @@ use lightotp::handler_cpu::HandlerCpu;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lightotp::logging::init();
+    lightotp::metrics::install();
     let deps =
         Deps::cold_start(Warm { pepper: true, whatsapp_token: true, phone_metadata: true, ..Warm::default() }).await?;
     let cpu = HandlerCpu::from_env();
-    lambda_http::run(service_fn(|request| cpu.measure(send_message::handle(&deps, request)))).await
+    lambda_http::run(service_fn(|request| {
+        lightotp::metrics::flushed(cpu.measure(send_message::handle(&deps, request)))
+    }))
+    .await
 }

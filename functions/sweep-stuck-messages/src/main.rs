@@ -10,7 +10,11 @@ use serde_json::Value;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lightotp::logging::init();
+    lightotp::metrics::install();
     let deps = Deps::cold_start(Warm::default()).await?;
     let cpu = HandlerCpu::from_env();
-    lambda_runtime::run(service_fn(|_event: LambdaEvent<Value>| cpu.measure(sweep_stuck_messages::run(&deps)))).await
+    lambda_runtime::run(service_fn(|_event: LambdaEvent<Value>| {
+        lightotp::metrics::flushed(cpu.measure(sweep_stuck_messages::run(&deps)))
+    }))
+    .await
 }

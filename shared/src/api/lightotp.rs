@@ -153,6 +153,30 @@ impl ApiError {
         }
     }
 
+    /// The refusal's name, as the `Requests` metric's `Outcome` (a fixed word: never WhatsApp's text or a wait).
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::TooManyRequests { .. } => "TooManyRequests",
+            Self::Auth(AuthError::Unavailable(_)) => "InternalError",
+            Self::Auth(_) => "Unauthorized",
+            Self::UnsupportedMediaType => "UnsupportedMediaType",
+            Self::InvalidRequestBody => "InvalidRequestBody",
+            Self::OtpCode(_) => "InvalidOtpCode",
+            Self::Phone(_) => "InvalidPhone",
+            Self::InvalidIdempotencyKey => "InvalidIdempotencyKey",
+            Self::SenderNumberNotFound => "SenderNumberNotFound",
+            Self::TemplateNotFound => "TemplateNotFound",
+            Self::InsufficientBalance => "InsufficientBalance",
+            Self::Cooldown { .. } => "Cooldown",
+            Self::IdempotencyKeyReused => "IdempotencyKeyReused",
+            Self::IdempotencyKeyInProgress => "IdempotencyKeyInProgress",
+            Self::WhatsAppRejected { .. } => "WhatsAppRejected",
+            Self::MessageIdIsRequired => "MessageIdIsRequired",
+            Self::MessageNotFound => "MessageNotFound",
+            Self::Internal(_) => "InternalError",
+        }
+    }
+
     /// The HTTP status. Exhaustive, so a new variant forces a decision.
     pub fn status(&self) -> u16 {
         match self {

@@ -103,6 +103,23 @@ impl From<AuthError> for VerifyApiError {
 }
 
 impl VerifyApiError {
+    /// The refusal's name, as the `Requests` metric's `Outcome` (a fixed word).
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "Unauthorized",
+            Self::Invalid(_) => "InvalidParameter",
+            Self::InvalidJson => "InvalidJson",
+            Self::InsufficientBalance => "InsufficientBalance",
+            Self::TooManyRequests { .. } => "TooManyRequests",
+            Self::NotFound => "NotFound",
+            Self::InvalidCode => "InvalidCode",
+            Self::Expired => "Expired",
+            Self::TooManyAttempts => "TooManyAttempts",
+            Self::AlreadyUsed => "AlreadyUsed",
+            Self::Internal(_) => "InternalError",
+        }
+    }
+
     /// The HTTP status. Exhaustive, so a new variant forces a decision.
     pub fn status(&self) -> u16 {
         match self {

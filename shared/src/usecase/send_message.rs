@@ -16,6 +16,7 @@ use crate::domain::otp_code::{OtpCode, OtpCodeError};
 use crate::domain::phone::{PhoneE164, PhoneError};
 use crate::domain::pricing::message_cost;
 use crate::domain::subscription::{DebitGuard, choose_payer};
+use crate::metrics::{self, RefundCause, WhatsAppSend};
 use crate::secrets::SecretError;
 use crate::store::{Charge, Failure, IdempotencyBinding, IdempotencyClaim, NewMessage, Reservation, StoreError, pause};
 use crate::usecase::Answer;
@@ -288,6 +289,7 @@ pub async fn send_message(
         callback_data: &format!("{client}/{id}"),
     };
     let sent = ports.send_whatsapp(&outgoing).await;
+    count_send(&sent);
     if let Some(low_balance) = low_balance {
         low_balance.notify(ports).await;
     }
@@ -340,7 +342,9 @@ pub async fn send_message(
                 }
                 return Err(refused);
             }
-            if !ports.fail_and_refund(charge, &failure, Some(&original), ports.now()).await? {
+            if ports.fail_and_refund(charge, &failure, Some(&original), ports.now()).await? {
+                metrics::refund(RefundCause::Send);
+            } else {
                 // Already settled: by a `failed` webhook's fallback after a send that timed out but went (which
                 // records no answer), or by the sweep. A retry must still get this answer, not wait for ever.
                 ports.record_answer_if_missing(client.as_str(), id, &original).await?;
@@ -421,6 +425,22 @@ async fn replay(
         }
     }
     Err(SendRefusal::KeyInProgress)
+}
+
+/// Counts a Graph API send by its outcome, and a refusal by its code.
+fn count_send(sent: &Result<String, SendError>) {
+    let outcome = match sent {
+        Ok(_) => WhatsAppSend::Accepted,
+        Err(SendError::Rejected { status, code, .. }) => {
+            metrics::whatsapp_failure(*code);
+            match refusal_cause(*status, *code) {
+                RefusalCause::RecipientOrMessage => WhatsAppSend::Refused,
+                RefusalCause::Ours => WhatsAppSend::OurSide,
+            }
+        }
+        Err(SendError::Unavailable(_)) => WhatsAppSend::Unavailable,
+    };
+    metrics::whatsapp_send(outcome);
 }
 
 /// The failure fields CheckMessageStatus will show for a send WhatsApp refused or never answered. A refusal caused

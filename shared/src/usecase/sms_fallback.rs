@@ -13,6 +13,7 @@ use crate::domain::message::{MessageStatus, OriginalResponse};
 use crate::domain::phone::PhoneE164;
 use crate::domain::sms::{default_fallback_text, sms_parts};
 use crate::domain::subscription::{DebitGuard, Subscription, choose_payer};
+use crate::metrics::{self, RefundCause, SmsUse};
 use crate::secrets::SecretError;
 use crate::store::{Charge, ClientProfile, Failure, Handover, SmsHandover, StoreError, pause};
 use crate::usecase::low_balance::LowBalance;
@@ -83,6 +84,29 @@ pub fn sms_text(profile: &ClientProfile, language: HumanLanguage, code: &str) ->
 /// Sends `message` again by SMS, once, and settles it (see the module's description).
 #[instrument(skip_all, fields(client_id = %message.whatsapp.client_id, message_id = %message.whatsapp.message_id))]
 pub async fn fall_back_to_sms(
+    ports: &impl FallbackPorts,
+    message: UndeliveredOnWhatsApp<'_>,
+) -> Result<FallbackOutcome, FallbackError> {
+    let outcome = settle(ports, message).await?;
+    let counted = match outcome {
+        FallbackOutcome::SentBySms => Some("SentBySms"),
+        FallbackOutcome::SmsRefused => Some("SmsRefused"),
+        FallbackOutcome::NobodyCanPay => Some("NobodyCanPay"),
+        FallbackOutcome::FailedOnWhatsApp => Some("FailedOnWhatsApp"),
+        FallbackOutcome::AlreadySettled => None,
+    };
+    if let Some(counted) = counted {
+        metrics::fallback(counted);
+        // Every outcome but the last gave the WhatsApp attempt back; a refused SMS was given back too.
+        metrics::refund(RefundCause::Fallback);
+        if outcome == FallbackOutcome::SmsRefused {
+            metrics::refund(RefundCause::Fallback);
+        }
+    }
+    Ok(outcome)
+}
+
+async fn settle(
     ports: &impl FallbackPorts,
     message: UndeliveredOnWhatsApp<'_>,
 ) -> Result<FallbackOutcome, FallbackError> {
@@ -174,6 +198,7 @@ async fn send(
         }
         Err(err) => {
             tracing::warn!(error = %err, "the fallback SMS was refused");
+            metrics::sms_failure(SmsUse::Fallback);
             let failure = Failure {
                 code: None,
                 title: Some("SmsRefused".to_owned()),

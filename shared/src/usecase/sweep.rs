@@ -20,10 +20,15 @@ pub async fn sweep_stuck_messages(ports: &impl SweepPorts, answers: &impl SendAn
     let now = ports.now();
     let grace = time::Duration::try_from(ports.sweep_grace()).unwrap_or(time::Duration::minutes(5));
     // Erasing codes must never hold up the refunds below: a failure here is logged, and the next run tries again.
-    match ports.erase_expired_fallback_codes(now, BATCH).await {
-        Ok(0) => {}
-        Ok(erased) => tracing::info!(erased, "fallback codes erased after their window"),
-        Err(err) => tracing::error!(error = %crate::logging::cause_chain(&err), "fallback codes could not be erased"),
+    let erased = match ports.erase_expired_fallback_codes(now, BATCH).await {
+        Ok(erased) => erased,
+        Err(err) => {
+            tracing::error!(error = %crate::logging::cause_chain(&err), "fallback codes could not be erased");
+            0
+        }
+    };
+    if erased > 0 {
+        tracing::info!(erased, "fallback codes erased after their window");
     }
     let stranded = ports.stranded_messages(now - grace, BATCH).await?;
     let mut swept = 0;
@@ -41,9 +46,11 @@ pub async fn sweep_stuck_messages(ports: &impl SweepPorts, answers: &impl SendAn
             .then(|| answers.refused(&SendRefusal::Failed(SendFailure::Stranded), message.language));
         if ports.fail_and_refund(message.charge(), &failure, replay.as_ref(), now).await? {
             tracing::warn!(message_id = %message.id, client_id = %message.client_id, "stranded message failed and refunded");
+            crate::metrics::refund(crate::metrics::RefundCause::Sweep);
             swept += 1;
         }
     }
+    crate::metrics::sweep(swept, erased);
     Ok(swept)
 }
 

@@ -163,7 +163,10 @@ pub async fn initiate(
         low_balance.notify(ports).await;
     }
     if let Err(err) = sent {
-        ports.refund_verification(client.as_str(), &request_id, ports.now()).await?;
+        crate::metrics::sms_failure(crate::metrics::SmsUse::Verify);
+        if ports.refund_verification(client.as_str(), &request_id, ports.now()).await? {
+            crate::metrics::refund(crate::metrics::RefundCause::VerifySms);
+        }
         return Err(VerificationFailure::SmsRefused(err).into());
     }
     tracing::info!(cost = cost.get(), "verification code sent");

@@ -13,6 +13,7 @@ use crate::domain::outside_text::bounded;
 use crate::domain::phone::PhoneE164;
 use crate::domain::time_format::parse_rfc3339;
 use crate::domain::webhook_signature::is_signed_by;
+use crate::metrics::{self, RefundCause};
 use crate::secrets::SecretError;
 use crate::store::{Failure, MessageRecord, StoreError};
 use crate::usecase::ports::WebhookPorts;
@@ -223,12 +224,20 @@ async fn apply(ports: &impl WebhookPorts, update: &StatusUpdate) -> Result<bool,
     let now = ports.now();
     let changed = if to == MessageStatus::Failed {
         let failure = update.failure();
-        if let Some(outcome) = fall_back(ports, &message, &failure).await? {
+        let changed = if let Some(outcome) = fall_back(ports, &message, &failure).await? {
             outcome != FallbackOutcome::AlreadySettled
         } else {
             // The client's original answer stays what it was: an idempotent retry still replays it.
-            ports.fail_and_refund(message.charge(), &failure, None, now).await?
+            let refunded = ports.fail_and_refund(message.charge(), &failure, None, now).await?;
+            if refunded {
+                metrics::refund(RefundCause::Status);
+            }
+            refunded
+        };
+        if changed {
+            metrics::whatsapp_failure(failure.code);
         }
+        changed
     } else {
         let changed = ports.advance_status(&message.client_id, &message.id, Channel::WhatsApp, to, now).await?;
         if matches!(to, MessageStatus::Delivered | MessageStatus::Read) && message.fallback_until.is_some() {

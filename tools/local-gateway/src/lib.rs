@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod event;
 pub mod lambda;
+pub mod metrics;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -32,6 +33,7 @@ pub struct Gateway {
     clock: Arc<MovableClock>,
     dashboard: Arc<dashboard::Dashboard>,
     webhooks: Arc<webhooks::LocalWebhooks>,
+    metrics: Arc<metrics::LocalMetrics>,
 }
 
 impl Gateway {
@@ -45,7 +47,7 @@ impl Gateway {
         webhooks: Arc<webhooks::LocalWebhooks>,
     ) -> Result<Self, lightotp::config::ConfigError> {
         let dashboard = Arc::new(dashboard::Dashboard::new(Arc::clone(&deps), Some(dashboard_url), operators_email)?);
-        Ok(Self { deps, clock, dashboard, webhooks })
+        Ok(Self { deps, clock, dashboard, webhooks, metrics: Arc::default() })
     }
 }
 
@@ -90,6 +92,7 @@ pub fn router(gateway: Gateway) -> Router {
             "/dashboard/{*proxy}",
             any(|s, c, m, u, h, b| invoke(Function::Dashboard, "ANY /dashboard/{proxy+}", s, c, m, u, h, b)),
         )
+        .route("/_local/metrics", get(metrics_now))
         .route("/_local/sweep", post(sweep_now))
         .route("/_local/webhooks/deliver", post(deliver_webhooks_now))
         .route("/_local/webhooks/crash-next", post(crash_next_webhook_pass))
@@ -166,6 +169,7 @@ async fn invoke(
     }
     .instrument(span)
     .await;
+    gateway.metrics.absorb();
     match result {
         Ok(response) => response,
         // What API Gateway answers when a function errors.
@@ -176,9 +180,16 @@ async fn invoke(
     }
 }
 
+/// The sums of every metric the functions wrote (docs/local-stack.md, "Metrics").
+async fn metrics_now(State(gateway): State<Gateway>) -> Response {
+    axum::Json(gateway.metrics.snapshot()).into_response()
+}
+
 /// Runs the scheduled sweep now (EventBridge runs it every minute on AWS).
 async fn sweep_now(State(gateway): State<Gateway>) -> Response {
-    match sweep_stuck_messages::run(&gateway.deps).await {
+    let swept = sweep_stuck_messages::run(&gateway.deps).await;
+    gateway.metrics.absorb();
+    match swept {
         Ok(summary) => axum::Json(summary).into_response(),
         // `run` logged the failure with its causes.
         Err(err) => (StatusCode::INTERNAL_SERVER_ERROR, axum::Json(json!({"error": err.to_string()}))).into_response(),

@@ -20,6 +20,8 @@ struct Args {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     lightotp::logging::init();
+    // One recorder for every function the gateway runs: their metrics are flushed and summed after each invocation.
+    lightotp::metrics::install();
     let args = Args::parse();
     let config = Config::from_env()?;
     let aws = lightotp::deps::aws_config().await?;

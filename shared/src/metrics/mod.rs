@@ -1,0 +1,210 @@
+//! The platform's metrics (docs/operations.md, "Metrics"): counters and latencies in CloudWatch's Embedded Metric
+//! Format, through the `metrics` facade and the `metrics_cloudwatch_embedded` recorder, in one namespace. Each metric
+//! has a function here, in the product's words, with its few dimensions: never a client, a phone number, a code, a
+//! key or a token (cardinality is money, and those are secrets). A function flushes once per invocation
+//! ([`flushed`]), one JSON line per dimension set on standard output, which CloudWatch Logs turns into metrics.
+//!
+//! Without [`install`] (unit tests, tools) every call here does nothing.
+
+pub mod emf;
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use metrics_cloudwatch_embedded::Collector;
+
+/// The CloudWatch namespace of every metric.
+pub const NAMESPACE: &str = "LightOTP";
+
+static COLLECTOR: OnceLock<Option<&'static Collector>> = OnceLock::new();
+
+/// Installs the process's recorder, once (later calls return the same collector); `None` if another recorder was
+/// installed first.
+pub fn install() -> Option<&'static Collector> {
+    *COLLECTOR.get_or_init(|| {
+        let collector = metrics_cloudwatch_embedded::Builder::new().cloudwatch_namespace(NAMESPACE).init();
+        match collector {
+            Ok(collector) => {
+                describe();
+                Some(collector)
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "the metrics recorder could not be installed; no metrics");
+                None
+            }
+        }
+    })
+}
+
+/// Writes what was recorded since the last flush, as EMF lines, to `writer`, and starts again from zero.
+pub fn flush(writer: impl std::io::Write) {
+    if let Some(Some(collector)) = COLLECTOR.get()
+        && let Err(err) = collector.flush(writer)
+    {
+        tracing::error!(error = %err, "metrics could not be written");
+    }
+}
+
+/// Runs one invocation, then flushes its metrics to standard output (where Lambda's log agent reads them).
+pub async fn flushed<T>(invocation: impl Future<Output = T>) -> T {
+    let output = invocation.await;
+    flush(std::io::stdout().lock());
+    output
+}
+
+/// Names of metrics and dimensions, shared by the emitters, the docs, the alarms and the tests.
+pub mod name {
+    #![allow(missing_docs)]
+    pub const REQUESTS: &str = "Requests";
+    pub const WHATSAPP_SENDS: &str = "WhatsAppSends";
+    pub const WHATSAPP_FAILURES: &str = "WhatsAppFailures";
+    pub const GRAPH_LATENCY: &str = "GraphApiLatency";
+    pub const REFUNDS: &str = "Refunds";
+    pub const FALLBACKS: &str = "Fallbacks";
+    pub const SMS_FAILURES: &str = "SmsFailures";
+    pub const SWEEP_RUNS: &str = "SweepRuns";
+    pub const MESSAGES_SWEPT: &str = "MessagesSwept";
+    pub const FALLBACK_CODES_ERASED: &str = "FallbackCodesErased";
+
+    pub const ENDPOINT: &str = "Endpoint";
+    pub const OUTCOME: &str = "Outcome";
+    pub const CODE: &str = "Code";
+    pub const CAUSE: &str = "Cause";
+    pub const USE: &str = "Use";
+}
+
+fn describe() {
+    use ::metrics::{Unit, describe_counter, describe_histogram};
+    describe_counter!(name::REQUESTS, Unit::Count, "API requests by endpoint and outcome");
+    describe_counter!(name::WHATSAPP_SENDS, Unit::Count, "Graph API sends by outcome");
+    describe_counter!(name::WHATSAPP_FAILURES, Unit::Count, "WhatsApp failures by Graph error code");
+    describe_histogram!(name::GRAPH_LATENCY, Unit::Milliseconds, "one Graph API attempt, request to answer");
+    describe_counter!(name::REFUNDS, Unit::Count, "credits given back, by cause");
+    describe_counter!(name::FALLBACKS, Unit::Count, "WhatsApp → SMS fallbacks by outcome");
+    describe_counter!(name::SMS_FAILURES, Unit::Count, "SMS SNS refused, by use");
+    describe_counter!(name::SWEEP_RUNS, Unit::Count, "sweep runs");
+    describe_counter!(name::MESSAGES_SWEPT, Unit::Count, "stranded messages the sweep failed and refunded");
+    describe_counter!(name::FALLBACK_CODES_ERASED, Unit::Count, "fallback codes the sweep erased after their window");
+}
+
+/// The API endpoints, as the `Endpoint` dimension names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /SendMessage`.
+    SendMessage,
+    /// `POST /CheckMessageStatus`.
+    CheckMessageStatus,
+    /// `POST /api/otp/initiate`.
+    OtpInitiate,
+    /// `POST /api/otp/verify`.
+    OtpVerify,
+}
+
+impl Endpoint {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::SendMessage => "SendMessage",
+            Self::CheckMessageStatus => "CheckMessageStatus",
+            Self::OtpInitiate => "OtpInitiate",
+            Self::OtpVerify => "OtpVerify",
+        }
+    }
+}
+
+/// One API request answered: `outcome` is `OK`, `Replay`, or the refusal's name (a fixed word, never a text).
+pub fn request(endpoint: Endpoint, outcome: &'static str) {
+    ::metrics::counter!(name::REQUESTS, name::ENDPOINT => endpoint.as_str(), name::OUTCOME => outcome).increment(1);
+}
+
+/// How the Graph API answered a send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhatsAppSend {
+    /// It took the message.
+    Accepted,
+    /// It refused it for a reason about the recipient or the message.
+    Refused,
+    /// It refused it because of our token, permissions or account.
+    OurSide,
+    /// No answer, a 5xx on every attempt, or a timeout.
+    Unavailable,
+}
+
+/// One send handed to the Graph API, and how it ended.
+pub fn whatsapp_send(outcome: WhatsAppSend) {
+    let outcome = match outcome {
+        WhatsAppSend::Accepted => "Accepted",
+        WhatsAppSend::Refused => "Refused",
+        WhatsAppSend::OurSide => "OurSide",
+        WhatsAppSend::Unavailable => "Unavailable",
+    };
+    ::metrics::counter!(name::WHATSAPP_SENDS, name::OUTCOME => outcome).increment(1);
+}
+
+/// A WhatsApp failure (a send's refusal or a `failed` status) with its Graph code (`none` without one). Codes are
+/// Meta's own, a short list: they are a dimension, never a text.
+pub fn whatsapp_failure(code: Option<i64>) {
+    let code = code.map_or_else(|| "none".to_owned(), |code| code.to_string());
+    ::metrics::counter!(name::WHATSAPP_FAILURES, name::CODE => code).increment(1);
+}
+
+/// How long one Graph API attempt took.
+pub fn graph_latency(took: Duration) {
+    ::metrics::histogram!(name::GRAPH_LATENCY).record(took.as_secs_f64() * 1000.0);
+}
+
+/// Why credits were given back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefundCause {
+    /// SendMessage's own send failed.
+    Send,
+    /// A `failed` status webhook.
+    Status,
+    /// The sweep failed a stranded message.
+    Sweep,
+    /// The WhatsApp → SMS fallback: the WhatsApp attempt handed over, or an SMS SNS refused.
+    Fallback,
+    /// SNS refused a Verify API SMS.
+    VerifySms,
+}
+
+/// One refund (of a message or a Verify request), given back once.
+pub fn refund(cause: RefundCause) {
+    let cause = match cause {
+        RefundCause::Send => "Send",
+        RefundCause::Status => "Status",
+        RefundCause::Sweep => "Sweep",
+        RefundCause::Fallback => "Fallback",
+        RefundCause::VerifySms => "VerifySms",
+    };
+    ::metrics::counter!(name::REFUNDS, name::CAUSE => cause).increment(1);
+}
+
+/// How a WhatsApp → SMS fallback ended (`SentBySms`, `SmsRefused`, `NobodyCanPay`, `FailedOnWhatsApp`).
+pub fn fallback(outcome: &'static str) {
+    ::metrics::counter!(name::FALLBACKS, name::OUTCOME => outcome).increment(1);
+}
+
+/// What an SMS was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmsUse {
+    /// A Verify API code.
+    Verify,
+    /// A WhatsApp → SMS fallback.
+    Fallback,
+}
+
+/// SNS refused an SMS.
+pub fn sms_failure(sms: SmsUse) {
+    let sms = match sms {
+        SmsUse::Verify => "Verify",
+        SmsUse::Fallback => "Fallback",
+    };
+    ::metrics::counter!(name::SMS_FAILURES, name::USE => sms).increment(1);
+}
+
+/// One sweep run: how many stranded messages it failed and refunded, and how many fallback codes it erased.
+pub fn sweep(messages_swept: usize, codes_erased: usize) {
+    ::metrics::counter!(name::SWEEP_RUNS).increment(1);
+    ::metrics::counter!(name::MESSAGES_SWEPT).increment(u64::try_from(messages_swept).unwrap_or(u64::MAX));
+    ::metrics::counter!(name::FALLBACK_CODES_ERASED).increment(u64::try_from(codes_erased).unwrap_or(u64::MAX));
+}

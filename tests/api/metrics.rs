@@ -1,0 +1,221 @@
+//! Metrics (docs/operations.md, "Metrics"): each is written by the path that should write it and by no other, as
+//! the local stack sums the functions' EMF lines (`GET /_local/metrics`); every line is valid EMF; no dimension
+//! carries a phone number, a code, a key or a token. The tests move no clock but run alone (`Ctx::exclusive`), so
+//! that another test's requests never land between their two readings.
+
+use std::collections::BTreeMap;
+
+use lightotp::domain::channel::Channel;
+use lightotp::domain::pricing::Credits;
+use serde_json::{Value, json};
+
+use crate::helpers::{Ctx, Tenant, TenantSpec, fresh_sa_phone, otp};
+
+/// A series: the metric's name and its dimensions, as `Name{Dim=value,…}`.
+type Series = String;
+
+/// The stack's sums, by series: (sum, samples).
+async fn read(ctx: &Ctx) -> BTreeMap<Series, (f64, u64)> {
+    let snapshot: Value =
+        ctx.http.get(format!("{}/_local/metrics", ctx.api)).send().await.expect("metrics").json().await.expect("json");
+    assert_eq!(snapshot["invalidLines"], 0, "a line that is not valid EMF: {}", snapshot["lastInvalid"]);
+    assert_eq!(snapshot["namespace"], "LightOTP");
+    let mut sums = BTreeMap::new();
+    for metric in snapshot["metrics"].as_array().expect("metrics") {
+        let dimensions = metric["dimensions"].as_object().expect("dimensions");
+        for value in dimensions.values() {
+            let value = value.as_str().expect("a string");
+            let ok = !value.is_empty() && value.len() <= 40 && value.chars().all(|c| c.is_ascii_alphanumeric());
+            assert!(ok, "a dimension value that is not a short word: {value:?}");
+        }
+        let dimensions: Vec<String> =
+            dimensions.iter().map(|(name, value)| format!("{name}={}", value.as_str().unwrap_or_default())).collect();
+        let series = format!("{}{{{}}}", metric["name"].as_str().expect("name"), dimensions.join(","));
+        sums.insert(series, (metric["sum"].as_f64().expect("sum"), metric["samples"].as_u64().expect("samples")));
+    }
+    sums
+}
+
+/// The stack's own minute schedule runs the sweep whenever it likes: its metrics are the sweep test's alone.
+fn scheduled(series: &str) -> bool {
+    ["SweepRuns{", "MessagesSwept{", "FallbackCodesErased{"].iter().any(|prefix| series.starts_with(prefix))
+}
+
+/// What changed between two readings: sums for counters, the number of values for a latency.
+fn delta(before: &BTreeMap<Series, (f64, u64)>, after: &BTreeMap<Series, (f64, u64)>) -> BTreeMap<Series, u64> {
+    after
+        .iter()
+        .filter(|(series, _)| !scheduled(series))
+        .filter_map(|(series, (sum, samples))| {
+            let (sum_before, samples_before) = before.get(series).copied().unwrap_or((0.0, 0));
+            let changed = if series.starts_with("GraphApiLatency") {
+                samples - samples_before
+            } else {
+                (sum - sum_before).round() as u64
+            };
+            (changed > 0).then(|| (series.clone(), changed))
+        })
+        .collect()
+}
+
+fn expect(pairs: &[(&str, u64)]) -> BTreeMap<Series, u64> {
+    pairs.iter().map(|(series, n)| ((*series).to_owned(), *n)).collect()
+}
+
+/// Runs `action` between two readings and returns what it changed.
+async fn measured<F: Future<Output = ()>>(ctx: &Ctx, action: F) -> BTreeMap<Series, u64> {
+    let before = read(ctx).await;
+    action.await;
+    delta(&before, &read(ctx).await)
+}
+
+fn undeliverable_refusal() -> Value {
+    json!({"httpStatus": 400, "code": 131026, "title": "Message undeliverable", "message": "(#131026) Message undeliverable"})
+}
+
+#[tokio::test]
+async fn metrics_each_send_outcome_counts_its_request_its_whatsapp_send_its_failure_and_its_refund_and_nothing_else() {
+    let ctx = Ctx::exclusive().await;
+    let tenant = ctx.default_tenant().await;
+    let phone = fresh_sa_phone();
+
+    let changed = measured(&ctx, async {
+        assert_eq!(ctx.send(&tenant, otp("482913", &phone)).await.status, 200);
+    })
+    .await;
+    assert_eq!(
+        changed,
+        expect(&[
+            ("GraphApiLatency{}", 1),
+            ("Requests{Endpoint=SendMessage,Outcome=OK}", 1),
+            ("WhatsAppSends{Outcome=Accepted}", 1)
+        ])
+    );
+
+    let changed = measured(&ctx, async {
+        assert_eq!(ctx.send(&tenant, otp("482913", &phone)).await.status, 400);
+    })
+    .await;
+    assert_eq!(changed, expect(&[("Requests{Endpoint=SendMessage,Outcome=Cooldown}", 1)]), "no send, no refund");
+
+    let changed = measured(&ctx, async {
+        ctx.whatsapp_fails_next(&tenant, 1, undeliverable_refusal()).await;
+        assert_eq!(ctx.send(&tenant, otp("482913", &fresh_sa_phone())).await.status, 400);
+    })
+    .await;
+    assert_eq!(
+        changed,
+        expect(&[
+            ("GraphApiLatency{}", 1),
+            ("Refunds{Cause=Send}", 1),
+            ("Requests{Endpoint=SendMessage,Outcome=WhatsAppRejected}", 1),
+            ("WhatsAppFailures{Code=131026}", 1),
+            ("WhatsAppSends{Outcome=Refused}", 1)
+        ])
+    );
+
+    let changed = measured(&ctx, async {
+        ctx.whatsapp_fails_next(&tenant, 1, json!({"httpStatus": 401, "code": 190, "message": "(#190) token"})).await;
+        assert_eq!(ctx.send(&tenant, otp("482913", &fresh_sa_phone())).await.status, 500);
+    })
+    .await;
+    assert_eq!(
+        changed,
+        expect(&[
+            ("GraphApiLatency{}", 1),
+            ("Refunds{Cause=Send}", 1),
+            ("Requests{Endpoint=SendMessage,Outcome=InternalError}", 1),
+            ("WhatsAppFailures{Code=190}", 1),
+            ("WhatsAppSends{Outcome=OurSide}", 1)
+        ])
+    );
+
+    let changed = measured(&ctx, async {
+        let reply = ctx.post_raw("/CheckMessageStatus", Some("lotp_nope_nope"), "{}", &[]).await;
+        assert_eq!(reply.status, 404, "an unknown key");
+    })
+    .await;
+    assert_eq!(changed, expect(&[("Requests{Endpoint=CheckMessageStatus,Outcome=Unauthorized}", 1)]));
+}
+
+#[tokio::test]
+async fn metrics_a_failed_status_counts_its_failure_and_refund_once_and_a_fallback_its_outcome() {
+    let ctx = Ctx::exclusive().await;
+    let tenant = ctx.default_tenant().await;
+    assert_eq!(ctx.send(&tenant, otp("482913", &fresh_sa_phone())).await.status, 200);
+    let wamid = ctx.last_wamid(&tenant).await;
+    let error = json!({"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable"});
+    let changed = measured(&ctx, async {
+        for _ in 0..2 {
+            assert_eq!(ctx.whatsapp_status(&wamid, "failed", Some(error.clone())).await, 200);
+        }
+    })
+    .await;
+    assert_eq!(
+        changed,
+        expect(&[("Refunds{Cause=Status}", 1), ("WhatsAppFailures{Code=131026}", 1)]),
+        "the repeated status changes nothing, and counts nothing"
+    );
+
+    let fallback: Tenant = ctx.tenant(TenantSpec { sms_sender: Some("Acme"), ..TenantSpec::default() }).await;
+    assert!(ctx.admin.set_fallback(&fallback.client_id, "sms").await.expect("fallback on"));
+    ctx.admin.set_channel_price("SA", Channel::Sms, Credits::new(2)).await.expect("SMS price");
+    let changed = measured(&ctx, async {
+        ctx.whatsapp_fails_next(&fallback, 1, undeliverable_refusal()).await;
+        assert_eq!(ctx.send(&fallback, otp("482913", &fresh_sa_phone())).await.status, 200);
+    })
+    .await;
+    assert_eq!(
+        changed,
+        expect(&[
+            ("Fallbacks{Outcome=SentBySms}", 1),
+            ("GraphApiLatency{}", 1),
+            ("Refunds{Cause=Fallback}", 1),
+            ("Requests{Endpoint=SendMessage,Outcome=OK}", 1),
+            ("WhatsAppFailures{Code=131026}", 1),
+            ("WhatsAppSends{Outcome=Refused}", 1)
+        ])
+    );
+}
+
+#[tokio::test]
+async fn metrics_the_verify_api_counts_its_requests_and_a_refused_sms_with_its_refund_and_the_sweep_its_runs() {
+    let ctx = Ctx::exclusive().await;
+    let tenant = ctx.default_tenant().await;
+    ctx.admin.top_up_wallet(&tenant.client_id, Credits::new(5)).await.expect("wallet");
+    let phone = fresh_sa_phone();
+    let changed = measured(&ctx, async {
+        let injected = ctx
+            .http
+            .post(format!("{}/_local/sms/fail-next?phoneNumber={}", ctx.aws, phone.replace('+', "%2B")))
+            .send()
+            .await
+            .expect("fail-next");
+        assert!(injected.status().is_success());
+        let reply = ctx.verify_api("/api/otp/initiate", &tenant.api_key, &json!({"receiver": phone})).await;
+        assert_eq!(reply.status, 500);
+    })
+    .await;
+    assert_eq!(
+        changed,
+        expect(&[
+            ("Refunds{Cause=VerifySms}", 1),
+            ("Requests{Endpoint=OtpInitiate,Outcome=InternalError}", 1),
+            ("SmsFailures{Use=Verify}", 1)
+        ])
+    );
+    let changed = measured(&ctx, async {
+        let reply = ctx.verify_api("/api/otp/verify", &tenant.api_key, &json!({"request_id": "x", "code": "1"})).await;
+        assert_ne!(reply.status, 200);
+    })
+    .await;
+    assert_eq!(changed.len(), 1, "one request counted: {changed:?}");
+    assert!(changed.keys().all(|series| series.starts_with("Requests{Endpoint=OtpVerify,")), "{changed:?}");
+
+    let before = read(&ctx).await;
+    let swept = ctx.http.post(format!("{}/_local/sweep", ctx.api)).send().await.expect("sweep").status();
+    assert!(swept.is_success());
+    let after = read(&ctx).await;
+    let runs = |sums: &BTreeMap<Series, (f64, u64)>| sums.get("SweepRuns{}").map_or(0.0, |(sum, _)| *sum);
+    assert!(runs(&after) >= runs(&before) + 1.0, "the sweep counts its run");
+}

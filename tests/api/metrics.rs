@@ -9,6 +9,7 @@ use lightotp::domain::channel::Channel;
 use lightotp::domain::pricing::Credits;
 use serde_json::{Value, json};
 
+use crate::dashboard_client::{Account, Browserless, Site};
 use crate::helpers::{Ctx, Tenant, TenantSpec, fresh_sa_phone, otp};
 
 /// A series: the metric's name and its dimensions, as `Name{Dim=value,…}`.
@@ -36,9 +37,12 @@ async fn read(ctx: &Ctx) -> BTreeMap<Series, (f64, u64)> {
     sums
 }
 
-/// The stack's own minute schedule runs the sweep whenever it likes: its metrics are the sweep test's alone.
+/// What the stack's own schedules write whenever they run (the sweep every minute, the webhook pass every 2 s), and
+/// retries, which depend on timing: each has its own test.
 fn scheduled(series: &str) -> bool {
-    ["SweepRuns{", "MessagesSwept{", "FallbackCodesErased{"].iter().any(|prefix| series.starts_with(prefix))
+    ["SweepRuns{", "MessagesSwept{", "FallbackCodesErased{", "WebhookOldestDueAge{", "DynamoDbRetries{"]
+        .iter()
+        .any(|prefix| series.starts_with(prefix))
 }
 
 /// What changed between two readings: sums for counters, the number of values for a latency.
@@ -48,7 +52,7 @@ fn delta(before: &BTreeMap<Series, (f64, u64)>, after: &BTreeMap<Series, (f64, u
         .filter(|(series, _)| !scheduled(series))
         .filter_map(|(series, (sum, samples))| {
             let (sum_before, samples_before) = before.get(series).copied().unwrap_or((0.0, 0));
-            let changed = if series.starts_with("GraphApiLatency") {
+            let changed = if series.starts_with("GraphApiLatency") || series.starts_with("WebhookLatency") {
                 samples - samples_before
             } else {
                 (sum - sum_before).round() as u64
@@ -218,4 +222,55 @@ async fn metrics_the_verify_api_counts_its_requests_and_a_refused_sms_with_its_r
     let after = read(&ctx).await;
     let runs = |sums: &BTreeMap<Series, (f64, u64)>| sums.get("SweepRuns{}").map_or(0.0, |(sum, _)| *sum);
     assert!(runs(&after) >= runs(&before) + 1.0, "the sweep counts its run");
+}
+
+#[tokio::test]
+async fn metrics_a_client_webhook_attempt_counts_its_outcome_and_latency_and_each_pass_the_oldest_due_delivery() {
+    let ctx = Ctx::exclusive().await;
+    let tenant = ctx.default_tenant().await;
+    // Port 9: nothing answers, so the attempt fails and another is due later.
+    let url = format!("http://127.0.0.1:9/hooks/{}", uuid::Uuid::new_v4().simple());
+    ctx.admin
+        .clone()
+        .with_webhook_policy(lightotp::domain::client_webhook::AddressPolicy::AllowLoopback)
+        .add_webhook(&tenant.client_id, &url, &["message.sent".to_owned()], time::OffsetDateTime::now_utc())
+        .await
+        .expect("endpoint");
+    assert_eq!(ctx.send(&tenant, otp("482913", &fresh_sa_phone())).await.status, 200);
+    let wamid = ctx.last_wamid(&tenant).await;
+    let before = read(&ctx).await;
+    assert_eq!(ctx.whatsapp_status(&wamid, "sent", None).await, 200);
+    let mut changed = BTreeMap::new();
+    for _ in 0..20 {
+        let deliver = ctx.http.post(format!("{}/_local/webhooks/deliver", ctx.api)).send().await.expect("deliver");
+        assert!(deliver.status().is_success());
+        changed = delta(&before, &read(&ctx).await);
+        if changed.contains_key("WebhookAttempts{Outcome=WillRetry}") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    assert_eq!(changed, expect(&[("WebhookAttempts{Outcome=WillRetry}", 1), ("WebhookLatency{}", 1)]));
+
+    let samples = |sums: &BTreeMap<Series, (f64, u64)>| sums.get("WebhookOldestDueAge{}").map_or(0, |(_, n)| *n);
+    let before = read(&ctx).await;
+    let deliver = ctx.http.post(format!("{}/_local/webhooks/deliver", ctx.api)).send().await.expect("deliver");
+    assert!(deliver.status().is_success());
+    assert!(samples(&read(&ctx).await) > samples(&before), "each pass measures the oldest due delivery");
+}
+
+#[tokio::test]
+async fn metrics_dashboard_sign_ins_count_by_outcome() {
+    let ctx = Ctx::exclusive().await;
+    let site = Site::from_stack();
+    let account = Account::new(&ctx, "Metrics client").await;
+    let browser = Browserless::new(&site);
+    let changed = measured(&ctx, async {
+        let refused = browser.sign_in(&account.email, "not the password").await;
+        assert_ne!(refused.status, 303, "{}", refused.summary());
+        let signed_in = browser.sign_in(&account.email, &account.password).await;
+        assert_eq!(signed_in.status, 303, "{}", signed_in.summary());
+    })
+    .await;
+    assert_eq!(changed, expect(&[("SignIns{Outcome=Refused}", 1), ("SignIns{Outcome=SignedIn}", 1)]));
 }

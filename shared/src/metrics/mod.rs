@@ -65,6 +65,13 @@ pub mod name {
     pub const SWEEP_RUNS: &str = "SweepRuns";
     pub const MESSAGES_SWEPT: &str = "MessagesSwept";
     pub const FALLBACK_CODES_ERASED: &str = "FallbackCodesErased";
+    pub const WEBHOOK_ATTEMPTS: &str = "WebhookAttempts";
+    pub const WEBHOOK_LATENCY: &str = "WebhookLatency";
+    pub const WEBHOOK_OLDEST_DUE_AGE: &str = "WebhookOldestDueAge";
+    pub const DYNAMODB_RETRIES: &str = "DynamoDbRetries";
+    pub const DYNAMODB_ERRORS: &str = "DynamoDbErrors";
+    pub const SIGN_INS: &str = "SignIns";
+    pub const KIND: &str = "Kind";
 
     pub const ENDPOINT: &str = "Endpoint";
     pub const OUTCOME: &str = "Outcome";
@@ -85,6 +92,12 @@ fn describe() {
     describe_counter!(name::SWEEP_RUNS, Unit::Count, "sweep runs");
     describe_counter!(name::MESSAGES_SWEPT, Unit::Count, "stranded messages the sweep failed and refunded");
     describe_counter!(name::FALLBACK_CODES_ERASED, Unit::Count, "fallback codes the sweep erased after their window");
+    describe_counter!(name::WEBHOOK_ATTEMPTS, Unit::Count, "client webhook attempts by outcome");
+    describe_histogram!(name::WEBHOOK_LATENCY, Unit::Milliseconds, "one client webhook POST, request to answer");
+    describe_histogram!(name::WEBHOOK_OLDEST_DUE_AGE, Unit::Seconds, "how late the oldest due delivery is");
+    describe_counter!(name::DYNAMODB_RETRIES, Unit::Count, "store operations tried again after a race or throttling");
+    describe_counter!(name::DYNAMODB_ERRORS, Unit::Count, "DynamoDB errors by kind");
+    describe_counter!(name::SIGN_INS, Unit::Count, "dashboard sign-ins by outcome");
 }
 
 /// The API endpoints, as the `Endpoint` dimension names them.
@@ -207,4 +220,48 @@ pub fn sweep(messages_swept: usize, codes_erased: usize) {
     ::metrics::counter!(name::SWEEP_RUNS).increment(1);
     ::metrics::counter!(name::MESSAGES_SWEPT).increment(u64::try_from(messages_swept).unwrap_or(u64::MAX));
     ::metrics::counter!(name::FALLBACK_CODES_ERASED).increment(u64::try_from(codes_erased).unwrap_or(u64::MAX));
+}
+
+/// How a client webhook attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookAttempt {
+    /// The endpoint answered 2xx.
+    Delivered,
+    /// It failed; another attempt is due later.
+    WillRetry,
+    /// It failed for the last time (or the endpoint is disabled or gone): the delivery failed.
+    Failed,
+}
+
+/// One client webhook attempt recorded, with how long its POST took (`None`: not posted, the endpoint was unusable).
+pub fn webhook_attempt(outcome: WebhookAttempt, took: Option<Duration>) {
+    let outcome = match outcome {
+        WebhookAttempt::Delivered => "Delivered",
+        WebhookAttempt::WillRetry => "WillRetry",
+        WebhookAttempt::Failed => "Failed",
+    };
+    ::metrics::counter!(name::WEBHOOK_ATTEMPTS, name::OUTCOME => outcome).increment(1);
+    if let Some(took) = took {
+        ::metrics::histogram!(name::WEBHOOK_LATENCY).record(took.as_secs_f64() * 1000.0);
+    }
+}
+
+/// How late the oldest delivery due now is (0 when none is), as the schedule finds it.
+pub fn webhook_oldest_due(late: Duration) {
+    ::metrics::histogram!(name::WEBHOOK_OLDEST_DUE_AGE).record(late.as_secs_f64());
+}
+
+/// A store operation tried again, after a lost race, a conflict or throttling.
+pub fn dynamodb_retry() {
+    ::metrics::counter!(name::DYNAMODB_RETRIES).increment(1);
+}
+
+/// A DynamoDB error that reached the store's caller: `Throttled`, `Conflict`, `ConditionLost` or `Other`.
+pub fn dynamodb_error(kind: &'static str) {
+    ::metrics::counter!(name::DYNAMODB_ERRORS, name::KIND => kind).increment(1);
+}
+
+/// A dashboard sign-in: `SignedIn` or `Refused` (a wrong password, an unknown email, or the throttle).
+pub fn sign_in(outcome: &'static str) {
+    ::metrics::counter!(name::SIGN_INS, name::OUTCOME => outcome).increment(1);
 }

@@ -133,6 +133,12 @@ impl StoreError {
     }
 
     fn of_kind(kind: Kind, operation: &'static str, cause: Cause) -> Self {
+        crate::metrics::dynamodb_error(match kind {
+            Kind::Throttled => "Throttled",
+            Kind::Conflict => "Conflict",
+            Kind::ConditionLost => "ConditionLost",
+            Kind::Other => "Other",
+        });
         match kind {
             Kind::Throttled => Self::Throttled { operation, cause },
             Kind::Conflict => Self::Conflict { operation, cause },
@@ -181,8 +187,10 @@ pub fn backoff(attempt: u32, random: u32) -> Duration {
     ceiling.mul_f64(f64::from(random) / f64::from(u32::MAX))
 }
 
-/// Waits [`backoff`] for `attempt`, with randomness from the operating system (none, if it fails: no pause).
+/// Waits [`backoff`] for `attempt`, with randomness from the operating system (none, if it fails: no pause). Every
+/// retry of a store operation passes here, so here it is counted (`DynamoDbRetries`).
 pub async fn pause(attempt: u32) {
+    crate::metrics::dynamodb_retry();
     let random = getrandom::u32().unwrap_or(0);
     tokio::time::sleep(backoff(attempt, random)).await;
 }

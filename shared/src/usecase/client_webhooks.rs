@@ -289,6 +289,7 @@ pub async fn attempt(deps: &Deps, queued: &QueuedDelivery) -> Result<Attempt, We
             error: Some("the endpoint is disabled or deleted: not attempted".to_owned()),
         };
         return Ok(if deps.store.record_attempt(&delivery, &log, NextStep::GiveUp, now).await? {
+            crate::metrics::webhook_attempt(crate::metrics::WebhookAttempt::Failed, None);
             Attempt::Failed
         } else {
             Attempt::Skipped
@@ -362,6 +363,12 @@ pub async fn attempt(deps: &Deps, queued: &QueuedDelivery) -> Result<Attempt, We
     if let Err(err) = note_health(deps, &endpoint, succeeded, now).await {
         tracing::error!(endpoint_id = %endpoint.endpoint_id, error = %err, "webhook endpoint health not recorded");
     }
+    let counted = match next {
+        NextStep::Done => crate::metrics::WebhookAttempt::Delivered,
+        NextStep::RetryAt(_) => crate::metrics::WebhookAttempt::WillRetry,
+        NextStep::GiveUp => crate::metrics::WebhookAttempt::Failed,
+    };
+    crate::metrics::webhook_attempt(counted, Some(sent.latency));
     Ok(match next {
         NextStep::Done => Attempt::Delivered,
         NextStep::RetryAt(_) => Attempt::WillRetry,
@@ -423,8 +430,15 @@ pub async fn enqueue_due(deps: &Deps) -> Result<usize, WebhookDeliveryError> {
     let lease = rfc3339_millis(until);
     let mut total = 0;
     let mut start = None;
+    let mut first_page = true;
     loop {
         let (due, next) = deps.store.due_deliveries(now, PAGE, start).await?;
+        if std::mem::take(&mut first_page) {
+            // Oldest first: the first entry is the most overdue delivery, if any is due.
+            let oldest = due.first().and_then(|(_, seen)| parse_rfc3339(seen));
+            let late = oldest.map_or(time::Duration::ZERO, |due_at| (now - due_at).max(time::Duration::ZERO));
+            crate::metrics::webhook_oldest_due(std::time::Duration::try_from(late).unwrap_or_default());
+        }
         let mut claimed = Vec::new();
         for (reference, seen) in &due {
             if deps.store.claim_due(reference, seen, until).await? {

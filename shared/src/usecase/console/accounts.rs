@@ -137,6 +137,7 @@ pub async fn sign_in(
     let attempts = console.store.record_sign_in_attempt(email, now).await?;
     let earlier: Vec<OffsetDateTime> = attempts.into_iter().filter(|at| *at < now).collect();
     if sign_in_blocked_until(&earlier, now).is_some() {
+        crate::metrics::sign_in("Refused");
         return Ok(SignInOutcome::Refused);
     }
     let pepper = console.pepper().await?;
@@ -149,6 +150,7 @@ pub async fn sign_in(
         }
     };
     let Some(user) = user.filter(|_| matches) else {
+        crate::metrics::sign_in("Refused");
         return Ok(SignInOutcome::Refused);
     };
     console.store.clear_sign_in_failures(email).await?;
@@ -160,6 +162,7 @@ pub async fn sign_in(
         last_seen_at: now,
     };
     console.store.put_session(&console.token_hash(SESSION_PURPOSE, &token).await?, &session).await?;
+    crate::metrics::sign_in("SignedIn");
     Ok(SignInOutcome::SignedIn { token, language: user.language, role: user.role })
 }
 

@@ -90,6 +90,7 @@ async fn metrics_each_send_outcome_counts_its_request_its_whatsapp_send_its_fail
     assert_eq!(
         changed,
         expect(&[
+            ("CreditsCharged{Use=WhatsApp}", 1),
             ("GraphApiLatency{}", 1),
             ("Requests{Endpoint=SendMessage,Outcome=OK}", 1),
             ("WhatsAppSends{Outcome=Accepted}", 1)
@@ -110,6 +111,8 @@ async fn metrics_each_send_outcome_counts_its_request_its_whatsapp_send_its_fail
     assert_eq!(
         changed,
         expect(&[
+            ("CreditsCharged{Use=WhatsApp}", 1),
+            ("CreditsRefunded{}", 1),
             ("GraphApiLatency{}", 1),
             ("Refunds{Cause=Send}", 1),
             ("Requests{Endpoint=SendMessage,Outcome=WhatsAppRejected}", 1),
@@ -126,6 +129,8 @@ async fn metrics_each_send_outcome_counts_its_request_its_whatsapp_send_its_fail
     assert_eq!(
         changed,
         expect(&[
+            ("CreditsCharged{Use=WhatsApp}", 1),
+            ("CreditsRefunded{}", 1),
             ("GraphApiLatency{}", 1),
             ("Refunds{Cause=Send}", 1),
             ("Requests{Endpoint=SendMessage,Outcome=InternalError}", 1),
@@ -157,7 +162,7 @@ async fn metrics_a_failed_status_counts_its_failure_and_refund_once_and_a_fallba
     .await;
     assert_eq!(
         changed,
-        expect(&[("Refunds{Cause=Status}", 1), ("WhatsAppFailures{Code=131026}", 1)]),
+        expect(&[("CreditsRefunded{}", 1), ("Refunds{Cause=Status}", 1), ("WhatsAppFailures{Code=131026}", 1)]),
         "the repeated status changes nothing, and counts nothing"
     );
 
@@ -172,6 +177,9 @@ async fn metrics_a_failed_status_counts_its_failure_and_refund_once_and_a_fallba
     assert_eq!(
         changed,
         expect(&[
+            ("CreditsCharged{Use=Sms}", 2),
+            ("CreditsCharged{Use=WhatsApp}", 1),
+            ("CreditsRefunded{}", 1),
             ("Fallbacks{Outcome=SentBySms}", 1),
             ("GraphApiLatency{}", 1),
             ("Refunds{Cause=Fallback}", 1),
@@ -203,6 +211,8 @@ async fn metrics_the_verify_api_counts_its_requests_and_a_refused_sms_with_its_r
     assert_eq!(
         changed,
         expect(&[
+            ("CreditsCharged{Use=Verify}", 1),
+            ("CreditsRefunded{}", 1),
             ("Refunds{Cause=VerifySms}", 1),
             ("Requests{Endpoint=OtpInitiate,Outcome=InternalError}", 1),
             ("SmsFailures{Use=Verify}", 1)

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use metrics_cloudwatch_embedded::Collector;
 
+use crate::domain::pricing::Credits;
+
 /// The CloudWatch namespace of every metric.
 pub const NAMESPACE: &str = "LightOTP";
 
@@ -60,6 +62,8 @@ pub mod name {
     pub const WHATSAPP_FAILURES: &str = "WhatsAppFailures";
     pub const GRAPH_LATENCY: &str = "GraphApiLatency";
     pub const REFUNDS: &str = "Refunds";
+    pub const CREDITS_CHARGED: &str = "CreditsCharged";
+    pub const CREDITS_REFUNDED: &str = "CreditsRefunded";
     pub const FALLBACKS: &str = "Fallbacks";
     pub const SMS_FAILURES: &str = "SmsFailures";
     pub const SWEEP_RUNS: &str = "SweepRuns";
@@ -72,6 +76,28 @@ pub mod name {
     pub const DYNAMODB_ERRORS: &str = "DynamoDbErrors";
     pub const SIGN_INS: &str = "SignIns";
     pub const KIND: &str = "Kind";
+
+    /// Every metric above.
+    pub const ALL: [&str; 18] = [
+        REQUESTS,
+        WHATSAPP_SENDS,
+        WHATSAPP_FAILURES,
+        GRAPH_LATENCY,
+        REFUNDS,
+        CREDITS_CHARGED,
+        CREDITS_REFUNDED,
+        FALLBACKS,
+        SMS_FAILURES,
+        SWEEP_RUNS,
+        MESSAGES_SWEPT,
+        FALLBACK_CODES_ERASED,
+        WEBHOOK_ATTEMPTS,
+        WEBHOOK_LATENCY,
+        WEBHOOK_OLDEST_DUE_AGE,
+        DYNAMODB_RETRIES,
+        DYNAMODB_ERRORS,
+        SIGN_INS,
+    ];
 
     pub const ENDPOINT: &str = "Endpoint";
     pub const OUTCOME: &str = "Outcome";
@@ -86,7 +112,9 @@ fn describe() {
     describe_counter!(name::WHATSAPP_SENDS, Unit::Count, "Graph API sends by outcome");
     describe_counter!(name::WHATSAPP_FAILURES, Unit::Count, "WhatsApp failures by Graph error code");
     describe_histogram!(name::GRAPH_LATENCY, Unit::Milliseconds, "one Graph API attempt, request to answer");
-    describe_counter!(name::REFUNDS, Unit::Count, "credits given back, by cause");
+    describe_counter!(name::REFUNDS, Unit::Count, "refunds given, by cause");
+    describe_counter!(name::CREDITS_CHARGED, Unit::Count, "credits debited, by what they paid for");
+    describe_counter!(name::CREDITS_REFUNDED, Unit::Count, "credits given back");
     describe_counter!(name::FALLBACKS, Unit::Count, "WhatsApp → SMS fallbacks by outcome");
     describe_counter!(name::SMS_FAILURES, Unit::Count, "SMS SNS refused, by use");
     describe_counter!(name::SWEEP_RUNS, Unit::Count, "sweep runs");
@@ -180,8 +208,9 @@ pub enum RefundCause {
     VerifySms,
 }
 
-/// One refund (of a message or a Verify request), given back once.
-pub fn refund(cause: RefundCause) {
+/// One refund (of a message or a Verify request) of `credits`, given back once.
+pub fn refund(cause: RefundCause, credits: Credits) {
+    ::metrics::counter!(name::CREDITS_REFUNDED).increment(credits.get());
     let cause = match cause {
         RefundCause::Send => "Send",
         RefundCause::Status => "Status",
@@ -264,4 +293,25 @@ pub fn dynamodb_error(kind: &'static str) {
 /// A dashboard sign-in: `SignedIn` or `Refused` (a wrong password, an unknown email, or the throttle).
 pub fn sign_in(outcome: &'static str) {
     ::metrics::counter!(name::SIGN_INS, name::OUTCOME => outcome).increment(1);
+}
+
+/// What credits paid for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreditUse {
+    /// A WhatsApp message.
+    WhatsApp,
+    /// A WhatsApp → SMS fallback's SMS.
+    Sms,
+    /// A Verify API request's SMS.
+    Verify,
+}
+
+/// `credits` debited (a reservation, a handover, a Verify charge that committed).
+pub fn credits_charged(paid_for: CreditUse, credits: Credits) {
+    let paid_for = match paid_for {
+        CreditUse::WhatsApp => "WhatsApp",
+        CreditUse::Sms => "Sms",
+        CreditUse::Verify => "Verify",
+    };
+    ::metrics::counter!(name::CREDITS_CHARGED, name::USE => paid_for).increment(credits.get());
 }

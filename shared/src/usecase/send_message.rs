@@ -258,6 +258,7 @@ pub async fn send_message(
         let next_window = context.cooldown.after_send(&id.to_string(), now_millis);
         match ports.reserve(&message, payer, guard, &context.cooldown, &next_window, claim.as_ref()).await? {
             Reservation::Reserved => {
+                metrics::credits_charged(metrics::CreditUse::WhatsApp, cost);
                 let low_balance = matches!(guard, DebitGuard::Crosses { .. }).then(|| LowBalance {
                     profile: profile.clone(),
                     threshold: payer.low_balance_threshold,
@@ -343,7 +344,7 @@ pub async fn send_message(
                 return Err(refused);
             }
             if ports.fail_and_refund(charge, &failure, Some(&original), ports.now()).await? {
-                metrics::refund(RefundCause::Send);
+                metrics::refund(RefundCause::Send, cost);
             } else {
                 // Already settled: by a `failed` webhook's fallback after a send that timed out but went (which
                 // records no answer), or by the sweep. A retry must still get this answer, not wait for ever.

@@ -97,11 +97,6 @@ pub async fn fall_back_to_sms(
     };
     if let Some(counted) = counted {
         metrics::fallback(counted);
-        // Every outcome but the last gave the WhatsApp attempt back; a refused SMS was given back too.
-        metrics::refund(RefundCause::Fallback);
-        if outcome == FallbackOutcome::SmsRefused {
-            metrics::refund(RefundCause::Fallback);
-        }
     }
     Ok(outcome)
 }
@@ -123,6 +118,7 @@ async fn settle(
         let Some((cost, payer)) = cost.and_then(|cost| Some((cost, choose_payer(&after_refund, cost)?))) else {
             let failure = nobody_can_pay(message.failure);
             return Ok(if ports.fail_and_refund(message.whatsapp, &failure, refused, ports.now()).await? {
+                metrics::refund(RefundCause::Fallback, message.whatsapp.cost);
                 tracing::warn!("no SMS fallback: no subscription can pay for it");
                 FallbackOutcome::NobodyCanPay
             } else {
@@ -141,6 +137,8 @@ async fn settle(
         };
         match ports.hand_over_to_sms(&handover).await? {
             Handover::HandedOver => {
+                metrics::refund(RefundCause::Fallback, message.whatsapp.cost);
+                metrics::credits_charged(metrics::CreditUse::Sms, cost);
                 let low_balance = matches!(guard, DebitGuard::Crosses { .. }).then(|| LowBalance {
                     profile: message.profile.clone(),
                     threshold: payer.low_balance_threshold,
@@ -175,6 +173,7 @@ async fn fail_on_whatsapp(
     refused: Option<&OriginalResponse>,
 ) -> Result<FallbackOutcome, FallbackError> {
     Ok(if ports.fail_and_refund(message.whatsapp, message.failure, refused, ports.now()).await? {
+        metrics::refund(RefundCause::Fallback, message.whatsapp.cost);
         FallbackOutcome::FailedOnWhatsApp
     } else {
         FallbackOutcome::AlreadySettled
@@ -204,7 +203,9 @@ async fn send(
                 title: Some("SmsRefused".to_owned()),
                 reason: Some("WhatsApp could not deliver the message and the SMS sent instead was refused.".to_owned()),
             };
-            ports.fail_and_refund(sms, &failure, refused, ports.now()).await?;
+            if ports.fail_and_refund(sms, &failure, refused, ports.now()).await? {
+                metrics::refund(RefundCause::Fallback, sms.cost);
+            }
             Ok(FallbackOutcome::SmsRefused)
         }
     }

@@ -46,7 +46,7 @@ pub async fn sweep_stuck_messages(ports: &impl SweepPorts, answers: &impl SendAn
             .then(|| answers.refused(&SendRefusal::Failed(SendFailure::Stranded), message.language));
         if ports.fail_and_refund(message.charge(), &failure, replay.as_ref(), now).await? {
             tracing::warn!(message_id = %message.id, client_id = %message.client_id, "stranded message failed and refunded");
-            crate::metrics::refund(crate::metrics::RefundCause::Sweep);
+            crate::metrics::refund(crate::metrics::RefundCause::Sweep, message.cost);
             swept += 1;
         }
     }

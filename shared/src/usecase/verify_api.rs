@@ -156,6 +156,7 @@ pub async fn initiate(
         created_at: now,
     };
     let low_balance = charge(ports, client, params, &request).await?;
+    crate::metrics::credits_charged(crate::metrics::CreditUse::Verify, cost);
     let low_balance = low_balance.map(|(threshold, granted)| LowBalance { profile, threshold, granted });
 
     let sent = ports.send_sms(&params.receiver, &text, &sender).await;
@@ -165,7 +166,7 @@ pub async fn initiate(
     if let Err(err) = sent {
         crate::metrics::sms_failure(crate::metrics::SmsUse::Verify);
         if ports.refund_verification(client.as_str(), &request_id, ports.now()).await? {
-            crate::metrics::refund(crate::metrics::RefundCause::VerifySms);
+            crate::metrics::refund(crate::metrics::RefundCause::VerifySms, cost);
         }
         return Err(VerificationFailure::SmsRefused(err).into());
     }

@@ -230,7 +230,7 @@ async fn apply(ports: &impl WebhookPorts, update: &StatusUpdate) -> Result<bool,
             // The client's original answer stays what it was: an idempotent retry still replays it.
             let refunded = ports.fail_and_refund(message.charge(), &failure, None, now).await?;
             if refunded {
-                metrics::refund(RefundCause::Status);
+                metrics::refund(RefundCause::Status, message.cost);
             }
             refunded
         };

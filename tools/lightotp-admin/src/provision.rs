@@ -427,6 +427,39 @@ mod tests {
     }
 
     #[test]
+    fn every_alarm_notifies_the_alarm_topic_and_watches_only_metrics_the_code_writes() {
+        let doc: Value = serde_yaml::from_str(TEMPLATE).expect("template.yaml parses");
+        let resources = doc["Resources"].as_mapping().expect("resources");
+        let alarms: Vec<&Value> = resources
+            .values()
+            .filter(|r| r["Type"].as_str() == Some("AWS::CloudWatch::Alarm"))
+            .map(|r| &r["Properties"])
+            .collect();
+        assert!(alarms.len() >= 12, "{} alarms", alarms.len());
+        let mut watched = Vec::new();
+        for alarm in &alarms {
+            let name = alarm["AlarmName"].as_str().unwrap_or("an alarm");
+            let actions = serde_yaml::to_string(&alarm["AlarmActions"]).expect("yaml");
+            assert!(actions.contains("AlarmTopic"), "{name} notifies the alarm topic: {actions}");
+            // A single metric, or each metric of its math.
+            let mut metrics = vec![(&alarm["Namespace"], &alarm["MetricName"])];
+            for metric in alarm["Metrics"].as_sequence().into_iter().flatten() {
+                let stat = &metric["MetricStat"]["Metric"];
+                metrics.push((&stat["Namespace"], &stat["MetricName"]));
+            }
+            for (namespace, metric) in metrics {
+                if namespace.as_str() == Some(lightotp::metrics::NAMESPACE) {
+                    watched.push(metric.as_str().expect("a metric name").to_owned());
+                }
+            }
+        }
+        assert!(!watched.is_empty(), "the alarms watch our own metrics too");
+        for metric in watched {
+            assert!(lightotp::metrics::name::ALL.contains(&metric.as_str()), "no code writes {metric}");
+        }
+    }
+
+    #[test]
     fn the_template_configures_every_variable_the_functions_read() {
         let doc: Value = serde_yaml::from_str(TEMPLATE).expect("template.yaml parses");
         let variables = &doc["Globals"]["Function"]["Environment"]["Variables"];

@@ -138,6 +138,7 @@ pub async fn sign_in(
     let earlier: Vec<OffsetDateTime> = attempts.into_iter().filter(|at| *at < now).collect();
     if sign_in_blocked_until(&earlier, now).is_some() {
         crate::metrics::sign_in("Refused");
+        tracing::info!("sign-in refused");
         return Ok(SignInOutcome::Refused);
     }
     let pepper = console.pepper().await?;
@@ -151,6 +152,7 @@ pub async fn sign_in(
     };
     let Some(user) = user.filter(|_| matches) else {
         crate::metrics::sign_in("Refused");
+        tracing::info!("sign-in refused");
         return Ok(SignInOutcome::Refused);
     };
     console.store.clear_sign_in_failures(email).await?;

@@ -18,6 +18,18 @@ pub fn init() {
         .try_init();
 }
 
+/// The span of one API request: every line logged while it runs carries its fields, which the handler records as it
+/// learns them (`client_id` once the key is authenticated, `message_id` once there is one), besides the invocation's
+/// request id (Lambda's span, or the local gateway's). Never a phone number, a code or a key.
+pub fn request_span(endpoint: &'static str) -> tracing::Span {
+    tracing::info_span!("request", endpoint, client_id = tracing::field::Empty, message_id = tracing::field::Empty)
+}
+
+/// Records the authenticated client on the current request span.
+pub fn record_client(client: &crate::auth::ClientId) {
+    tracing::Span::current().record("client_id", client.as_str());
+}
+
 /// An error and every cause beneath it on one line, for the one log line of a failure (`Display` alone shows only
 /// the top, and the cause is what an operator needs).
 pub fn cause_chain(err: &dyn std::error::Error) -> String {

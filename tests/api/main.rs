@@ -19,6 +19,7 @@ mod fallback;
 mod hostile;
 mod idempotency;
 mod lifecycle;
+mod logs;
 mod metrics;
 mod race;
 mod rate_limit;

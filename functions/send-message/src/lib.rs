@@ -6,15 +6,32 @@ use lightotp::auth::API_KEY_HEADER;
 use lightotp::deps::Deps;
 use lightotp::domain::language::HumanLanguage;
 use lightotp::http::{self, respond};
+use lightotp::logging;
 use lightotp::metrics::Endpoint;
 use lightotp::usecase::Answer;
 use lightotp::usecase::rate_limit::admit;
 use lightotp::usecase::send_message::{SendMessageRequest, SendMessageResponse, send_message};
+use tracing::Instrument;
 
 /// Never `Err` for a client mistake: API Gateway would answer a bare 5xx outside the contract.
 pub async fn handle(deps: &Deps, request: Request) -> Result<Response<Body>, Error> {
-    let language = http::human_language(&request);
-    Ok(respond(Endpoint::SendMessage, language, send(deps, &request, language).await))
+    let span = logging::request_span("SendMessage");
+    async {
+        let language = http::human_language(&request);
+        let result = send(deps, &request, language).await;
+        // The message, on the lines that answer it too (a refusal WhatsApp gave has one).
+        let message_id = match &result {
+            Ok(Answer::Fresh(answer)) => Some(answer.id.as_str()),
+            Err(ApiError::WhatsAppRejected { id, .. }) => Some(id.as_str()),
+            _ => None,
+        };
+        if let Some(id) = message_id {
+            tracing::Span::current().record("message_id", id);
+        }
+        Ok(respond(Endpoint::SendMessage, language, result))
+    }
+    .instrument(span)
+    .await
 }
 
 async fn send(
@@ -25,6 +42,7 @@ async fn send(
     // Rate limit, then the key, then the body and its fields (docs/api.md, SendMessage: order of checks, steps 1–7).
     admit(deps, http::source_ip(request)).await?;
     let client = deps.api_keys.authenticate(http::header(request, API_KEY_HEADER), deps.clock.now()).await?;
+    logging::record_client(&client);
     let input = http::json_object::<SendMessageRequest>(request)?.validate()?;
     Ok(send_message(deps, &client, input, language, &LightOtpAnswers).await?)
 }

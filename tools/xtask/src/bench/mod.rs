@@ -59,15 +59,26 @@ async fn measure(
     env: &[(String, String)],
     events: Vec<String>,
 ) -> Result<(Value, Vec<Answer>), String> {
+    measure_with(name, binary, env, &[], events).await
+}
+
+/// As [`measure`], with `extra` settings for the function (e.g. metrics switched off).
+async fn measure_with(
+    name: &str,
+    binary: &Path,
+    env: &[(String, String)],
+    extra: &[(String, String)],
+    events: Vec<String>,
+) -> Result<(Value, Vec<Answer>), String> {
     let mut inits = Vec::new();
     for _ in 0..STARTS {
-        let mut started = start(name, binary, env, &[], |_| {}).await?;
+        let mut started = start(name, binary, env, extra, |_| {}).await?;
         inits.push(started.init);
         let _ = started.child.kill().await;
     }
     inits.sort();
 
-    let Started { runtime, mut child, .. } = start(name, binary, env, &[], |command| {
+    let Started { runtime, mut child, .. } = start(name, binary, env, extra, |command| {
         command.env(HANDLER_CPU_ENV, "1").stdout(std::process::Stdio::piped());
     })
     .await?;
@@ -76,11 +87,12 @@ async fn measure(
     let total = events.len();
     let measured = total.saturating_sub(WARMUP).max(1);
     let mut answers = Vec::new();
-    let (mut ticks_before, mut threads_before) = ((0, 0), HashMap::new());
+    let (mut ticks_before, mut threads_before, mut bytes_before) = ((0, 0), HashMap::new(), (0, 0));
     for (i, event) in events.into_iter().enumerate() {
         if i == WARMUP {
             ticks_before = cpu_micros(pid);
             threads_before = thread_cpu_nanos(pid);
+            bytes_before = handler_cpu.bytes();
         }
         answers.push(runtime.invoke(event).await?);
     }
@@ -90,6 +102,7 @@ async fn measure(
     // The floor does not measure its handler (it has none worth measuring): no lines.
     let mut handler_nanos = if name == FLOOR { Vec::new() } else { handler_cpu.wait_for(total, WARMUP).await? };
     handler_nanos.sort_unstable();
+    let bytes_after = handler_cpu.bytes();
     let _ = child.kill().await;
     let mut latencies: Vec<Duration> = answers.iter().skip(WARMUP).map(|a| a.latency).collect();
     latencies.sort();
@@ -115,6 +128,8 @@ async fn measure(
         "userPerInvocationUs": ticks_after.0.saturating_sub(ticks_before.0) as f64 / measured as f64,
         "kernelPerInvocationUs": ticks_after.1.saturating_sub(ticks_before.1) as f64 / measured as f64,
         "peakRssMb": rss_kb as f64 / 1024.0,
+        "logBytesPerInvocation": bytes_after.0.saturating_sub(bytes_before.0) as f64 / measured as f64,
+        "emfBytesPerInvocation": bytes_after.1.saturating_sub(bytes_before.1) as f64 / measured as f64,
         "statuses": statuses,
     });
     Ok((result, answers))
@@ -339,6 +354,13 @@ pub async fn bench() -> Result<(), String> {
     let (result, sent) =
         measure("send-message", &release.join("send-message"), &env, (0..n).map(|i| send(1, i, &key)).collect())
             .await?;
+    functions.push(result);
+    eprintln!("xtask: measuring send-message with its metrics switched off (what they cost)");
+    // `lightotp::metrics::SWITCH_ENV`: the function installs no recorder, so nothing is recorded or written.
+    let metrics_off = [("LIGHTOTP_METRICS".to_owned(), "off".to_owned())];
+    let without = (0..n).map(|i| send(11, i, &key)).collect();
+    let (result, _) =
+        measure_with("send-message, metrics off", &release.join("send-message"), &env, &metrics_off, without).await?;
     functions.push(result);
     let ids: Vec<String> = sent.iter().filter_map(|a| a.body["id"].as_str().map(str::to_owned)).collect();
     if ids.is_empty() {

@@ -28,6 +28,15 @@ pub fn budgets(functions: &[Value], floor_init: f64) -> Value {
         checks.push(json!({"budget": format!("{name}: init < 1.5x the floor's"), "value": init / floor_init, "holds": init < 1.5 * floor_init}));
         checks.push(json!({"budget": format!("{name}: peak RSS < 40 MB"), "value": rss, "holds": rss < 40.0}));
     }
+    let by_name = |name: &str| functions.iter().find(|r| r["function"] == name);
+    if let (Some(on), Some(off)) = (by_name("send-message"), by_name("send-message, metrics off")) {
+        // Metrics cost per warm SendMessage (docs/performance.md): process CPU per invocation against the same build
+        // with metrics switched off, and the bytes of EMF lines it writes.
+        let cpu = f(&on["cpuPerInvocationUs"]) - f(&off["cpuPerInvocationUs"]);
+        let bytes = f(&on["emfBytesPerInvocation"]);
+        checks.push(json!({"budget": "metrics: < 100 µs of CPU per warm SendMessage (against metrics off)", "value": cpu, "holds": cpu < 100.0}));
+        checks.push(json!({"budget": "metrics: < 2 KB of EMF log per warm SendMessage", "value": bytes, "holds": bytes < 2048.0}));
+    }
     Value::Array(checks)
 }
 

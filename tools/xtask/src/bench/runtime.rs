@@ -203,9 +203,10 @@ pub async fn start(
 /// (`lightotp::handler_cpu`).
 pub const HANDLER_CPU_ENV: &str = "LIGHTOTP_HANDLER_CPU";
 
-/// The `handler_cpu_ns` of each `handler cpu` line the process logs, in the order written: one per invocation.
+/// The `handler_cpu_ns` of each `handler cpu` line the process logs, in the order written: one per invocation; and
+/// the bytes it wrote (all of them, and those of its EMF metric lines).
 #[derive(Clone, Default)]
-pub struct HandlerCpuLog(Arc<Mutex<Vec<u64>>>);
+pub struct HandlerCpuLog(Arc<Mutex<Vec<u64>>>, Arc<Mutex<(u64, u64)>>);
 
 impl HandlerCpuLog {
     /// Reads the process's standard output (JSON log lines) until it closes.
@@ -215,12 +216,24 @@ impl HandlerCpuLog {
         tokio::spawn(async move {
             let mut reader = BufReader::new(stdout).lines();
             while let Ok(Some(line)) = reader.next_line().await {
+                if let Ok(mut bytes) = lines.1.lock() {
+                    let written = line.len() as u64 + 1;
+                    bytes.0 += written;
+                    if line.starts_with("{\"_aws\"") {
+                        bytes.1 += written;
+                    }
+                }
                 if let (Some(nanos), Ok(mut values)) = (handler_cpu_nanos(&line), lines.0.lock()) {
                     values.push(nanos);
                 }
             }
         });
         log
+    }
+
+    /// The bytes read so far: every line's, and the EMF lines'.
+    pub fn bytes(&self) -> (u64, u64) {
+        self.1.lock().map(|b| *b).unwrap_or_default()
     }
 
     /// The values of invocations `from..` once `total` have been logged (each is logged before its answer is

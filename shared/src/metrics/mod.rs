@@ -54,10 +54,16 @@ pub fn flush(writer: impl std::io::Write) {
     }
 }
 
-/// Runs one invocation, then flushes its metrics to standard output (where Lambda's log agent reads them).
+/// Runs one invocation, then flushes its metrics to standard output (where Lambda's log agent reads them), all its
+/// lines in one write (standard output is line-buffered: one system call per line otherwise).
 pub async fn flushed<T>(invocation: impl Future<Output = T>) -> T {
+    use std::io::Write;
     let output = invocation.await;
-    flush(std::io::stdout().lock());
+    let mut lines = Vec::with_capacity(1024);
+    flush(&mut lines);
+    if !lines.is_empty() {
+        let _ = std::io::stdout().lock().write_all(&lines);
+    }
     output
 }
 

@@ -159,7 +159,7 @@ async fn a_5xx_and_a_timeout_at_send_time_answer_500_charge_nothing_and_replay_t
 
 /// Does what a SendMessage function does up to its reservation, then "dies": the message is charged and `Pending`
 /// with no WhatsApp id, and its idempotency key is bound.
-async fn strand(ctx: &Ctx, tenant: &Tenant, phone: &str, key: IdempotencyKey) -> String {
+pub(crate) async fn strand(ctx: &Ctx, tenant: &Tenant, phone: &str, key: IdempotencyKey) -> String {
     let pepper = ctx
         .secrets()
         .await

@@ -103,6 +103,15 @@ async fn metrics_each_send_outcome_counts_its_request_its_whatsapp_send_its_fail
     .await;
     assert_eq!(changed, expect(&[("Requests{Endpoint=SendMessage,Outcome=Cooldown}", 1)]), "no send, no refund");
 
+    let mut keyed = otp("482913", &fresh_sa_phone());
+    keyed["idempotencyKey"] = json!(uuid::Uuid::new_v4().to_string());
+    assert_eq!(ctx.send(&tenant, keyed.clone()).await.status, 200);
+    let changed = measured(&ctx, async {
+        assert_eq!(ctx.send(&tenant, keyed).await.status, 200);
+    })
+    .await;
+    assert_eq!(changed, expect(&[("Requests{Endpoint=SendMessage,Outcome=Replay}", 1)]), "a replay sends nothing");
+
     let changed = measured(&ctx, async {
         ctx.whatsapp_fails_next(&tenant, 1, undeliverable_refusal()).await;
         assert_eq!(ctx.send(&tenant, otp("482913", &fresh_sa_phone())).await.status, 400);
@@ -283,4 +292,65 @@ async fn metrics_dashboard_sign_ins_count_by_outcome() {
     })
     .await;
     assert_eq!(changed, expect(&[("SignIns{Outcome=Refused}", 1), ("SignIns{Outcome=SignedIn}", 1)]));
+}
+
+#[tokio::test]
+async fn metrics_a_refused_fallback_sms_counts_its_failure_and_both_refunds() {
+    let ctx = Ctx::exclusive().await;
+    let fallback: Tenant = ctx.tenant(TenantSpec { sms_sender: Some("Acme"), ..TenantSpec::default() }).await;
+    assert!(ctx.admin.set_fallback(&fallback.client_id, "sms").await.expect("fallback on"));
+    ctx.admin.set_channel_price("SA", Channel::Sms, Credits::new(2)).await.expect("SMS price");
+    let phone = fresh_sa_phone();
+    let changed = measured(&ctx, async {
+        let injected = ctx
+            .http
+            .post(format!("{}/_local/sms/fail-next?phoneNumber={}", ctx.aws, phone.replace('+', "%2B")))
+            .send()
+            .await
+            .expect("fail-next");
+        assert!(injected.status().is_success());
+        ctx.whatsapp_fails_next(&fallback, 1, undeliverable_refusal()).await;
+        assert_eq!(ctx.send(&fallback, otp("482913", &phone)).await.status, 400);
+    })
+    .await;
+    assert_eq!(
+        changed,
+        expect(&[
+            ("CreditsCharged{Use=Sms}", 2),
+            ("CreditsCharged{Use=WhatsApp}", 1),
+            ("CreditsRefunded{}", 3),
+            ("Fallbacks{Outcome=SmsRefused}", 1),
+            ("GraphApiLatency{}", 1),
+            ("Refunds{Cause=Fallback}", 2),
+            ("Requests{Endpoint=SendMessage,Outcome=WhatsAppRejected}", 1),
+            ("SmsFailures{Use=Fallback}", 1),
+            ("WhatsAppFailures{Code=131026}", 1),
+            ("WhatsAppSends{Outcome=Refused}", 1)
+        ])
+    );
+}
+
+#[tokio::test]
+async fn metrics_the_sweep_counts_what_it_swept_and_erased() {
+    let ctx = Ctx::exclusive().await;
+    let tenant = ctx.default_tenant().await;
+    let stranded = crate::lifecycle::strand(
+        &ctx,
+        &tenant,
+        &fresh_sa_phone(),
+        lightotp::domain::idempotency::IdempotencyKey::new_random(),
+    )
+    .await;
+    let fallback: Tenant = ctx.tenant(TenantSpec { sms_sender: Some("Acme"), ..TenantSpec::default() }).await;
+    assert!(ctx.admin.set_fallback(&fallback.client_id, "sms").await.expect("fallback on"));
+    assert_eq!(ctx.send(&fallback, otp("482913", &fresh_sa_phone())).await.status, 200, "its code is kept");
+    ctx.advance_clock(601.0).await;
+    let sums = |sums: &BTreeMap<Series, (f64, u64)>, series: &str| sums.get(series).map_or(0.0, |(sum, _)| *sum);
+    let before = read(&ctx).await;
+    let swept = ctx.http.post(format!("{}/_local/sweep", ctx.api)).send().await.expect("sweep").status();
+    assert!(swept.is_success());
+    let after = read(&ctx).await;
+    for series in ["MessagesSwept{}", "Refunds{Cause=Sweep}", "FallbackCodesErased{}", "SweepRuns{}"] {
+        assert!(sums(&after, series) >= sums(&before, series) + 1.0, "{series}: the stranded {stranded}, the code");
+    }
 }

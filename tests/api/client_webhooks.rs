@@ -53,15 +53,15 @@ struct ReceiverState {
 
 /// A client's endpoint on loopback that records every delivery.
 #[derive(Clone)]
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     state: Arc<Mutex<ReceiverState>>,
     /// When set, every request waits for it before answering.
     hold: Arc<Mutex<Option<Arc<Notify>>>>,
 }
 
 impl Receiver {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address: SocketAddr = listener.local_addr().expect("address");
         let receiver = Self {

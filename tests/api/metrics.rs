@@ -271,6 +271,30 @@ async fn metrics_a_client_webhook_attempt_counts_its_outcome_and_latency_and_eac
     }
     assert_eq!(changed, expect(&[("WebhookAttempts{Outcome=WillRetry}", 1), ("WebhookLatency{}", 1)]));
 
+    // An endpoint that answers 200: the attempt is delivered.
+    let receiver = crate::client_webhooks::Receiver::start().await;
+    let answering = ctx.tenant(TenantSpec::default()).await;
+    ctx.admin
+        .clone()
+        .with_webhook_policy(lightotp::domain::client_webhook::AddressPolicy::AllowLoopback)
+        .add_webhook(&answering.client_id, &receiver.url, &["message.sent".to_owned()], time::OffsetDateTime::now_utc())
+        .await
+        .expect("endpoint");
+    assert_eq!(ctx.send(&answering, otp("482913", &fresh_sa_phone())).await.status, 200);
+    let wamid = ctx.last_wamid(&answering).await;
+    let before = read(&ctx).await;
+    assert_eq!(ctx.whatsapp_status(&wamid, "sent", None).await, 200);
+    for _ in 0..20 {
+        let deliver = ctx.http.post(format!("{}/_local/webhooks/deliver", ctx.api)).send().await.expect("deliver");
+        assert!(deliver.status().is_success());
+        changed = delta(&before, &read(&ctx).await);
+        if changed.contains_key("WebhookAttempts{Outcome=Delivered}") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    assert_eq!(changed, expect(&[("WebhookAttempts{Outcome=Delivered}", 1), ("WebhookLatency{}", 1)]));
+
     let samples = |sums: &BTreeMap<Series, (f64, u64)>| sums.get("WebhookOldestDueAge{}").map_or(0, |(_, n)| *n);
     let before = read(&ctx).await;
     let deliver = ctx.http.post(format!("{}/_local/webhooks/deliver", ctx.api)).send().await.expect("deliver");
@@ -353,4 +377,52 @@ async fn metrics_the_sweep_counts_what_it_swept_and_erased() {
     for series in ["MessagesSwept{}", "Refunds{Cause=Sweep}", "FallbackCodesErased{}", "SweepRuns{}"] {
         assert!(sums(&after, series) >= sums(&before, series) + 1.0, "{series}: the stranded {stranded}, the code");
     }
+}
+
+/// Makes the emulator throttle the next `count` `operation`s on the client's partition (docs/local-stack.md).
+async fn throttle_next(ctx: &Ctx, tenant: &Tenant, operation: &str, count: u32) {
+    let url = format!(
+        "{}/_local/dynamodb/throttle-next?operation={operation}&pk=CLIENT%23{}&count={count}",
+        ctx.aws, tenant.client_id
+    );
+    let status = ctx.http.post(url).send().await.expect("throttle-next").status();
+    assert!(status.is_success(), "throttle-next answered {status}");
+}
+
+#[tokio::test]
+async fn metrics_a_throttle_the_sdk_cannot_absorb_counts_a_dynamodb_error_and_our_retry_counts_a_retry() {
+    let ctx = Ctx::exclusive().await;
+    let tenant = ctx.default_tenant().await;
+    let sent = ctx.send(&tenant, otp("482913", &fresh_sa_phone())).await;
+    assert_eq!(sent.status, 200, "{:?}", sent.body);
+    let id = sent.body["id"].as_str().expect("id").to_owned();
+
+    // CheckMessageStatus's read throttled on every one of the SDK's 3 attempts: a 500, and the error counted.
+    let changed = measured(&ctx, async {
+        throttle_next(&ctx, &tenant, "GetItem", 3).await;
+        assert_eq!(ctx.check(&tenant, &id).await.status, 500);
+    })
+    .await;
+    assert_eq!(
+        changed,
+        expect(&[
+            ("DynamoDbErrors{Kind=Throttled}", 1),
+            ("Requests{Endpoint=CheckMessageStatus,Outcome=InternalError}", 1)
+        ])
+    );
+
+    // The send's record throttled 3 times: our own retry (a pause, counted) records it, and the send succeeds.
+    let retries = |sums: &BTreeMap<Series, (f64, u64)>| sums.get("DynamoDbRetries{}").map_or(0.0, |(sum, _)| *sum);
+    let before = read(&ctx).await;
+    throttle_next(&ctx, &tenant, "UpdateItem", 3).await;
+    let again = ctx.send(&tenant, otp("482913", &fresh_sa_phone())).await;
+    assert_eq!(again.status, 200, "{:?}", again.body);
+    let after = read(&ctx).await;
+    assert_eq!(
+        delta(&before, &after).get("DynamoDbErrors{Kind=Throttled}"),
+        Some(&1),
+        "the SDK gave up once: {:?}",
+        delta(&before, &after)
+    );
+    assert!(retries(&after) >= retries(&before) + 1.0, "our retry is counted");
 }

@@ -81,6 +81,41 @@ def now_rfc3339() -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
+class DynamoFaults:
+    """Throttles injected into DynamoDB requests: the next ``count`` requests of one operation on
+    one partition key answer ``ProvisionedThroughputExceededException`` (400), as DynamoDB does
+    when it throttles. Scoped to a partition key so that nothing else sharing the emulator (the
+    local stack's background loops) meets them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[tuple[str, str], int] = {}
+
+    def throttle_next(self, operation: str, pk: str, count: int) -> dict[str, Any]:
+        with self._lock:
+            self._pending[(operation, pk)] = count
+            return {"operation": operation, "pk": pk, "count": count}
+
+    def take(self, operation: str, request: dict[str, Any]) -> bool:
+        """Whether this request is to be throttled (and counts it)."""
+        pk = ((request.get("Key") or {}).get("pk") or {}).get("S")
+        if pk is None:
+            return False
+        with self._lock:
+            left = self._pending.get((operation, pk), 0)
+            if left <= 0:
+                return False
+            self._pending[(operation, pk)] = left - 1
+            return True
+
+    def reset(self) -> None:
+        with self._lock:
+            self._pending.clear()
+
+
+DYNAMO_FAULTS = DynamoFaults()
+
+
 class Outbox:
     """What the emulated AWS "sent", in order, across all accounts and regions."""
 
@@ -724,6 +759,15 @@ class LocalRoutes:
         method = (environ.get("REQUEST_METHOD") or "GET").upper()
         route = path.rstrip("/") or "/"
 
+        if route == "/_local/dynamodb/throttle-next" and method == "POST":
+            query = parse_qs(environ.get("QUERY_STRING") or "")
+            operation, pk, count = query.get("operation", []), query.get("pk", []), query.get("count", ["1"])
+            if len(operation) != 1 or len(pk) != 1 or not count[0].isdigit():
+                return self._json(
+                    start_response, "400 Bad Request", {"error": "give operation=<Action>&pk=<partition key>[&count=n]"}
+                )
+            return self._json(start_response, "200 OK", DYNAMO_FAULTS.throttle_next(operation[0], pk[0], int(count[0])))
+
         if route == "/_local/sms/fail-next" and method == "POST":
             numbers = parse_qs(environ.get("QUERY_STRING") or "").get("phoneNumber", [])
             if len(numbers) != 1:
@@ -764,6 +808,7 @@ class LocalRoutes:
                 # moto's "wipe all state": the outbox and the meter are part of that state.
                 self.outbox.reset()
                 self.meter.reset()
+                DYNAMO_FAULTS.reset()
             return self.app(environ, start_response)
 
         return self._metered(environ, start_response)
@@ -778,7 +823,7 @@ class LocalRoutes:
             statuses.append(status)
             return start_response(status, headers, *exc_info)
 
-        app_id, service, cost = "-", "unknown", None
+        app_id, service, cost, throttled = "-", "unknown", None, False
         action = f"{environ.get('REQUEST_METHOD') or 'GET'} {environ.get('PATH_INFO') or '/'}"
         try:
             agents = f"{environ.get('HTTP_X_AMZ_USER_AGENT') or ''} {environ.get('HTTP_USER_AGENT') or ''}"
@@ -790,9 +835,27 @@ class LocalRoutes:
             body = read_body(environ) if service == "dynamodb" or form else b""
             action = request_action(environ, body)
             if service == "dynamodb":
-                cost = DynamoCost(environ, action, json.loads(body or b"{}"), access_key, region)
+                dynamo_request = json.loads(body or b"{}")
+                if DYNAMO_FAULTS.take(action, dynamo_request):
+                    throttled = True
+                cost = DynamoCost(environ, action, dynamo_request, access_key, region)
         except Exception as exc:
             log.warning("request meter: %s: %r", action, exc)
+
+        if throttled:
+            log.info("injected throttle: %s", action)
+            body = json.dumps(
+                {
+                    "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                    "message": "Injected throttle (POST /_local/dynamodb/throttle-next)",
+                }
+            ).encode("utf-8")
+            start(
+                "400 Bad Request",
+                [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(body)))],
+            )
+            self.meter.record(app_id, service, action, 400, 0.0, 0.0, 0.0)
+            return [body]
 
         began = time.perf_counter()
         result = self.app(environ, start)

@@ -406,6 +406,26 @@ class LauncherTest(unittest.TestCase):
         ddb.put_item(TableName=name, Item={"pk": {"S": "d"}})
         self.assertEqual([r["dynamodb"]["Keys"]["pk"]["S"] for r in read(ShardIteratorType="TRIM_HORIZON")], ["c", "d"])
 
+    def test_1d_an_injected_throttle_hits_only_its_operation_and_partition_key_and_only_count_times(self) -> None:
+        # One attempt per call (the shared client's "max_attempts: 1" still retries once on throttling).
+        ddb = self.session.client(
+            "dynamodb", endpoint_url=self.base, config=Config(retries={"total_max_attempts": 1, "mode": "standard"})
+        )
+        table = self.create_table(ddb, "throttled", sort_key=True)
+        key = {"pk": {"S": "CLIENT#t"}, "sk": {"S": "x"}}
+        other = {"pk": {"S": "CLIENT#other"}, "sk": {"S": "x"}}
+        status, _ = self.http("POST", "/_local/dynamodb/throttle-next?operation=GetItem&pk=CLIENT%23t&count=2")
+        self.assertEqual(status, 200)
+        ddb.get_item(TableName=table, Key=other)  # another key: not throttled
+        ddb.put_item(TableName=table, Item=key)  # another operation: not throttled
+        for _ in range(2):
+            with self.assertRaises(ClientError) as raised:
+                ddb.get_item(TableName=table, Key=key)
+            self.assertEqual(raised.exception.response["Error"]["Code"], "ProvisionedThroughputExceededException")
+        self.assertIn("Item", ddb.get_item(TableName=table, Key=key), "only count times")
+        status, _ = self.http("POST", "/_local/dynamodb/throttle-next?operation=GetItem")
+        self.assertEqual(status, 400, "operation and pk are required")
+
     def test_2_sms_outbox(self) -> None:
         sns = self.client("sns")
         text = f"Your code is {uuid.uuid4().int % 1000000:06d}"

@@ -49,6 +49,23 @@ async fn every_line_of_a_request_carries_its_ids_and_no_line_a_number_a_code_or_
         assert!(in_spans(line, "requestId").is_some(), "a line without its request id: {line}");
     }
 
+    // The WhatsApp webhook's lines about a status name the message's client and the message.
+    let wamid = ctx.last_wamid(&tenant).await;
+    assert_eq!(ctx.whatsapp_status(&wamid, "delivered", None).await, 200);
+    let mut found = false;
+    for _ in 0..20 {
+        found = gateway_lines(&ctx).iter().any(|line| {
+            message(line) == "status update"
+                && in_spans(line, "client_id") == Some(tenant.client_id.as_str())
+                && in_spans(line, "message_id") == Some(id.as_str())
+        });
+        if found {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(found, "the status update's line names the client and the message");
+
     let digits = phone.trim_start_matches('+');
     let text = std::fs::read_to_string(ctx.logs_dir.join("local-gateway.log")).expect("log");
     for (secret, what) in

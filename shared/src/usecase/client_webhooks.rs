@@ -348,6 +348,7 @@ pub async fn attempt(deps: &Deps, queued: &QueuedDelivery) -> Result<Attempt, We
         error: sent.error.clone(),
     };
     info!(
+        client_id = %endpoint.client_id,
         endpoint_id = %endpoint.endpoint_id,
         event_id = %delivery.event_id,
         attempt = number,

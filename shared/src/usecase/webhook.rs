@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
-use tracing::instrument;
+use tracing::{Instrument, instrument};
 
 use crate::domain::channel::Channel;
 use crate::domain::fallback::{falls_back, within_window};
@@ -216,6 +216,17 @@ async fn apply(ports: &impl WebhookPorts, update: &StatusUpdate) -> Result<bool,
         tracing::info!(wamid = %update.id, "status for a message that is not ours; ignored");
         return Ok(false);
     };
+    // Every line about this status names its client and message (docs/operations.md, "Logs").
+    let span = tracing::info_span!("status", client_id = %message.client_id, message_id = %message.id);
+    apply_to(ports, update, to, message).instrument(span).await
+}
+
+async fn apply_to(
+    ports: &impl WebhookPorts,
+    update: &StatusUpdate,
+    to: MessageStatus,
+    message: MessageRecord,
+) -> Result<bool, WebhookError> {
     if message.channel != Channel::WhatsApp {
         // The message fell back to SMS: WhatsApp's statuses change nothing any more (the store's conditions say so
         // too, for a status read just before the handover).

@@ -15,6 +15,7 @@ use lightotp::usecase::console::accounts::{self, SignedIn};
 use lightotp::usecase::console::{Console, ConsoleError};
 use lightotp::usecase::rate_limit::{NotAdmitted, admit};
 use time::OffsetDateTime;
+use tracing::Instrument;
 
 use crate::Dashboard;
 use crate::pages::{Chrome, MessagePage, Nav};
@@ -199,7 +200,9 @@ pub async fn serve(app: &Dashboard, request: &Request) -> Response<Body> {
         Ok(ctx) => ctx,
         Err(err) => return failure_page(&visit, visit.language, Failure::Internal(err)),
     };
-    let outcome = route(&ctx).await;
+    // Every line of a signed-in client user's request names the client (docs/operations.md, "Logs").
+    let client_id = ctx.me.as_ref().and_then(|me| me.user.client_id.clone()).unwrap_or_default();
+    let outcome = route(&ctx).instrument(tracing::info_span!("page", client_id = %client_id)).await;
     let mut reply = match outcome {
         Ok(reply) => reply,
         Err(failure) => return failure_page(&visit, ctx.language, failure),

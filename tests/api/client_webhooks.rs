@@ -407,6 +407,10 @@ async fn after_the_last_attempt_the_delivery_is_failed_and_the_dead_letter_queue
     let receiver = Receiver::start().await;
     ctx.endpoint(&tenant, &receiver, &[]).await;
     receiver.answer_with(&[503; 20]);
+    let failed = |sums: &std::collections::BTreeMap<String, (f64, u64)>| {
+        sums.get("WebhookAttempts{Outcome=Failed}").map_or(0.0, |(sum, _)| *sum)
+    };
+    let failed_before = failed(&crate::metrics::read(&ctx).await);
     ctx.message_through(&tenant, &["read"]).await;
     let endpoint = endpoint_of(&ctx, &tenant).await;
     for attempt in 1..=8usize {
@@ -420,6 +424,8 @@ async fn after_the_last_attempt_the_delivery_is_failed_and_the_dead_letter_queue
     let deliveries = ctx.admin.store.deliveries(&tenant.client_id, &endpoint, None, 10).await.expect("deliveries");
     assert_eq!(deliveries.len(), 1);
     assert_eq!((deliveries[0].state.as_str(), deliveries[0].attempts), ("failed", 8));
+    // At least this one: moving the clock also brings other tests' failing endpoints to their last attempt.
+    assert!(failed(&crate::metrics::read(&ctx).await) >= failed_before + 1.0, "the last attempt counts as Failed");
     // The dead-letter queue names it.
     let sqs = aws_sdk_sqs::Client::new(&ctx.sdk_config().await);
     let url = sqs.get_queue_url().queue_name("lightotp-webhooks-dead-letter").send().await.expect("dlq url");

@@ -16,7 +16,7 @@ use crate::helpers::{Ctx, Tenant, TenantSpec, fresh_sa_phone, otp};
 type Series = String;
 
 /// The stack's sums, by series: (sum, samples).
-async fn read(ctx: &Ctx) -> BTreeMap<Series, (f64, u64)> {
+pub(crate) async fn read(ctx: &Ctx) -> BTreeMap<Series, (f64, u64)> {
     let snapshot: Value =
         ctx.http.get(format!("{}/_local/metrics", ctx.api)).send().await.expect("metrics").json().await.expect("json");
     assert_eq!(snapshot["invalidLines"], 0, "a line that is not valid EMF: {}", snapshot["lastInvalid"]);

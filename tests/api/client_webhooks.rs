@@ -274,13 +274,7 @@ async fn verify_requests_push_otp_verified_and_otp_failed_to_the_endpoints_that_
 
     // An SMS that SNS refuses: the request fails (and is refunded).
     let unsent_phone = fresh_sa_phone();
-    let failing = ctx
-        .http
-        .post(format!("{}/_local/sms/fail-next?phoneNumber={}", ctx.aws, unsent_phone.replace('+', "%2B")))
-        .send()
-        .await
-        .expect("fail-next");
-    assert!(failing.status().is_success());
+    ctx.sms_fails_next(&unsent_phone).await;
     let unsent = ctx
         .verify_api("/api/otp/initiate", &tenant.api_key, &json!({"receiver": unsent_phone, "sender": "Acme"}))
         .await;
@@ -709,14 +703,7 @@ async fn a_message_that_falls_back_to_sms_pushes_the_sms_legs_sent_or_failed_wit
     assert_eq!(ctx.whatsapp_status(&wamid, "failed", Some(undeliverable)).await, 200);
     // At send time, SNS refusing the SMS: the SMS leg's `failed`.
     let refused_phone = fresh_sa_phone();
-    let status = ctx
-        .http
-        .post(format!("{}/_local/sms/fail-next?phoneNumber={}", ctx.aws, refused_phone.replace('+', "%2B")))
-        .send()
-        .await
-        .expect("fail-next")
-        .status();
-    assert!(status.is_success());
+    ctx.sms_fails_next(&refused_phone).await;
     ctx.whatsapp_fails_next(
         &tenant,
         1,

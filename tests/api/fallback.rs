@@ -9,7 +9,7 @@ use lightotp::domain::channel::Channel;
 use lightotp::domain::pricing::Credits;
 use serde_json::{Value, json};
 
-use crate::helpers::{Ctx, Tenant, TenantSpec, fresh_sa_phone, otp, race};
+use crate::helpers::{Ctx, Tenant, TenantSpec, fresh_sa_phone, otp, race, refused_as_undeliverable, undeliverable};
 
 /// The SMS price per part these tests give Saudi Arabia (the WhatsApp price there stays unlisted: 1 credit).
 const SA_SMS_PRICE: u64 = 2;
@@ -21,16 +21,6 @@ async fn fallback_client(ctx: &Ctx, credits: u64) -> Tenant {
     assert!(ctx.admin.set_fallback(&tenant.client_id, "sms").await.expect("fallback on"));
     ctx.admin.set_channel_price("SA", Channel::Sms, Credits::new(SA_SMS_PRICE)).await.expect("SMS price");
     tenant
-}
-
-/// WhatsApp's error for a recipient it cannot deliver to, as a `failed` status carries it.
-fn undeliverable() -> Value {
-    json!({"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable", "details": "Recipient is not on WhatsApp"})
-}
-
-/// The same refusal as the Graph API answers a send with it.
-fn refused_as_undeliverable() -> Value {
-    json!({"httpStatus": 400, "code": 131026, "title": "Message undeliverable", "message": "(#131026) Message undeliverable"})
 }
 
 /// A code no other test sends, to look for in the table and the logs.
@@ -284,14 +274,7 @@ async fn sns_refusing_the_sms_fails_the_message_on_sms_and_refunds_everything() 
     let ctx = Ctx::new().await;
     let tenant = fallback_client(&ctx, 100).await;
     let phone = fresh_sa_phone();
-    let status = ctx
-        .http
-        .post(format!("{}/_local/sms/fail-next?phoneNumber={}", ctx.aws, phone.replace('+', "%2B")))
-        .send()
-        .await
-        .expect("fail-next")
-        .status();
-    assert!(status.is_success());
+    ctx.sms_fails_next(&phone).await;
     ctx.whatsapp_fails_next(&tenant, 1, refused_as_undeliverable()).await;
     let reply = ctx.send(&tenant, otp(&distinctive_code(), &phone)).await;
     assert_eq!(reply.status, 400, "WhatsApp's refusal stands: {:?}", reply.body);

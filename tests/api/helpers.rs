@@ -316,6 +316,18 @@ impl Ctx {
             .collect()
     }
 
+    /// Makes the emulator's SNS refuse the next SMS to `phone`, once.
+    pub async fn sms_fails_next(&self, phone: &str) {
+        let status = self
+            .http
+            .post(format!("{}/_local/sms/fail-next?phoneNumber={}", self.aws, phone.replace('+', "%2B")))
+            .send()
+            .await
+            .expect("fail-next")
+            .status();
+        assert!(status.is_success(), "sms fail-next answered {status}");
+    }
+
     /// SMS the emulator's SNS "sent" to `phone`, oldest first.
     pub async fn sms_to(&self, phone: &str) -> Vec<Value> {
         let all: Vec<Value> = self
@@ -419,6 +431,16 @@ impl Ctx {
             })
             .collect()
     }
+}
+
+/// WhatsApp's error for a recipient it cannot deliver to, as a `failed` status webhook carries it.
+pub fn undeliverable() -> Value {
+    serde_json::json!({"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable", "details": "Recipient is not on WhatsApp"})
+}
+
+/// The same refusal as the Graph API answers a send with it (a plan for `whatsapp_fails_next`).
+pub fn refused_as_undeliverable() -> Value {
+    serde_json::json!({"httpStatus": 400, "code": 131026, "title": "Message undeliverable", "message": "(#131026) Message undeliverable"})
 }
 
 /// A body for SendMessage with the defaults filled in.

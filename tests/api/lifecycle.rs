@@ -14,7 +14,7 @@ use lightotp::domain::subscription::{DebitGuard, choose_payer};
 use lightotp::store::{IdempotencyClaim, NewMessage, Reservation};
 use serde_json::{Value, json};
 
-use crate::helpers::{Ctx, Tenant, TenantSpec, fresh_sa_phone, otp, race};
+use crate::helpers::{Ctx, Tenant, TenantSpec, fresh_sa_phone, otp, race, undeliverable};
 
 async fn status_of(ctx: &Ctx, tenant: &Tenant, id: &str) -> Value {
     let reply = ctx.check(tenant, id).await;
@@ -27,10 +27,6 @@ async fn sent(ctx: &Ctx, tenant: &Tenant, phone: &str) -> (String, String) {
     let reply = ctx.send(tenant, otp("1234", phone)).await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     (reply.body["id"].as_str().expect("id").to_owned(), ctx.last_wamid(tenant).await)
-}
-
-fn undeliverable() -> Value {
-    json!({"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable", "details": "Recipient is not on WhatsApp"})
 }
 
 #[tokio::test]

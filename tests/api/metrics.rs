@@ -10,7 +10,7 @@ use lightotp::domain::pricing::Credits;
 use serde_json::{Value, json};
 
 use crate::dashboard_client::{Account, Browserless, Site};
-use crate::helpers::{Ctx, Tenant, TenantSpec, fresh_sa_phone, otp};
+use crate::helpers::{Ctx, Tenant, TenantSpec, fresh_sa_phone, otp, refused_as_undeliverable};
 
 /// A series: the metric's name and its dimensions, as `Name{Dim=value,…}`.
 type Series = String;
@@ -76,10 +76,6 @@ async fn measured<F: Future<Output = ()>>(ctx: &Ctx, action: F) -> BTreeMap<Seri
     changed
 }
 
-fn undeliverable_refusal() -> Value {
-    json!({"httpStatus": 400, "code": 131026, "title": "Message undeliverable", "message": "(#131026) Message undeliverable"})
-}
-
 #[tokio::test]
 async fn metrics_each_send_outcome_counts_its_request_its_whatsapp_send_its_failure_and_its_refund_and_nothing_else() {
     let ctx = Ctx::exclusive().await;
@@ -116,7 +112,7 @@ async fn metrics_each_send_outcome_counts_its_request_its_whatsapp_send_its_fail
     assert_eq!(changed, expect(&[("Requests{Endpoint=SendMessage,Outcome=Replay}", 1)]), "a replay sends nothing");
 
     let changed = measured(&ctx, async {
-        ctx.whatsapp_fails_next(&tenant, 1, undeliverable_refusal()).await;
+        ctx.whatsapp_fails_next(&tenant, 1, refused_as_undeliverable()).await;
         assert_eq!(ctx.send(&tenant, otp("482913", &fresh_sa_phone())).await.status, 400);
     })
     .await;
@@ -182,7 +178,7 @@ async fn metrics_a_failed_status_counts_its_failure_and_refund_once_and_a_fallba
     assert!(ctx.admin.set_fallback(&fallback.client_id, "sms").await.expect("fallback on"));
     ctx.admin.set_channel_price("SA", Channel::Sms, Credits::new(2)).await.expect("SMS price");
     let changed = measured(&ctx, async {
-        ctx.whatsapp_fails_next(&fallback, 1, undeliverable_refusal()).await;
+        ctx.whatsapp_fails_next(&fallback, 1, refused_as_undeliverable()).await;
         assert_eq!(ctx.send(&fallback, otp("482913", &fresh_sa_phone())).await.status, 200);
     })
     .await;
@@ -209,13 +205,7 @@ async fn metrics_the_verify_api_counts_its_requests_and_a_refused_sms_with_its_r
     ctx.admin.top_up_wallet(&tenant.client_id, Credits::new(5)).await.expect("wallet");
     let phone = fresh_sa_phone();
     let changed = measured(&ctx, async {
-        let injected = ctx
-            .http
-            .post(format!("{}/_local/sms/fail-next?phoneNumber={}", ctx.aws, phone.replace('+', "%2B")))
-            .send()
-            .await
-            .expect("fail-next");
-        assert!(injected.status().is_success());
+        ctx.sms_fails_next(&phone).await;
         let reply = ctx.verify_api("/api/otp/initiate", &tenant.api_key, &json!({"receiver": phone})).await;
         assert_eq!(reply.status, 500);
     })
@@ -262,16 +252,7 @@ async fn metrics_a_client_webhook_attempt_counts_its_outcome_and_latency_and_eac
     let wamid = ctx.last_wamid(&tenant).await;
     let before = read(&ctx).await;
     assert_eq!(ctx.whatsapp_status(&wamid, "sent", None).await, 200);
-    let mut changed = BTreeMap::new();
-    for _ in 0..20 {
-        let deliver = ctx.http.post(format!("{}/_local/webhooks/deliver", ctx.api)).send().await.expect("deliver");
-        assert!(deliver.status().is_success());
-        changed = delta(&before, &read(&ctx).await);
-        if changed.contains_key("WebhookAttempts{Outcome=WillRetry}") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    }
+    let changed = delivered_until(&ctx, &before, "WillRetry").await;
     assert_webhook_attempts(&changed, "WillRetry");
 
     // An endpoint that answers 200: the attempt is delivered.
@@ -287,15 +268,7 @@ async fn metrics_a_client_webhook_attempt_counts_its_outcome_and_latency_and_eac
     let wamid = ctx.last_wamid(&answering).await;
     let before = read(&ctx).await;
     assert_eq!(ctx.whatsapp_status(&wamid, "sent", None).await, 200);
-    for _ in 0..20 {
-        let deliver = ctx.http.post(format!("{}/_local/webhooks/deliver", ctx.api)).send().await.expect("deliver");
-        assert!(deliver.status().is_success());
-        changed = delta(&before, &read(&ctx).await);
-        if changed.contains_key("WebhookAttempts{Outcome=Delivered}") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    }
+    let changed = delivered_until(&ctx, &before, "Delivered").await;
     assert_webhook_attempts(&changed, "Delivered");
 
     let samples = |sums: &BTreeMap<Series, (f64, u64)>| sums.get("WebhookOldestDueAge{}").map_or(0, |(_, n)| *n);
@@ -303,6 +276,21 @@ async fn metrics_a_client_webhook_attempt_counts_its_outcome_and_latency_and_eac
     let deliver = ctx.http.post(format!("{}/_local/webhooks/deliver", ctx.api)).send().await.expect("deliver");
     assert!(deliver.status().is_success());
     assert!(samples(&read(&ctx).await) > samples(&before), "each pass measures the oldest due delivery");
+}
+
+/// Runs delivery passes until an attempt with `outcome` is counted since `before` (or 20 passes); what changed.
+async fn delivered_until(ctx: &Ctx, before: &BTreeMap<Series, (f64, u64)>, outcome: &str) -> BTreeMap<Series, u64> {
+    let mut changed = BTreeMap::new();
+    for _ in 0..20 {
+        let deliver = ctx.http.post(format!("{}/_local/webhooks/deliver", ctx.api)).send().await.expect("deliver");
+        assert!(deliver.status().is_success());
+        changed = delta(before, &read(ctx).await);
+        if changed.contains_key(&format!("WebhookAttempts{{Outcome={outcome}}}")) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+    changed
 }
 
 /// Our attempt counted with its outcome and latency, and nothing but webhook attempts: the delivery passes also
@@ -340,14 +328,8 @@ async fn metrics_a_refused_fallback_sms_counts_its_failure_and_both_refunds() {
     ctx.admin.set_channel_price("SA", Channel::Sms, Credits::new(2)).await.expect("SMS price");
     let phone = fresh_sa_phone();
     let changed = measured(&ctx, async {
-        let injected = ctx
-            .http
-            .post(format!("{}/_local/sms/fail-next?phoneNumber={}", ctx.aws, phone.replace('+', "%2B")))
-            .send()
-            .await
-            .expect("fail-next");
-        assert!(injected.status().is_success());
-        ctx.whatsapp_fails_next(&fallback, 1, undeliverable_refusal()).await;
+        ctx.sms_fails_next(&phone).await;
+        ctx.whatsapp_fails_next(&fallback, 1, refused_as_undeliverable()).await;
         assert_eq!(ctx.send(&fallback, otp("482913", &phone)).await.status, 400);
     })
     .await;

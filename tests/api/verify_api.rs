@@ -292,13 +292,7 @@ async fn an_sms_that_sns_refuses_is_refunded_and_cannot_be_verified() {
     let ctx = Ctx::new().await;
     let tenant = tenant(&ctx, 3, None).await;
     let phone = fresh_sa_phone();
-    let injected = ctx
-        .http
-        .post(format!("{}/_local/sms/fail-next?phoneNumber={}", ctx.aws, phone.replace('+', "%2B")))
-        .send()
-        .await
-        .expect("fail-next");
-    assert!(injected.status().is_success());
+    ctx.sms_fails_next(&phone).await;
     let refused = ctx.verify_api(INITIATE, &tenant.api_key, &json!({"receiver": phone})).await;
     assert_eq!(message(&refused), (500, "Server Error."));
     assert_eq!(ctx.admin.store.wallet_balance(&tenant.client_id).await.expect("wallet"), Credits::new(3), "refunded");

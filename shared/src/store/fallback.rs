@@ -200,22 +200,9 @@ impl DynamoStore {
         limit: i32,
     ) -> Result<usize, StoreError> {
         const OP: &str = "Query pending-index fallback codes";
-        let out = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .index_name(schema::PENDING_INDEX)
-            .key_condition_expression("#bucket = :bucket AND #since < :now")
-            .expression_attribute_names("#bucket", attr::PENDING_BUCKET)
-            .expression_attribute_names("#since", attr::PENDING_SINCE)
-            .expression_attribute_values(":bucket", s(schema::PENDING_FALLBACK_CODES_BUCKET))
-            .expression_attribute_values(":now", s(rfc3339_millis(now)))
-            .limit(limit)
-            .send()
-            .await
-            .in_operation(OP)?;
+        let entries = self.pending_before(OP, schema::PENDING_FALLBACK_CODES_BUCKET, now, limit).await?;
         let mut erased = 0;
-        for entry in out.items() {
+        for entry in &entries {
             let (Some(pk), Some(sk)) = (entry.get(PK).cloned(), entry.get(SK).cloned()) else { continue };
             let result = self
                 .client

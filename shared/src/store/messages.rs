@@ -205,6 +205,25 @@ impl DynamoStore {
         limit: i32,
     ) -> Result<Vec<MessageRecord>, StoreError> {
         const OP: &str = "Query pending-index";
+        let entries = self.pending_before(OP, schema::PENDING_BUCKET, cutoff, limit).await?;
+        let mut stranded = Vec::new();
+        for keys in &entries {
+            if let Some(message) = self.message_at(keys.clone()).await? {
+                stranded.push(message);
+            }
+        }
+        Ok(stranded)
+    }
+
+    /// Up to `limit` entries (keys only) of `pending-index` bucket `bucket` whose `pendingSince` is before `cutoff`,
+    /// oldest first, one page (eventually consistent, as every index read).
+    pub(super) async fn pending_before(
+        &self,
+        operation: &'static str,
+        bucket: &str,
+        cutoff: time::OffsetDateTime,
+        limit: i32,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
         let out = self
             .client
             .query()
@@ -213,19 +232,13 @@ impl DynamoStore {
             .key_condition_expression("#bucket = :bucket AND #since < :cutoff")
             .expression_attribute_names("#bucket", attr::PENDING_BUCKET)
             .expression_attribute_names("#since", attr::PENDING_SINCE)
-            .expression_attribute_values(":bucket", s(schema::PENDING_BUCKET))
+            .expression_attribute_values(":bucket", s(bucket))
             .expression_attribute_values(":cutoff", s(rfc3339_millis(cutoff)))
             .limit(limit)
             .send()
             .await
-            .in_operation(OP)?;
-        let mut stranded = Vec::new();
-        for keys in out.items() {
-            if let Some(message) = self.message_at(keys.clone()).await? {
-                stranded.push(message);
-            }
-        }
-        Ok(stranded)
+            .in_operation(operation)?;
+        Ok(out.items().to_vec())
     }
 
     /// The message at an index entry's table key (indexes project keys only).

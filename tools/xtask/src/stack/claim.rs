@@ -188,10 +188,13 @@ mod tests {
         dir
     }
 
-    /// Three ports free right now (bound to port 0 and released).
+    /// Three different ports free right now: all three are held at once before any is released, so the system cannot
+    /// hand the same port out twice (which made two parts "share" a port now and then).
     fn free_ports() -> Ports {
-        let free = || TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap().local_addr().unwrap().port();
-        Ports { api: free(), aws: free(), whatsapp: free(), variable_prefix: "LIGHTOTP_" }
+        let bind = || TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let held = [bind(), bind(), bind()];
+        let [api, aws, whatsapp] = held.map(|listener| listener.local_addr().unwrap().port());
+        Ports { api, aws, whatsapp, variable_prefix: "LIGHTOTP_" }
     }
 
     /// What a running stack has on disk: its stack file, its environment and a log with content.
@@ -216,8 +219,9 @@ mod tests {
         let dir = scratch();
         let files = files_of_a_running_stack(&dir);
         for part in 0..3 {
-            let mut ports = free_ports();
+            // Held first, so the free ports cannot be it.
             let taken = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+            let mut ports = free_ports();
             let busy = taken.local_addr().unwrap().port();
             let variable = ["LIGHTOTP_API_PORT", "LIGHTOTP_AWS_PORT", "LIGHTOTP_WHATSAPP_PORT"][part];
             *[&mut ports.api, &mut ports.aws, &mut ports.whatsapp][part] = busy;

@@ -119,7 +119,7 @@ async fn send(deps: &Deps, tenant: &Tenant, body: Value) -> (u16, Value) {
 }
 
 #[tokio::test]
-async fn a_warm_send_makes_at_most_five_dynamodb_requests_no_secrets_request_and_one_whatsapp_request() {
+async fn a_warm_send_makes_at_most_four_dynamodb_requests_no_secrets_request_and_one_whatsapp_request() {
     let ctx = Ctx::new().await;
     let tenant = ctx.default_tenant().await;
     let (deps, dynamodb, secrets) = counted_deps(&ctx).await;
@@ -131,8 +131,8 @@ async fn a_warm_send_makes_at_most_five_dynamodb_requests_no_secrets_request_and
     assert_eq!(cold.len(), 3, "pepper, WhatsApp token, verifier: {cold:?}");
     assert_eq!(
         dynamodb.take(),
-        ["UpdateItem", "UpdateItem", "BatchGetItem", "Query", "TransactWriteItems", "UpdateItem"],
-        "rate counter; the key's first use this hour (once per key per hour per instance); then the send's own"
+        ["UpdateItem", "BatchGetItem", "Query", "TransactWriteItems", "UpdateItem"],
+        "the key's first use this hour (once per key per hour per instance); then the send's own"
     );
 
     let key = uuid::Uuid::new_v4().to_string();
@@ -141,8 +141,9 @@ async fn a_warm_send_makes_at_most_five_dynamodb_requests_no_secrets_request_and
     assert_eq!(status, 200, "{reply:?}");
     assert_eq!(
         dynamodb.take(),
-        ["UpdateItem", "BatchGetItem", "Query", "TransactWriteItems", "UpdateItem"],
-        "rate counter; profile, price, cooldown and key in one read; subscriptions; the reservation; the WhatsApp id"
+        ["BatchGetItem", "Query", "TransactWriteItems", "UpdateItem"],
+        "profile, price, cooldown, key and rate counter in one read; subscriptions; the reservation (which counts the \
+         request); the WhatsApp id"
     );
     assert_eq!(secrets.take(), Vec::<String>::new(), "a warm request makes no Secrets Manager call");
     assert_eq!(ctx.whatsapp_messages(&tenant).await.len(), 2, "one Graph API request per send");
@@ -150,7 +151,7 @@ async fn a_warm_send_makes_at_most_five_dynamodb_requests_no_secrets_request_and
     // A replay sends nothing and writes nothing but the rate counter.
     let (status, replayed) = send(&deps, &tenant, body).await;
     assert_eq!((status, &replayed), (200, &reply));
-    assert_eq!(dynamodb.take(), ["UpdateItem", "BatchGetItem", "GetItem"], "rate counter; the binding; the answer");
+    assert_eq!(dynamodb.take(), ["BatchGetItem", "UpdateItem", "GetItem"], "the binding; rate counter; the answer");
     assert_eq!(ctx.whatsapp_messages(&tenant).await.len(), 2, "a replay sends nothing");
 
     let id = reply["id"].as_str().expect("id");
@@ -161,6 +162,18 @@ async fn a_warm_send_makes_at_most_five_dynamodb_requests_no_secrets_request_and
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(dynamodb.take(), ["UpdateItem", "GetItem"], "CheckMessageStatus: rate counter and the message");
     assert_eq!(secrets.take(), Vec::<String>::new());
+
+    // A refusal found by the read (here the cooldown) costs the read and the request's count.
+    let phone = fresh_sa_phone();
+    assert_eq!(send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": phone})).await.0, 200);
+    dynamodb.take();
+    let (status, refusal) = send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": phone})).await;
+    assert_eq!(status, 400, "{refusal:?}");
+    assert_eq!(dynamodb.take(), ["BatchGetItem", "UpdateItem"], "the read; the count");
+    // A refusal before the read (a malformed number) costs the count alone.
+    let (status, _) = send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": "+1"})).await;
+    assert_eq!(status, 400);
+    assert_eq!(dynamodb.take(), ["UpdateItem"], "the count");
 }
 
 #[tokio::test]
@@ -255,7 +268,7 @@ async fn client_webhooks_add_no_request_to_a_send_and_cost_a_query_a_put_and_a_t
     secrets.take();
     let (status, reply) = send(&deps, &tenant, json!({"otpCode": "5678", "toPhoneE164": fresh_sa_phone()})).await;
     assert_eq!(status, 200);
-    assert_eq!(dynamodb.take(), ["UpdateItem", "BatchGetItem", "Query", "TransactWriteItems", "UpdateItem"]);
+    assert_eq!(dynamodb.take(), ["BatchGetItem", "Query", "TransactWriteItems", "UpdateItem"]);
     assert_eq!(sqs_log.take(), Vec::<String>::new(), "a send never talks to the queue");
 
     // The delivery function, for one status change.
@@ -363,7 +376,7 @@ async fn a_fallback_client_pays_one_fallback_key_fetch_and_a_fallback_at_send_ti
     dynamodb.take();
     let (status, _) = send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": fresh_sa_phone()})).await;
     assert_eq!(status, 200);
-    assert_eq!(dynamodb.take(), ["UpdateItem", "BatchGetItem", "Query", "TransactWriteItems", "UpdateItem"]);
+    assert_eq!(dynamodb.take(), ["BatchGetItem", "Query", "TransactWriteItems", "UpdateItem"]);
     assert_eq!(secrets.take(), Vec::<String>::new());
 
     let phone = fresh_sa_phone();
@@ -377,16 +390,7 @@ async fn a_fallback_client_pays_one_fallback_key_fetch_and_a_fallback_at_send_ti
     assert_eq!(status, 200, "{reply:?}");
     assert_eq!(
         dynamodb.take(),
-        [
-            "UpdateItem",
-            "BatchGetItem",
-            "Query",
-            "TransactWriteItems",
-            "GetItem",
-            "Query",
-            "TransactWriteItems",
-            "UpdateItem"
-        ],
+        ["BatchGetItem", "Query", "TransactWriteItems", "GetItem", "Query", "TransactWriteItems", "UpdateItem"],
         "the send's four; the SMS price, the subscriptions again, the handover, the SMS recorded sent"
     );
     assert_eq!(ctx.sms_to(&phone).await.len(), 1, "one SNS Publish");

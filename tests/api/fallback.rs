@@ -436,7 +436,8 @@ async fn a_handover_whose_sms_never_went_stays_watched_by_the_sweep_which_refund
     let store = &ctx.admin.store;
     let to = PhoneE164::parse(Some(&fresh_sa_phone())).expect("phone");
     // A send reserved with its code kept, as SendMessage does for a client with the fallback on.
-    let context = store.send_context(&tenant.client_id, &to, None).await.expect("context");
+    let rate = crate::helpers::rate_window(1_000);
+    let context = store.send_context(&tenant.client_id, &to, None, &rate).await.expect("context");
     let profile = context.profile.expect("profile");
     let subscriptions = store.subscriptions_newest_first(&tenant.client_id).await.expect("subscriptions");
     let payer = choose_payer(&subscriptions, Credits::new(1)).expect("a payer").clone();
@@ -454,7 +455,8 @@ async fn a_handover_whose_sms_never_went_stays_watched_by_the_sweep_which_refund
     let now_millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).expect("millis");
     let next = CooldownWindow::default().after_send(&id.to_string(), now_millis);
     let guard = DebitGuard::for_debit(&payer, Credits::new(1));
-    let reserved = store.reserve(&message, &payer, guard, &context.cooldown, &next, None).await.expect("reserve");
+    let reserved =
+        store.reserve(&message, &payer, guard, &context.cooldown, &next, None, &rate).await.expect("reserve");
     assert_eq!(reserved, Reservation::Reserved);
 
     // A `failed` webhook hands it over before the send recorded WhatsApp's answer, and its function then dies

@@ -44,6 +44,13 @@ pub fn client_from(ip: IpAddr) -> reqwest::Client {
 }
 
 /// A fresh, valid Saudi mobile number, so that tests never meet each other's cooldowns.
+/// A rate window of its own (a random loopback source, this minute) with room for `limit` requests, for tests that
+/// reserve below the API.
+pub fn rate_window(limit: u32) -> lightotp::domain::rate_limit::RateWindow {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    lightotp::domain::rate_limit::RateWindow::of(Some(&random_loopback().to_string()), now, limit)
+}
+
 pub fn fresh_sa_phone() -> String {
     let n = uuid::Uuid::new_v4().as_u128() % 10_000_000;
     format!("+96655{n:07}")

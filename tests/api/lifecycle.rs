@@ -14,7 +14,7 @@ use lightotp::domain::subscription::{DebitGuard, choose_payer};
 use lightotp::store::{IdempotencyClaim, NewMessage, Reservation};
 use serde_json::{Value, json};
 
-use crate::helpers::{Ctx, Tenant, TenantSpec, fresh_sa_phone, otp, race, undeliverable};
+use crate::helpers::{Ctx, Tenant, TenantSpec, fresh_sa_phone, otp, race, rate_window, undeliverable};
 
 async fn status_of(ctx: &Ctx, tenant: &Tenant, id: &str) -> Value {
     let reply = ctx.check(tenant, id).await;
@@ -171,7 +171,8 @@ pub(crate) async fn strand(ctx: &Ctx, tenant: &Tenant, phone: &str, key: Idempot
     let to = PhoneE164::parse(Some(phone)).expect("phone");
     let claim = IdempotencyClaim { key, fingerprint: request_fingerprint(pepper.as_bytes(), &code, &to, None) };
     let store = &ctx.admin.store;
-    let context = store.send_context(&tenant.client_id, &to, Some(key)).await.expect("context");
+    let rate = rate_window(1_000);
+    let context = store.send_context(&tenant.client_id, &to, Some(key), &rate).await.expect("context");
     let profile = context.profile.expect("profile");
     let subscriptions = store.subscriptions_newest_first(&tenant.client_id).await.expect("subscriptions");
     let payer = choose_payer(&subscriptions, Credits::new(1)).expect("a payer");
@@ -191,7 +192,7 @@ pub(crate) async fn strand(ctx: &Ctx, tenant: &Tenant, phone: &str, key: Idempot
     let next = CooldownWindow::default().after_send(&id.to_string(), now_millis);
     let guard = DebitGuard::for_debit(payer, Credits::new(1));
     let reserved =
-        store.reserve(&message, payer, guard, &context.cooldown, &next, Some(&claim)).await.expect("reserve");
+        store.reserve(&message, payer, guard, &context.cooldown, &next, Some(&claim), &rate).await.expect("reserve");
     assert_eq!(reserved, Reservation::Reserved);
     id.to_string()
 }

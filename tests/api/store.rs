@@ -10,13 +10,14 @@ use lightotp::domain::language::{HumanLanguage, LanguageTag, Template};
 use lightotp::domain::message::MessageId;
 use lightotp::domain::phone::PhoneE164;
 use lightotp::domain::pricing::Credits;
+use lightotp::domain::rate_limit::RateWindow;
 use lightotp::domain::subscription::{DebitGuard, Subscription};
 use lightotp::store::{DynamoStore, Failure, IdempotencyClaim, NewMessage, Reservation};
 use lightotp_admin::ops::{self, Admin};
 use lightotp_admin::provision;
 use time::OffsetDateTime;
 
-use crate::helpers::{Ctx, race};
+use crate::helpers::{Ctx, race, rate_window};
 
 /// A client with one subscription of `credits` (no low-balance threshold, so every debit is guarded only by its
 /// cost), on a table of its own.
@@ -57,13 +58,26 @@ impl Fixture {
     }
 }
 
-/// One reservation of a message to `phone` costing 1, decided from `payer` as read before the race.
+/// One reservation of a message to `phone` costing 1, decided from `payer` as read before the race, from a source
+/// of its own.
 async fn reserve(
     store: &DynamoStore,
     client_id: &str,
     payer: &Subscription,
     phone: String,
     claim: Option<IdempotencyClaim>,
+) -> (MessageId, Reservation) {
+    reserve_from(store, client_id, payer, phone, claim, &rate_window(1_000)).await
+}
+
+/// [`reserve`] counted in `rate`.
+async fn reserve_from(
+    store: &DynamoStore,
+    client_id: &str,
+    payer: &Subscription,
+    phone: String,
+    claim: Option<IdempotencyClaim>,
+    rate: &RateWindow,
 ) -> (MessageId, Reservation) {
     let to = PhoneE164::parse(Some(&phone)).expect("a valid number");
     let template = Template { name: "otp".to_owned(), language: LanguageTag::parse("en").expect("en") };
@@ -83,7 +97,7 @@ async fn reserve(
     let now_millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).expect("millis");
     let next = read.after_send(&id.to_string(), now_millis);
     let guard = DebitGuard::for_debit(payer, Credits::new(1));
-    let outcome = store.reserve(&message, payer, guard, &read, &next, claim.as_ref()).await.expect("reserve");
+    let outcome = store.reserve(&message, payer, guard, &read, &next, claim.as_ref(), rate).await.expect("reserve");
     (id, outcome)
 }
 
@@ -116,6 +130,7 @@ async fn only_one_of_eight_racing_reservations_binds_an_idempotency_key() {
             Reservation::KeyAlreadyBound(bound) => assert_eq!(bound.message_id, winner, "bound to the winner"),
             Reservation::ReadAgain => {}
             Reservation::Reserved => unreachable!("filtered out"),
+            Reservation::RateLimited => panic!("a window of 1,000 filled up: {outcomes:?}"),
         }
     }
     assert_eq!(fixture.balance().await, 99, "one message charged");
@@ -137,6 +152,27 @@ async fn eight_racing_debits_never_take_a_balance_of_five_below_zero() {
     assert_eq!(reserved, 5, "as many debits as credits: {outcomes:?}");
     assert!(outcomes.iter().all(|o| matches!(o, Reservation::Reserved | Reservation::ReadAgain)), "{outcomes:?}");
     assert_eq!(fixture.balance().await, 0, "never below zero");
+}
+
+#[tokio::test]
+async fn eight_racing_reservations_from_one_source_pass_a_rate_limit_of_three_exactly() {
+    let fixture = Fixture::new(100).await;
+    let payer = Arc::new(fixture.subscription().await);
+    let rate = Arc::new(rate_window(3));
+    let phones = phones();
+    let outcomes = race(8, |i| {
+        let (store, client_id, payer, rate) =
+            (Arc::clone(&fixture.store), fixture.client_id.clone(), Arc::clone(&payer), Arc::clone(&rate));
+        let phone = phones[i].clone();
+        async move { reserve_from(&store, &client_id, &payer, phone, None, &rate).await.1 }
+    })
+    .await;
+
+    let reserved = outcomes.iter().filter(|outcome| **outcome == Reservation::Reserved).count();
+    assert_eq!(reserved, 3, "the window's three requests, no more: {outcomes:?}");
+    assert!(outcomes.iter().all(|o| matches!(o, Reservation::Reserved | Reservation::RateLimited)), "{outcomes:?}");
+    assert_eq!(fixture.balance().await, 97, "the refused ones charged nothing");
+    assert!(!fixture.store.count_request(&rate).await.expect("count"), "the window holds its three");
 }
 
 #[tokio::test]

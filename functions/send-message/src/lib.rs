@@ -39,10 +39,22 @@ async fn send(
     request: &Request,
     language: HumanLanguage,
 ) -> Result<Answer<SendMessageResponse>, ApiError> {
-    // Rate limit, then the key, then the body and its fields (docs/api.md, SendMessage: order of checks, steps 1–7).
-    admit(deps, http::source_ip(request)).await?;
-    let client = deps.api_keys.authenticate(http::header(request, API_KEY_HEADER), deps.clock.now()).await?;
-    logging::record_client(&client);
-    let input = http::json_object::<SendMessageRequest>(request)?.validate()?;
-    Ok(send_message(deps, &client, input, language, &LightOtpAnswers).await?)
+    // The key, then the body and its fields (docs/api.md, SendMessage: order of checks, steps 2–7). The rate limit
+    // (step 1) answers first all the same: a refusal here is counted before it is answered, and a request that passes
+    // is counted by the use case, with the read it makes anyway (docs/data-model.md, "SendMessage").
+    let source_ip = http::source_ip(request);
+    let checked = async {
+        let client = deps.api_keys.authenticate(http::header(request, API_KEY_HEADER), deps.clock.now()).await?;
+        logging::record_client(&client);
+        let input = http::json_object::<SendMessageRequest>(request)?.validate()?;
+        Ok::<_, ApiError>((client, input))
+    };
+    let (client, input) = match checked.await {
+        Ok(checked) => checked,
+        Err(refusal) => {
+            admit(deps, source_ip).await?;
+            return Err(refusal);
+        }
+    };
+    Ok(send_message(deps, &client, input, source_ip, language, &LightOtpAnswers).await?)
 }

@@ -140,6 +140,7 @@ impl ApiError {
     /// How the contract words `refusal`, without its internal cause (which only the log needs).
     fn worded(refusal: &SendRefusal) -> Self {
         match refusal {
+            SendRefusal::RateLimited { retry_after } => Self::TooManyRequests { retry_after: *retry_after },
             SendRefusal::SenderNumberNotFound => Self::SenderNumberNotFound,
             SendRefusal::TemplateNotFound => Self::TemplateNotFound,
             SendRefusal::Cooldown { wait } => Self::Cooldown { wait: *wait },

@@ -10,9 +10,44 @@ pub fn seconds_left(now_seconds: i64) -> u64 {
     u64::try_from(60 - now_seconds.rem_euclid(60)).unwrap_or(60)
 }
 
+/// One source IP's count for one minute, as a request sees it: which counter, and how many it may hold. The same
+/// window is read with a SendMessage's context and counted in its reservation, or counted up front by an
+/// `UpdateItem` (docs/api.md, Rate limit; docs/data-model.md, Rate counter).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateWindow {
+    /// The connection's address (`unknown` outside API Gateway, so such requests share one counter).
+    pub source_ip: String,
+    /// The minute, as [`window_of`] numbers it.
+    pub window: i64,
+    /// Requests the minute admits.
+    pub limit: u32,
+}
+
+impl RateWindow {
+    /// The window a request from `source_ip` at `now_seconds` counts in.
+    pub fn of(source_ip: Option<&str>, now_seconds: i64, limit: u32) -> Self {
+        Self { source_ip: source_ip.unwrap_or("unknown").to_owned(), window: window_of(now_seconds), limit }
+    }
+
+    /// Whether a counter holding `count` requests admits no more.
+    pub fn is_full(&self, count: u32) -> bool {
+        count >= self.limit
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_is_full_once_it_holds_its_limit() {
+        let window = RateWindow::of(Some("203.0.113.7"), 120, 3);
+        assert_eq!((window.source_ip.as_str(), window.window), ("203.0.113.7", 2));
+        assert!(!window.is_full(2));
+        assert!(window.is_full(3));
+        assert!(window.is_full(4));
+        assert_eq!(RateWindow::of(None, 0, 3).source_ip, "unknown", "outside API Gateway: one shared counter");
+    }
 
     #[test]
     fn a_window_is_a_clock_minute_and_retry_after_counts_to_its_end() {

@@ -122,6 +122,10 @@ impl MessageRecord {
     }
 }
 
+pub(super) fn partition_key(item: &Item) -> Option<&str> {
+    item.get(PK).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+
 pub(super) fn sort_key(item: &Item) -> Option<&str> {
     item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str)
 }

@@ -4,6 +4,8 @@
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
+use crate::domain::rate_limit::RateWindow;
+
 use super::*;
 
 /// What a SendMessage needs to decide, read in one round trip.
@@ -17,6 +19,8 @@ pub struct SendContext {
     pub cooldown: CooldownWindow,
     /// The message the request's idempotency key is already bound to, if it is.
     pub binding: Option<IdempotencyBinding>,
+    /// The requests the source IP made in the request's rate window so far.
+    pub requests_this_minute: u32,
 }
 
 /// An idempotency key a request wants to bind to the message it creates.
@@ -70,6 +74,8 @@ pub enum Reservation {
     /// Another request got there first (the cooldown window moved, the chosen subscription can no longer cover the
     /// cost, or a concurrent transaction held an item): nothing was written; read again and decide again.
     ReadAgain,
+    /// The source IP's rate window filled up since it was read: nothing was written, not even the count.
+    RateLimited,
 }
 
 /// How many times a batch read retries keys DynamoDB left unprocessed (throttling) before giving up.
@@ -77,13 +83,14 @@ const BATCH_GET_ATTEMPTS: u32 = 5;
 
 impl DynamoStore {
     /// Reads, in one strongly consistent `BatchGetItem`, everything a SendMessage decides on besides the balances:
-    /// the caller's profile, the destination's price, the recipient's cooldown window and the idempotency key's
-    /// binding.
+    /// the caller's profile, the destination's price, the recipient's cooldown window, the idempotency key's
+    /// binding and the source IP's rate counter.
     pub async fn send_context(
         &self,
         client_id: &str,
         to: &PhoneE164,
         key: Option<IdempotencyKey>,
+        rate: &RateWindow,
     ) -> Result<SendContext, StoreError> {
         const OP: &str = "BatchGetItem send context";
         let cooldown_sk = key::cooldown(to.as_str());
@@ -97,6 +104,8 @@ impl DynamoStore {
         if let Some(binding_sk) = &binding_sk {
             pending.push(item_key(key::client(client_id), binding_sk.clone()));
         }
+        let rate_pk = key::rate_window(&rate.source_ip, rate.window);
+        pending.push(item_key(rate_pk.clone(), key::RATE.to_owned()));
         let mut found = Vec::new();
         for attempt in 0..BATCH_GET_ATTEMPTS {
             if attempt > 0 {
@@ -125,9 +134,18 @@ impl DynamoStore {
                 cause: "keys left unprocessed after every retry".into(),
             });
         }
-        let mut context =
-            SendContext { profile: None, listed_price: None, cooldown: CooldownWindow::default(), binding: None };
+        let mut context = SendContext {
+            profile: None,
+            listed_price: None,
+            cooldown: CooldownWindow::default(),
+            binding: None,
+            requests_this_minute: 0,
+        };
         for item in found {
+            if items::partition_key(&item) == Some(rate_pk.as_str()) {
+                context.requests_this_minute = items::number(&item, attr::COUNT, OP)?;
+                continue;
+            }
             match items::sort_key(&item) {
                 Some(key::PROFILE) => context.profile = Some(ClientProfile::from_item(&item, OP)?),
                 Some(sk) if sk == cooldown_sk => context.cooldown = items::cooldown_from_item(&item, OP)?,
@@ -149,8 +167,12 @@ impl DynamoStore {
     /// 3. write the cooldown window `next` (`version = read.version`, or `attribute_not_exists(pk)` for a first
     ///    send): two racing sends to one number cannot both pass the cooldown;
     /// 4. bind the idempotency key, if any (`attribute_not_exists(pk)`): bound to one message for ever;
-    /// 5. keep the sealed code for the fallback, if the client has it on (no condition: the message's id is new,
+    /// 4. count the request in its source IP's rate window (`count < limit`, as [`Self::count_request`]): the
+    ///    limit holds for sends exactly as for every other request;
+    /// 5. bind the idempotency key, if any (`attribute_not_exists(pk)`): bound to one message for ever;
+    /// 6. keep the sealed code for the fallback, if the client has it on (no condition: the message's id is new,
     ///    and item 2 guards it).
+    #[allow(clippy::too_many_arguments)]
     pub async fn reserve(
         &self,
         message: &NewMessage<'_>,
@@ -159,9 +181,11 @@ impl DynamoStore {
         read: &CooldownWindow,
         next: &CooldownWindow,
         claim: Option<&IdempotencyClaim>,
+        rate: &RateWindow,
     ) -> Result<Reservation, StoreError> {
         const OP: &str = "TransactWriteItems reserve";
-        const KEY_ITEM: usize = 3;
+        const RATE_ITEM: usize = 3;
+        const KEY_ITEM: usize = 4;
         let debit = self
             .subscription_debit(message.client_id, payer, guard, message.cost, message.created_at)
             .in_operation(OP)?;
@@ -173,12 +197,14 @@ impl DynamoStore {
             .build()
             .in_operation(OP)?;
         let cooldown = self.cooldown_put(message.client_id, message.to.as_str(), read, next).in_operation(OP)?;
+        let count = self.rate_count(rate).in_operation(OP)?;
         let mut request = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(debit).build())
             .transact_items(TransactWriteItem::builder().put(create).build())
-            .transact_items(TransactWriteItem::builder().put(cooldown).build());
+            .transact_items(TransactWriteItem::builder().put(cooldown).build())
+            .transact_items(TransactWriteItem::builder().update(count).build());
         if let Some(claim) = claim {
             let bind = Put::builder()
                 .table_name(&self.table)
@@ -207,6 +233,10 @@ impl DynamoStore {
             Err(err) => err,
         };
         let Some(reasons) = cancellation_reasons(&err) else { return Err(StoreError::transaction(OP, err)) };
+        // The rate limit answers first (docs/api.md, SendMessage: order of checks, step 1); a full window stays full.
+        if condition_failed(reasons, RATE_ITEM) {
+            return Ok(Reservation::RateLimited);
+        }
         if condition_failed(reasons, KEY_ITEM) {
             let bound = reasons.get(KEY_ITEM).and_then(|r| r.item());
             return match bound {

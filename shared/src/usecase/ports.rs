@@ -16,6 +16,7 @@ use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
 use crate::domain::notification::Email;
 use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::Credits;
+use crate::domain::rate_limit::RateWindow;
 use crate::domain::subscription::{DebitGuard, Subscription};
 use crate::email::EmailError;
 use crate::secrets::{SecretError, SecretText};
@@ -112,15 +113,18 @@ pub trait FallbackPorts: Now + SendEmail + Subscriptions + Messages + SendSms {
 }
 
 /// Everything SendMessage calls outside.
-pub trait SendMessagePorts: FallbackPorts + Pepper {
-    /// What the send decides on, in one read.
+pub trait SendMessagePorts: FallbackPorts + Pepper + RateLimitPorts {
+    /// What the send decides on, in one read, with the request's rate window.
     fn send_context(
         &self,
         client_id: &str,
         to: &PhoneE164,
         key: Option<IdempotencyKey>,
+        rate: &RateWindow,
     ) -> impl Future<Output = Result<SendContext, StoreError>> + Send;
-    /// The one transaction that binds the key, debits, creates the message and advances the cooldown.
+    /// The one transaction that counts the request, binds the key, debits, creates the message and advances the
+    /// cooldown.
+    #[allow(clippy::too_many_arguments)]
     fn reserve(
         &self,
         message: &NewMessage<'_>,
@@ -129,6 +133,7 @@ pub trait SendMessagePorts: FallbackPorts + Pepper {
         read: &CooldownWindow,
         next: &CooldownWindow,
         claim: Option<&IdempotencyClaim>,
+        rate: &RateWindow,
     ) -> impl Future<Output = Result<Reservation, StoreError>> + Send;
     /// What an idempotency key is bound to, read consistently.
     fn idempotency_binding(
@@ -161,12 +166,7 @@ pub trait RateLimitPorts: Now {
     /// Requests per source IP per minute.
     fn rate_limit_per_minute(&self) -> u32;
     /// Counts a request in its window; `false` when the window is full.
-    fn count_request(
-        &self,
-        source_ip: &str,
-        window: i64,
-        limit: u32,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    fn count_request(&self, rate: &RateWindow) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Everything the stuck-message sweep calls outside.
@@ -335,8 +335,8 @@ impl RateLimitPorts for Deps {
         self.config.rate_limit_per_minute
     }
 
-    async fn count_request(&self, source_ip: &str, window: i64, limit: u32) -> Result<bool, StoreError> {
-        self.store.count_request(source_ip, window, limit).await
+    async fn count_request(&self, rate: &RateWindow) -> Result<bool, StoreError> {
+        self.store.count_request(rate).await
     }
 }
 
@@ -382,8 +382,9 @@ impl SendMessagePorts for Deps {
         client_id: &str,
         to: &PhoneE164,
         key: Option<IdempotencyKey>,
+        rate: &RateWindow,
     ) -> Result<SendContext, StoreError> {
-        self.store.send_context(client_id, to, key).await
+        self.store.send_context(client_id, to, key, rate).await
     }
 
     async fn reserve(
@@ -394,8 +395,9 @@ impl SendMessagePorts for Deps {
         read: &CooldownWindow,
         next: &CooldownWindow,
         claim: Option<&IdempotencyClaim>,
+        rate: &RateWindow,
     ) -> Result<Reservation, StoreError> {
-        self.store.reserve(message, payer, guard, read, next, claim).await
+        self.store.reserve(message, payer, guard, read, next, claim, rate).await
     }
 
     async fn idempotency_binding(

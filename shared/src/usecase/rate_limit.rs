@@ -1,7 +1,7 @@
 //! The per-IP rate limit (docs/api.md, Rate limit): counted before authentication, across the four API endpoints
 //! (not the webhook), from API Gateway's source IP only.
 
-use crate::domain::rate_limit::{seconds_left, window_of};
+use crate::domain::rate_limit::{RateWindow, seconds_left};
 use crate::store::StoreError;
 use crate::usecase::ports::RateLimitPorts;
 
@@ -21,14 +21,18 @@ pub enum NotAdmitted {
 
 /// Counts the request; refuses it once its IP has used up this minute.
 pub async fn admit(ports: &impl RateLimitPorts, source_ip: Option<&str>) -> Result<(), NotAdmitted> {
-    // Outside API Gateway (never in production) every request shares one counter rather than going uncounted.
-    let ip = source_ip.unwrap_or("unknown");
     let now = ports.now().unix_timestamp();
-    if ports.count_request(ip, window_of(now), ports.rate_limit_per_minute()).await? {
-        Ok(())
-    } else {
-        Err(NotAdmitted::RateLimited { retry_after: seconds_left(now) })
-    }
+    count_in(ports, &RateWindow::of(source_ip, now, ports.rate_limit_per_minute()), now).await
+}
+
+/// Counts the request in `rate` (the window it was read in); refuses it when that window is full.
+pub async fn count_in(ports: &impl RateLimitPorts, rate: &RateWindow, now_seconds: i64) -> Result<(), NotAdmitted> {
+    if ports.count_request(rate).await? { Ok(()) } else { Err(rate_limited(now_seconds)) }
+}
+
+/// The refusal of a request at `now_seconds` whose window is full.
+pub fn rate_limited(now_seconds: i64) -> NotAdmitted {
+    NotAdmitted::RateLimited { retry_after: seconds_left(now_seconds) }
 }
 
 #[cfg(test)]
@@ -58,8 +62,8 @@ mod tests {
             60
         }
 
-        async fn count_request(&self, source_ip: &str, window: i64, limit: u32) -> Result<bool, StoreError> {
-            self.asked.lock().expect("asked").push((source_ip.to_owned(), window, limit));
+        async fn count_request(&self, rate: &RateWindow) -> Result<bool, StoreError> {
+            self.asked.lock().expect("asked").push((rate.source_ip.clone(), rate.window, rate.limit));
             let mut room = self.room.lock().expect("room");
             let admitted = *room > 0;
             *room = room.saturating_sub(1);

@@ -15,6 +15,7 @@ use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
 use crate::domain::otp_code::{OtpCode, OtpCodeError};
 use crate::domain::phone::{PhoneE164, PhoneError};
 use crate::domain::pricing::message_cost;
+use crate::domain::rate_limit::RateWindow;
 use crate::domain::subscription::{DebitGuard, choose_payer};
 use crate::metrics::{self, RefundCause, WhatsAppSend};
 use crate::secrets::SecretError;
@@ -22,6 +23,7 @@ use crate::store::{Charge, Failure, IdempotencyBinding, IdempotencyClaim, NewMes
 use crate::usecase::Answer;
 use crate::usecase::low_balance::LowBalance;
 use crate::usecase::ports::SendMessagePorts;
+use crate::usecase::rate_limit::{NotAdmitted, count_in, rate_limited};
 use crate::usecase::sms_fallback::{
     Answers, FallbackError, FallbackOutcome, UndeliveredOnWhatsApp, fall_back_to_sms, seal_code,
 };
@@ -86,6 +88,12 @@ impl SendMessageRequest {
 /// of checks, and WhatsApp outcomes). `api::lightotp` words each for the wire.
 #[derive(Debug, thiserror::Error)]
 pub enum SendRefusal {
+    /// The source IP used up this minute's requests (docs/api.md, Rate limit): nothing was counted or written.
+    #[error("rate limit reached; retry in {retry_after} s")]
+    RateLimited {
+        /// Seconds until the window ends.
+        retry_after: u64,
+    },
     /// The client has no WhatsApp sender.
     #[error("no sender number assigned")]
     SenderNumberNotFound,
@@ -125,6 +133,15 @@ pub enum SendRefusal {
 impl From<StoreError> for SendRefusal {
     fn from(err: StoreError) -> Self {
         Self::Failed(SendFailure::Store(err))
+    }
+}
+
+impl From<NotAdmitted> for SendRefusal {
+    fn from(refusal: NotAdmitted) -> Self {
+        match refusal {
+            NotAdmitted::RateLimited { retry_after } => Self::RateLimited { retry_after },
+            NotAdmitted::Store(err) => err.into(),
+        }
     }
 }
 
@@ -188,13 +205,18 @@ pub struct SendMessageResponse {
 
 /// Replays an earlier answer when the idempotency key is already bound; otherwise checks the sender, the template,
 /// the cooldown and the balance, reserves everything in one transaction, sends through WhatsApp and records the
-/// answer for replay. A refused request writes nothing, binds nothing and charges nothing; a send WhatsApp refuses is
-/// stored `Failed`, refunded and taken out of the cooldown.
+/// answer for replay. A refused request writes nothing, binds nothing and charges nothing but its count toward the
+/// rate limit of `source_ip`; a send WhatsApp refuses is stored `Failed`, refunded and taken out of the cooldown.
+///
+/// The request is counted toward the rate limit once (docs/data-model.md, "SendMessage"): a full window read with
+/// the context refuses it uncounted; a refusal or a replay counts it on its own; a reservation counts it in its
+/// transaction.
 #[instrument(skip_all, fields(client_id = %client, message_id, region = %input.to.region()))]
 pub async fn send_message(
     ports: &impl SendMessagePorts,
     client: &ClientId,
     input: SendMessageInput,
+    source_ip: Option<&str>,
     language: HumanLanguage,
     answers: &impl SendAnswers,
 ) -> Result<Answer<SendMessageResponse>, SendRefusal> {
@@ -216,26 +238,37 @@ pub async fn send_message(
             // Another request got to the subscription or the cooldown first: spread the retries out.
             pause(attempt).await;
         }
-        let context = ports.send_context(client.as_str(), &input.to, input.idempotency_key).await?;
+        let now = ports.now();
+        let now_seconds = now.unix_timestamp();
+        let rate = RateWindow::of(source_ip, now_seconds, ports.rate_limit_per_minute());
+        let context = ports.send_context(client.as_str(), &input.to, input.idempotency_key, &rate).await?;
+        if rate.is_full(context.requests_this_minute) {
+            return Err(rate_limited(now_seconds).into());
+        }
+        let refused = Refused { ports, client, claim: claim.as_ref(), rate: &rate, now_seconds };
         if let (Some(claim), Some(bound)) = (&claim, &context.binding) {
+            count_in(ports, &rate, now_seconds).await?;
             return replay(ports, client, claim, bound).await;
         }
-        let profile = context.profile.ok_or(SendRefusal::SenderNumberNotFound)?;
-        let sender = profile.sender.clone().ok_or(SendRefusal::SenderNumberNotFound)?;
-        let template = match_template(input.language_code.as_deref(), &profile.language, &profile.templates)
-            .cloned()
-            .ok_or(SendRefusal::TemplateNotFound)?;
-        let now = ports.now();
+        let Some(profile) = context.profile else { return refused.counted(SendRefusal::SenderNumberNotFound).await };
+        let Some(sender) = profile.sender.clone() else {
+            return refused.counted(SendRefusal::SenderNumberNotFound).await;
+        };
+        let Some(template) =
+            match_template(input.language_code.as_deref(), &profile.language, &profile.templates).cloned()
+        else {
+            return refused.counted(SendRefusal::TemplateNotFound).await;
+        };
         let now_millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX);
         // The cooldown is checked before the balance: when both refuse, the cooldown wins (docs/api.md, SendMessage:
         // order of checks, steps 11–12).
         if let Some(wait) = context.cooldown.remaining(now_millis) {
-            return refuse(ports, client, claim.as_ref(), SendRefusal::Cooldown { wait }).await;
+            return refused.by(SendRefusal::Cooldown { wait }).await;
         }
         let cost = message_cost(context.listed_price);
         let subscriptions = ports.subscriptions_newest_first(client.as_str()).await?;
         let Some(payer) = choose_payer(&subscriptions, cost) else {
-            return refuse(ports, client, claim.as_ref(), SendRefusal::InsufficientBalance).await;
+            return refused.by(SendRefusal::InsufficientBalance).await;
         };
         if profile.fallback_sms && fallback_code.is_none() {
             // Without the key, the message still goes by WhatsApp; it only cannot fall back.
@@ -256,7 +289,8 @@ pub async fn send_message(
         };
         let guard = DebitGuard::for_debit(payer, cost);
         let next_window = context.cooldown.after_send(&id.to_string(), now_millis);
-        match ports.reserve(&message, payer, guard, &context.cooldown, &next_window, claim.as_ref()).await? {
+        match ports.reserve(&message, payer, guard, &context.cooldown, &next_window, claim.as_ref(), &rate).await? {
+            Reservation::RateLimited => return Err(rate_limited(now_seconds).into()),
             Reservation::Reserved => {
                 metrics::credits_charged(metrics::CreditUse::WhatsApp, cost);
                 let low_balance = matches!(guard, DebitGuard::Crosses { .. }).then(|| LowBalance {
@@ -271,6 +305,7 @@ pub async fn send_message(
             Reservation::ReadAgain => continue,
             Reservation::KeyAlreadyBound(bound) => {
                 if let Some(claim) = &claim {
+                    count_in(ports, &rate, now_seconds).await?;
                     return replay(ports, client, claim, &bound).await;
                 }
             }
@@ -355,22 +390,36 @@ pub async fn send_message(
     }
 }
 
-/// Refuses with `refusal`, unless the request's idempotency key was bound meanwhile. A `BatchGetItem` is not a
-/// snapshot: a retry may read the cooldown window or the balance its first attempt just changed, but not yet the
-/// binding that attempt committed with them. The retry must replay, not be refused (one consistent read, only on
-/// a refusal that carries a key).
-async fn refuse(
-    ports: &impl SendMessagePorts,
-    client: &ClientId,
-    claim: Option<&IdempotencyClaim>,
-    refusal: SendRefusal,
-) -> Result<Answer<SendMessageResponse>, SendRefusal> {
-    if let Some(claim) = claim
-        && let Some(bound) = ports.idempotency_binding(client.as_str(), claim.key).await?
-    {
-        return replay(ports, client, claim, &bound).await;
+/// What a refusal found after the read needs: the request is counted toward its rate limit first (a full window
+/// answers `429` instead), and a request with an idempotency key may have to replay instead.
+struct Refused<'a, P> {
+    ports: &'a P,
+    client: &'a ClientId,
+    claim: Option<&'a IdempotencyClaim>,
+    rate: &'a RateWindow,
+    now_seconds: i64,
+}
+
+impl<P: SendMessagePorts> Refused<'_, P> {
+    /// Counts the request, then refuses with `refusal`.
+    async fn counted(self, refusal: SendRefusal) -> Result<Answer<SendMessageResponse>, SendRefusal> {
+        count_in(self.ports, self.rate, self.now_seconds).await?;
+        Err(refusal)
     }
-    Err(refusal)
+
+    /// Counts the request, then refuses with `refusal`, unless the request's idempotency key was bound meanwhile. A
+    /// `BatchGetItem` is not a snapshot: a retry may read the cooldown window or the balance its first attempt just
+    /// changed, but not yet the binding that attempt committed with them. The retry must replay, not be refused (one
+    /// consistent read, only on a refusal that carries a key).
+    async fn by(self, refusal: SendRefusal) -> Result<Answer<SendMessageResponse>, SendRefusal> {
+        count_in(self.ports, self.rate, self.now_seconds).await?;
+        if let Some(claim) = self.claim
+            && let Some(bound) = self.ports.idempotency_binding(self.client.as_str(), claim.key).await?
+        {
+            return replay(self.ports, self.client, claim, &bound).await;
+        }
+        Err(refusal)
+    }
 }
 
 /// Records the send, retrying a write that met throttling or a conflict a few times, with backoff: an unrecorded

@@ -7,7 +7,9 @@ use std::sync::Mutex;
 use time::OffsetDateTime;
 
 use super::Answer;
-use super::ports::{FallbackPorts, Messages, Now, Pepper, SendEmail, SendMessagePorts, SendSms, Subscriptions};
+use super::ports::{
+    FallbackPorts, Messages, Now, Pepper, RateLimitPorts, SendEmail, SendMessagePorts, SendSms, Subscriptions,
+};
 use super::send_message::*;
 use crate::auth::ClientId;
 use crate::domain::channel::Channel;
@@ -19,6 +21,7 @@ use crate::domain::notification::Email;
 use crate::domain::otp_code::OtpCode;
 use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::Credits;
+use crate::domain::rate_limit::RateWindow;
 use crate::domain::subscription::{DebitGuard, StoredState, Subscription};
 use crate::email::EmailError;
 use crate::secrets::{SecretError, SecretText};
@@ -60,6 +63,8 @@ struct World {
     /// Answers of `record_sent`, in turn; `Ok(true)` once they run out.
     records: Mutex<VecDeque<Result<bool, StoreError>>>,
     calls: Mutex<Vec<&'static str>>,
+    /// What a count toward the rate limit answers: `false` when the window filled up.
+    counted: bool,
     refunds: Mutex<Vec<Refund>>,
     emails: Mutex<Vec<String>>,
     fallback_key: SecretText,
@@ -94,6 +99,7 @@ impl World {
                 listed_price: None,
                 cooldown: CooldownWindow::default(),
                 binding: None,
+                requests_this_minute: 0,
             },
             subscriptions: vec![subscription(balance, 0)],
             reservations: Mutex::new(VecDeque::new()),
@@ -102,6 +108,7 @@ impl World {
             whatsapp: Ok("wamid.1".to_owned()),
             records: Mutex::new(VecDeque::new()),
             calls: Mutex::new(Vec::new()),
+            counted: true,
             refunds: Mutex::new(Vec::new()),
             emails: Mutex::new(Vec::new()),
             fallback_key: SecretText::for_tests("fallback key"),
@@ -227,8 +234,27 @@ impl FallbackPorts for World {
     }
 }
 
+impl RateLimitPorts for World {
+    fn rate_limit_per_minute(&self) -> u32 {
+        RATE_LIMIT
+    }
+
+    async fn count_request(&self, rate: &RateWindow) -> Result<bool, StoreError> {
+        assert_eq!(rate.limit, RATE_LIMIT);
+        self.called("count_request");
+        Ok(self.counted)
+    }
+}
+
 impl SendMessagePorts for World {
-    async fn send_context(&self, _: &str, _: &PhoneE164, _: Option<IdempotencyKey>) -> Result<SendContext, StoreError> {
+    async fn send_context(
+        &self,
+        _: &str,
+        _: &PhoneE164,
+        _: Option<IdempotencyKey>,
+        rate: &RateWindow,
+    ) -> Result<SendContext, StoreError> {
+        assert_eq!((rate.source_ip.as_str(), rate.window), (SOURCE_IP, self.now.unix_timestamp() / 60));
         self.called("send_context");
         Ok(self.context.clone())
     }
@@ -241,7 +267,9 @@ impl SendMessagePorts for World {
         _: &CooldownWindow,
         _: &CooldownWindow,
         _: Option<&IdempotencyClaim>,
+        rate: &RateWindow,
     ) -> Result<Reservation, StoreError> {
+        assert_eq!(rate.source_ip, SOURCE_IP, "the reservation counts the request");
         self.called("reserve");
         self.kept_codes.lock().expect("kept").push(message.fallback_code.clone());
         Ok(self.reservations.lock().expect("reservations").pop_front().unwrap_or(Reservation::Reserved))
@@ -289,6 +317,8 @@ impl SendAnswers for Answers {
 }
 
 const PHONE: &str = "+966551234567";
+const SOURCE_IP: &str = "203.0.113.9";
+const RATE_LIMIT: u32 = 60;
 
 fn input(key: Option<IdempotencyKey>) -> SendMessageInput {
     SendMessageInput {
@@ -300,7 +330,7 @@ fn input(key: Option<IdempotencyKey>) -> SendMessageInput {
 }
 
 async fn send(world: &World, key: Option<IdempotencyKey>) -> Result<Answer<SendMessageResponse>, SendRefusal> {
-    send_message(world, &ClientId::new(CLIENT), input(key), HumanLanguage::En, &Answers).await
+    send_message(world, &ClientId::new(CLIENT), input(key), Some(SOURCE_IP), HumanLanguage::En, &Answers).await
 }
 
 fn fingerprint_of_the_request() -> String {
@@ -331,7 +361,7 @@ async fn a_retry_with_a_bound_key_replays_the_stored_answer_without_reserving_or
     let answer = send(&world, Some(key)).await.expect("a replay");
     let Answer::Replay(replayed) = answer else { panic!("a replay") };
     assert_eq!(replayed, original, "byte for byte");
-    assert_eq!(world.calls(), ["send_context", "message"], "no reservation, no send");
+    assert_eq!(world.calls(), ["send_context", "count_request", "message"], "counted; no reservation, no send");
 }
 
 #[tokio::test]
@@ -341,7 +371,7 @@ async fn a_key_bound_to_another_request_is_refused_and_nothing_is_sent() {
         Some(IdempotencyBinding { message_id: MessageId::new_random().to_string(), fingerprint: "another".to_owned() });
     let refusal = send(&world, Some(IdempotencyKey::new_random())).await.expect_err("refused");
     assert!(matches!(refusal, SendRefusal::KeyReused), "{refusal:?}");
-    assert_eq!(world.calls(), ["send_context"]);
+    assert_eq!(world.calls(), ["send_context", "count_request"]);
 }
 
 #[tokio::test]
@@ -351,7 +381,7 @@ async fn the_cooldown_refuses_before_the_balance_and_nothing_is_charged() {
     world.context.cooldown = CooldownWindow::default().after_send("earlier", now_millis - 1_000);
     let refusal = send(&world, None).await.expect_err("refused");
     assert!(matches!(refusal, SendRefusal::Cooldown { wait } if wait.as_secs() == 29), "{refusal:?}");
-    assert_eq!(world.calls(), ["send_context"], "no balance read, no reservation");
+    assert_eq!(world.calls(), ["send_context", "count_request"], "counted; no balance read, no reservation");
 }
 
 #[tokio::test]
@@ -359,7 +389,35 @@ async fn no_subscription_that_can_pay_is_insufficient_balance_and_nothing_is_res
     let world = World::new(0);
     let refusal = send(&world, None).await.expect_err("refused");
     assert!(matches!(refusal, SendRefusal::InsufficientBalance), "{refusal:?}");
-    assert_eq!(world.calls(), ["send_context", "subscriptions"]);
+    assert_eq!(world.calls(), ["send_context", "subscriptions", "count_request"]);
+}
+
+#[tokio::test]
+async fn a_full_rate_window_read_with_the_context_refuses_uncounted_before_anything_else() {
+    let mut world = World::new(0);
+    world.context.requests_this_minute = RATE_LIMIT;
+    world.context.profile = None;
+    let refusal = send(&world, None).await.expect_err("refused");
+    // 1_800_000_000 is the first second of its minute.
+    assert!(matches!(refusal, SendRefusal::RateLimited { retry_after: 60 }), "{refusal:?}");
+    assert_eq!(world.calls(), ["send_context"], "not counted, nothing else looked at");
+}
+
+#[tokio::test]
+async fn a_refusal_in_a_window_that_filled_meanwhile_is_the_rate_limit() {
+    let mut world = World::new(0);
+    world.counted = false;
+    let refusal = send(&world, None).await.expect_err("refused");
+    assert!(matches!(refusal, SendRefusal::RateLimited { .. }), "the rate limit answers first: {refusal:?}");
+}
+
+#[tokio::test]
+async fn a_reservation_refused_by_the_rate_limit_sends_nothing() {
+    let world = World::new(10);
+    world.reservations.lock().expect("reservations").push_back(Reservation::RateLimited);
+    let refusal = send(&world, None).await.expect_err("refused");
+    assert!(matches!(refusal, SendRefusal::RateLimited { .. }), "{refusal:?}");
+    assert_eq!(world.calls(), ["send_context", "subscriptions", "reserve"], "no send, no second count");
 }
 
 #[tokio::test]

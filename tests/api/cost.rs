@@ -119,7 +119,7 @@ async fn send(deps: &Deps, tenant: &Tenant, body: Value) -> (u16, Value) {
 }
 
 #[tokio::test]
-async fn a_warm_send_makes_at_most_four_dynamodb_requests_no_secrets_request_and_one_whatsapp_request() {
+async fn a_warm_send_makes_three_dynamodb_requests_no_secrets_request_and_one_whatsapp_request() {
     let ctx = Ctx::new().await;
     let tenant = ctx.default_tenant().await;
     let (deps, dynamodb, secrets) = counted_deps(&ctx).await;
@@ -131,7 +131,7 @@ async fn a_warm_send_makes_at_most_four_dynamodb_requests_no_secrets_request_and
     assert_eq!(cold.len(), 3, "pepper, WhatsApp token, verifier: {cold:?}");
     assert_eq!(
         dynamodb.take(),
-        ["UpdateItem", "BatchGetItem", "Query", "TransactWriteItems", "UpdateItem"],
+        ["UpdateItem", "BatchGetItem", "TransactWriteItems", "UpdateItem"],
         "the key's first use this hour (once per key per hour per instance); then the send's own"
     );
 
@@ -141,8 +141,8 @@ async fn a_warm_send_makes_at_most_four_dynamodb_requests_no_secrets_request_and
     assert_eq!(status, 200, "{reply:?}");
     assert_eq!(
         dynamodb.take(),
-        ["BatchGetItem", "Query", "TransactWriteItems", "UpdateItem"],
-        "profile, price, cooldown, key and rate counter in one read; subscriptions; the reservation (which counts the \
+        ["BatchGetItem", "TransactWriteItems", "UpdateItem"],
+        "profile, price, cooldown, key, rate counter and purses in one read; the reservation (which counts the \
          request); the WhatsApp id"
     );
     assert_eq!(secrets.take(), Vec::<String>::new(), "a warm request makes no Secrets Manager call");
@@ -169,6 +169,13 @@ async fn a_warm_send_makes_at_most_four_dynamodb_requests_no_secrets_request_and
     dynamodb.take();
     let (status, refusal) = send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": phone})).await;
     assert_eq!(status, 400, "{refusal:?}");
+    assert_eq!(dynamodb.take(), ["BatchGetItem", "UpdateItem"], "the read; the count");
+    // So does a balance refusal: the balances come with the read (the purses).
+    let broke = ctx.tenant(crate::helpers::TenantSpec { credits: None, ..Default::default() }).await;
+    assert_eq!(send(&deps, &broke, json!({"otpCode": "1234", "toPhoneE164": fresh_sa_phone()})).await.0, 400);
+    dynamodb.take();
+    let (status, refusal) = send(&deps, &broke, json!({"otpCode": "1234", "toPhoneE164": fresh_sa_phone()})).await;
+    assert_eq!((status, refusal["errorMessage"].as_str()), (400, Some("InsufficientBalance")));
     assert_eq!(dynamodb.take(), ["BatchGetItem", "UpdateItem"], "the read; the count");
     // A refusal before the read (a malformed number) costs the count alone.
     let (status, _) = send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": "+1"})).await;
@@ -268,7 +275,7 @@ async fn client_webhooks_add_no_request_to_a_send_and_cost_a_query_a_put_and_a_t
     secrets.take();
     let (status, reply) = send(&deps, &tenant, json!({"otpCode": "5678", "toPhoneE164": fresh_sa_phone()})).await;
     assert_eq!(status, 200);
-    assert_eq!(dynamodb.take(), ["BatchGetItem", "Query", "TransactWriteItems", "UpdateItem"]);
+    assert_eq!(dynamodb.take(), ["BatchGetItem", "TransactWriteItems", "UpdateItem"]);
     assert_eq!(sqs_log.take(), Vec::<String>::new(), "a send never talks to the queue");
 
     // The delivery function, for one status change.
@@ -376,7 +383,7 @@ async fn a_fallback_client_pays_one_fallback_key_fetch_and_a_fallback_at_send_ti
     dynamodb.take();
     let (status, _) = send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": fresh_sa_phone()})).await;
     assert_eq!(status, 200);
-    assert_eq!(dynamodb.take(), ["BatchGetItem", "Query", "TransactWriteItems", "UpdateItem"]);
+    assert_eq!(dynamodb.take(), ["BatchGetItem", "TransactWriteItems", "UpdateItem"]);
     assert_eq!(secrets.take(), Vec::<String>::new());
 
     let phone = fresh_sa_phone();
@@ -390,8 +397,8 @@ async fn a_fallback_client_pays_one_fallback_key_fetch_and_a_fallback_at_send_ti
     assert_eq!(status, 200, "{reply:?}");
     assert_eq!(
         dynamodb.take(),
-        ["BatchGetItem", "Query", "TransactWriteItems", "GetItem", "Query", "TransactWriteItems", "UpdateItem"],
-        "the send's four; the SMS price, the subscriptions again, the handover, the SMS recorded sent"
+        ["BatchGetItem", "TransactWriteItems", "GetItem", "BatchGetItem", "TransactWriteItems", "UpdateItem"],
+        "the send's read and reservation; the SMS price, the purses again, the handover, the SMS recorded sent"
     );
     assert_eq!(ctx.sms_to(&phone).await.len(), 1, "one SNS Publish");
 }

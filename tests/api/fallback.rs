@@ -462,17 +462,20 @@ async fn a_handover_whose_sms_never_went_stays_watched_by_the_sweep_which_refund
     // A `failed` webhook hands it over before the send recorded WhatsApp's answer, and its function then dies
     // before SNS: 99 + 1 − 2.
     let message_id = id.to_string();
+    let purse = lightotp::domain::purse::charged_purse(&payer.shares, Credits::new(1), &message_id);
     let whatsapp = Charge {
         client_id: &tenant.client_id,
         message_id: &message_id,
         to_phone: to.as_str(),
         cost: Credits::new(1),
         subscription: Some(&payer.sort_key),
+        purse,
         channel: Channel::WhatsApp,
     };
     let failure = Failure { code: Some(131026), title: Some("Message undeliverable".into()), reason: None };
     let mut after_refund = store.subscriptions_newest_first(&tenant.client_id).await.expect("subscriptions")[0].clone();
     after_refund.balance = after_refund.balance.saturating_add(Credits::new(1));
+    after_refund.shares[purse] = after_refund.shares[purse].saturating_add(Credits::new(1));
     let handover = SmsHandover {
         whatsapp,
         failure: &failure,

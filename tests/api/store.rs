@@ -11,7 +11,7 @@ use lightotp::domain::message::MessageId;
 use lightotp::domain::phone::PhoneE164;
 use lightotp::domain::pricing::Credits;
 use lightotp::domain::rate_limit::RateWindow;
-use lightotp::domain::subscription::{DebitGuard, Subscription};
+use lightotp::domain::subscription::{DebitGuard, Subscription, choose_payer};
 use lightotp::store::{DynamoStore, Failure, IdempotencyClaim, NewMessage, Reservation};
 use lightotp_admin::ops::{self, Admin};
 use lightotp_admin::provision;
@@ -131,6 +131,7 @@ async fn only_one_of_eight_racing_reservations_binds_an_idempotency_key() {
             Reservation::ReadAgain => {}
             Reservation::Reserved => unreachable!("filtered out"),
             Reservation::RateLimited => panic!("a window of 1,000 filled up: {outcomes:?}"),
+            Reservation::LowBalanceAlreadyClaimed => panic!("no threshold, no claim: {outcomes:?}"),
         }
     }
     assert_eq!(fixture.balance().await, 99, "one message charged");
@@ -138,20 +139,34 @@ async fn only_one_of_eight_racing_reservations_binds_an_idempotency_key() {
 
 #[tokio::test]
 async fn eight_racing_debits_never_take_a_balance_of_five_below_zero() {
+    // Five credits spread over the purses (2, 1, 1, 1): each racer reads the purses and reserves as SendMessage
+    // does, reading again when it lost a purse to another racer, until it is reserved or nobody can pay.
     let fixture = Fixture::new(5).await;
-    let payer = Arc::new(fixture.subscription().await);
     let phones = phones();
     let outcomes = race(8, |i| {
-        let (store, client_id, payer) = (Arc::clone(&fixture.store), fixture.client_id.clone(), Arc::clone(&payer));
+        let (store, client_id) = (Arc::clone(&fixture.store), fixture.client_id.clone());
         let phone = phones[i].clone();
-        async move { reserve(&store, &client_id, &payer, phone, None).await.1 }
+        async move {
+            for _ in 0..32 {
+                let subscriptions = store.paying_subscriptions(&client_id).await.expect("purses");
+                let Some(payer) = choose_payer(&subscriptions, Credits::new(1)) else { return "refused" };
+                match reserve(&store, &client_id, payer, phone.clone(), None).await.1 {
+                    Reservation::Reserved => return "reserved",
+                    Reservation::ReadAgain => continue,
+                    other => panic!("{other:?}"),
+                }
+            }
+            "kept losing"
+        }
     })
     .await;
 
-    let reserved = outcomes.iter().filter(|outcome| **outcome == Reservation::Reserved).count();
-    assert_eq!(reserved, 5, "as many debits as credits: {outcomes:?}");
-    assert!(outcomes.iter().all(|o| matches!(o, Reservation::Reserved | Reservation::ReadAgain)), "{outcomes:?}");
+    let count = |what: &str| outcomes.iter().filter(|outcome| **outcome == what).count();
+    assert_eq!((count("reserved"), count("refused")), (5, 3), "as many debits as credits: {outcomes:?}");
     assert_eq!(fixture.balance().await, 0, "never below zero");
+    let purses = fixture.store.purses(&fixture.client_id).await.expect("purses");
+    let shares: Vec<_> = purses.shares.values().flatten().map(|share| share.get()).collect();
+    assert_eq!(shares, [0, 0, 0, 0], "every purse emptied, none below zero");
 }
 
 #[tokio::test]

@@ -18,6 +18,7 @@ pub mod otp_code;
 pub mod outside_text;
 pub mod phone;
 pub mod pricing;
+pub mod purse;
 pub mod rate_limit;
 pub mod sms;
 pub mod subscription;

@@ -1,6 +1,7 @@
 //! Subscriptions and which one pays for a message (docs/api.md, Billing).
 
 use super::pricing::Credits;
+use super::purse::Shares;
 
 /// What an operator set on a subscription. Exhaustion is not stored: a subscription whose balance is 0 *is*
 /// expired (see [`Subscription::effective_state`]), so the state can never disagree with the balance and a refund
@@ -41,8 +42,10 @@ pub struct Subscription {
     pub sort_key: String,
     /// Credits granted when it was created.
     pub granted: Credits,
-    /// Credits left.
+    /// Credits left: the sum of its [`Self::shares`].
     pub balance: Credits,
+    /// Its credits in each purse (docs/data-model.md, "Purse"), as read: where a debit takes them from.
+    pub shares: Shares,
     /// What an operator set.
     pub stored_state: StoredState,
     /// The balance below which the client is told, once, that credits run low.
@@ -58,37 +61,22 @@ pub fn low_balance_threshold(credits: Credits, percent: u8) -> Credits {
     Credits::new(credits.get().saturating_mul(u64::from(percent)) / 100)
 }
 
-/// How a debit is guarded so that exactly one debit, the one that takes the balance below the threshold, claims
-/// the low-balance email, in the same write (docs/api.md, Billing: once per subscription, even under races).
+/// Whether a debit claims the low-balance email (docs/api.md, Billing: once per subscription, even under races). The
+/// claim is a conditional write on the subscription's own item in the debit's transaction, so exactly one debit ever
+/// makes it; every debit that finds the balance, after itself, below the threshold while no claim is seen tries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DebitGuard {
-    /// The email was already claimed: only `balance >= cost`.
-    AlreadyNotified,
-    /// The balance stays at or above the threshold: `balance >= cost + threshold`.
-    StaysAbove {
-        /// `cost + threshold`.
-        floor: Credits,
-    },
-    /// The balance ends below the threshold: `balance >= cost AND balance < cost + threshold`, and this debit claims
-    /// the email (`attribute_not_exists(notified)`).
-    Crosses {
-        /// `cost + threshold`.
-        floor: Credits,
-    },
+    /// The balance stays at or above the threshold, or the email was already claimed: only the debit.
+    Plain,
+    /// The balance ends below the threshold and nobody claimed the email yet: this debit claims it.
+    ClaimsLowBalance,
 }
 
 impl DebitGuard {
-    /// The guard for debiting `cost` from `payer` as last read. If the read is stale, the guard's condition fails
-    /// and the caller reads again.
+    /// The guard for debiting `cost` from `payer` as last read.
     pub fn for_debit(payer: &Subscription, cost: Credits) -> Self {
-        let floor = cost.saturating_add(payer.low_balance_threshold);
-        if payer.low_balance_notified {
-            Self::AlreadyNotified
-        } else if payer.balance >= floor {
-            Self::StaysAbove { floor }
-        } else {
-            Self::Crosses { floor }
-        }
+        let ends_below = payer.balance.get().saturating_sub(cost.get()) < payer.low_balance_threshold.get();
+        if ends_below && !payer.low_balance_notified { Self::ClaimsLowBalance } else { Self::Plain }
     }
 }
 
@@ -122,6 +110,7 @@ mod tests {
             sort_key: id.into(),
             granted: c(100),
             balance: c(balance),
+            shares: crate::domain::purse::spread(c(balance)),
             stored_state,
             low_balance_threshold: c(10),
             low_balance_notified: false,
@@ -147,19 +136,13 @@ mod tests {
     #[test]
     fn the_debit_that_ends_below_the_threshold_claims_the_email() {
         let at = |balance| sub("s", balance, StoredState::Active);
-        assert_eq!(
-            DebitGuard::for_debit(&at(13), c(3)),
-            DebitGuard::StaysAbove { floor: c(13) },
-            "13 - 3 = 10: not below"
-        );
-        assert_eq!(DebitGuard::for_debit(&at(12), c(3)), DebitGuard::Crosses { floor: c(13) }, "12 - 3 = 9: below");
-        assert_eq!(
-            DebitGuard::for_debit(&at(5), c(1)),
-            DebitGuard::Crosses { floor: c(11) },
-            "already below, not yet told"
-        );
+        assert_eq!(DebitGuard::for_debit(&at(13), c(3)), DebitGuard::Plain, "13 - 3 = 10: not below");
+        assert_eq!(DebitGuard::for_debit(&at(12), c(3)), DebitGuard::ClaimsLowBalance, "12 - 3 = 9: below");
+        assert_eq!(DebitGuard::for_debit(&at(5), c(1)), DebitGuard::ClaimsLowBalance, "already below, not yet told");
         let notified = Subscription { low_balance_notified: true, ..at(5) };
-        assert_eq!(DebitGuard::for_debit(&notified, c(1)), DebitGuard::AlreadyNotified);
+        assert_eq!(DebitGuard::for_debit(&notified, c(1)), DebitGuard::Plain);
+        let no_threshold = Subscription { low_balance_threshold: c(0), ..at(1) };
+        assert_eq!(DebitGuard::for_debit(&no_threshold, c(1)), DebitGuard::Plain, "a threshold of 0 never claims");
         assert_eq!(low_balance_threshold(c(1000), 10), c(100));
         assert_eq!(low_balance_threshold(c(15), 10), c(1), "rounded down");
         assert_eq!(low_balance_threshold(c(50), 0), c(0), "0 % never notifies");
@@ -192,6 +175,7 @@ mod proptests {
                 sort_key: String::new(),
                 granted: c(100),
                 balance: c(balance),
+                shares: crate::domain::purse::spread(c(balance)),
                 stored_state,
                 low_balance_threshold: c(threshold),
                 low_balance_notified: notified,
@@ -226,28 +210,16 @@ mod proptests {
             prop_assert_eq!(subscription.effective_state() == SubscriptionState::Active, active);
         }
 
-        /// Amounts up to half of `u64`: `cost + threshold` never saturates there (no balance comes near it).
         #[test]
-        fn the_guard_claims_the_notice_only_for_the_debit_that_ends_below_the_threshold(
+        fn the_guard_claims_the_notice_only_when_the_balance_ends_below_the_threshold_and_nobody_claimed_it(
             payer in subscription(prop_oneof![0..40u64, 0..=u64::MAX / 2]),
             cost in prop_oneof![0..20u64, 0..=u64::MAX / 2],
         ) {
             let (balance, threshold) = (payer.balance.get(), payer.low_balance_threshold.get());
-            match DebitGuard::for_debit(&payer, c(cost)) {
-                DebitGuard::AlreadyNotified => prop_assert!(payer.low_balance_notified),
-                DebitGuard::StaysAbove { floor } => {
-                    prop_assert!(!payer.low_balance_notified);
-                    prop_assert_eq!(floor.get(), cost.saturating_add(threshold));
-                    let stays_above = balance.checked_sub(cost).is_some_and(|left| left >= threshold);
-                    prop_assert!(stays_above, "{} - {}", balance, cost);
-                }
-                DebitGuard::Crosses { floor } => {
-                    prop_assert!(!payer.low_balance_notified);
-                    prop_assert_eq!(floor.get(), cost.saturating_add(threshold));
-                    let ends_below = balance.checked_sub(cost).is_none_or(|left| left < threshold);
-                    prop_assert!(ends_below, "{} - {}", balance, cost);
-                }
-            }
+            // A debit is made only when the balance covers the cost; beyond it, the balance would end at 0.
+            let ends_below = balance.saturating_sub(cost) < threshold;
+            let claims = DebitGuard::for_debit(&payer, c(cost)) == DebitGuard::ClaimsLowBalance;
+            prop_assert_eq!(claims, ends_below && !payer.low_balance_notified, "{} - {} vs {}", balance, cost, threshold);
         }
 
         #[test]

@@ -363,11 +363,12 @@ impl DynamoStore {
             .in_operation(OP)?;
         let grant = new_subscription(self, &order.client_id, subscription_id, order.credits, low_balance_percent, now)
             .in_operation(OP)?;
-        let result = self
-            .client()
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(TransactWriteItem::builder().put(grant).build())
+        let mut transaction =
+            self.client().transact_write_items().transact_items(TransactWriteItem::builder().update(update).build());
+        for write in grant {
+            transaction = transaction.transact_items(write);
+        }
+        let result = transaction
             .transact_items(
                 TransactWriteItem::builder()
                     .put(audit_put(self, &order.client_id, audit, now).in_operation(OP)?)

@@ -63,9 +63,8 @@ impl DynamoStore {
     ///    channel `sms`, status `Pending`, WhatsApp's failure kept as `fallbackFailure`, the SMS's cost and payer, back
     ///    in the stranded messages' bucket until SNS takes the SMS — so at most one caller ever hands it over;
     /// 2. the code item deleted (`attribute_exists(pk) AND pendingSince >= now`): none after the window or a delivery;
-    /// 3. the SMS debited from its payer (as any debit: never below zero, the low-balance claim once), in the same
-    ///    write as the WhatsApp refund when that subscription paid both; otherwise
-    /// 4. the WhatsApp attempt refunded to the subscription that paid it (`attribute_exists(pk)`).
+    /// 3. the SMS debited from its payer's purses (as any debit: no share below zero, the low-balance claim once)
+    ///    and the WhatsApp attempt refunded to the share that paid it, in one update per purse touched.
     pub async fn hand_over_to_sms(&self, handover: &SmsHandover<'_>) -> Result<Handover, StoreError> {
         const OP: &str = "TransactWriteItems hand over to SMS";
         const MESSAGE_ITEM: usize = 0;
@@ -82,8 +81,8 @@ impl DynamoStore {
             (attr::FAILED_AT.to_owned(), s(now.clone())),
         ]));
         let mut set = String::from(
-            "SET #channel = :sms, #status = :pending, #cost = :cost, #payer = :payer, #fallback = :fallback, \
-             #whatsappRefundedAt = :now, #updatedAt = :now, #since = :now, #bucket = :bucket",
+            "SET #channel = :sms, #status = :pending, #cost = :cost, #payer = :payer, #purse = :purse, \
+             #fallback = :fallback, #whatsappRefundedAt = :now, #updatedAt = :now, #since = :now, #bucket = :bucket",
         );
         let mut message = Update::builder()
             .table_name(&self.table)
@@ -96,6 +95,7 @@ impl DynamoStore {
             .expression_attribute_names("#status", attr::STATUS)
             .expression_attribute_names("#cost", attr::COST)
             .expression_attribute_names("#payer", attr::CHARGED_SUBSCRIPTION)
+            .expression_attribute_names("#purse", attr::CHARGED_PURSE)
             .expression_attribute_names("#fallback", attr::FALLBACK_FAILURE)
             .expression_attribute_names("#whatsappRefundedAt", attr::WHATSAPP_REFUNDED_AT)
             .expression_attribute_names("#updatedAt", attr::UPDATED_AT)
@@ -119,7 +119,6 @@ impl DynamoStore {
                 .expression_attribute_values(":rstatus", n(replay.status))
                 .expression_attribute_values(":rbody", s(replay.body.clone()));
         }
-        let message = message.update_expression(set).build().in_operation(OP)?;
         // The code item's `pendingSince` is when its window closes: the window is enforced by the write, not only
         // by the sweep's erasing.
         let erase = Delete::builder()
@@ -131,18 +130,25 @@ impl DynamoStore {
             .expression_attribute_values(":now", s(rfc3339_millis(handover.now)))
             .build()
             .in_operation(OP)?;
-        let same_payer = whatsapp.subscription == Some(handover.payer.sort_key.as_str());
-        let refunded_here = if same_payer { whatsapp.cost } else { Credits::ZERO };
-        let debit = self
-            .subscription_debit_after_refund(
-                client_id,
-                handover.payer,
-                handover.guard,
-                handover.sms_cost,
-                refunded_here,
-                handover.now,
-            )
-            .in_operation(OP)?;
+        // The WhatsApp attempt's refund goes into the same writes as the SMS's debit: where both touch one purse,
+        // one update does both (a transaction may write an item only once).
+        let refund = whatsapp.subscription.map(|sort_key| PurseRefund {
+            sort_key,
+            purse: whatsapp.purse,
+            credits: whatsapp.cost,
+        });
+        let debit = PurseDebit {
+            client_id,
+            payer: handover.payer,
+            guard: handover.guard,
+            cost: handover.sms_cost,
+            start: crate::domain::purse::first_purse(whatsapp.message_id),
+            refund,
+            now: handover.now,
+        };
+        let Some(debit) = self.purse_debit(&debit)? else { return Ok(Handover::ReadAgain) };
+        let message = message.expression_attribute_values(":purse", n(debit.charged_purse));
+        let message = message.update_expression(set).build().in_operation(OP)?;
         let mut request = self
             .client
             .transact_write_items()
@@ -150,20 +156,9 @@ impl DynamoStore {
             // answers success instead of losing its own condition (and the SMS never going).
             .client_request_token(uuid::Uuid::new_v4().to_string())
             .transact_items(TransactWriteItem::builder().update(message).build())
-            .transact_items(TransactWriteItem::builder().delete(erase).build())
-            .transact_items(TransactWriteItem::builder().update(debit).build());
-        if let (false, Some(paid_whatsapp)) = (same_payer, whatsapp.subscription) {
-            let refund = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(item_key(key::client(client_id), paid_whatsapp.to_owned())))
-                .update_expression("SET #balance = #balance + :cost")
-                .condition_expression("attribute_exists(#pk)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#balance", attr::BALANCE)
-                .expression_attribute_values(":cost", n(whatsapp.cost))
-                .build()
-                .in_operation(OP)?;
-            request = request.transact_items(TransactWriteItem::builder().update(refund).build());
+            .transact_items(TransactWriteItem::builder().delete(erase).build());
+        for item in debit.items {
+            request = request.transact_items(item);
         }
         let err = match request.send().await {
             Ok(_) => return Ok(Handover::HandedOver),

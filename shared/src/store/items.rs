@@ -13,10 +13,11 @@ use crate::domain::idempotency::IdempotencyKey;
 use crate::domain::language::{HumanLanguage, LanguageTag, Template};
 use crate::domain::message::{MessageStatus, OriginalResponse};
 use crate::domain::pricing::Credits;
+use crate::domain::purse::{PURSES, Purses, Shares};
 use crate::domain::subscription::{StoredState, Subscription};
 use crate::domain::time_format::rfc3339_millis;
 
-type Item = HashMap<String, AttributeValue>;
+pub(super) type Item = HashMap<String, AttributeValue>;
 
 /// The client a key belongs to, as the operators configured it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +73,8 @@ pub struct MessageRecord {
     pub cost: Credits,
     /// The sort key of the subscription that paid, if any.
     pub charged_subscription: Option<String>,
+    /// The purse its credits were taken from (its refund goes back there).
+    pub charged_purse: usize,
     /// WhatsApp's message id, once known.
     pub wamid: Option<String>,
     /// Graph API error code.
@@ -117,6 +120,7 @@ impl MessageRecord {
             to_phone: &self.to_phone,
             cost: self.cost,
             subscription: self.charged_subscription.as_deref(),
+            purse: self.charged_purse,
             channel: self.channel,
         }
     }
@@ -219,7 +223,13 @@ pub fn template_value(template: &Template) -> AttributeValue {
     ]))
 }
 
-pub(super) fn subscription_from_item(item: &Item, op: &'static str) -> Result<Subscription, StoreError> {
+/// A subscription from its item and what the purses hold of it.
+pub(super) fn subscription_from_item(
+    item: &Item,
+    shares: Shares,
+    notified_in_purses: bool,
+    op: &'static str,
+) -> Result<Subscription, StoreError> {
     let stored_state = match string(item, attr::STATE, op)?.as_str() {
         "Active" => StoredState::Active,
         _ => StoredState::Expired,
@@ -228,15 +238,21 @@ pub(super) fn subscription_from_item(item: &Item, op: &'static str) -> Result<Su
         id: string(item, attr::SUBSCRIPTION_ID, op)?,
         sort_key: sort_key(item).map(str::to_owned).ok_or_else(|| StoreError::corrupt(op, "no sort key"))?,
         granted: number(item, attr::GRANTED, op)?,
-        balance: number(item, attr::BALANCE, op)?,
+        balance: Credits::new(shares.iter().map(|share| share.get()).sum()),
+        shares,
         stored_state,
         low_balance_threshold: optional_number(item, attr::LOW_BALANCE_THRESHOLD).unwrap_or(Credits::ZERO),
-        low_balance_notified: item.contains_key(attr::LOW_BALANCE_NOTIFIED_AT),
+        low_balance_notified: notified_in_purses || item.contains_key(attr::LOW_BALANCE_NOTIFIED_AT),
         created_at: optional_string(item, attr::CREATED_AT).unwrap_or_default(),
     })
 }
 
-pub(super) fn new_message_item(message: &NewMessage<'_>, payer: &Subscription, key: Option<IdempotencyKey>) -> Item {
+pub(super) fn new_message_item(
+    message: &NewMessage<'_>,
+    payer: &Subscription,
+    charged_purse: usize,
+    key: Option<IdempotencyKey>,
+) -> Item {
     let created_at = rfc3339_millis(message.created_at);
     let id = message.id.to_string();
     let mut item = Item::from([
@@ -251,6 +267,7 @@ pub(super) fn new_message_item(message: &NewMessage<'_>, payer: &Subscription, k
         (attr::LANGUAGE.to_owned(), AttributeValue::S(message.template.language.as_str().to_owned())),
         (attr::COST.to_owned(), AttributeValue::N(message.cost.to_string())),
         (attr::CHARGED_SUBSCRIPTION.to_owned(), AttributeValue::S(payer.sort_key.clone())),
+        (attr::CHARGED_PURSE.to_owned(), AttributeValue::N(charged_purse.to_string())),
         (attr::CREATED_AT.to_owned(), AttributeValue::S(created_at.clone())),
         (attr::UPDATED_AT.to_owned(), AttributeValue::S(created_at.clone())),
         (attr::PENDING_SINCE.to_owned(), AttributeValue::S(created_at)),
@@ -344,6 +361,7 @@ impl MessageRecord {
             created_at: string(item, attr::CREATED_AT, op)?,
             cost: number(item, attr::COST, op)?,
             charged_subscription: optional_string(item, attr::CHARGED_SUBSCRIPTION),
+            charged_purse: optional_number(item, attr::CHARGED_PURSE).unwrap_or(0),
             wamid: optional_string(item, attr::WAMID),
             failure_code: optional_number(item, attr::FAILURE_CODE),
             failure_title: optional_string(item, attr::FAILURE_TITLE),
@@ -370,4 +388,34 @@ impl MessageRecord {
             fallback_until: optional_string(item, attr::FALLBACK_UNTIL),
         })
     }
+}
+
+/// A client's purses from their items (absent purses hold nothing).
+pub(super) fn purses_from_items(client_id: &str, found: &[Item], op: &'static str) -> Result<Purses, StoreError> {
+    let mut purses = Purses::default();
+    for item in found {
+        let pk = partition_key(item).unwrap_or_default();
+        let index = (0..PURSES)
+            .find(|&i| pk == key::purse(client_id, i))
+            .ok_or_else(|| StoreError::corrupt(op, format!("not one of the client's purses: {pk}")))?;
+        for (name, value) in item {
+            let number = || -> Result<Credits, StoreError> {
+                value
+                    .as_n()
+                    .ok()
+                    .and_then(|raw| raw.parse().ok())
+                    .ok_or_else(|| StoreError::corrupt(op, format!("{name} is not a number of credits")))
+            };
+            if let Some(sort_key) = name.strip_prefix(attr::PURSE_CREDITS_PREFIX) {
+                purses.shares.entry(sort_key.to_owned()).or_default()[index] = number()?;
+            } else if let Some(sort_key) = name.strip_prefix(attr::PURSE_GRANTED_PREFIX) {
+                purses.terms.entry(sort_key.to_owned()).or_default().granted = number()?;
+            } else if let Some(sort_key) = name.strip_prefix(attr::PURSE_THRESHOLD_PREFIX) {
+                purses.terms.entry(sort_key.to_owned()).or_default().low_balance_threshold = number()?;
+            } else if let Some(sort_key) = name.strip_prefix(attr::PURSE_NOTIFIED_PREFIX) {
+                purses.notified.insert(sort_key.to_owned());
+            }
+        }
+    }
+    Ok(purses)
 }

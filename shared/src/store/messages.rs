@@ -17,6 +17,8 @@ pub struct Charge<'a> {
     pub cost: Credits,
     /// The subscription's sort key that paid, if any did.
     pub subscription: Option<&'a str>,
+    /// The purse its credits were taken from, and go back to.
+    pub purse: usize,
     /// The channel it paid for: a failure or status of one channel never touches the other's (after a fallback,
     /// WhatsApp's statuses change nothing).
     pub channel: Channel,
@@ -110,16 +112,8 @@ impl DynamoStore {
             let mut request =
                 self.client.transact_write_items().transact_items(TransactWriteItem::builder().update(fail).build());
             if let Some(payer) = message.subscription {
-                let refund = Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(item_key(key::client(client_id), payer.to_owned())))
-                    .update_expression("SET #balance = #balance + :cost")
-                    .condition_expression("attribute_exists(#pk)")
-                    .expression_attribute_names("#pk", PK)
-                    .expression_attribute_names("#balance", attr::BALANCE)
-                    .expression_attribute_values(":cost", n(message.cost))
-                    .build()
-                    .in_operation(OP)?;
+                let refund = PurseRefund { sort_key: payer, purse: message.purse, credits: message.cost };
+                let refund = self.purse_refund(client_id, &refund)?;
                 request = request.transact_items(TransactWriteItem::builder().update(refund).build());
             }
             if let Some(next) = window.without(message.message_id) {

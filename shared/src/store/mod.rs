@@ -40,6 +40,7 @@ use crate::domain::language::{HumanLanguage, Template};
 use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
 use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::Credits;
+use crate::domain::purse::{PURSES, Purses};
 use crate::domain::subscription::{DebitGuard, Subscription};
 use crate::domain::time_format::rfc3339_millis;
 pub use accounts::{AccountCreation, StoredSession, User};
@@ -55,9 +56,13 @@ pub use messages::{Charge, Failure};
 pub use operator::{ApiKeyMetadata, PriceEntry};
 use schema::{PK, SK, attr, key};
 pub use sending::{IdempotencyBinding, IdempotencyClaim, NewMessage, Reservation, SendContext};
+use subscriptions::{PurseDebit, PurseRefund};
 pub use verification::{
     InitiateLimit, NewVerification, VerificationCharge, VerificationRecord, VerificationReservation, VerificationStatus,
 };
+
+/// How many times a batch read asks for keys DynamoDB left unprocessed (throttling) before giving up.
+const BATCH_GET_ATTEMPTS: u32 = 5;
 
 /// The table, through the real SDK (against AWS, or moto locally).
 #[derive(Debug, Clone)]
@@ -172,6 +177,39 @@ impl DynamoStore {
             .await
             .in_operation(operation)?;
         Ok(out.item().cloned())
+    }
+
+    /// Reads `keys` in one strongly consistent `BatchGetItem` (at most 100 keys), retrying keys DynamoDB left
+    /// unprocessed (it is throttling the table) with backoff, [`BATCH_GET_ATTEMPTS`] times in all.
+    pub(crate) async fn batch_get_consistent(
+        &self,
+        operation: &'static str,
+        keys: Vec<HashMap<String, AttributeValue>>,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut pending = keys;
+        let mut found = Vec::new();
+        for attempt in 0..BATCH_GET_ATTEMPTS {
+            if attempt > 0 {
+                pause(attempt).await;
+            }
+            let keys = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .in_operation(operation)?;
+            let out =
+                self.client.batch_get_item().request_items(&self.table, keys).send().await.in_operation(operation)?;
+            if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
+                found.extend(items.iter().cloned());
+            }
+            if let Some(left) = out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
+                pending = left.keys().to_vec();
+            }
+            if pending.is_empty() {
+                return Ok(found);
+            }
+        }
+        Err(StoreError::Throttled { operation, cause: "keys left unprocessed after every retry".into() })
     }
 
     /// The table's name.

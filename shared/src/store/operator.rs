@@ -168,17 +168,17 @@ impl DynamoStore {
     ) -> Result<(), StoreError> {
         const OP: &str = "TransactWriteItems grant subscription";
         let client_exists = client_exists(self, client_id).in_operation(OP)?;
-        let put =
+        let grant =
             new_subscription(self, client_id, subscription_id, credits, low_balance_percent, now).in_operation(OP)?;
         let entry = super::console::audit_put(self, client_id, audit, now).in_operation(OP)?;
-        self.client()
+        let mut transaction = self
+            .client()
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().condition_check(client_exists).build())
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .transact_items(TransactWriteItem::builder().put(entry).build())
-            .send()
-            .await
-            .in_operation(OP)?;
+            .transact_items(TransactWriteItem::builder().condition_check(client_exists).build());
+        for write in grant {
+            transaction = transaction.transact_items(write);
+        }
+        transaction.transact_items(TransactWriteItem::builder().put(entry).build()).send().await.in_operation(OP)?;
         Ok(())
     }
 
@@ -373,8 +373,10 @@ impl DynamoStore {
     }
 }
 
-/// A new subscription of `credits`, active at once, as a transaction's `Put` (guarded by `attribute_not_exists`):
-/// what a grant and an order's activation both write.
+/// A new subscription of `credits`, active at once, as a transaction's writes: what a grant and an order's
+/// activation both write. The subscription's item (`attribute_not_exists`), and its credits spread over the client's
+/// purses (`domain::purse::spread`), each share guarded by `attribute_not_exists`; purse 0 also keeps the grant and
+/// the low-balance threshold, which a payment decides on.
 pub(crate) fn new_subscription(
     store: &DynamoStore,
     client_id: &str,
@@ -382,22 +384,44 @@ pub(crate) fn new_subscription(
     credits: Credits,
     low_balance_percent: u8,
     now: time::OffsetDateTime,
-) -> Result<aws_sdk_dynamodb::types::Put, aws_sdk_dynamodb::error::BuildError> {
-    aws_sdk_dynamodb::types::Put::builder()
+) -> Result<Vec<TransactWriteItem>, aws_sdk_dynamodb::error::BuildError> {
+    let sort_key = key::subscription(now.unix_timestamp_nanos(), subscription_id);
+    let threshold = low_balance_threshold(credits, low_balance_percent);
+    let record = aws_sdk_dynamodb::types::Put::builder()
         .table_name(store.table())
         .item(PK, s(key::client(client_id)))
-        .item(SK, s(key::subscription(now.unix_timestamp_nanos(), subscription_id)))
+        .item(SK, s(sort_key.clone()))
         .item(attr::SUBSCRIPTION_ID, s(subscription_id))
         .item(attr::CLIENT_ID, s(client_id))
         .item(attr::GRANTED, n(credits))
-        .item(attr::BALANCE, n(credits))
         .item(attr::STATE, s("Active"))
         .item(attr::LOW_BALANCE_PERCENT, n(low_balance_percent))
-        .item(attr::LOW_BALANCE_THRESHOLD, n(low_balance_threshold(credits, low_balance_percent)))
+        .item(attr::LOW_BALANCE_THRESHOLD, n(threshold))
         .item(attr::CREATED_AT, s(rfc3339_millis(now)))
         .condition_expression("attribute_not_exists(#pk)")
         .expression_attribute_names("#pk", PK)
-        .build()
+        .build()?;
+    let mut writes = vec![TransactWriteItem::builder().put(record).build()];
+    for (purse, share) in crate::domain::purse::spread(credits).into_iter().enumerate() {
+        let mut update = Update::builder()
+            .table_name(store.table())
+            .set_key(Some(item_key(key::purse(client_id, purse), key::PURSE.to_owned())))
+            .condition_expression("attribute_not_exists(#credits)")
+            .expression_attribute_names("#credits", attr::purse_credits(&sort_key))
+            .expression_attribute_values(":share", n(share));
+        update = if purse == 0 {
+            update
+                .update_expression("SET #credits = :share, #granted = :granted, #threshold = :threshold")
+                .expression_attribute_names("#granted", attr::purse_granted(&sort_key))
+                .expression_attribute_names("#threshold", attr::purse_threshold(&sort_key))
+                .expression_attribute_values(":granted", n(credits))
+                .expression_attribute_values(":threshold", n(threshold))
+        } else {
+            update.update_expression("SET #credits = :share")
+        };
+        writes.push(TransactWriteItem::builder().update(update.build()?).build());
+    }
+    Ok(writes)
 }
 
 /// A transaction's update of the client's profile, which must exist (a typo in an id fails, and creates nothing).

@@ -130,6 +130,28 @@ pub mod attr {
     pub const LATENCY_MS: &str = "latencyMs";
     pub const ANSWER: &str = "answer";
     pub const ERROR: &str = "error";
+    pub const CHARGED_PURSE: &str = "chargedPurse";
+
+    /// A purse's share of the subscription `sort_key` (N).
+    pub fn purse_credits(sort_key: &str) -> String {
+        format!("{PURSE_CREDITS_PREFIX}{sort_key}")
+    }
+    pub const PURSE_CREDITS_PREFIX: &str = "credits:";
+    /// Purse 0's copy of the subscription's grant (N).
+    pub fn purse_granted(sort_key: &str) -> String {
+        format!("{PURSE_GRANTED_PREFIX}{sort_key}")
+    }
+    pub const PURSE_GRANTED_PREFIX: &str = "granted:";
+    /// Purse 0's copy of the subscription's low-balance threshold (N).
+    pub fn purse_threshold(sort_key: &str) -> String {
+        format!("{PURSE_THRESHOLD_PREFIX}{sort_key}")
+    }
+    pub const PURSE_THRESHOLD_PREFIX: &str = "threshold:";
+    /// When a debit through this purse claimed the subscription's low-balance email (S).
+    pub fn purse_notified(sort_key: &str) -> String {
+        format!("{PURSE_NOTIFIED_PREFIX}{sort_key}")
+    }
+    pub const PURSE_NOTIFIED_PREFIX: &str = "notified:";
 }
 
 /// Key builders: every item of a client lives under `CLIENT#<id>`, so a read keyed by the caller can never reach
@@ -147,6 +169,13 @@ pub mod key {
     pub fn subscription(created_at_nanos: i128, subscription_id: &str) -> String {
         format!("{SUBSCRIPTION_PREFIX}{created_at_nanos:025}#{subscription_id}")
     }
+    /// Partition of one of a client's purses (docs/data-model.md, "Purse"): a partition each, so that no two purses
+    /// share a partition's throughput.
+    pub fn purse(client_id: &str, purse: usize) -> String {
+        format!("CLIENT#{client_id}#PURSE#{purse}")
+    }
+    /// Sort key of a purse.
+    pub const PURSE: &str = "PURSE";
     /// Sort key of a message.
     pub fn message(message_id: &str) -> String {
         format!("MSG#{message_id}")

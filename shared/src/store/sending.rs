@@ -4,6 +4,7 @@
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
+use crate::domain::purse::first_purse;
 use crate::domain::rate_limit::RateWindow;
 
 use super::*;
@@ -21,6 +22,8 @@ pub struct SendContext {
     pub binding: Option<IdempotencyBinding>,
     /// The requests the source IP made in the request's rate window so far.
     pub requests_this_minute: u32,
+    /// The client's purses: its subscriptions' balances, read with the rest.
+    pub purses: Purses,
 }
 
 /// An idempotency key a request wants to bind to the message it creates.
@@ -76,15 +79,15 @@ pub enum Reservation {
     ReadAgain,
     /// The source IP's rate window filled up since it was read: nothing was written, not even the count.
     RateLimited,
+    /// Another debit claimed the payer's low-balance email first (its purses did not show it yet): nothing was
+    /// written; read again and decide without claiming it.
+    LowBalanceAlreadyClaimed,
 }
 
-/// How many times a batch read retries keys DynamoDB left unprocessed (throttling) before giving up.
-const BATCH_GET_ATTEMPTS: u32 = 5;
-
 impl DynamoStore {
-    /// Reads, in one strongly consistent `BatchGetItem`, everything a SendMessage decides on besides the balances:
-    /// the caller's profile, the destination's price, the recipient's cooldown window, the idempotency key's
-    /// binding and the source IP's rate counter.
+    /// Reads, in one strongly consistent `BatchGetItem`, everything a SendMessage decides on: the caller's profile,
+    /// the destination's price, the recipient's cooldown window, the idempotency key's binding, the source IP's rate
+    /// counter and the client's purses (its balances).
     pub async fn send_context(
         &self,
         client_id: &str,
@@ -106,47 +109,24 @@ impl DynamoStore {
         }
         let rate_pk = key::rate_window(&rate.source_ip, rate.window);
         pending.push(item_key(rate_pk.clone(), key::RATE.to_owned()));
-        let mut found = Vec::new();
-        for attempt in 0..BATCH_GET_ATTEMPTS {
-            if attempt > 0 {
-                // DynamoDB left keys unprocessed: it is throttling this table, so wait before asking again.
-                pause(attempt).await;
-            }
-            let keys = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut pending)))
-                .consistent_read(true)
-                .build()
-                .in_operation(OP)?;
-            let out = self.client.batch_get_item().request_items(&self.table, keys).send().await.in_operation(OP)?;
-            if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
-                found.extend(items.iter().cloned());
-            }
-            if let Some(left) = out.unprocessed_keys().and_then(|u| u.get(&self.table)) {
-                pending = left.keys().to_vec();
-            }
-            if pending.is_empty() {
-                break;
-            }
-        }
-        if !pending.is_empty() {
-            return Err(StoreError::Throttled {
-                operation: OP,
-                cause: "keys left unprocessed after every retry".into(),
-            });
-        }
+        pending.extend((0..PURSES).map(|purse| item_key(key::purse(client_id, purse), key::PURSE.to_owned())));
+        let found = self.batch_get_consistent(OP, pending).await?;
         let mut context = SendContext {
             profile: None,
             listed_price: None,
             cooldown: CooldownWindow::default(),
             binding: None,
             requests_this_minute: 0,
+            purses: Purses::default(),
         };
+        let mut purses = Vec::with_capacity(PURSES);
         for item in found {
             if items::partition_key(&item) == Some(rate_pk.as_str()) {
                 context.requests_this_minute = items::number(&item, attr::COUNT, OP)?;
                 continue;
             }
             match items::sort_key(&item) {
+                Some(key::PURSE) => purses.push(item),
                 Some(key::PROFILE) => context.profile = Some(ClientProfile::from_item(&item, OP)?),
                 Some(sk) if sk == cooldown_sk => context.cooldown = items::cooldown_from_item(&item, OP)?,
                 Some(sk) if Some(sk) == binding_sk.as_deref() => {
@@ -157,21 +137,21 @@ impl DynamoStore {
                 None => return Err(StoreError::corrupt(OP, "item without a sort key")),
             }
         }
+        context.purses = items::purses_from_items(client_id, &purses, OP)?;
         Ok(context)
     }
 
     /// Reserves a message in one transaction, all or nothing:
-    /// 1. debit `payer` (`attribute_exists(pk) AND state = Active AND balance >= cost`, plus `guard`'s threshold
-    ///    clause): never below zero, and exactly one debit claims the low-balance email;
-    /// 2. create the message `Pending` (`attribute_not_exists(pk)`): created once;
-    /// 3. write the cooldown window `next` (`version = read.version`, or `attribute_not_exists(pk)` for a first
+    /// 1. create the message `Pending` (`attribute_not_exists(pk)`): created once;
+    /// 2. write the cooldown window `next` (`version = read.version`, or `attribute_not_exists(pk)` for a first
     ///    send): two racing sends to one number cannot both pass the cooldown;
-    /// 4. bind the idempotency key, if any (`attribute_not_exists(pk)`): bound to one message for ever;
-    /// 4. count the request in its source IP's rate window (`count < limit`, as [`Self::count_request`]): the
+    /// 3. count the request in its source IP's rate window (`count < limit`, as [`Self::count_request`]): the
     ///    limit holds for sends exactly as for every other request;
-    /// 5. bind the idempotency key, if any (`attribute_not_exists(pk)`): bound to one message for ever;
+    /// 4. bind the idempotency key, if any (`attribute_not_exists(pk)`): bound to one message for ever;
+    /// 5. debit `payer`'s purses ([`Self::purse_debit`]: no share below zero) and, when `guard` says so, claim the
+    ///    low-balance email on the subscription (`attribute_not_exists`): exactly one debit ever claims it;
     /// 6. keep the sealed code for the fallback, if the client has it on (no condition: the message's id is new,
-    ///    and item 2 guards it).
+    ///    and item 1 guards it).
     #[allow(clippy::too_many_arguments)]
     pub async fn reserve(
         &self,
@@ -184,14 +164,21 @@ impl DynamoStore {
         rate: &RateWindow,
     ) -> Result<Reservation, StoreError> {
         const OP: &str = "TransactWriteItems reserve";
-        const RATE_ITEM: usize = 3;
-        const KEY_ITEM: usize = 4;
-        let debit = self
-            .subscription_debit(message.client_id, payer, guard, message.cost, message.created_at)
-            .in_operation(OP)?;
+        const RATE_ITEM: usize = 2;
+        const KEY_ITEM: usize = 3;
+        let debit = PurseDebit {
+            client_id: message.client_id,
+            payer,
+            guard,
+            cost: message.cost,
+            start: first_purse(&message.id.to_string()),
+            refund: None,
+            now: message.created_at,
+        };
+        let Some(debit) = self.purse_debit(&debit)? else { return Ok(Reservation::ReadAgain) };
         let create = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(items::new_message_item(message, payer, claim.map(|c| c.key))))
+            .set_item(Some(items::new_message_item(message, payer, debit.charged_purse, claim.map(|c| c.key))))
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", PK)
             .build()
@@ -201,7 +188,6 @@ impl DynamoStore {
         let mut request = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(debit).build())
             .transact_items(TransactWriteItem::builder().put(create).build())
             .transact_items(TransactWriteItem::builder().put(cooldown).build())
             .transact_items(TransactWriteItem::builder().update(count).build());
@@ -220,6 +206,11 @@ impl DynamoStore {
                 .in_operation(OP)?;
             request = request.transact_items(TransactWriteItem::builder().put(bind).build());
         }
+        let debit_at = KEY_ITEM + usize::from(claim.is_some());
+        let claim_item = debit.claim_index.map(|i| debit_at + i);
+        for item in debit.items {
+            request = request.transact_items(item);
+        }
         if let Some(sealed) = &message.fallback_code {
             let keep = Put::builder()
                 .table_name(&self.table)
@@ -237,13 +228,16 @@ impl DynamoStore {
         if condition_failed(reasons, RATE_ITEM) {
             return Ok(Reservation::RateLimited);
         }
-        if condition_failed(reasons, KEY_ITEM) {
+        if claim.is_some() && condition_failed(reasons, KEY_ITEM) {
             let bound = reasons.get(KEY_ITEM).and_then(|r| r.item());
             return match bound {
                 Some(item) => Ok(Reservation::KeyAlreadyBound(items::binding_from_item(item, OP)?)),
                 // The old item is always returned (ALL_OLD); without it, a fresh read will find the binding.
                 None => Ok(Reservation::ReadAgain),
             };
+        }
+        if claim_item.is_some_and(|claim| condition_failed(reasons, claim)) {
+            return Ok(Reservation::LowBalanceAlreadyClaimed);
         }
         if is_race(reasons) { Ok(Reservation::ReadAgain) } else { Err(StoreError::transaction(OP, err)) }
     }

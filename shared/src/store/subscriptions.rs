@@ -17,10 +17,38 @@ impl DynamoStore {
         out.item().map(|item| ClientProfile::from_item(item, OP)).transpose()
     }
 
-    /// The client's subscriptions, newest first (one `Query`, paginated only past 1 MB).
+    /// A client's purses, read consistently in one `BatchGetItem`.
+    pub async fn purses(&self, client_id: &str) -> Result<Purses, StoreError> {
+        const OP: &str = "BatchGetItem purses";
+        let keys = (0..PURSES).map(|purse| item_key(key::purse(client_id, purse), key::PURSE.to_owned())).collect();
+        let found = self.batch_get_consistent(OP, keys).await?;
+        items::purses_from_items(client_id, &found, OP)
+    }
+
+    /// The client's subscriptions as a payment decides on them, newest first, from its purses alone (one
+    /// `BatchGetItem`): balances, grants and thresholds, whether the low-balance email was claimed.
+    pub async fn paying_subscriptions(&self, client_id: &str) -> Result<Vec<Subscription>, StoreError> {
+        Ok(self.purses(client_id).await?.subscriptions_newest_first())
+    }
+
+    /// The client's subscriptions as the dashboard and the operators see them, newest first: each subscription's
+    /// item (one `Query`, paginated only past 1 MB) with its balance from the purses (one `BatchGetItem`).
     pub async fn subscriptions_newest_first(&self, client_id: &str) -> Result<Vec<Subscription>, StoreError> {
         const OP: &str = "Query subscriptions";
-        let mut subscriptions = Vec::new();
+        let (records, purses) = tokio::try_join!(self.subscription_items(client_id), self.purses(client_id))?;
+        records
+            .iter()
+            .map(|item| {
+                let sort_key = items::sort_key(item).unwrap_or_default();
+                let shares = purses.shares.get(sort_key).copied().unwrap_or_default();
+                items::subscription_from_item(item, shares, purses.notified.contains(sort_key), OP)
+            })
+            .collect()
+    }
+
+    async fn subscription_items(&self, client_id: &str) -> Result<Vec<items::Item>, StoreError> {
+        const OP: &str = "Query subscriptions";
+        let mut found = Vec::new();
         let mut start = None;
         loop {
             let out = self
@@ -33,78 +61,148 @@ impl DynamoStore {
                 .expression_attribute_values(":pk", s(key::client(client_id)))
                 .expression_attribute_values(":prefix", s(key::SUBSCRIPTION_PREFIX))
                 .scan_index_forward(false)
-                // A stale balance would refuse a send that could be paid, or pick a payer that cannot pay.
                 .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .in_operation(OP)?;
-            for item in out.items() {
-                subscriptions.push(items::subscription_from_item(item, OP)?);
-            }
+            found.extend(out.items().iter().cloned());
             start = out.last_evaluated_key().cloned();
             if start.is_none() {
-                return Ok(subscriptions);
+                return Ok(found);
             }
         }
     }
 
-    /// The debit of `cost` from `payer`, guarded so that it never goes below zero and, per `guard`, so that exactly
-    /// one debit claims the low-balance email.
-    pub(crate) fn subscription_debit(
-        &self,
-        client_id: &str,
-        payer: &Subscription,
-        guard: DebitGuard,
-        cost: Credits,
-        now: time::OffsetDateTime,
-    ) -> Result<Update, aws_sdk_dynamodb::error::BuildError> {
-        self.subscription_debit_after_refund(client_id, payer, guard, cost, Credits::ZERO, now)
+    /// The writes that debit `debit.cost` from its payer's purses, in a transaction of the caller's (docs/data-model.md,
+    /// "Purse"): one `Update` per purse touched, each guarded so that no share goes below zero, and, when the guard
+    /// says so, the claim of the low-balance email on the subscription's own item. `None` when the payer's shares
+    /// as read cannot cover the cost (read again).
+    pub(crate) fn purse_debit(&self, debit: &PurseDebit<'_>) -> Result<Option<PurseWrites>, StoreError> {
+        const OP: &str = "purse debit";
+        let payer = debit.payer;
+        let Some(takes) = crate::domain::purse::split_debit(&payer.shares, debit.cost, debit.start) else {
+            return Ok(None);
+        };
+        let charged_purse = takes[0].0;
+        // Per purse, per subscription: credits given back (a refund in the same transaction) and taken.
+        let mut changes: std::collections::BTreeMap<usize, Vec<(&str, Credits, Credits)>> = Default::default();
+        if let Some(refund) = &debit.refund {
+            changes.entry(refund.purse).or_default().push((refund.sort_key, refund.credits, Credits::ZERO));
+        }
+        for (purse, take) in &takes {
+            let entries = changes.entry(*purse).or_default();
+            match entries.iter_mut().find(|(sort_key, _, _)| *sort_key == payer.sort_key) {
+                Some(entry) => entry.2 = *take,
+                None => entries.push((&payer.sort_key, Credits::ZERO, *take)),
+            }
+        }
+        let claims = debit.guard == DebitGuard::ClaimsLowBalance;
+        let now = rfc3339_millis(debit.now);
+        let mut writes = PurseWrites { items: Vec::new(), claim_index: None, charged_purse };
+        for (purse, entries) in changes {
+            let mut update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(item_key(key::purse(debit.client_id, purse), key::PURSE.to_owned())));
+            let (mut set, mut conditions) = (Vec::new(), Vec::new());
+            for (i, (sort_key, given, taken)) in entries.iter().enumerate() {
+                let (name, value) = (format!("#c{i}"), format!(":c{i}"));
+                update = update.expression_attribute_names(&name, attr::purse_credits(sort_key));
+                if given >= taken {
+                    set.push(format!("{name} = {name} + {value}"));
+                    conditions.push(format!("attribute_exists({name})"));
+                    update = update.expression_attribute_values(&value, n(given.get() - taken.get()));
+                } else {
+                    // The share, with what this write gives back, must hold what it takes: never below zero.
+                    set.push(format!("{name} = {name} - {value}"));
+                    conditions.push(format!("{name} >= {value}"));
+                    update = update.expression_attribute_values(&value, n(taken.get() - given.get()));
+                }
+            }
+            if claims && purse == charged_purse {
+                set.push("#notified = :now".to_owned());
+                update = update
+                    .expression_attribute_names("#notified", attr::purse_notified(&payer.sort_key))
+                    .expression_attribute_values(":now", s(now.clone()));
+            }
+            let update = update
+                .update_expression(format!("SET {}", set.join(", ")))
+                .condition_expression(conditions.join(" AND "))
+                .build()
+                .in_operation(OP)?;
+            writes.items.push(TransactWriteItem::builder().update(update).build());
+        }
+        if claims {
+            let claim = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(item_key(key::client(debit.client_id), payer.sort_key.clone())))
+                .update_expression("SET #notified = :now")
+                .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#notified)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#notified", attr::LOW_BALANCE_NOTIFIED_AT)
+                .expression_attribute_values(":now", s(now))
+                .build()
+                .in_operation(OP)?;
+            writes.claim_index = Some(writes.items.len());
+            writes.items.push(TransactWriteItem::builder().update(claim).build());
+        }
+        Ok(Some(writes))
     }
 
-    /// The debit of `cost` from `payer` in the same write that gives it `refunded` back (the WhatsApp → SMS
-    /// fallback, when the SMS's payer is the subscription that paid the WhatsApp attempt: one transaction may write
-    /// an item only once). `payer` and `guard` are as the balance will be after the refund; the conditions compare
-    /// the stored balance, so each bound is lowered by `refunded`: `balance + refunded >= cost` is
-    /// `balance >= cost - refunded`.
-    pub(crate) fn subscription_debit_after_refund(
-        &self,
-        client_id: &str,
-        payer: &Subscription,
-        guard: DebitGuard,
-        cost: Credits,
-        refunded: Credits,
-        now: time::OffsetDateTime,
-    ) -> Result<Update, aws_sdk_dynamodb::error::BuildError> {
-        let lowered = |bound: Credits| Credits::new(bound.get().saturating_sub(refunded.get()));
-        let change = if refunded > cost {
-            ("SET #balance = #balance + :change", Credits::new(refunded.get() - cost.get()))
-        } else {
-            ("SET #balance = #balance - :change", Credits::new(cost.get() - refunded.get()))
-        };
-        let debit = Update::builder()
+    /// The write that gives `refund.credits` back to the share of the subscription that paid, in the purse it was
+    /// taken from (`attribute_exists` of that share: never a phantom subscription).
+    pub(crate) fn purse_refund(&self, client_id: &str, refund: &PurseRefund<'_>) -> Result<Update, StoreError> {
+        const OP: &str = "purse refund";
+        Update::builder()
             .table_name(&self.table)
-            .set_key(Some(item_key(key::client(client_id), payer.sort_key.clone())))
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#balance", attr::BALANCE)
-            .expression_attribute_names("#state", attr::STATE)
-            .expression_attribute_values(":change", n(change.1))
-            .expression_attribute_values(":cost", n(lowered(cost)))
-            .expression_attribute_values(":active", s("Active"));
-        const DEBITABLE: &str = "attribute_exists(#pk) AND #state = :active AND #balance >= :cost";
-        match guard {
-            DebitGuard::AlreadyNotified => debit.update_expression(change.0).condition_expression(DEBITABLE),
-            DebitGuard::StaysAbove { floor } => debit
-                .update_expression(change.0)
-                .condition_expression(format!("{DEBITABLE} AND #balance >= :floor"))
-                .expression_attribute_values(":floor", n(lowered(floor))),
-            DebitGuard::Crosses { floor } => debit
-                .update_expression(format!("{}, #notified = :now", change.0))
-                .condition_expression(format!("{DEBITABLE} AND #balance < :floor AND attribute_not_exists(#notified)"))
-                .expression_attribute_names("#notified", attr::LOW_BALANCE_NOTIFIED_AT)
-                .expression_attribute_values(":floor", n(lowered(floor)))
-                .expression_attribute_values(":now", s(rfc3339_millis(now))),
-        }
-        .build()
+            .set_key(Some(item_key(key::purse(client_id, refund.purse), key::PURSE.to_owned())))
+            .update_expression("SET #credits = #credits + :credits")
+            .condition_expression("attribute_exists(#credits)")
+            .expression_attribute_names("#credits", attr::purse_credits(refund.sort_key))
+            .expression_attribute_values(":credits", n(refund.credits))
+            .build()
+            .in_operation(OP)
     }
+}
+
+/// A debit from a subscription's purses.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PurseDebit<'a> {
+    /// Whose purses.
+    pub client_id: &'a str,
+    /// The subscription that pays, with its shares as read.
+    pub payer: &'a Subscription,
+    /// Whether this debit claims the low-balance email.
+    pub guard: DebitGuard,
+    /// What it takes.
+    pub cost: Credits,
+    /// The purse it starts from (`domain::purse::first_purse`).
+    pub start: usize,
+    /// Credits given back in the same transaction (the WhatsApp → SMS fallback's refund of the WhatsApp attempt),
+    /// merged into the debit's write where both touch one purse: a transaction may write an item only once.
+    pub refund: Option<PurseRefund<'a>>,
+    /// When (the low-balance claim's time).
+    pub now: time::OffsetDateTime,
+}
+
+/// Credits given back to the share of the subscription that paid, in the purse they were taken from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PurseRefund<'a> {
+    /// The subscription's sort key.
+    pub sort_key: &'a str,
+    /// The purse.
+    pub purse: usize,
+    /// How much.
+    pub credits: Credits,
+}
+
+/// A debit's writes, for the caller's transaction.
+#[derive(Debug)]
+pub(crate) struct PurseWrites {
+    /// The writes, in order.
+    pub items: Vec<TransactWriteItem>,
+    /// Which of them claims the low-balance email, if one does.
+    pub claim_index: Option<usize>,
+    /// The purse the charge is recorded against (the first it took from): a refund gives the whole cost back there.
+    pub charged_purse: usize,
 }

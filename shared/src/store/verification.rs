@@ -7,8 +7,8 @@ use time::OffsetDateTime;
 use super::items::{number, optional_string, string};
 use super::schema::{PK, SK, TTL_ATTRIBUTE, attr, key};
 use super::{
-    DynamoStore, InOperation, StoreError, applied, cancellation_reasons, condition_failed, first_item_applied, is_race,
-    item_key, n, s,
+    DynamoStore, InOperation, PurseDebit, PurseRefund, StoreError, applied, cancellation_reasons, condition_failed,
+    first_item_applied, is_race, item_key, n, s,
 };
 use crate::domain::language::HumanLanguage;
 use crate::domain::phone::PhoneE164;
@@ -229,28 +229,43 @@ impl DynamoStore {
         charge: VerificationCharge<'_>,
     ) -> Result<VerificationReservation, StoreError> {
         const OP: &str = "TransactWriteItems reserve verification";
-        let (debit, charged_to) = match charge {
+        let (debit, charged_to, charged_purse) = match charge {
             VerificationCharge::Wallet => (
-                Update::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(item_key(key::client(request.client_id), key::WALLET.to_owned())))
-                    .update_expression("SET #balance = #balance - :cost")
-                    .condition_expression("attribute_exists(#pk) AND #balance >= :cost")
-                    .expression_attribute_names("#pk", PK)
-                    .expression_attribute_names("#balance", attr::BALANCE)
-                    .expression_attribute_values(":cost", n(request.cost))
-                    .build()
-                    .in_operation(OP)?,
+                vec![
+                    TransactWriteItem::builder()
+                        .update(
+                            Update::builder()
+                                .table_name(&self.table)
+                                .set_key(Some(item_key(key::client(request.client_id), key::WALLET.to_owned())))
+                                .update_expression("SET #balance = #balance - :cost")
+                                .condition_expression("attribute_exists(#pk) AND #balance >= :cost")
+                                .expression_attribute_names("#pk", PK)
+                                .expression_attribute_names("#balance", attr::BALANCE)
+                                .expression_attribute_values(":cost", n(request.cost))
+                                .build()
+                                .in_operation(OP)?,
+                        )
+                        .build(),
+                ],
                 key::WALLET.to_owned(),
+                None,
             ),
-            VerificationCharge::Subscription(payer, guard) => (
-                self.subscription_debit(request.client_id, payer, guard, request.cost, request.created_at)
-                    .in_operation(OP)?,
-                payer.sort_key.clone(),
-            ),
+            VerificationCharge::Subscription(payer, guard) => {
+                let debit = PurseDebit {
+                    client_id: request.client_id,
+                    payer,
+                    guard,
+                    cost: request.cost,
+                    start: crate::domain::purse::first_purse(request.request_id),
+                    refund: None,
+                    now: request.created_at,
+                };
+                let Some(debit) = self.purse_debit(&debit)? else { return Ok(VerificationReservation::ReadAgain) };
+                (debit.items, payer.sort_key.clone(), Some(debit.charged_purse))
+            }
         };
         let created_at = rfc3339_millis(request.created_at);
-        let create = Put::builder()
+        let mut create = Put::builder()
             .table_name(&self.table)
             .item(PK, s(key::client(request.client_id)))
             .item(SK, s(key::verification(request.request_id)))
@@ -269,16 +284,16 @@ impl DynamoStore {
             // The request, with its hashed code, is deleted a day after the code expires.
             .item(TTL_ATTRIBUTE, n(request.code_expires_at.unix_timestamp() + 24 * 3600))
             .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .build()
-            .in_operation(OP)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(debit).build())
-            .transact_items(TransactWriteItem::builder().put(create).build())
-            .send()
-            .await;
+            .expression_attribute_names("#pk", PK);
+        if let Some(purse) = charged_purse {
+            create = create.item(attr::CHARGED_PURSE, n(purse));
+        }
+        let create = create.build().in_operation(OP)?;
+        let mut transaction = self.client.transact_write_items();
+        for item in debit {
+            transaction = transaction.transact_items(item);
+        }
+        let result = transaction.transact_items(TransactWriteItem::builder().put(create).build()).send().await;
         let err = match result {
             Ok(_) => return Ok(VerificationReservation::Reserved),
             Err(err) => err,
@@ -316,16 +331,21 @@ impl DynamoStore {
             .expression_attribute_values(":now", s(rfc3339_millis(now)))
             .build()
             .in_operation(OP)?;
-        let refund = Update::builder()
-            .table_name(&self.table)
-            .set_key(Some(item_key(key::client(client_id), charged_to)))
-            .update_expression("SET #balance = #balance + :cost")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#balance", attr::BALANCE)
-            .expression_attribute_values(":cost", n(cost))
-            .build()
-            .in_operation(OP)?;
+        let refund = if charged_to == key::WALLET {
+            Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(item_key(key::client(client_id), charged_to)))
+                .update_expression("SET #balance = #balance + :cost")
+                .condition_expression("attribute_exists(#pk)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#balance", attr::BALANCE)
+                .expression_attribute_values(":cost", n(cost))
+                .build()
+                .in_operation(OP)?
+        } else {
+            let purse = super::items::optional_number(&item, attr::CHARGED_PURSE).unwrap_or(0);
+            self.purse_refund(client_id, &PurseRefund { sort_key: &charged_to, purse, credits: cost })?
+        };
         let result = self
             .client
             .transact_write_items()

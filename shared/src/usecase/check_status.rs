@@ -142,6 +142,7 @@ mod tests {
 
     fn stored() -> Stored {
         Stored(MessageRecord {
+            charged_purse: 0,
             template_language: crate::domain::language::HumanLanguage::En,
             fallback_until: None,
             id: MessageId::new_random().to_string(),

@@ -273,7 +273,8 @@ impl Pepper for Deps {
 
 impl Subscriptions for Deps {
     async fn subscriptions_newest_first(&self, client_id: &str) -> Result<Vec<Subscription>, StoreError> {
-        self.store.subscriptions_newest_first(client_id).await
+        // What a payment decides on: the purses alone, in one read.
+        self.store.paying_subscriptions(client_id).await
     }
 }
 

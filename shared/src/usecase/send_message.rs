@@ -15,6 +15,7 @@ use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
 use crate::domain::otp_code::{OtpCode, OtpCodeError};
 use crate::domain::phone::{PhoneE164, PhoneError};
 use crate::domain::pricing::message_cost;
+use crate::domain::purse::charged_purse;
 use crate::domain::rate_limit::RateWindow;
 use crate::domain::subscription::{DebitGuard, choose_payer};
 use crate::metrics::{self, RefundCause, WhatsAppSend};
@@ -233,6 +234,7 @@ pub async fn send_message(
     // The code sealed for the WhatsApp → SMS fallback, once the profile says the client has it on.
     let mut fallback_code = None;
     let mut reserved = None;
+    let mut claimed_elsewhere: Vec<String> = Vec::new();
     for attempt in 0..RESERVE_ATTEMPTS {
         if attempt > 0 {
             // Another request got to the subscription or the cooldown first: spread the retries out.
@@ -266,7 +268,11 @@ pub async fn send_message(
             return refused.by(SendRefusal::Cooldown { wait }).await;
         }
         let cost = message_cost(context.listed_price);
-        let subscriptions = ports.subscriptions_newest_first(client.as_str()).await?;
+        let mut subscriptions = context.purses.subscriptions_newest_first();
+        for subscription in &mut subscriptions {
+            // A claim this request lost: the purses it read did not show it yet.
+            subscription.low_balance_notified |= claimed_elsewhere.contains(&subscription.sort_key);
+        }
         let Some(payer) = choose_payer(&subscriptions, cost) else {
             return refused.by(SendRefusal::InsufficientBalance).await;
         };
@@ -293,16 +299,21 @@ pub async fn send_message(
             Reservation::RateLimited => return Err(rate_limited(now_seconds).into()),
             Reservation::Reserved => {
                 metrics::credits_charged(metrics::CreditUse::WhatsApp, cost);
-                let low_balance = matches!(guard, DebitGuard::Crosses { .. }).then(|| LowBalance {
+                let low_balance = (guard == DebitGuard::ClaimsLowBalance).then(|| LowBalance {
                     profile: profile.clone(),
                     threshold: payer.low_balance_threshold,
                     granted: payer.granted,
                 });
                 let kept_code = message.fallback_code.is_some();
-                reserved = Some((sender, template, cost, payer.sort_key.clone(), low_balance, profile, kept_code));
+                let charged = (payer.sort_key.clone(), charged_purse(&payer.shares, cost, &id.to_string()));
+                reserved = Some((sender, template, cost, charged, low_balance, profile, kept_code));
                 break;
             }
             Reservation::ReadAgain => continue,
+            Reservation::LowBalanceAlreadyClaimed => {
+                claimed_elsewhere.push(payer.sort_key.clone());
+                continue;
+            }
             Reservation::KeyAlreadyBound(bound) => {
                 if let Some(claim) = &claim {
                     count_in(ports, &rate, now_seconds).await?;
@@ -311,7 +322,7 @@ pub async fn send_message(
             }
         }
     }
-    let Some((sender, template, cost, payer, low_balance, profile, kept_code)) = reserved else {
+    let Some((sender, template, cost, (payer, payer_purse), low_balance, profile, kept_code)) = reserved else {
         return Err(SendFailure::ReservationContended.into());
     };
     tracing::Span::current().record("message_id", tracing::field::display(id));
@@ -357,6 +368,7 @@ pub async fn send_message(
                 to_phone: input.to.as_str(),
                 cost,
                 subscription: Some(&payer),
+                purse: payer_purse,
                 channel: Channel::WhatsApp,
             };
             if kept_code && matches!(refused, SendRefusal::WhatsAppRejected { .. }) && falls_back(failure.code) {

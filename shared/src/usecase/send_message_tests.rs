@@ -21,6 +21,7 @@ use crate::domain::notification::Email;
 use crate::domain::otp_code::OtpCode;
 use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::Credits;
+use crate::domain::purse::{Purses, Terms};
 use crate::domain::rate_limit::RateWindow;
 use crate::domain::subscription::{DebitGuard, StoredState, Subscription};
 use crate::email::EmailError;
@@ -100,6 +101,7 @@ impl World {
                 cooldown: CooldownWindow::default(),
                 binding: None,
                 requests_this_minute: 0,
+                purses: Purses::default(),
             },
             subscriptions: vec![subscription(balance, 0)],
             reservations: Mutex::new(VecDeque::new()),
@@ -131,12 +133,24 @@ impl World {
     }
 }
 
+/// The purses that hold `subscriptions`, as the send's one read finds them.
+fn purses_of(subscriptions: &[Subscription]) -> Purses {
+    let mut purses = Purses::default();
+    for subscription in subscriptions {
+        purses.shares.insert(subscription.sort_key.clone(), subscription.shares);
+        let terms = Terms { granted: subscription.granted, low_balance_threshold: subscription.low_balance_threshold };
+        purses.terms.insert(subscription.sort_key.clone(), terms);
+    }
+    purses
+}
+
 fn subscription(balance: u64, threshold: u64) -> Subscription {
     Subscription {
         id: "s1".to_owned(),
         sort_key: PAYER.to_owned(),
         granted: Credits::new(100),
         balance: Credits::new(balance),
+        shares: crate::domain::purse::spread(Credits::new(balance)),
         stored_state: StoredState::Active,
         low_balance_threshold: Credits::new(threshold),
         low_balance_notified: false,
@@ -256,7 +270,7 @@ impl SendMessagePorts for World {
     ) -> Result<SendContext, StoreError> {
         assert_eq!((rate.source_ip.as_str(), rate.window), (SOURCE_IP, self.now.unix_timestamp() / 60));
         self.called("send_context");
-        Ok(self.context.clone())
+        Ok(SendContext { purses: purses_of(&self.subscriptions), ..self.context.clone() })
     }
 
     async fn reserve(
@@ -344,7 +358,7 @@ async fn a_send_reads_once_reserves_once_sends_and_records_the_answer() {
     let answer = send(&world, None).await.expect("sent");
     let Answer::Fresh(response) = answer else { panic!("a fresh answer") };
     assert_eq!(response.message_status, "Pending");
-    assert_eq!(world.calls(), ["send_context", "subscriptions", "reserve", "send_whatsapp", "record_sent"]);
+    assert_eq!(world.calls(), ["send_context", "reserve", "send_whatsapp", "record_sent"]);
     assert!(world.refunds().is_empty(), "nothing to refund");
 }
 
@@ -389,7 +403,7 @@ async fn no_subscription_that_can_pay_is_insufficient_balance_and_nothing_is_res
     let world = World::new(0);
     let refusal = send(&world, None).await.expect_err("refused");
     assert!(matches!(refusal, SendRefusal::InsufficientBalance), "{refusal:?}");
-    assert_eq!(world.calls(), ["send_context", "subscriptions", "count_request"]);
+    assert_eq!(world.calls(), ["send_context", "count_request"]);
 }
 
 #[tokio::test]
@@ -417,7 +431,7 @@ async fn a_reservation_refused_by_the_rate_limit_sends_nothing() {
     world.reservations.lock().expect("reservations").push_back(Reservation::RateLimited);
     let refusal = send(&world, None).await.expect_err("refused");
     assert!(matches!(refusal, SendRefusal::RateLimited { .. }), "{refusal:?}");
-    assert_eq!(world.calls(), ["send_context", "subscriptions", "reserve"], "no send, no second count");
+    assert_eq!(world.calls(), ["send_context", "reserve"], "no send, no second count");
 }
 
 #[tokio::test]
@@ -437,13 +451,10 @@ async fn a_lost_race_reads_again_and_reserves_once() {
         world.calls(),
         [
             "send_context",
-            "subscriptions",
             "reserve",
             "send_context",
-            "subscriptions",
             "reserve",
             "send_context",
-            "subscriptions",
             "reserve",
             "send_whatsapp",
             "record_sent"
@@ -529,6 +540,7 @@ fn rejected(status: u16, code: i64, message: &str) -> SendError {
 
 fn record_with_replay(replay: Option<OriginalResponse>) -> MessageRecord {
     MessageRecord {
+        charged_purse: 0,
         template_language: HumanLanguage::En,
         fallback_until: None,
         id: "m".to_owned(),
@@ -586,7 +598,6 @@ async fn with_the_fallback_on_an_undeliverable_send_goes_by_sms_and_succeeds() {
         world.calls(),
         [
             "send_context",
-            "subscriptions",
             "reserve",
             "send_whatsapp",
             "sms_price",
@@ -612,5 +623,5 @@ async fn with_the_fallback_off_nothing_is_kept_and_an_undeliverable_send_fails_a
     let refusal = send(&world, None).await.expect_err("refused");
     assert!(matches!(refusal, SendRefusal::WhatsAppRejected { .. }), "{refusal:?}");
     assert_eq!(world.kept_codes.lock().expect("kept").clone(), [None]);
-    assert_eq!(world.calls(), ["send_context", "subscriptions", "reserve", "send_whatsapp", "fail_and_refund"]);
+    assert_eq!(world.calls(), ["send_context", "reserve", "send_whatsapp", "fail_and_refund"]);
 }

@@ -11,6 +11,7 @@ use crate::domain::fallback::sms_cost;
 use crate::domain::language::HumanLanguage;
 use crate::domain::message::{MessageStatus, OriginalResponse};
 use crate::domain::phone::PhoneE164;
+use crate::domain::purse::charged_purse;
 use crate::domain::sms::{default_fallback_text, sms_parts};
 use crate::domain::subscription::{DebitGuard, Subscription, choose_payer};
 use crate::metrics::{self, RefundCause, SmsUse};
@@ -139,7 +140,7 @@ async fn settle(
             Handover::HandedOver => {
                 metrics::refund(RefundCause::Fallback, message.whatsapp.cost);
                 metrics::credits_charged(metrics::CreditUse::Sms, cost);
-                let low_balance = matches!(guard, DebitGuard::Crosses { .. }).then(|| LowBalance {
+                let low_balance = (guard == DebitGuard::ClaimsLowBalance).then(|| LowBalance {
                     profile: message.profile.clone(),
                     threshold: payer.low_balance_threshold,
                     granted: payer.granted,
@@ -147,6 +148,7 @@ async fn settle(
                 let sms = Charge {
                     cost,
                     subscription: Some(payer.sort_key.as_str()),
+                    purse: charged_purse(&payer.shares, cost, message.whatsapp.message_id),
                     channel: Channel::Sms,
                     ..message.whatsapp
                 };
@@ -237,6 +239,9 @@ async fn record_sms_sent(ports: &impl FallbackPorts, sms: &Charge<'_>) {
 fn as_after_refund(mut subscriptions: Vec<Subscription>, whatsapp: &Charge<'_>) -> Vec<Subscription> {
     if let Some(paid) = subscriptions.iter_mut().find(|s| Some(s.sort_key.as_str()) == whatsapp.subscription) {
         paid.balance = paid.balance.saturating_add(whatsapp.cost);
+        if let Some(share) = paid.shares.get_mut(whatsapp.purse) {
+            *share = share.saturating_add(whatsapp.cost);
+        }
     }
     subscriptions
 }
@@ -339,6 +344,7 @@ mod tests {
             sort_key: sort_key.into(),
             granted: Credits::new(100),
             balance: Credits::new(balance),
+            shares: crate::domain::purse::spread(Credits::new(balance)),
             stored_state: StoredState::Active,
             low_balance_threshold: Credits::new(10),
             low_balance_notified: false,
@@ -349,6 +355,7 @@ mod tests {
     #[test]
     fn the_whatsapp_refund_counts_toward_paying_the_sms() {
         let whatsapp = Charge {
+            purse: 0,
             client_id: "c",
             message_id: "m",
             to_phone: "+966551234567",

@@ -132,6 +132,7 @@ mod tests {
 
     fn stranded(language: HumanLanguage) -> MessageRecord {
         MessageRecord {
+            charged_purse: 0,
             id: MessageId::new_random().to_string(),
             client_id: "client-1".to_owned(),
             language,

@@ -201,7 +201,7 @@ async fn charge(
         match ports.reserve_verification(request, VerificationCharge::Subscription(payer, guard)).await? {
             VerificationReservation::Reserved => {
                 return Ok(
-                    matches!(guard, DebitGuard::Crosses { .. }).then_some((payer.low_balance_threshold, payer.granted))
+                    (guard == DebitGuard::ClaimsLowBalance).then_some((payer.low_balance_threshold, payer.granted))
                 );
             }
             VerificationReservation::ReadAgain | VerificationReservation::WalletShort => continue,

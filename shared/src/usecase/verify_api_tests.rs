@@ -124,6 +124,7 @@ impl Subscriptions for World {
             sort_key: "SUB#1#s1".to_owned(),
             granted: Credits::new(100),
             balance: Credits::new(50),
+            shares: crate::domain::purse::spread(Credits::new(50)),
             stored_state: StoredState::Active,
             low_balance_threshold: Credits::new(0),
             low_balance_notified: false,

@@ -43,6 +43,7 @@ impl World {
             verify_token: SecretText::for_tests("verify-token"),
             app_secret: SecretText::for_tests(APP_SECRET),
             message: MessageRecord {
+                charged_purse: 0,
                 id: MessageId::new_random().to_string(),
                 client_id: CLIENT.to_owned(),
                 language: HumanLanguage::En,

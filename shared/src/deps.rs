@@ -10,6 +10,7 @@ use crate::auth::ApiKeyVerifier;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::email::Mailer;
+use crate::raised_limits::RaisedLimits;
 use crate::secrets::{LazySecret, SecretError};
 use crate::sms_sender::SmsSender;
 use crate::store::DynamoStore;
@@ -46,6 +47,8 @@ pub struct Deps {
     pub secrets: aws_sdk_secretsmanager::Client,
     /// The client webhook delivery queue and its dead-letter queue (SQS).
     pub webhook_queue: DeliveryQueue,
+    /// The operators' raised per-IP limits, cached.
+    pub raised_limits: RaisedLimits,
     /// The HTTP client that posts client webhooks, built by the first delivery (no other function pays for it).
     webhook_sender: std::sync::OnceLock<WebhookSender>,
 }
@@ -96,6 +99,8 @@ pub struct Warm {
     pub app_secret: bool,
     /// libphonenumber's metadata, to parse recipients.
     pub phone_metadata: bool,
+    /// The raised per-IP limits, for the functions that count requests.
+    pub raised_limits: bool,
 }
 
 /// The SDK's HTTPS client (rustls with aws-lc, as the SDK's default), trusting the compiled-in roots AWS endpoints
@@ -138,10 +143,22 @@ impl Deps {
             if wanted { load.await } else { Ok(()) }
         }
         let phone = warm.phone_metadata.then(|| tokio::task::spawn_blocking(crate::domain::phone::warm_up));
-        let loaded = tokio::join!(
-            when(warm.pepper, self.pepper.warm()),
-            when(warm.whatsapp_token, self.whatsapp.warm()),
-            when(warm.app_secret, self.whatsapp_app_secret.warm()),
+        let ranges = async {
+            if warm.raised_limits
+                && let Err(err) = self.raised_limits.load(&self.store, self.clock.now()).await
+            {
+                tracing::warn!(error = %err, "raised limits not loaded at cold start; the first request will retry");
+            }
+        };
+        let (loaded, ()) = tokio::join!(
+            async {
+                tokio::join!(
+                    when(warm.pepper, self.pepper.warm()),
+                    when(warm.whatsapp_token, self.whatsapp.warm()),
+                    when(warm.app_secret, self.whatsapp_app_secret.warm()),
+                )
+            },
+            ranges
         );
         for err in [loaded.0, loaded.1, loaded.2].into_iter().filter_map(Result::err) {
             tracing::warn!(error = %err, "secret not loaded at cold start; the first request that needs it will retry");
@@ -195,6 +212,7 @@ impl Deps {
             sms: SmsSender::new(sns),
             secrets,
             webhook_queue,
+            raised_limits: RaisedLimits::default(),
             webhook_sender: std::sync::OnceLock::new(),
         })
     }

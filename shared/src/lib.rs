@@ -17,6 +17,7 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod passwords;
+pub mod raised_limits;
 pub mod sealed;
 pub mod secrets;
 pub mod sms_sender;

@@ -428,6 +428,7 @@ async fn a_handover_whose_sms_never_went_stays_watched_by_the_sweep_which_refund
     use lightotp::domain::language::HumanLanguage;
     use lightotp::domain::message::{MessageId, OriginalResponse};
     use lightotp::domain::phone::PhoneE164;
+    use lightotp::domain::rate_limit::Counted;
     use lightotp::domain::subscription::{DebitGuard, choose_payer};
     use lightotp::store::{Charge, Failure, Handover, NewMessage, Reservation, SmsHandover};
 
@@ -455,8 +456,10 @@ async fn a_handover_whose_sms_never_went_stays_watched_by_the_sweep_which_refund
     let now_millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).expect("millis");
     let next = CooldownWindow::default().after_send(&id.to_string(), now_millis);
     let guard = DebitGuard::for_debit(&payer, Credits::new(1));
-    let reserved =
-        store.reserve(&message, &payer, guard, &context.cooldown, &next, None, &rate).await.expect("reserve");
+    let reserved = store
+        .reserve(&message, &payer, guard, &context.cooldown, &next, None, Counted { window: &rate, counter: 0 })
+        .await
+        .expect("reserve");
     assert_eq!(reserved, Reservation::Reserved);
 
     // A `failed` webhook hands it over before the send recorded WhatsApp's answer, and its function then dies

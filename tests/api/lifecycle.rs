@@ -10,6 +10,7 @@ use lightotp::domain::message::MessageId;
 use lightotp::domain::otp_code::OtpCode;
 use lightotp::domain::phone::PhoneE164;
 use lightotp::domain::pricing::Credits;
+use lightotp::domain::rate_limit::Counted;
 use lightotp::domain::subscription::{DebitGuard, choose_payer};
 use lightotp::store::{IdempotencyClaim, NewMessage, Reservation};
 use serde_json::{Value, json};
@@ -191,8 +192,10 @@ pub(crate) async fn strand(ctx: &Ctx, tenant: &Tenant, phone: &str, key: Idempot
     let now_millis = i64::try_from(now.unix_timestamp_nanos() / 1_000_000).expect("millis");
     let next = CooldownWindow::default().after_send(&id.to_string(), now_millis);
     let guard = DebitGuard::for_debit(payer, Credits::new(1));
-    let reserved =
-        store.reserve(&message, payer, guard, &context.cooldown, &next, Some(&claim), &rate).await.expect("reserve");
+    let reserved = store
+        .reserve(&message, payer, guard, &context.cooldown, &next, Some(&claim), Counted { window: &rate, counter: 0 })
+        .await
+        .expect("reserve");
     assert_eq!(reserved, Reservation::Reserved);
     id.to_string()
 }

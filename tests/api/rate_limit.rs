@@ -98,3 +98,36 @@ async fn a_refusal_found_after_the_read_still_counts() {
     assert_eq!(limited.status, 429, "the cooldown refusal counted: the 61st is limited: {:?}", limited.body);
     assert_eq!(ctx.balances(&tenant).await, [(99, "Active")], "one charged");
 }
+
+#[tokio::test]
+async fn an_operator_raises_the_limit_of_a_clients_addresses_and_lowers_it_again() {
+    let ctx = Ctx::exclusive().await;
+    let tenant = ctx.default_tenant().await;
+    let ip = random_loopback();
+    let now = ctx.gateway_now().await;
+    let raised = ctx.admin.raise_rate_limit(&tenant.client_id, &ip.to_string(), 70, now).await.expect("raised");
+    assert_eq!((raised.range, raised.per_minute), (format!("{ip}/32"), 70));
+    // Every function instance reads the raised limits again within a minute.
+    ctx.advance_clock(61.0).await;
+    at_the_start_of_a_minute(&ctx).await;
+
+    let client = client_from(ip);
+    for i in 0..70 {
+        let reply = ctx.post_from(&client, "/SendMessage", None, "{}", &[]).await;
+        assert_eq!(reply.status, 400, "request {} of the raised address is not limited", i + 1);
+    }
+    assert_eq!(ctx.post_from(&client, "/CheckMessageStatus", None, "{}", &[]).await.status, 429, "the 71st is");
+    let other = client_from(random_loopback());
+    for _ in 0..60 {
+        ctx.post_from(&other, "/SendMessage", None, "{}", &[]).await;
+    }
+    assert_eq!(ctx.post_from(&other, "/SendMessage", None, "{}", &[]).await.status, 429, "others keep 60");
+
+    ctx.admin.lower_rate_limit(&ip.to_string()).await.expect("lowered");
+    ctx.advance_clock(61.0).await;
+    at_the_start_of_a_minute(&ctx).await;
+    for _ in 0..60 {
+        ctx.post_from(&client, "/SendMessage", None, "{}", &[]).await;
+    }
+    assert_eq!(ctx.post_from(&client, "/SendMessage", None, "{}", &[]).await.status, 429, "back to 60");
+}

@@ -10,7 +10,7 @@ use lightotp::domain::language::{HumanLanguage, LanguageTag, Template};
 use lightotp::domain::message::MessageId;
 use lightotp::domain::phone::PhoneE164;
 use lightotp::domain::pricing::Credits;
-use lightotp::domain::rate_limit::RateWindow;
+use lightotp::domain::rate_limit::{Counted, RateWindow};
 use lightotp::domain::subscription::{DebitGuard, Subscription, choose_payer};
 use lightotp::store::{DynamoStore, Failure, IdempotencyClaim, NewMessage, Reservation};
 use lightotp_admin::ops::{self, Admin};
@@ -67,7 +67,7 @@ async fn reserve(
     phone: String,
     claim: Option<IdempotencyClaim>,
 ) -> (MessageId, Reservation) {
-    reserve_from(store, client_id, payer, phone, claim, &rate_window(1_000)).await
+    reserve_from(store, client_id, payer, phone, claim, Counted { window: &rate_window(1_000), counter: 0 }).await
 }
 
 /// [`reserve`] counted in `rate`.
@@ -77,7 +77,7 @@ async fn reserve_from(
     payer: &Subscription,
     phone: String,
     claim: Option<IdempotencyClaim>,
-    rate: &RateWindow,
+    rate: Counted<'_>,
 ) -> (MessageId, Reservation) {
     let to = PhoneE164::parse(Some(&phone)).expect("a valid number");
     let template = Template { name: "otp".to_owned(), language: LanguageTag::parse("en").expect("en") };
@@ -175,19 +175,74 @@ async fn eight_racing_reservations_from_one_source_pass_a_rate_limit_of_three_ex
     let payer = Arc::new(fixture.subscription().await);
     let rate = Arc::new(rate_window(3));
     let phones = phones();
-    let outcomes = race(8, |i| {
-        let (store, client_id, payer, rate) =
-            (Arc::clone(&fixture.store), fixture.client_id.clone(), Arc::clone(&payer), Arc::clone(&rate));
-        let phone = phones[i].clone();
-        async move { reserve_from(&store, &client_id, &payer, phone, None, &rate).await.1 }
-    })
-    .await;
+    let outcomes =
+        race(8, |i| {
+            let (store, client_id, payer, rate) =
+                (Arc::clone(&fixture.store), fixture.client_id.clone(), Arc::clone(&payer), Arc::clone(&rate));
+            let phone = phones[i].clone();
+            async move {
+                reserve_from(&store, &client_id, &payer, phone, None, Counted { window: &rate, counter: 0 }).await.1
+            }
+        })
+        .await;
 
     let reserved = outcomes.iter().filter(|outcome| **outcome == Reservation::Reserved).count();
     assert_eq!(reserved, 3, "the window's three requests, no more: {outcomes:?}");
     assert!(outcomes.iter().all(|o| matches!(o, Reservation::Reserved | Reservation::RateLimited)), "{outcomes:?}");
     assert_eq!(fixture.balance().await, 97, "the refused ones charged nothing");
     assert!(!fixture.store.count_request(&rate).await.expect("count"), "the window holds its three");
+}
+
+/// A window of `limit` spread over `counters` counters, from a source of its own (a raised limit does this from 15,000
+/// a minute up; the arithmetic is the same at any size).
+fn spread_window(limit: u32, counters: usize) -> RateWindow {
+    RateWindow { limit, counters, ..rate_window(limit) }
+}
+
+#[tokio::test]
+async fn ten_racing_counts_admit_exactly_a_limit_spread_over_three_counters() {
+    let fixture = Fixture::new(1).await;
+    let rate = Arc::new(spread_window(6, 3));
+    let admitted = race(10, |_| {
+        let (store, rate) = (Arc::clone(&fixture.store), Arc::clone(&rate));
+        async move { store.count_request(&rate).await.expect("count") }
+    })
+    .await;
+    assert_eq!(admitted.iter().filter(|admitted| **admitted).count(), 6, "{admitted:?}");
+    assert!(!fixture.store.count_request(&rate).await.expect("count"), "every counter is full");
+}
+
+#[tokio::test]
+async fn ten_racing_reservations_pass_a_limit_spread_over_three_counters_exactly() {
+    // As SendMessage does: read the counters with the context, count in one with room, read again when it filled.
+    let fixture = Fixture::new(100).await;
+    let payer = Arc::new(fixture.subscription().await);
+    let rate = Arc::new(spread_window(6, 3));
+    let base = crate::helpers::fresh_sa_phone();
+    let outcomes = race(10, |i| {
+        let (store, client_id, payer, rate) =
+            (Arc::clone(&fixture.store), fixture.client_id.clone(), Arc::clone(&payer), Arc::clone(&rate));
+        let phone = format!("{}{i}", &base[..base.len() - 1]);
+        async move {
+            let to = PhoneE164::parse(Some(&phone)).expect("phone");
+            for _ in 0..32 {
+                let context = store.send_context(&client_id, &to, None, &rate).await.expect("context");
+                let Some(counter) = rate.counter_with_room(&context.rate_counts, i) else { return "limited" };
+                let counted = Counted { window: &rate, counter };
+                match reserve_from(&store, &client_id, &payer, phone.clone(), None, counted).await.1 {
+                    Reservation::Reserved => return "reserved",
+                    Reservation::ReadAgain => continue,
+                    Reservation::RateLimited => return "limited",
+                    other => panic!("{other:?}"),
+                }
+            }
+            "kept losing"
+        }
+    })
+    .await;
+    let count = |what: &str| outcomes.iter().filter(|outcome| **outcome == what).count();
+    assert_eq!((count("reserved"), count("limited")), (6, 4), "{outcomes:?}");
+    assert_eq!(fixture.balance().await, 94, "the limited ones charged nothing");
 }
 
 #[tokio::test]

@@ -27,3 +27,9 @@ pub(crate) mod test_strategies;
 pub mod time_format;
 pub mod verification;
 pub mod webhook_signature;
+
+/// Which of `n` items (purses, rate counters) something identified by a random `id` goes to: spread evenly by the id,
+/// so that concurrent requests land on different items.
+pub fn spread_over(id: &str, n: usize) -> usize {
+    id.bytes().fold(0usize, |hash, byte| hash.wrapping_mul(31).wrapping_add(usize::from(byte))) % n.max(1)
+}

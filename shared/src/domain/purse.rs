@@ -115,7 +115,7 @@ impl Purses {
 /// The purse a debit starts from: spread by the id of what it pays for (a message's or a Verify request's random
 /// id), so concurrent debits of one client land on different purses.
 pub fn first_purse(paid_for: &str) -> usize {
-    paid_for.bytes().fold(0usize, |hash, byte| hash.wrapping_mul(31).wrapping_add(usize::from(byte))) % PURSES
+    super::spread_over(paid_for, PURSES)
 }
 
 #[cfg(test)]

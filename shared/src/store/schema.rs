@@ -131,6 +131,8 @@ pub mod attr {
     pub const ANSWER: &str = "answer";
     pub const ERROR: &str = "error";
     pub const CHARGED_PURSE: &str = "chargedPurse";
+    pub const RANGE: &str = "range";
+    pub const PER_MINUTE: &str = "perMinute";
 
     /// A purse's share of the subscription `sort_key` (N).
     pub fn purse_credits(sort_key: &str) -> String {
@@ -199,7 +201,20 @@ pub mod key {
     /// Partition of one source IP's request counter for one minute (its own partition: counters of different IPs
     /// never contend).
     pub fn rate_window(source_ip: &str, window: i64) -> String {
-        format!("RATE#{source_ip}#{window}")
+        rate_counter(source_ip, window, 0)
+    }
+    /// Partition of one of the counters a raised limit spreads a window over (counter 0 is [`rate_window`]).
+    pub fn rate_counter(source_ip: &str, window: i64, counter: usize) -> String {
+        match counter {
+            0 => format!("RATE#{source_ip}#{window}"),
+            counter => format!("RATE#{source_ip}#{window}#{counter}"),
+        }
+    }
+    /// Partition of the raised per-IP limits (`lightotp-admin rate-limit raise`).
+    pub const RATE_RANGES: &str = "RATE_RANGES";
+    /// Sort key of one raised range.
+    pub fn rate_range(cidr: &str) -> String {
+        format!("RANGE#{cidr}")
     }
     /// Sort key of a rate counter.
     pub const RATE: &str = "RATE";

@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
 use crate::domain::purse::first_purse;
-use crate::domain::rate_limit::RateWindow;
+use crate::domain::rate_limit::{Counted, RateWindow};
 
 use super::*;
 
@@ -20,8 +20,8 @@ pub struct SendContext {
     pub cooldown: CooldownWindow,
     /// The message the request's idempotency key is already bound to, if it is.
     pub binding: Option<IdempotencyBinding>,
-    /// The requests the source IP made in the request's rate window so far.
-    pub requests_this_minute: u32,
+    /// The requests the source IP made in the request's rate window so far, per counter.
+    pub rate_counts: Vec<u32>,
     /// The client's purses: its subscriptions' balances, read with the rest.
     pub purses: Purses,
 }
@@ -107,8 +107,9 @@ impl DynamoStore {
         if let Some(binding_sk) = &binding_sk {
             pending.push(item_key(key::client(client_id), binding_sk.clone()));
         }
-        let rate_pk = key::rate_window(&rate.source_ip, rate.window);
-        pending.push(item_key(rate_pk.clone(), key::RATE.to_owned()));
+        let rate_pks: Vec<String> =
+            (0..rate.counters()).map(|counter| key::rate_counter(&rate.source_ip, rate.window, counter)).collect();
+        pending.extend(rate_pks.iter().map(|pk| item_key(pk.clone(), key::RATE.to_owned())));
         pending.extend((0..PURSES).map(|purse| item_key(key::purse(client_id, purse), key::PURSE.to_owned())));
         let found = self.batch_get_consistent(OP, pending).await?;
         let mut context = SendContext {
@@ -116,13 +117,13 @@ impl DynamoStore {
             listed_price: None,
             cooldown: CooldownWindow::default(),
             binding: None,
-            requests_this_minute: 0,
+            rate_counts: vec![0; rate_pks.len()],
             purses: Purses::default(),
         };
         let mut purses = Vec::with_capacity(PURSES);
         for item in found {
-            if items::partition_key(&item) == Some(rate_pk.as_str()) {
-                context.requests_this_minute = items::number(&item, attr::COUNT, OP)?;
+            if let Some(counter) = rate_pks.iter().position(|pk| items::partition_key(&item) == Some(pk.as_str())) {
+                context.rate_counts[counter] = items::number(&item, attr::COUNT, OP)?;
                 continue;
             }
             match items::sort_key(&item) {
@@ -161,7 +162,7 @@ impl DynamoStore {
         read: &CooldownWindow,
         next: &CooldownWindow,
         claim: Option<&IdempotencyClaim>,
-        rate: &RateWindow,
+        rate: Counted<'_>,
     ) -> Result<Reservation, StoreError> {
         const OP: &str = "TransactWriteItems reserve";
         const RATE_ITEM: usize = 2;
@@ -224,9 +225,10 @@ impl DynamoStore {
             Err(err) => err,
         };
         let Some(reasons) = cancellation_reasons(&err) else { return Err(StoreError::transaction(OP, err)) };
-        // The rate limit answers first (docs/api.md, SendMessage: order of checks, step 1); a full window stays full.
+        // The rate limit answers first (docs/api.md, SendMessage: order of checks, step 1): a full window stays full;
+        // a full counter of a window spread over several sends the request to read the others again.
         if condition_failed(reasons, RATE_ITEM) {
-            return Ok(Reservation::RateLimited);
+            return Ok(if rate.window.counters() == 1 { Reservation::RateLimited } else { Reservation::ReadAgain });
         }
         if claim.is_some() && condition_failed(reasons, KEY_ITEM) {
             let bound = reasons.get(KEY_ITEM).and_then(|r| r.item());

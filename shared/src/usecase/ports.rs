@@ -16,7 +16,7 @@ use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
 use crate::domain::notification::Email;
 use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::Credits;
-use crate::domain::rate_limit::RateWindow;
+use crate::domain::rate_limit::{Counted, RateWindow};
 use crate::domain::subscription::{DebitGuard, Subscription};
 use crate::email::EmailError;
 use crate::secrets::{SecretError, SecretText};
@@ -133,7 +133,7 @@ pub trait SendMessagePorts: FallbackPorts + Pepper + RateLimitPorts {
         read: &CooldownWindow,
         next: &CooldownWindow,
         claim: Option<&IdempotencyClaim>,
-        rate: &RateWindow,
+        rate: Counted<'_>,
     ) -> impl Future<Output = Result<Reservation, StoreError>> + Send;
     /// What an idempotency key is bound to, read consistently.
     fn idempotency_binding(
@@ -163,8 +163,8 @@ pub trait SendMessagePorts: FallbackPorts + Pepper + RateLimitPorts {
 
 /// Everything the per-IP rate limit calls outside.
 pub trait RateLimitPorts: Now {
-    /// Requests per source IP per minute.
-    fn rate_limit_per_minute(&self) -> u32;
+    /// Requests a minute `source_ip` may make: the default, or an operator's raise for its range.
+    fn rate_limit_for(&self, source_ip: Option<&str>) -> impl Future<Output = Result<u32, StoreError>> + Send;
     /// Counts a request in its window; `false` when the window is full.
     fn count_request(&self, rate: &RateWindow) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
@@ -332,8 +332,8 @@ impl FallbackPorts for Deps {
 }
 
 impl RateLimitPorts for Deps {
-    fn rate_limit_per_minute(&self) -> u32 {
-        self.config.rate_limit_per_minute
+    async fn rate_limit_for(&self, source_ip: Option<&str>) -> Result<u32, StoreError> {
+        self.raised_limits.limit_for(&self.store, source_ip, self.config.rate_limit_per_minute, self.clock.now()).await
     }
 
     async fn count_request(&self, rate: &RateWindow) -> Result<bool, StoreError> {
@@ -396,7 +396,7 @@ impl SendMessagePorts for Deps {
         read: &CooldownWindow,
         next: &CooldownWindow,
         claim: Option<&IdempotencyClaim>,
-        rate: &RateWindow,
+        rate: Counted<'_>,
     ) -> Result<Reservation, StoreError> {
         self.store.reserve(message, payer, guard, read, next, claim, rate).await
     }

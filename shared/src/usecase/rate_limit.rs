@@ -22,7 +22,8 @@ pub enum NotAdmitted {
 /// Counts the request; refuses it once its IP has used up this minute.
 pub async fn admit(ports: &impl RateLimitPorts, source_ip: Option<&str>) -> Result<(), NotAdmitted> {
     let now = ports.now().unix_timestamp();
-    count_in(ports, &RateWindow::of(source_ip, now, ports.rate_limit_per_minute()), now).await
+    let limit = ports.rate_limit_for(source_ip).await?;
+    count_in(ports, &RateWindow::of(source_ip, now, limit), now).await
 }
 
 /// Counts the request in `rate` (the window it was read in); refuses it when that window is full.
@@ -58,8 +59,8 @@ mod tests {
     }
 
     impl RateLimitPorts for Counter {
-        fn rate_limit_per_minute(&self) -> u32 {
-            60
+        async fn rate_limit_for(&self, _: Option<&str>) -> Result<u32, StoreError> {
+            Ok(60)
         }
 
         async fn count_request(&self, rate: &RateWindow) -> Result<bool, StoreError> {

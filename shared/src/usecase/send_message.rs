@@ -16,7 +16,8 @@ use crate::domain::otp_code::{OtpCode, OtpCodeError};
 use crate::domain::phone::{PhoneE164, PhoneError};
 use crate::domain::pricing::message_cost;
 use crate::domain::purse::charged_purse;
-use crate::domain::rate_limit::RateWindow;
+use crate::domain::rate_limit::{Counted, RateWindow};
+use crate::domain::spread_over;
 use crate::domain::subscription::{DebitGuard, choose_payer};
 use crate::metrics::{self, RefundCause, WhatsAppSend};
 use crate::secrets::SecretError;
@@ -235,6 +236,7 @@ pub async fn send_message(
     let mut fallback_code = None;
     let mut reserved = None;
     let mut claimed_elsewhere: Vec<String> = Vec::new();
+    let limit = ports.rate_limit_for(source_ip).await?;
     for attempt in 0..RESERVE_ATTEMPTS {
         if attempt > 0 {
             // Another request got to the subscription or the cooldown first: spread the retries out.
@@ -242,11 +244,12 @@ pub async fn send_message(
         }
         let now = ports.now();
         let now_seconds = now.unix_timestamp();
-        let rate = RateWindow::of(source_ip, now_seconds, ports.rate_limit_per_minute());
+        let rate = RateWindow::of(source_ip, now_seconds, limit);
         let context = ports.send_context(client.as_str(), &input.to, input.idempotency_key, &rate).await?;
-        if rate.is_full(context.requests_this_minute) {
+        let Some(counter) = rate.counter_with_room(&context.rate_counts, spread_over(&id.to_string(), rate.counters()))
+        else {
             return Err(rate_limited(now_seconds).into());
-        }
+        };
         let refused = Refused { ports, client, claim: claim.as_ref(), rate: &rate, now_seconds };
         if let (Some(claim), Some(bound)) = (&claim, &context.binding) {
             count_in(ports, &rate, now_seconds).await?;
@@ -295,7 +298,8 @@ pub async fn send_message(
         };
         let guard = DebitGuard::for_debit(payer, cost);
         let next_window = context.cooldown.after_send(&id.to_string(), now_millis);
-        match ports.reserve(&message, payer, guard, &context.cooldown, &next_window, claim.as_ref(), &rate).await? {
+        let counted = Counted { window: &rate, counter };
+        match ports.reserve(&message, payer, guard, &context.cooldown, &next_window, claim.as_ref(), counted).await? {
             Reservation::RateLimited => return Err(rate_limited(now_seconds).into()),
             Reservation::Reserved => {
                 metrics::credits_charged(metrics::CreditUse::WhatsApp, cost);

@@ -22,7 +22,7 @@ use crate::domain::otp_code::OtpCode;
 use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::Credits;
 use crate::domain::purse::{Purses, Terms};
-use crate::domain::rate_limit::RateWindow;
+use crate::domain::rate_limit::{Counted, RateWindow};
 use crate::domain::subscription::{DebitGuard, StoredState, Subscription};
 use crate::email::EmailError;
 use crate::secrets::{SecretError, SecretText};
@@ -100,7 +100,7 @@ impl World {
                 listed_price: None,
                 cooldown: CooldownWindow::default(),
                 binding: None,
-                requests_this_minute: 0,
+                rate_counts: vec![0],
                 purses: Purses::default(),
             },
             subscriptions: vec![subscription(balance, 0)],
@@ -249,8 +249,9 @@ impl FallbackPorts for World {
 }
 
 impl RateLimitPorts for World {
-    fn rate_limit_per_minute(&self) -> u32 {
-        RATE_LIMIT
+    async fn rate_limit_for(&self, source_ip: Option<&str>) -> Result<u32, StoreError> {
+        assert_eq!(source_ip, Some(SOURCE_IP));
+        Ok(RATE_LIMIT)
     }
 
     async fn count_request(&self, rate: &RateWindow) -> Result<bool, StoreError> {
@@ -281,9 +282,13 @@ impl SendMessagePorts for World {
         _: &CooldownWindow,
         _: &CooldownWindow,
         _: Option<&IdempotencyClaim>,
-        rate: &RateWindow,
+        rate: Counted<'_>,
     ) -> Result<Reservation, StoreError> {
-        assert_eq!(rate.source_ip, SOURCE_IP, "the reservation counts the request");
+        assert_eq!(
+            (rate.window.source_ip.as_str(), rate.counter),
+            (SOURCE_IP, 0),
+            "the reservation counts the request"
+        );
         self.called("reserve");
         self.kept_codes.lock().expect("kept").push(message.fallback_code.clone());
         Ok(self.reservations.lock().expect("reservations").pop_front().unwrap_or(Reservation::Reserved))
@@ -409,7 +414,7 @@ async fn no_subscription_that_can_pay_is_insufficient_balance_and_nothing_is_res
 #[tokio::test]
 async fn a_full_rate_window_read_with_the_context_refuses_uncounted_before_anything_else() {
     let mut world = World::new(0);
-    world.context.requests_this_minute = RATE_LIMIT;
+    world.context.rate_counts = vec![RATE_LIMIT];
     world.context.profile = None;
     let refusal = send(&world, None).await.expect_err("refused");
     // 1_800_000_000 is the first second of its minute.

@@ -56,6 +56,9 @@ enum Command {
     /// The Verify API wallet.
     #[command(subcommand)]
     Wallet(WalletCommand),
+    /// The per-IP rate limit of clients' addresses (docs/operations.md, "Raising the per-IP limit").
+    #[command(subcommand)]
+    RateLimit(RateLimitCommand),
     /// The Verify API's SMS texts.
     #[command(subcommand)]
     SmsTemplate(SmsTemplateCommand),
@@ -341,6 +344,27 @@ enum WalletCommand {
 }
 
 #[derive(Subcommand)]
+enum RateLimitCommand {
+    /// Raises the limit of a client's addresses: every address of the range may make this many requests a minute.
+    Raise {
+        #[arg(long)]
+        client: String,
+        /// A CIDR range (203.0.113.0/28, 2001:db8::/64) or one address.
+        #[arg(long)]
+        range: String,
+        #[arg(long)]
+        per_minute: u32,
+    },
+    /// Lists every raised range.
+    List,
+    /// Gives a range the default limit again.
+    Lower {
+        #[arg(long)]
+        range: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum MessageCommand {
     /// Marks a message Deleted (the administrative action).
     Delete {
@@ -413,6 +437,15 @@ async fn run(cli: Cli) -> Result<Value, String> {
                 .set_channel_price(&country, channel, Credits::new(credits))
                 .await
                 .map(|p| json!({"country": p.region, "credits": p.credits, "channel": p.channel.as_str()}))
+        }
+        Command::RateLimit(RateLimitCommand::Raise { client, range, per_minute }) => {
+            admin.raise_rate_limit(&client, &range, per_minute, now).await.map(|raised| to_json(&raised))
+        }
+        Command::RateLimit(RateLimitCommand::List) => {
+            admin.raised_rate_limits().await.map(|ranges| json!({"ranges": ranges}))
+        }
+        Command::RateLimit(RateLimitCommand::Lower { range }) => {
+            admin.lower_rate_limit(&range).await.map(|()| json!({"range": range, "lowered": true}))
         }
         Command::Wallet(WalletCommand::TopUp { client, credits }) => admin
             .top_up_wallet(&client, Credits::new(credits))

@@ -2,8 +2,9 @@
 
 use lightotp::domain::phone::Region;
 use lightotp::domain::pricing::Credits;
+use lightotp::domain::rate_limit::{self, RaisedRange};
 use lightotp::domain::subscription::Subscription;
-use lightotp::store::{ClientProfile, DynamoStore, StoreError};
+use lightotp::store::{AuditEntry, ClientProfile, DynamoStore, StoreError};
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -244,6 +245,33 @@ fn check_credits(credits: Credits) -> Result<(), AdminError> {
     }
 }
 
+/// A CIDR range, or one address as its own range (`/32`, `/128`), in its canonical form (host bits cleared).
+fn parse_range(raw: &str) -> Result<ipnet::IpNet, AdminError> {
+    let raw = raw.trim();
+    raw.parse::<ipnet::IpNet>()
+        .or_else(|_| raw.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map(|range| range.trunc())
+        .map_err(|_| AdminError::Invalid(format!("{raw:?} is not an address or a CIDR range such as 203.0.113.0/24")))
+}
+
+/// A raised per-IP limit, as the CLI prints it.
+#[derive(Debug, Clone, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct RaisedRangeView {
+    /// The addresses.
+    pub range: String,
+    /// Requests a minute per address.
+    pub per_minute: u32,
+    /// Whose addresses.
+    pub client_id: String,
+}
+
+impl From<&RaisedRange> for RaisedRangeView {
+    fn from(raised: &RaisedRange) -> Self {
+        Self { range: raised.range.to_string(), per_minute: raised.per_minute, client_id: raised.client_id.clone() }
+    }
+}
+
 /// Who acts, for the client's audit trail: `LIGHTOTP_OPERATOR`, else `lightotp-admin`.
 fn operator() -> String {
     std::env::var("LIGHTOTP_OPERATOR").ok().filter(|v| !v.is_empty()).unwrap_or_else(|| "lightotp-admin".to_owned())
@@ -438,6 +466,48 @@ impl Admin {
     pub async fn subscriptions(&self, client_id: &str) -> Result<Vec<SubscriptionView>, AdminError> {
         self.existing_client(client_id).await?;
         Ok(self.store.subscriptions_newest_first(client_id).await?.iter().map(SubscriptionView::from).collect())
+    }
+
+    /// Raises the per-IP limit of a client's addresses to `per_minute` requests a minute each (docs/operations.md,
+    /// "Raising the per-IP limit"): `range` is a CIDR range or one address. Replaces an earlier raise of the same
+    /// range; audited in the client's trail. Takes effect everywhere within a minute.
+    pub async fn raise_rate_limit(
+        &self,
+        client_id: &str,
+        range: &str,
+        per_minute: u32,
+        now: OffsetDateTime,
+    ) -> Result<RaisedRangeView, AdminError> {
+        let range = parse_range(range)?;
+        let most = rate_limit::PER_COUNTER * rate_limit::MAX_COUNTERS;
+        if !(1..=most).contains(&per_minute) {
+            return Err(AdminError::Invalid(format!("--per-minute must be 1 to {most}")));
+        }
+        self.existing_client(client_id).await?;
+        let raised = RaisedRange { range, per_minute, client_id: client_id.to_owned() };
+        let audit = AuditEntry {
+            at: lightotp::domain::time_format::rfc3339_millis(now),
+            operator: operator(),
+            action: "per-IP limit raised".to_owned(),
+            detail: format!("{range}: {per_minute} requests a minute per address"),
+        };
+        self.store.raise_rate_limit(&raised, &audit).await?;
+        Ok(RaisedRangeView::from(&raised))
+    }
+
+    /// Every raised per-IP limit.
+    pub async fn raised_rate_limits(&self) -> Result<Vec<RaisedRangeView>, AdminError> {
+        Ok(self.store.raised_ranges().await?.iter().map(RaisedRangeView::from).collect())
+    }
+
+    /// Removes the raise of `range`: its addresses get the default limit again, within a minute.
+    pub async fn lower_rate_limit(&self, range: &str) -> Result<(), AdminError> {
+        let range = parse_range(range)?;
+        if self.store.remove_raised_range(&range).await? {
+            Ok(())
+        } else {
+            Err(AdminError::NotFound(format!("raised range {range}")))
+        }
     }
 
     /// Adds credits to the client's wallet (the Verify API's `wallet` payment type); returns the new balance.
@@ -674,5 +744,20 @@ impl Admin {
         orders::cancel_order(&self.console, operator, client_id, order_id, reason.as_deref(), now)
             .await?
             .map_err(|refusal| order_refusal(refusal, order_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_range;
+
+    #[test]
+    fn a_range_is_an_address_or_a_cidr_range_in_canonical_form() {
+        let parsed = |raw: &str| parse_range(raw).map(|range| range.to_string()).ok();
+        assert_eq!(parsed("203.0.113.7"), Some("203.0.113.7/32".to_owned()), "one address");
+        assert_eq!(parsed(" 203.0.113.9/24 "), Some("203.0.113.0/24".to_owned()), "host bits cleared");
+        assert_eq!(parsed("2001:db8::1/64"), Some("2001:db8::/64".to_owned()));
+        assert_eq!(parsed("203.0.113.0/33"), None);
+        assert_eq!(parsed("example.com"), None);
     }
 }

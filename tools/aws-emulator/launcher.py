@@ -484,11 +484,24 @@ class RequestMeter:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._rows: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self._items: dict[tuple[str, str], dict[str, Any]] = {}
 
     def record(
-        self, app: str, service: str, action: str, status: int, read: float, write: float, seconds: float = 0.0
+        self,
+        app: str,
+        service: str,
+        action: str,
+        status: int,
+        read: float,
+        write: float,
+        seconds: float = 0.0,
+        items: list[tuple[str, float]] | None = None,
     ) -> None:
         with self._lock:
+            for item, units in items or []:
+                row = self._items.setdefault((app, item), {"item": item, "writes": 0, "writeUnits": 0.0})
+                row["writes"] += 1
+                row["writeUnits"] += units
             row = self._rows.setdefault(
                 (app, service, action),
                 {
@@ -514,9 +527,17 @@ class RequestMeter:
             rows.sort(key=lambda r: (r["service"], r["action"]))
             return [dict(row, statuses=dict(row["statuses"])) for row in rows]
 
+    def items(self, app: str) -> list[dict[str, Any]]:
+        """The write units each item (``"<pk> / <sk>"``) or index partition (``"<index> / <hash key>"``) received
+        from one application id, sorted by item; copies."""
+        with self._lock:
+            rows = [dict(row) for (a, _), row in self._items.items() if a == app]
+            return sorted(rows, key=lambda r: r["item"])
+
     def reset(self) -> None:
         with self._lock:
             self._rows.clear()
+            self._items.clear()
 
 
 METER = RequestMeter()
@@ -598,6 +619,12 @@ def read_units(size: int, consistent: Any, transactional: bool = False) -> float
     if transactional:
         return 2.0 * units
     return float(units) if consistent is True else units / 2
+
+
+def item_name(key: dict[str, Any]) -> str:
+    """An item's key as the meter names it: ``"<pk> / <sk>"`` (string keys as they are)."""
+    values = [next(iter(v.values())) for _, v in sorted(key.items()) if _ in ("pk", "sk")]
+    return " / ".join(str(v) for v in values) or json.dumps(key, sort_keys=True)
 
 
 class DynamoCost:
@@ -690,12 +717,45 @@ class DynamoCost:
     def units(self, status: int, response: bytes) -> tuple[float, float]:
         """(read units, write units) once moto answered ``status`` with ``response``. Writes include the global
         secondary indexes' writes (not doubled inside a transaction)."""
+        read, write, _ = self.units_by_item(status, response)
+        return read, write
+
+    def units_by_item(self, status: int, response: bytes) -> tuple[float, float, list[tuple[str, float]]]:
+        """As ``units``, with the write units each item received (``"<pk> / <sk>"``) and each index partition
+        (``"<index> / <hash key>"``): what shows a hot item."""
         write = 0
+        items: list[tuple[str, float]] = []
         for (table, key, multiplier), (size_before, indexed_before) in zip(self.writes, self.before):
             size_after, indexed_after = self._written(table, key)
-            write += multiplier * max(1, math.ceil(max(size_before, size_after) / 1024))
-            write += self.index_write_units(indexed_before, indexed_after)
-        return (self._reads(response) if 200 <= status < 300 else 0.0), float(write)
+            units = multiplier * max(1, math.ceil(max(size_before, size_after) / 1024))
+            write += units
+            items.append((item_name(key), float(units)))
+            for partition, index_units in self.index_partition_writes(table, indexed_before, indexed_after):
+                write += index_units
+                items.append((partition, float(index_units)))
+        return (self._reads(response) if 200 <= status < 300 else 0.0), float(write), items
+
+    def index_partition_writes(
+        self, table_name: str, before: list[tuple | None], after: list[tuple | None]
+    ) -> list[tuple[str, int]]:
+        """The index writes of one item's change, per index partition (``"<index> / <hash key value>"``)."""
+        try:
+            indexes = self.backend.get_table(table_name).global_indexes
+        except Exception:
+            return []
+        def partition(index: Any, entry: tuple) -> str:
+            ((_, value),) = json.loads(entry[0][0]).items()
+            return f"{index.name} / {value}"
+
+        writes = []
+        for index, old, new in zip(indexes, before, after):
+            if old == new:
+                continue
+            if old is not None and new is not None and old[0] != new[0]:
+                writes += [(partition(index, old), 1), (partition(index, new), 1)]  # deleted there, put here
+            else:
+                writes.append((partition(index, new if new is not None else old), 1))
+        return writes
 
     def _reads(self, response: bytes) -> float:
         r, action = self.request, self.action
@@ -752,7 +812,7 @@ class LocalRoutes:
         apps = parse_qs(environ.get("QUERY_STRING") or "").get("app", [])
         if len(apps) != 1:
             raise BadRequest("give one app=<id> (the AWS_SDK_UA_APP_ID; - for requests without one)")
-        return {"app": apps[0], "requests": self.meter.requests(apps[0])}
+        return {"app": apps[0], "requests": self.meter.requests(apps[0]), "items": self.meter.items(apps[0])}
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
@@ -871,13 +931,14 @@ class LocalRoutes:
         try:
             status = int(statuses[-1].split()[0]) if statuses else 0
             read = write = 0.0
+            items: list[tuple[str, float]] = []
             if cost is not None:
                 try:
-                    read, write = cost.units(status, answer)
+                    read, write, items = cost.units_by_item(status, answer)
                 except Exception as exc:
                     log.warning("request meter: %s units: %r", action, exc)
             seconds = time.perf_counter() - began
-            self.meter.record(app_id, service, action, status, read, write, seconds)
+            self.meter.record(app_id, service, action, status, read, write, seconds, items)
         except Exception as exc:
             log.warning("request meter: %s: %r", action, exc)
         return result

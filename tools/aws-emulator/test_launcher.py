@@ -621,6 +621,15 @@ class LauncherTest(unittest.TestCase):
         self.assertEqual(update("SET g = :v", {":v": {"S": "two"}}), 3.0, "index key moved: delete and put")
         self.assertEqual(update("REMOVE g"), 2.0, "left the index")
 
+        # What each item and each index partition received, which shows a hot one.
+        _, body = self.http("GET", f"/_local/requests?app={app}")
+        items = {row["item"]: (row["writes"], row["writeUnits"]) for row in body["items"]}  # type: ignore[index]
+        self.assertEqual(items["user#1 / a"], (2, 2.0), "the put and the failed update")
+        self.assertEqual(items["user#1 / b"], (1, 2.0), "transactional: twice")
+        self.assertEqual(items["i"], (4, 4.0), "the indexed item: its put and three updates")
+        self.assertEqual(items["g-index / one"], (2, 2.0), "entered, then moved away")
+        self.assertEqual(items["g-index / two"], (2, 2.0), "moved in, then left")
+
         # SNS speaks the query protocol; this app id is only in X-Amz-User-Agent
         publish = b"Action=Publish&Version=2010-03-31&PhoneNumber=%2B15555550142&Message=metered"
         status = self.raw_aws(

@@ -110,7 +110,10 @@ impl DynamoStore {
             .expression_attribute_values(":payer", s(handover.payer.sort_key.clone()))
             .expression_attribute_values(":fallback", fallback_failure)
             .expression_attribute_values(":now", s(now))
-            .expression_attribute_values(":bucket", s(schema::PENDING_BUCKET));
+            .expression_attribute_values(
+                ":bucket",
+                s(schema::pending_bucket(schema::PENDING_BUCKET, whatsapp.message_id)),
+            );
         if let Some(replay) = handover.replay {
             set.push_str(", #replayStatus = :rstatus, #replayBody = :rbody");
             message = message
@@ -195,7 +198,7 @@ impl DynamoStore {
         limit: i32,
     ) -> Result<usize, StoreError> {
         const OP: &str = "Query pending-index fallback codes";
-        let entries = self.pending_before(OP, schema::PENDING_FALLBACK_CODES_BUCKET, now, limit).await?;
+        let entries = self.pending_before_in_shards(OP, schema::PENDING_FALLBACK_CODES_BUCKET, now, limit).await?;
         let mut erased = 0;
         for entry in &entries {
             let (Some(pk), Some(sk)) = (entry.get(PK).cloned(), entry.get(SK).cloned()) else { continue };

@@ -258,7 +258,7 @@ pub(super) fn new_message_item(
     let mut item = Item::from([
         (PK.to_owned(), AttributeValue::S(key::client(message.client_id))),
         (SK.to_owned(), AttributeValue::S(key::message(&id))),
-        (attr::MESSAGE_ID.to_owned(), AttributeValue::S(id)),
+        (attr::MESSAGE_ID.to_owned(), AttributeValue::S(id.clone())),
         (attr::CLIENT_ID.to_owned(), AttributeValue::S(message.client_id.to_owned())),
         (attr::STATUS.to_owned(), AttributeValue::S(MessageStatus::Pending.as_str().to_owned())),
         (attr::TO_PHONE.to_owned(), AttributeValue::S(message.to.as_str().to_owned())),
@@ -271,7 +271,10 @@ pub(super) fn new_message_item(
         (attr::CREATED_AT.to_owned(), AttributeValue::S(created_at.clone())),
         (attr::UPDATED_AT.to_owned(), AttributeValue::S(created_at.clone())),
         (attr::PENDING_SINCE.to_owned(), AttributeValue::S(created_at)),
-        (attr::PENDING_BUCKET.to_owned(), AttributeValue::S(super::schema::PENDING_BUCKET.to_owned())),
+        (
+            attr::PENDING_BUCKET.to_owned(),
+            AttributeValue::S(super::schema::pending_bucket(super::schema::PENDING_BUCKET, &id)),
+        ),
         (attr::HUMAN_LANGUAGE.to_owned(), AttributeValue::S(message.language.code().to_owned())),
     ]);
     if let Some(key) = key {
@@ -293,7 +296,13 @@ pub(super) fn fallback_code_item(message: &NewMessage<'_>, sealed_code: &str) ->
         (SK.to_owned(), AttributeValue::S(key::fallback_code(&message.id.to_string()))),
         (attr::MESSAGE_ID.to_owned(), AttributeValue::S(message.id.to_string())),
         (attr::SEALED_CODE.to_owned(), AttributeValue::S(sealed_code.to_owned())),
-        (attr::PENDING_BUCKET.to_owned(), AttributeValue::S(super::schema::PENDING_FALLBACK_CODES_BUCKET.to_owned())),
+        (
+            attr::PENDING_BUCKET.to_owned(),
+            AttributeValue::S(super::schema::pending_bucket(
+                super::schema::PENDING_FALLBACK_CODES_BUCKET,
+                &message.id.to_string(),
+            )),
+        ),
         (attr::PENDING_SINCE.to_owned(), AttributeValue::S(rfc3339_millis(until))),
         (super::schema::TTL_ATTRIBUTE.to_owned(), AttributeValue::N(until.unix_timestamp().to_string())),
     ])

@@ -199,7 +199,7 @@ impl DynamoStore {
         limit: i32,
     ) -> Result<Vec<MessageRecord>, StoreError> {
         const OP: &str = "Query pending-index";
-        let entries = self.pending_before(OP, schema::PENDING_BUCKET, cutoff, limit).await?;
+        let entries = self.pending_before_in_shards(OP, schema::PENDING_BUCKET, cutoff, limit).await?;
         let mut stranded = Vec::new();
         for keys in &entries {
             if let Some(message) = self.message_at(keys.clone()).await? {
@@ -207,6 +207,28 @@ impl DynamoStore {
             }
         }
         Ok(stranded)
+    }
+
+    /// Up to `limit` entries (keys only) of the [`schema::PENDING_SHARDS`] buckets of `base` whose `pendingSince` is
+    /// before `cutoff`, oldest first: one `Query` per shard, concurrently.
+    pub(super) async fn pending_before_in_shards(
+        &self,
+        operation: &'static str,
+        base: &str,
+        cutoff: time::OffsetDateTime,
+        limit: i32,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let buckets: Vec<String> =
+            (0..schema::PENDING_SHARDS).map(|shard| schema::pending_shard(base, shard)).collect();
+        let pages = futures::future::try_join_all(
+            buckets.iter().map(|bucket| self.pending_before(operation, bucket, cutoff, limit)),
+        )
+        .await?;
+        let mut entries: Vec<_> = pages.into_iter().flatten().collect();
+        let since = |entry: &HashMap<String, AttributeValue>| items::optional_string(entry, attr::PENDING_SINCE);
+        entries.sort_by_key(since);
+        entries.truncate(usize::try_from(limit).unwrap_or(0));
+        Ok(entries)
     }
 
     /// Up to `limit` entries (keys only) of `pending-index` bucket `bucket` whose `pendingSince` is before `cutoff`,

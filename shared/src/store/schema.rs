@@ -10,8 +10,26 @@ pub const WAMID_INDEX: &str = "wamid-index";
 /// The sparse index of messages still waiting for WhatsApp's answer (`pendingBucket`, `pendingSince`), which the
 /// sweep reads.
 pub const PENDING_INDEX: &str = "pending-index";
-/// The one value of `pendingBucket` for messages: every pending message is in one index partition.
+/// The value of `pendingBucket` for messages, shard 0 (see [`pending_bucket`]).
 pub const PENDING_BUCKET: &str = "PENDING";
+/// How many index partitions the messages waiting for WhatsApp's answer, and the codes kept for the fallback, are
+/// spread over: every send enters and leaves `pending-index`, and one index partition takes 1,000 write units a
+/// second, so one bucket would cap every client together at 500 sends a second (docs/data-model.md, "pending-index").
+pub const PENDING_SHARDS: usize = 8;
+
+/// The `pendingBucket` of `base` (`PENDING` or `FALLBACK`) for a message: shard 0 is `base` itself (every entry
+/// before the shards existed is there), shard `n` is `<base>#<n>`, chosen by the message's id.
+pub fn pending_bucket(base: &str, message_id: &str) -> String {
+    pending_shard(base, crate::domain::spread_over(message_id, PENDING_SHARDS))
+}
+
+/// The `pendingBucket` of shard `shard` of `base`.
+pub fn pending_shard(base: &str, shard: usize) -> String {
+    match shard {
+        0 => base.to_owned(),
+        shard => format!("{base}#{shard}"),
+    }
+}
 /// The value of `pendingBucket` for orders waiting for an operator: the orders queue is one `Query` of
 /// `pending-index` (oldest first), and never meets the sweep's messages.
 pub const PENDING_ORDERS_BUCKET: &str = "ORDER";
@@ -325,6 +343,15 @@ pub mod key {
 #[cfg(test)]
 mod tests {
     use super::key;
+
+    #[test]
+    fn pending_entries_are_spread_over_shards_whose_first_is_the_old_bucket() {
+        assert_eq!(super::pending_shard("PENDING", 0), "PENDING", "entries written before the shards are found");
+        assert_eq!(super::pending_shard("FALLBACK", 3), "FALLBACK#3");
+        let buckets: std::collections::BTreeSet<_> =
+            (0..200).map(|_| super::pending_bucket("PENDING", &uuid::Uuid::new_v4().to_string())).collect();
+        assert_eq!(buckets.len(), super::PENDING_SHARDS, "{buckets:?}");
+    }
 
     #[test]
     fn a_webhook_log_partition_names_its_client_and_endpoint() {

@@ -48,6 +48,21 @@ impl Meter {
         Ok(reply["requests"].as_array().cloned().unwrap_or_default())
     }
 
+    /// The write units each item and index partition received from `app` so far: item → (writes, units).
+    async fn items(&self, app: &str) -> Result<BTreeMap<String, (f64, f64)>, String> {
+        let request = self.http.get(format!("{}/_local/requests?app={app}", self.aws_url));
+        let reply = json_reply(request, "the emulator's request meter").await?;
+        Ok(reply["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|row| {
+                let item = row["item"].as_str().unwrap_or("?").to_owned();
+                (item, (row["writes"].as_f64().unwrap_or(0.0), row["writeUnits"].as_f64().unwrap_or(0.0)))
+            })
+            .collect())
+    }
+
     async fn counts(&self, app: &str) -> Result<Counts, String> {
         let mut counts = Counts::new();
         for row in self.rows(app).await? {
@@ -113,6 +128,7 @@ pub async fn measure(
         runtime.invoke(event).await?;
     }
     let before = meter.counts(&app).await?;
+    let items_before = meter.items(&app).await?;
     let count = scenario.events.len().max(1) as f64;
     for event in scenario.events {
         let answer = runtime.invoke(event).await?;
@@ -124,12 +140,51 @@ pub async fn measure(
         }
     }
     let after = meter.counts(&app).await?;
+    let items_after = meter.items(&app).await?;
     let mut result = as_json(&difference(&after, &before, count));
+    result["items"] = item_kinds(&items_after, &items_before, count);
     result["function"] = json!(scenario.function);
     result["scenario"] = json!(scenario.name);
     result["status"] = json!(scenario.status);
     result["coldStart"] = as_json(&at_init)["requests"].clone();
     Ok(result)
+}
+
+/// What a kind of item is: its key with every part that is not a fixed word (`CLIENT`, `MSG`, `PURSE`, …) left
+/// out, so that the purses of every client are one kind, and a message's item another.
+pub fn item_kind(item: &str) -> String {
+    item.split(" / ")
+        .map(|part| {
+            if part.ends_with("-index") {
+                return part.to_owned();
+            }
+            let words: Vec<&str> = part
+                .split('#')
+                .filter(|word| !word.is_empty() && word.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+                .collect();
+            if words.is_empty() { "(its own)".to_owned() } else { words.join("#") }
+        })
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+/// Per kind of item: write units per invocation, and how many items of the kind the invocations wrote.
+fn item_kinds(after: &BTreeMap<String, (f64, f64)>, before: &BTreeMap<String, (f64, f64)>, per: f64) -> Value {
+    let mut kinds: BTreeMap<String, (f64, usize)> = BTreeMap::new();
+    for (item, (_, units)) in after {
+        let added = units - before.get(item).map_or(0.0, |(_, units)| *units);
+        if added > 0.0 {
+            let kind = kinds.entry(item_kind(item)).or_default();
+            kind.0 += added / per;
+            kind.1 += 1;
+        }
+    }
+    Value::Array(
+        kinds
+            .into_iter()
+            .map(|(kind, (units, items))| json!({"kind": kind, "writeUnitsPerCall": units, "itemsWritten": items}))
+            .collect(),
+    )
 }
 
 /// A scenario's figure: requests of one service (all actions), per invocation.
@@ -145,22 +200,32 @@ const DYNAMODB_WRU: f64 = 0.625 / 1e6;
 const DYNAMODB_RRU: f64 = 0.125 / 1e6;
 const SECRETS_MANAGER_CALL: f64 = 0.05 / 10_000.0;
 
-/// One API request's share of the bill: a Lambda invocation at 128 MB for `billed_ms`, API Gateway, and the
-/// DynamoDB units and Secrets Manager calls the scenario measured.
-fn request_dollars(scenario: &Value, billed_ms: f64) -> (f64, f64, f64) {
+/// How a request reaches its function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// API Gateway's HTTP API (a request's price).
+    ApiGateway,
+    /// The function's own URL (no price of its own: the WhatsApp webhook).
+    FunctionUrl,
+}
+
+/// One API request's share of the bill: a Lambda invocation at 128 MB for `billed_ms`, API Gateway if it came
+/// through it, and the DynamoDB units and Secrets Manager calls the scenario measured.
+fn request_dollars(scenario: &Value, billed_ms: f64, door: Door) -> (f64, f64, f64) {
     let lambda = 0.125 * billed_ms.ceil() / 1000.0 * LAMBDA_GB_SECOND_ARM + LAMBDA_REQUEST;
+    let gateway = if door == Door::ApiGateway { API_GATEWAY_REQUEST } else { 0.0 };
     let dynamodb = scenario["readUnits"].as_f64().unwrap_or(0.0) * DYNAMODB_RRU
         + scenario["writeUnits"].as_f64().unwrap_or(0.0) * DYNAMODB_WRU
         + service_requests(scenario, "secretsmanager") * SECRETS_MANAGER_CALL;
-    (lambda, API_GATEWAY_REQUEST, dynamodb)
+    (lambda, gateway, dynamodb)
 }
 
 /// Dollars per million OTPs of each product, from measured parts: `parts` lists (scenario, warm median ms, times
-/// per OTP).
-pub fn dollars(name: &str, parts: &[(&Value, f64, f64)], assumptions: &str) -> Value {
+/// per OTP, how it comes in).
+pub fn dollars(name: &str, parts: &[(&Value, f64, f64, Door)], assumptions: &str) -> Value {
     let (mut lambda, mut gateway, mut data) = (0.0, 0.0, 0.0);
-    for (scenario, billed_ms, times) in parts {
-        let (l, g, d) = request_dollars(scenario, *billed_ms);
+    for (scenario, billed_ms, times, door) in parts {
+        let (l, g, d) = request_dollars(scenario, *billed_ms, *door);
         lambda += l * times;
         gateway += g * times;
         data += d * times;
@@ -199,13 +264,24 @@ mod tests {
     #[test]
     fn dollars_add_lambda_gateway_and_data_per_part() {
         let scenario = json!({"readUnits": 4.0, "writeUnits": 8.0, "requests": {"secretsmanager": {}}});
-        let bill = dollars("x", &[(&scenario, 10.0, 1.0)], "");
+        let bill = dollars("x", &[(&scenario, 10.0, 1.0, Door::ApiGateway)], "");
         // 128 MB for 10 ms + one Lambda request; one API Gateway request; 4 RRU + 8 WRU.
         let lambda = 0.125 * 0.01 * LAMBDA_GB_SECOND_ARM * 1e6 + 0.20;
         assert!((bill["lambda"].as_f64().unwrap_or(0.0) - lambda).abs() < 1e-9);
         assert!((bill["apiGateway"].as_f64().unwrap_or(0.0) - 1.0).abs() < 1e-9);
         assert!((bill["dynamodbAndSecrets"].as_f64().unwrap_or(0.0) - (4.0 * 0.125 + 8.0 * 0.625)).abs() < 1e-9);
-        let twice = dollars("x", &[(&scenario, 10.0, 2.0)], "");
+        let twice = dollars("x", &[(&scenario, 10.0, 2.0, Door::ApiGateway)], "");
         assert!((twice["total"].as_f64().unwrap_or(0.0) - 2.0 * bill["total"].as_f64().unwrap_or(0.0)).abs() < 1e-9);
+        let url = dollars("x", &[(&scenario, 10.0, 1.0, Door::FunctionUrl)], "");
+        assert_eq!(url["apiGateway"], 0.0, "a function URL has no request price");
+    }
+
+    #[test]
+    fn kinds_of_items_leave_out_ids_and_keep_the_words() {
+        assert_eq!(item_kind("CLIENT#c-1#PURSE#2 / PURSE"), "CLIENT#PURSE / PURSE");
+        assert_eq!(item_kind("CLIENT#c-1 / MSG#8d0e"), "CLIENT / MSG");
+        assert_eq!(item_kind("RATE#127.0.0.1#29000000#3 / RATE"), "RATE / RATE");
+        assert_eq!(item_kind("pending-index / PENDING#5"), "pending-index / PENDING");
+        assert_eq!(item_kind("wamid-index / wamid.HBgL"), "wamid-index / (its own)");
     }
 }

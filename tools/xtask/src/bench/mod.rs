@@ -4,6 +4,7 @@
 //! `$CARGO_TARGET_DIR/bench/report.json` and `report.md`.
 
 mod build;
+mod ceiling;
 mod cost;
 mod events;
 mod load;
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::tools::{cargo, root, run, target_dir};
-use cost::{Meter, PER_SCENARIO, Scenario};
+use cost::{Door, Meter, PER_SCENARIO, Scenario};
 use runtime::{
     Answer, HANDLER_CPU_ENV, HandlerCpuLog, Started, cpu_between, cpu_micros, peak_rss_kb, start, thread_cpu_nanos,
 };
@@ -485,12 +486,18 @@ pub async fn bench() -> Result<(), String> {
     let dollars = json!([
         cost::dollars(
             "WhatsApp OTP (SendMessage)",
-            &[(&send_ok, warm("send-message"), 1.0), (&delivered, warm("whatsapp-webhook"), 3.0)],
-            "one SendMessage and the three status webhooks Meta sends for it (sent, delivered, read); 128 MB arm64 billed per ms at the warm median; WhatsApp's own price excluded",
+            &[
+                (&send_ok, warm("send-message"), 1.0, Door::ApiGateway),
+                (&delivered, warm("whatsapp-webhook"), 3.0, Door::FunctionUrl),
+            ],
+            "one SendMessage through API Gateway and the three status webhooks Meta sends for it (sent, delivered, read) on the webhook's function URL; 128 MB arm64 billed per ms at the warm median; WhatsApp's own price excluded",
         ),
         cost::dollars(
             "SMS OTP (Verify API)",
-            &[(&initiated_ok, warm("otp-initiate"), 1.0), (&verified_ok, warm("otp-verify"), 1.0)],
+            &[
+                (&initiated_ok, warm("otp-initiate"), 1.0, Door::ApiGateway),
+                (&verified_ok, warm("otp-verify"), 1.0, Door::ApiGateway),
+            ],
             "one initiate and one verify; 128 MB arm64 billed per ms at the warm median; the SMS itself (SNS) excluded",
         ),
     ]);
@@ -501,7 +508,11 @@ pub async fn bench() -> Result<(), String> {
     );
     let unstripped: Vec<&str> =
         FUNCTIONS.into_iter().filter(|f| build::stripped(&release.join(f)) != Some(true)).collect();
+    let ceiling = ceiling::ceiling(&send_ok["items"]);
     let mut budgets = report::budgets(&functions, floor_init);
+    if let Some(checks) = budgets.as_array_mut() {
+        checks.extend(report::request_budgets(&requests, &dollars, &ceiling));
+    }
     if let Some(checks) = budgets.as_array_mut() {
         checks.push(json!({
             "budget": "release binaries stripped and built with LTO",
@@ -517,6 +528,7 @@ pub async fn bench() -> Result<(), String> {
         "load": load,
         "webhooks": webhooks,
         "dollarsPerMillionOtps": dollars,
+        "ceiling": ceiling,
         "secondsPerPhase": phases.seconds,
     });
     let dir = target_dir().join("bench");

@@ -40,6 +40,41 @@ pub fn budgets(functions: &[Value], floor_init: f64) -> Value {
     Value::Array(checks)
 }
 
+/// The issue's budgets on requests, dollars and the ceiling: a happy SendMessage at most 3 DynamoDB requests, every
+/// refusal at most 2, under $10 a million OTPs on both products, 1,000 sends a second for one client.
+pub fn request_budgets(requests: &[Value], dollars: &Value, ceiling: &Value) -> Vec<Value> {
+    let dynamodb = |r: &Value| super::cost::service_requests(r, "dynamodb");
+    let mut checks = Vec::new();
+    let sends = || requests.iter().filter(|r| r["function"] == "send-message");
+    if let Some(happy) = sends().find(|r| r["scenario"] == "happy path") {
+        let n = dynamodb(happy);
+        checks.push(json!({"budget": "happy SendMessage: at most 3 DynamoDB requests", "value": n, "holds": n <= 3.0}));
+    }
+    let refusals: Vec<&Value> = sends().filter(|r| r["status"].as_u64().is_some_and(|s| s >= 400)).collect();
+    let most = refusals.iter().map(|r| dynamodb(r)).fold(0.0, f64::max);
+    let worst = refusals.iter().find(|r| dynamodb(r) == most).and_then(|r| r["scenario"].as_str()).unwrap_or("none");
+    checks.push(json!({
+        "budget": format!("every SendMessage refusal: at most 2 DynamoDB requests (most: {worst})"),
+        "value": most,
+        "holds": most <= 2.0,
+    }));
+    for product in dollars.as_array().into_iter().flatten() {
+        let total = f(&product["total"]);
+        checks.push(json!({
+            "budget": format!("{}: under $10 of infrastructure per million OTPs", product["product"].as_str().unwrap_or("?")),
+            "value": total,
+            "holds": total < 10.0,
+        }));
+    }
+    let per_client = f(&ceiling["perClient"]);
+    checks.push(json!({
+        "budget": "one client: at least 1,000 sends a second without a throttled item",
+        "value": per_client,
+        "holds": per_client >= 1_000.0,
+    }));
+    checks
+}
+
 fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or(0.0)
 }
@@ -192,6 +227,48 @@ pub fn markdown(report: &Value) -> String {
             d["assumptions"].as_str().unwrap_or_default(),
         ));
     }
+    out.push_str(&ceiling_table(report));
+    out
+}
+
+/// The write units a happy SendMessage gives each kind of item, and the ceiling of sends a second they allow.
+fn ceiling_table(report: &Value) -> String {
+    let mut out = String::from(
+        "\nWrite units a happy SendMessage gives each kind of item (measured), and what the shared ones allow:\n\n\
+         | kind of item | write units per send | items of the kind written | spread over | per item per send | \
+         sends/s | shared by |\n| --- | --- | --- | --- | --- | --- | --- |\n",
+    );
+    let send = report["requests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["function"] == "send-message" && r["scenario"] == "happy path");
+    let ceiling = &report["ceiling"];
+    for item in send.and_then(|s| s["items"].as_array()).into_iter().flatten() {
+        let shared = ceiling["kinds"].as_array().into_iter().flatten().find(|k| k["kind"] == item["kind"]);
+        let (spread, per_item, sends, by) = match shared {
+            Some(k) => (
+                k["items"].to_string(),
+                format!("{:.2}", f(&k["writeUnitsPerItemPerSend"])),
+                format!("{:.0}", f(&k["sendsPerSecond"])),
+                k["sharedBy"].as_str().unwrap_or_default().to_owned(),
+            ),
+            None => ("each send its own".to_owned(), "—".to_owned(), "—".to_owned(), "—".to_owned()),
+        };
+        out.push_str(&format!(
+            "| {} | {:.2} | {} | {spread} | {per_item} | {sends} | {by} |\n",
+            item["kind"].as_str().unwrap_or_default(),
+            f(&item["writeUnitsPerCall"]),
+            item["itemsWritten"],
+        ));
+    }
+    out.push_str(&format!(
+        "\nCeiling: {:.0} sends a second for one client (and {:.0} for one subscription); {:.0} from a single source \
+         address at the highest raise.\n",
+        f(&ceiling["perClient"]),
+        f(&ceiling["perSubscription"]),
+        f(&ceiling["perClientFromOneAddress"]),
+    ));
     out
 }
 

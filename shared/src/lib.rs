@@ -5,6 +5,11 @@
 //! a replay sends); `http` reads requests and writes `api`'s answers as responses (docs/architecture.md).
 #![warn(missing_docs)]
 
+/// Every binary built on this crate (the functions, their tests, the local stack) allocates with mimalloc: glibc's
+/// malloc and free were a fifth of a warm send's instructions (docs/performance.md, "Instructions per send").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod api;
 pub mod auth;
 pub mod clock;

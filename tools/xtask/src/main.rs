@@ -6,6 +6,7 @@
 //! - `cargo xtask bench`: the performance report (docs/performance.md).
 //! - `cargo xtask build-lambda`: the deployment build that `sam deploy` takes (README, "Deploy").
 
+mod apt;
 mod bench;
 mod browser;
 mod examples;

@@ -7,6 +7,7 @@ mod build;
 mod ceiling;
 mod cost;
 mod events;
+mod instructions;
 mod load;
 mod report;
 mod runtime;
@@ -31,6 +32,9 @@ const INVOCATIONS: usize = 200;
 const WARMUP: usize = 10;
 /// The bare function every other is compared with.
 const FLOOR: &str = "bench-floor";
+/// The functions that load libphonenumber's metadata at cold start (their init budget is "halved", the others' "within
+/// 2× the floor's").
+const PHONE_METADATA: [&str; 3] = ["send-message", "otp-initiate", "otp-verify"];
 /// The functions, as their binaries are named.
 const FUNCTIONS: [&str; 8] = [
     "send-message",
@@ -322,6 +326,7 @@ pub async fn bench() -> Result<(), String> {
     let whatsapp_url = stack["whatsappUrl"].as_str().unwrap_or("http://127.0.0.1:4577").to_owned();
     let meter = Meter::new(&aws_url);
 
+    instructions::ensure_valgrind()?;
     let mut phases = Phases::default();
     let mut build = cargo();
     build.args(["build", "--release", "-p", FLOOR]);
@@ -329,6 +334,10 @@ pub async fn bench() -> Result<(), String> {
         build.args(["-p", function]);
     }
     run("building release binaries (stripped, LTO)", &mut build)?;
+    run(
+        "building send-message's profiling binary (release code with symbols, for callgrind)",
+        cargo().args(["build", "--profile", "profiling", "-p", "send-message"]),
+    )?;
     // The operator CLI sets up the bench's clients: built as `up` built it, so nothing to do after `up`.
     crate::stack::build_binaries()?;
     phases.mark("build");
@@ -459,6 +468,35 @@ pub async fn bench() -> Result<(), String> {
     }
 
     phases.mark("requests counted");
+    eprintln!("xtask: counting instructions with callgrind (init of each function; a warm send's handler)");
+    let mut inits = Vec::new();
+    for binary in std::iter::once(FLOOR).chain(FUNCTIONS) {
+        inits.push((binary, instructions::init(binary, &release.join(binary), &env).await?));
+    }
+    let floor_instructions = inits[0].1.max(1) as f64;
+    let callgrind_sends =
+        |block: u8, count: usize| -> Vec<String> { (0..count).map(|i| send(block, i, &key)).collect() };
+    let warm_send = instructions::warm_handler(
+        "send-message",
+        &target_dir().join("profiling/send-message"),
+        &env,
+        callgrind_sends(2, instructions::FEW),
+        callgrind_sends(3, instructions::MANY),
+    )
+    .await?;
+    let instructions = json!({
+        "init": inits
+            .iter()
+            .map(|(function, n)| json!({
+                "function": function,
+                "instructions": n,
+                "ratioToFloor": *n as f64 / floor_instructions,
+                "loadsPhoneMetadata": PHONE_METADATA.contains(function),
+            }))
+            .collect::<Vec<_>>(),
+        "warmSendMessageHandler": warm_send,
+    });
+    phases.mark("instructions counted");
     eprintln!("xtask: load run ({} clients, {} s) against the local stack", load::LOAD_CLIENTS, load::LOAD_SECONDS);
     let load = load::load_run(&api_url, &aws_url, &key).await?;
 
@@ -512,6 +550,7 @@ pub async fn bench() -> Result<(), String> {
     let mut budgets = report::budgets(&functions, floor_init);
     if let Some(checks) = budgets.as_array_mut() {
         checks.extend(report::request_budgets(&requests, &dollars, &ceiling));
+        checks.extend(report::instruction_budgets(&instructions));
     }
     if let Some(checks) = budgets.as_array_mut() {
         checks.push(json!({
@@ -529,6 +568,7 @@ pub async fn bench() -> Result<(), String> {
         "webhooks": webhooks,
         "dollarsPerMillionOtps": dollars,
         "ceiling": ceiling,
+        "instructions": instructions,
         "secondsPerPhase": phases.seconds,
     });
     let dir = target_dir().join("bench");

@@ -75,6 +75,28 @@ pub fn request_budgets(requests: &[Value], dollars: &Value, ceiling: &Value) -> 
     checks
 }
 
+/// The issue's budgets on instructions: a warm SendMessage's handler at most 1.2 M, and the init of a function that
+/// loads no phone metadata within 2× the floor's.
+pub fn instruction_budgets(instructions: &Value) -> Vec<Value> {
+    let warm = f(&instructions["warmSendMessageHandler"]);
+    let mut checks = vec![json!({
+        "budget": "warm SendMessage: at most 1.2 M instructions inside the handler's polls (callgrind)",
+        "value": warm / 1e6,
+        "holds": warm <= 1.2e6,
+    })];
+    for init in instructions["init"].as_array().into_iter().flatten() {
+        if init["loadsPhoneMetadata"] == false && init["function"] != "bench-floor" {
+            let ratio = f(&init["ratioToFloor"]);
+            checks.push(json!({
+                "budget": format!("{}: init instructions within 2x the floor's", init["function"].as_str().unwrap_or("?")),
+                "value": ratio,
+                "holds": ratio <= 2.0,
+            }));
+        }
+    }
+    checks
+}
+
 fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or(0.0)
 }
@@ -228,6 +250,27 @@ pub fn markdown(report: &Value) -> String {
         ));
     }
     out.push_str(&ceiling_table(report));
+    out.push_str(&instructions_table(report));
+    out
+}
+
+/// Instructions (callgrind): each function's init beside the floor's, and a warm send's handler.
+fn instructions_table(report: &Value) -> String {
+    let instructions = &report["instructions"];
+    let mut out = format!(
+        "\nInstructions (callgrind): a warm SendMessage, inside the handler's polls: {:.2} M.\n\n\
+         | function | init instructions | × the floor's | loads phone metadata |\n| --- | --- | --- | --- |\n",
+        f(&instructions["warmSendMessageHandler"]) / 1e6
+    );
+    for init in instructions["init"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "| {} | {:.2} M | {:.2} | {} |\n",
+            init["function"].as_str().unwrap_or_default(),
+            f(&init["instructions"]) / 1e6,
+            f(&init["ratioToFloor"]),
+            if init["loadsPhoneMetadata"] == true { "yes" } else { "no" },
+        ));
+    }
     out
 }
 

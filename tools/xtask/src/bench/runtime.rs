@@ -133,19 +133,24 @@ impl RuntimeApi {
 
     /// Hands `event` to the function and waits for its answer.
     pub async fn invoke(&self, event: String) -> Result<Answer, String> {
+        self.invoke_within(event, Duration::from_secs(30)).await
+    }
+
+    /// As [`Self::invoke`], waiting at most `patience` (longer under valgrind).
+    pub async fn invoke_within(&self, event: String, patience: Duration) -> Result<Answer, String> {
         let id = uuid::Uuid::new_v4().to_string();
         if let Ok(mut queue) = self.state.queue.lock() {
             queue.push_back((id.clone(), event));
         }
         self.state.queued.notify_waiters();
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + patience;
         loop {
             let answered = self.state.answered.notified();
             if let Some(answer) = self.state.answers.lock().ok().and_then(|mut a| a.remove(&id)) {
                 return Ok(answer);
             }
             if tokio::time::timeout_at(deadline.into(), answered).await.is_err() {
-                return Err("the function did not answer within 30 s".to_owned());
+                return Err(format!("the function did not answer within {} s", patience.as_secs()));
             }
         }
     }
@@ -174,9 +179,28 @@ pub async fn start(
     extra: &[(String, String)],
     configure: impl FnOnce(&mut Command),
 ) -> Result<Started, String> {
+    start_under(name, None, binary, env, extra, configure).await
+}
+
+/// As [`start`], with the binary run under `wrapper` (a program and its arguments, the binary's path last: valgrind).
+pub async fn start_under(
+    name: &str,
+    wrapper: Option<&[String]>,
+    binary: &Path,
+    env: &[(String, String)],
+    extra: &[(String, String)],
+    configure: impl FnOnce(&mut Command),
+) -> Result<Started, String> {
     let runtime = RuntimeApi::start().await?;
     let first_poll = runtime.expect_first_poll();
-    let mut command = Command::new(binary);
+    let mut command = match wrapper {
+        Some([program, args @ ..]) => {
+            let mut command = Command::new(program);
+            command.args(args).arg(binary);
+            command
+        }
+        _ => Command::new(binary),
+    };
     command
         .envs(env.iter().chain(extra).map(|(k, v)| (k.as_str(), v.as_str())))
         .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
@@ -192,7 +216,9 @@ pub async fn start(
     configure(&mut command);
     let started = Instant::now();
     let child = command.spawn().map_err(|e| format!("starting {}: {e}", binary.display()))?;
-    let polled = tokio::time::timeout(Duration::from_secs(30), first_poll)
+    // Under valgrind a cold start takes tens of times longer.
+    let patience = Duration::from_secs(if wrapper.is_some() { 300 } else { 30 });
+    let polled = tokio::time::timeout(patience, first_poll)
         .await
         .map_err(|_| format!("{name} never asked for work"))?
         .map_err(|_| "runtime api dropped".to_owned())?;

@@ -99,8 +99,6 @@ pub struct Warm {
     pub app_secret: bool,
     /// libphonenumber's metadata, to parse recipients.
     pub phone_metadata: bool,
-    /// The raised per-IP limits, for the functions that count requests.
-    pub raised_limits: bool,
 }
 
 /// The SDK's HTTPS client (rustls with aws-lc, as the SDK's default), trusting the compiled-in roots AWS endpoints
@@ -143,22 +141,10 @@ impl Deps {
             if wanted { load.await } else { Ok(()) }
         }
         let phone = warm.phone_metadata.then(|| tokio::task::spawn_blocking(crate::domain::phone::warm_up));
-        let ranges = async {
-            if warm.raised_limits
-                && let Err(err) = self.raised_limits.load(&self.store, self.clock.now()).await
-            {
-                tracing::warn!(error = %err, "raised limits not loaded at cold start; the first request will retry");
-            }
-        };
-        let (loaded, ()) = tokio::join!(
-            async {
-                tokio::join!(
-                    when(warm.pepper, self.pepper.warm()),
-                    when(warm.whatsapp_token, self.whatsapp.warm()),
-                    when(warm.app_secret, self.whatsapp_app_secret.warm()),
-                )
-            },
-            ranges
+        let loaded = tokio::join!(
+            when(warm.pepper, self.pepper.warm()),
+            when(warm.whatsapp_token, self.whatsapp.warm()),
+            when(warm.app_secret, self.whatsapp_app_secret.warm()),
         );
         for err in [loaded.0, loaded.1, loaded.2].into_iter().filter_map(Result::err) {
             tracing::warn!(error = %err, "secret not loaded at cold start; the first request that needs it will retry");

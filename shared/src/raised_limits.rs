@@ -1,6 +1,6 @@
 //! The operators' raised per-IP limits, cached per instance for at most 60 s (docs/api.md, "Rate limit"; raised with
-//! `lightotp-admin rate-limit raise`). Loaded at cold start with the secrets, then read again by the first request
-//! after the cache aged: one `Query` per instance per minute, none per request.
+//! `lightotp-admin rate-limit raise`). Read by an instance's first request and then by the first request after the
+//! cache aged: one `Query` per instance per minute, none per request, and none in the cold start.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,13 +35,6 @@ impl RaisedLimits {
     ) -> Result<u32, StoreError> {
         let ranges = self.ranges(store, now).await?;
         Ok(limit_for(&ranges, source_ip, default))
-    }
-
-    /// Reads the ranges now (at cold start).
-    pub async fn load(&self, store: &DynamoStore, now: OffsetDateTime) -> Result<(), StoreError> {
-        let ranges = Arc::new(store.raised_ranges().await?);
-        *self.loaded.lock().await = Some((now, ranges));
-        Ok(())
     }
 
     async fn ranges(&self, store: &DynamoStore, now: OffsetDateTime) -> Result<Arc<Vec<RaisedRange>>, StoreError> {

@@ -10,8 +10,7 @@ use lightotp::handler_cpu::HandlerCpu;
 async fn main() -> Result<(), Error> {
     lightotp::logging::init();
     lightotp::metrics::install();
-    let warm =
-        Warm { pepper: true, whatsapp_token: true, phone_metadata: true, raised_limits: true, ..Warm::default() };
+    let warm = Warm { pepper: true, whatsapp_token: true, phone_metadata: true, ..Warm::default() };
     let deps = Deps::cold_start(warm).await?;
     let cpu = HandlerCpu::from_env();
     lambda_http::run(service_fn(|request| {

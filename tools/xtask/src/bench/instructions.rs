@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::runtime::{Started, start_under};
+use super::runtime::{Started, function_command, start_under};
 
 /// Sends handled by the two counted processes.
 pub const FEW: usize = 3;
@@ -21,12 +21,33 @@ pub fn ensure_valgrind() -> Result<(), String> {
     crate::apt::ensure("valgrind, to count instructions (cargo xtask bench)", &["valgrind"], &["/usr/bin/valgrind"])
 }
 
-/// The instructions of `binary`'s process from its start until it first asks for work.
+/// The instructions of `binary`'s process from its start until it first asks for work. Its Runtime API is a bare
+/// socket that closes the connection of that first request: the runtime fails at once and the process exits (a
+/// Runtime API answering an error instead would have it retry in a loop, counted too).
 pub async fn init(name: &str, binary: &Path, env: &[(String, String)]) -> Result<u64, String> {
+    use tokio::io::AsyncReadExt;
     let out = out_file(name, "init");
     let wrapper = valgrind(&out, &[]);
-    let Started { runtime, child, .. } = start_under(name, Some(&wrapper), binary, env, &[], |_| {}).await?;
-    drop(runtime);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| format!("runtime api: {e}"))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?.to_string();
+    let child = function_command(name, Some(&wrapper), binary, env, &[], &address)
+        .spawn()
+        .map_err(|e| format!("starting {} under valgrind: {e}", binary.display()))?;
+    let (mut stream, _) = tokio::time::timeout(Duration::from_secs(300), listener.accept())
+        .await
+        .map_err(|_| format!("{name} under callgrind never asked for work"))?
+        .map_err(|e| e.to_string())?;
+    // The request's head, then the connection closed unanswered.
+    let mut head = Vec::new();
+    let mut buffer = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut buffer).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.extend_from_slice(&buffer[..n]),
+        }
+    }
+    drop(stream);
+    drop(listener);
     finish(name, child, &out).await
 }
 

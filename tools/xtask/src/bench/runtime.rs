@@ -45,6 +45,8 @@ struct RuntimeState {
     handed_at: Mutex<HashMap<String, Instant>>,
     answers: Mutex<HashMap<String, Answer>>,
     answered: Notify,
+    /// Set when the Runtime API goes away: a poll waiting for work, or a new one, fails, and the function exits.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 async fn next_invocation(State(state): State<Arc<RuntimeState>>) -> impl IntoResponse {
@@ -53,6 +55,10 @@ async fn next_invocation(State(state): State<Arc<RuntimeState>>) -> impl IntoRes
     }
     loop {
         let notified = state.queued.notified();
+        if state.closed.load(std::sync::atomic::Ordering::SeqCst) {
+            // No request id: the runtime cannot take it for an event, and ends (as when its Runtime API is gone).
+            return (StatusCode::INTERNAL_SERVER_ERROR, HeaderMap::new(), String::new());
+        }
         let next = state.queue.lock().ok().and_then(|mut q| q.pop_front());
         if let Some((id, event)) = next {
             if let Ok(mut handed) = state.handed_at.lock() {
@@ -158,6 +164,8 @@ impl RuntimeApi {
 
 impl Drop for RuntimeApi {
     fn drop(&mut self) {
+        self.state.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.state.queued.notify_waiters();
         self.server.abort();
     }
 }
@@ -193,26 +201,7 @@ pub async fn start_under(
 ) -> Result<Started, String> {
     let runtime = RuntimeApi::start().await?;
     let first_poll = runtime.expect_first_poll();
-    let mut command = match wrapper {
-        Some([program, args @ ..]) => {
-            let mut command = Command::new(program);
-            command.args(args).arg(binary);
-            command
-        }
-        _ => Command::new(binary),
-    };
-    command
-        .envs(env.iter().chain(extra).map(|(k, v)| (k.as_str(), v.as_str())))
-        .env("AWS_LAMBDA_RUNTIME_API", &runtime.address)
-        .env("AWS_LAMBDA_FUNCTION_NAME", name)
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
-        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
-        // The deployed log level (template.yaml sets none: info), so logging costs what it costs on Lambda.
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
+    let mut command = function_command(name, wrapper, binary, env, extra, &runtime.address);
     configure(&mut command);
     let started = Instant::now();
     let child = command.spawn().map_err(|e| format!("starting {}: {e}", binary.display()))?;
@@ -223,6 +212,39 @@ pub async fn start_under(
         .map_err(|_| format!("{name} never asked for work"))?
         .map_err(|_| "runtime api dropped".to_owned())?;
     Ok(Started { runtime, child, init: polled - started })
+}
+
+/// The command that runs function `name` from `binary` (under `wrapper`, if any) as Lambda runs it, against the
+/// Runtime API at `runtime_address`, with the stack's environment plus `extra`; its output discarded.
+pub fn function_command(
+    name: &str,
+    wrapper: Option<&[String]>,
+    binary: &Path,
+    env: &[(String, String)],
+    extra: &[(String, String)],
+    runtime_address: &str,
+) -> Command {
+    let mut command = match wrapper {
+        Some([program, args @ ..]) => {
+            let mut command = Command::new(program);
+            command.args(args).arg(binary);
+            command
+        }
+        _ => Command::new(binary),
+    };
+    command
+        .envs(env.iter().chain(extra).map(|(k, v)| (k.as_str(), v.as_str())))
+        .env("AWS_LAMBDA_RUNTIME_API", runtime_address)
+        .env("AWS_LAMBDA_FUNCTION_NAME", name)
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+        .env("AWS_LAMBDA_LOG_FORMAT", "JSON")
+        // The deployed log level (template.yaml sets none: info), so logging costs what it costs on Lambda.
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    command
 }
 
 /// The environment variable that makes a function log the CPU time of each invocation's handler outside its awaits

@@ -598,35 +598,28 @@ async fn scenarios(
     let fresh = |block: u8, i: usize| events::phone(run_id, block, i);
     let scenario =
         |function, name, setup, events, status| Scenario { function, name, env: Vec::new(), setup, events, status };
+    // A scenario without a setup of its own: its first event only warms the process, as any instance that has served
+    // a request is (the key's verifier, its use this hour, the raised per-IP limits: once per instance and minute or
+    // hour, not per request); the other `k` are counted.
+    let warmed = |function, name, mut events: Vec<String>, status| {
+        let first = if events.is_empty() { Vec::new() } else { vec![events.remove(0)] };
+        Scenario { function, name, env: Vec::new(), setup: first, events, status }
+    };
     let mut list = vec![
-        scenario(
-            "send-message",
-            "happy path",
-            vec![],
-            (0..k).map(|i| send(11, i, key, &fresh(7, 300 + i))).collect(),
-            200,
-        ),
-        scenario(
-            "send-message",
-            "invalid number",
-            vec![],
-            (0..k).map(|i| send(12, i, key, "+999999999999")).collect(),
-            400,
-        ),
-        scenario(
+        warmed("send-message", "happy path", (0..=k).map(|i| send(11, i, key, &fresh(7, 300 + i))).collect(), 200),
+        warmed("send-message", "invalid number", (0..=k).map(|i| send(12, i, key, "+999999999999")).collect(), 400),
+        warmed(
             "send-message",
             "unknown API key",
-            vec![],
-            (0..k)
+            (0..=k)
                 .map(|i| send(13, i, &format!("lotp_{:016x}_{}", i + 1, "0".repeat(64)), &fresh(7, 400 + i)))
                 .collect(),
             404,
         ),
-        scenario(
+        warmed(
             "send-message",
             "no credits",
-            vec![],
-            (0..k).map(|i| send(14, i, broke_key, &fresh(7, 500 + i))).collect(),
+            (0..=k).map(|i| send(14, i, broke_key, &fresh(7, 500 + i))).collect(),
             400,
         ),
         scenario(
@@ -664,18 +657,11 @@ async fn scenarios(
     list.push(limited);
 
     let check = |i: usize, id: &str| events::check_status(key, id, &events::ip(20, i));
-    list.push(scenario(
-        "check-message-status",
-        "found",
-        vec![],
-        (0..k).map(|i| check(i, &ids[i % ids.len()])).collect(),
-        200,
-    ));
-    list.push(scenario(
+    list.push(warmed("check-message-status", "found", (0..=k).map(|i| check(i, &ids[i % ids.len()])).collect(), 200));
+    list.push(warmed(
         "check-message-status",
         "not found",
-        vec![],
-        (0..k).map(|i| check(i, &uuid::Uuid::new_v4().to_string())).collect(),
+        (0..=k).map(|i| check(i, &uuid::Uuid::new_v4().to_string())).collect(),
         404,
     ));
 
@@ -723,19 +709,13 @@ async fn scenarios(
     ));
 
     let initiate = |i: usize, receiver: &str| events::initiate(key, receiver, &events::ip(21, i));
-    list.push(scenario("otp-initiate", "happy path", vec![], (0..k).map(|i| initiate(i, &fresh(8, i))).collect(), 200));
-    list.push(scenario(
-        "otp-initiate",
-        "invalid number",
-        vec![],
-        (0..k).map(|i| initiate(i, "+999999999999")).collect(),
-        400,
-    ));
+    list.push(warmed("otp-initiate", "happy path", (0..=k).map(|i| initiate(i, &fresh(8, i))).collect(), 200));
+    list.push(warmed("otp-initiate", "invalid number", (0..=k).map(|i| initiate(i, "+999999999999")).collect(), 400));
 
     // Codes initiated through the local stack, then checked once each: right, or with one digit changed.
     let http = reqwest::Client::new();
     let mut pending = Vec::new();
-    for i in 0..2 * k {
+    for i in 0..2 * (k + 1) {
         let receiver = fresh(8, 100 + i);
         let initiate =
             http.post(format!("{api_url}/api/otp/initiate")).bearer_auth(key).json(&json!({"receiver": receiver}));
@@ -753,18 +733,16 @@ async fn scenarios(
         };
         events::verify(key, request_id, &code, &events::ip(22, i))
     };
-    list.push(scenario(
+    list.push(warmed(
         "otp-verify",
         "right code",
-        vec![],
-        pending[..k].iter().enumerate().map(|(i, p)| verify(i, p, true)).collect(),
+        pending[..=k].iter().enumerate().map(|(i, p)| verify(i, p, true)).collect(),
         200,
     ));
-    list.push(scenario(
+    list.push(warmed(
         "otp-verify",
         "wrong code",
-        vec![],
-        pending[k..].iter().enumerate().map(|(i, p)| verify(i, p, false)).collect(),
+        pending[k + 1..].iter().enumerate().map(|(i, p)| verify(i, p, false)).collect(),
         400,
     ));
     Ok(list)

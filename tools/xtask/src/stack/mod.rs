@@ -79,6 +79,9 @@ fn function_env(ports: Ports) -> Vec<(&'static str, String)> {
         // Client webhook endpoints on this machine's loopback are allowed here, and only here.
         ("WEBHOOK_ALLOW_LOOPBACK", "1".to_owned()),
         ("WEBHOOK_TIMEOUT_MS", webhook_timeout.trim().to_owned()),
+        // As template.yaml sets them for every function (docs/performance.md, "Memory").
+        ("MIMALLOC_ARENA_EAGER_COMMIT", "0".to_owned()),
+        ("MIMALLOC_PURGE_DELAY", "0".to_owned()),
         ("LIGHTOTP_API_PORT", ports.api.to_string()),
         ("LIGHTOTP_WHATSAPP_PORT", ports.whatsapp.to_string()),
         ("LIGHTOTP_AWS_PORT", ports.aws.to_string()),

@@ -159,28 +159,16 @@ impl DynamoStore {
         pk: String,
         prefix: &str,
     ) -> Result<Vec<Item>, StoreError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(&pk))
-                .expression_attribute_values(":prefix", s(prefix))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .in_operation(op)?;
-            items.extend(out.items().iter().cloned());
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(items);
-            }
-        }
+        let query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(&pk))
+            .expression_attribute_values(":prefix", s(prefix));
+        Self::query_all(op, query).await
     }
 
     /// Creates a plan, active at once.
@@ -306,29 +294,19 @@ impl DynamoStore {
     /// Every pending order, oldest first: one `Query` of `pending-index` (keys only), then the orders by key.
     pub async fn pending_orders(&self) -> Result<Vec<OrderRecord>, StoreError> {
         const OP: &str = "Query pending orders";
-        let mut keys = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client()
-                .query()
-                .table_name(self.table())
-                .index_name(PENDING_INDEX)
-                .key_condition_expression("#bucket = :bucket")
-                .expression_attribute_names("#bucket", attr::PENDING_BUCKET)
-                .expression_attribute_values(":bucket", s(PENDING_ORDERS_BUCKET))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .in_operation(OP)?;
-            keys.extend(out.items().iter().filter_map(|item| {
-                Some((super::items::sort_key(item)?.to_owned(), item.get(PK)?.as_s().ok()?.clone()))
-            }));
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                break;
-            }
-        }
+        let query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .index_name(PENDING_INDEX)
+            .key_condition_expression("#bucket = :bucket")
+            .expression_attribute_names("#bucket", attr::PENDING_BUCKET)
+            .expression_attribute_values(":bucket", s(PENDING_ORDERS_BUCKET));
+        let keys: Vec<_> = Self::query_all(OP, query)
+            .await?
+            .iter()
+            .filter_map(|item| Some((super::items::sort_key(item)?.to_owned(), item.get(PK)?.as_s().ok()?.clone())))
+            .collect();
         let mut orders = Vec::new();
         for (sk, pk) in keys {
             if let Some(item) = self.get_consistent(OP, item_key(pk, sk)).await?

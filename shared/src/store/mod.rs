@@ -179,6 +179,23 @@ impl DynamoStore {
         Ok(out.item().cloned())
     }
 
+    /// Every item `query` returns, page after page (DynamoDB ends a page at 1 MB).
+    pub(crate) async fn query_all(
+        operation: &'static str,
+        query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = query.clone().set_exclusive_start_key(start).send().await.in_operation(operation)?;
+            found.extend(out.items().iter().cloned());
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(found);
+            }
+        }
+    }
+
     /// Reads `keys` in one strongly consistent `BatchGetItem` (at most 100 keys), retrying keys DynamoDB left
     /// unprocessed (it is throttling the table) with backoff, [`BATCH_GET_ATTEMPTS`] times in all.
     pub(crate) async fn batch_get_consistent(

@@ -59,33 +59,25 @@ impl DynamoStore {
     /// Every raised per-IP limit (one `Query`; a handful of items).
     pub async fn raised_ranges(&self) -> Result<Vec<RaisedRange>, StoreError> {
         const OP: &str = "Query raised ranges";
-        let mut ranges = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":pk", s(key::RATE_RANGES))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .in_operation(OP)?;
-            for item in out.items() {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_values(":pk", s(key::RATE_RANGES));
+        Self::query_all(OP, query)
+            .await?
+            .iter()
+            .map(|item| {
                 let range = items::string(item, attr::RANGE, OP)?;
-                ranges.push(RaisedRange {
+                Ok(RaisedRange {
                     range: range.parse().map_err(|_| StoreError::corrupt(OP, format!("not a CIDR range: {range}")))?,
                     per_minute: items::number(item, attr::PER_MINUTE, OP)?,
                     client_id: items::string(item, attr::CLIENT_ID, OP)?,
-                });
-            }
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(ranges);
-            }
-        }
+                })
+            })
+            .collect()
     }
 
     /// Raises the per-IP limit of `raised.range` (replacing an earlier raise of the same range), with the operator's

@@ -47,31 +47,18 @@ impl DynamoStore {
     }
 
     async fn subscription_items(&self, client_id: &str) -> Result<Vec<items::Item>, StoreError> {
-        const OP: &str = "Query subscriptions";
-        let mut found = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(key::client(client_id)))
-                .expression_attribute_values(":prefix", s(key::SUBSCRIPTION_PREFIX))
-                .scan_index_forward(false)
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .in_operation(OP)?;
-            found.extend(out.items().iter().cloned());
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(found);
-            }
-        }
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(key::client(client_id)))
+            .expression_attribute_values(":prefix", s(key::SUBSCRIPTION_PREFIX))
+            .scan_index_forward(false)
+            .consistent_read(true);
+        Self::query_all("Query subscriptions", query).await
     }
 
     /// The writes that debit `debit.cost` from its payer's purses, in a transaction of the caller's (docs/data-model.md,

@@ -465,7 +465,7 @@ async fn a_handover_whose_sms_never_went_stays_watched_by_the_sweep_which_refund
     // A `failed` webhook hands it over before the send recorded WhatsApp's answer, and its function then dies
     // before SNS: 99 + 1 − 2.
     let message_id = id.to_string();
-    let purse = lightotp::domain::purse::charged_purse(&payer.shares, Credits::new(1), &message_id);
+    let purse = lightotp::domain::purse::charged_purse(&payer, Credits::new(1), guard, &message_id);
     let whatsapp = Charge {
         client_id: &tenant.client_id,
         message_id: &message_id,

@@ -19,8 +19,8 @@ use time::OffsetDateTime;
 
 use crate::helpers::{Ctx, race, rate_window};
 
-/// A client with one subscription of `credits` (no low-balance threshold, so every debit is guarded only by its
-/// cost), on a table of its own.
+/// A client with one subscription of `credits` (no low-balance threshold unless asked, so every debit is guarded only
+/// by its cost), on a table of its own.
 struct Fixture {
     store: Arc<DynamoStore>,
     admin: Admin,
@@ -29,6 +29,11 @@ struct Fixture {
 
 impl Fixture {
     async fn new(credits: u64) -> Self {
+        Self::with_low_balance_percent(credits, 0).await
+    }
+
+    /// [`Fixture::new`] with a low-balance email due below `percent` of the grant.
+    async fn with_low_balance_percent(credits: u64, percent: u8) -> Self {
         let ctx = Ctx::new().await;
         let aws = ctx.sdk_config().await;
         let table = format!("lightotp-store-test-{}", uuid::Uuid::new_v4());
@@ -40,7 +45,7 @@ impl Fixture {
         let client_id =
             admin.create_client("Store test", "store@test.example", "en", None).await.expect("client").client_id;
         admin
-            .grant_subscription(&client_id, Credits::new(credits), 0, OffsetDateTime::now_utc())
+            .grant_subscription(&client_id, Credits::new(credits), percent, OffsetDateTime::now_utc())
             .await
             .expect("subscription");
         let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &table));
@@ -167,6 +172,40 @@ async fn eight_racing_debits_never_take_a_balance_of_five_below_zero() {
     let purses = fixture.store.purses(&fixture.client_id).await.expect("purses");
     let shares: Vec<_> = purses.shares.values().flatten().map(|share| share.get()).collect();
     assert_eq!(shares, [0, 0, 0, 0], "every purse emptied, none below zero");
+}
+
+#[tokio::test]
+async fn debits_decided_on_a_stale_read_leave_the_low_balance_email_to_the_debit_that_crosses_the_threshold() {
+    // 20 credits at 50 %: the email is due when a debit leaves fewer than 10. Each debit is first decided on the
+    // purses as read before any of them, as a racer that read first and wrote last would be, then, when it lost,
+    // read again as SendMessage does. Debits that only keep each share at or above zero all pass on that stale read
+    // and take the balance to 2 with nobody claiming the email.
+    let fixture = Fixture::with_low_balance_percent(20, 50).await;
+    let stale = fixture.subscription().await;
+    assert_eq!((stale.balance.get(), stale.low_balance_threshold.get()), (20, 10));
+    let mut claims = Vec::new();
+    for debit in 1..=18 {
+        let phone = crate::helpers::fresh_sa_phone();
+        let mut payer = stale.clone();
+        let mut reserved = false;
+        for _ in 0..8 {
+            let guard = DebitGuard::for_debit(&payer, Credits::new(1));
+            match reserve(&fixture.store, &fixture.client_id, &payer, phone.clone(), None).await.1 {
+                Reservation::Reserved => {
+                    if guard.claims() {
+                        claims.push((debit, fixture.balance().await));
+                    }
+                    reserved = true;
+                    break;
+                }
+                Reservation::ReadAgain => payer = fixture.subscription().await,
+                other => panic!("debit {debit}: {other:?}"),
+            }
+        }
+        assert!(reserved, "debit {debit} kept losing");
+    }
+    assert_eq!(claims, [(11, 9)], "the eleventh debit takes the balance from 10 to 9, and claims the email");
+    assert_eq!(fixture.balance().await, 2);
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::pricing::Credits;
-use super::subscription::{StoredState, Subscription};
+use super::subscription::{DebitGuard, StoredState, Subscription};
 
 /// How many purses hold a client's credits. Each takes at most 500 debits a second (a transactional write of an item
 /// under 1 KB costs 2 write units, and an item takes 1,000 a second), so four carry 2,000 sends a second.
@@ -54,10 +54,39 @@ pub fn split_debit(shares: &Shares, cost: Credits, start: usize) -> Option<Vec<(
     Some(takes)
 }
 
-/// The purse a debit of `cost` from `shares` for `paid_for` is recorded against: the first it takes from, where a
-/// refund gives the whole cost back. The store's debit and the use cases' record of the charge both ask here.
-pub fn charged_purse(shares: &Shares, cost: Credits, paid_for: &str) -> usize {
-    split_debit(shares, cost, first_purse(paid_for))
+/// Each purse's floor: its part of a subscription's low-balance threshold, spread as a grant is. A grant's shares are
+/// never below their floors (a smaller number spreads into no larger parts), and while every purse keeps its floor
+/// the balance is at or above the threshold (docs/data-model.md, "Why exactly one debit claims the low-balance email").
+pub fn floors(threshold: Credits) -> Shares {
+    spread(threshold)
+}
+
+/// What each of `shares` holds above its purse's floor (nothing where a share is at or below it).
+pub fn above_floors(shares: &Shares, threshold: Credits) -> Shares {
+    let floors = floors(threshold);
+    std::array::from_fn(|purse| Credits::new(shares[purse].get().saturating_sub(floors[purse].get())))
+}
+
+/// Where a debit of `cost` from `payer` under `guard` is taken, from purse `start` on: from what the purses hold above
+/// their floors when the guard keeps them ([`DebitGuard::AboveFloors`]), else from the shares. `None` when that is
+/// less than the cost.
+pub fn debit_takes(
+    payer: &Subscription,
+    cost: Credits,
+    guard: DebitGuard,
+    start: usize,
+) -> Option<Vec<(usize, Credits)>> {
+    match guard {
+        DebitGuard::AboveFloors => split_debit(&above_floors(&payer.shares, payer.low_balance_threshold), cost, start),
+        DebitGuard::Plain | DebitGuard::ClaimsLowBalance => split_debit(&payer.shares, cost, start),
+    }
+}
+
+/// The purse a debit of `cost` from `payer` under `guard` for `paid_for` is recorded against: the first it takes
+/// from, where a refund gives the whole cost back. The store's debit and the use cases' record of the charge both ask
+/// here.
+pub fn charged_purse(payer: &Subscription, cost: Credits, guard: DebitGuard, paid_for: &str) -> usize {
+    debit_takes(payer, cost, guard, first_purse(paid_for))
         .and_then(|takes| takes.first().map(|(purse, _)| *purse))
         .unwrap_or(0)
 }
@@ -150,6 +179,36 @@ mod tests {
     }
 
     #[test]
+    fn a_debit_above_the_floors_takes_only_what_a_purse_holds_above_its_part_of_the_threshold() {
+        assert_eq!(floors(c(10)), [c(3), c(3), c(2), c(2)]);
+        let payer = |shares: Shares| Subscription {
+            id: "s".to_owned(),
+            sort_key: "SUB#s".to_owned(),
+            granted: c(20),
+            balance: c(shares.iter().map(|share| share.get()).sum()),
+            shares,
+            stored_state: StoredState::Active,
+            low_balance_threshold: c(10),
+            low_balance_notified: false,
+            created_at: String::new(),
+        };
+        let at_its_floor = payer([c(3), c(5), c(5), c(5)]);
+        assert_eq!(DebitGuard::for_debit(&at_its_floor, c(1)), DebitGuard::AboveFloors);
+        assert_eq!(
+            debit_takes(&at_its_floor, c(1), DebitGuard::AboveFloors, 0),
+            Some(vec![(1, c(1))]),
+            "purse 0 is at 3"
+        );
+        assert_eq!(debit_takes(&at_its_floor, c(1), DebitGuard::Plain, 0), Some(vec![(0, c(1))]), "claimed: no floors");
+        let charged: BTreeSet<_> =
+            (0..32).map(|id| charged_purse(&at_its_floor, c(1), DebitGuard::AboveFloors, &id.to_string())).collect();
+        assert_eq!(charged, BTreeSet::from([1, 2, 3]), "never the purse at its floor");
+        let crossing = payer([c(3), c(3), c(2), c(2)]);
+        assert_eq!(DebitGuard::for_debit(&crossing, c(1)), DebitGuard::ClaimsLowBalance, "10 - 1 is below 10");
+        assert_eq!(debit_takes(&crossing, c(1), DebitGuard::ClaimsLowBalance, 2), Some(vec![(2, c(1))]));
+    }
+
+    #[test]
     fn debits_of_different_ids_start_from_every_purse() {
         let starts: std::collections::BTreeSet<_> =
             (0..64).map(|_| first_purse(&uuid::Uuid::new_v4().to_string())).collect();
@@ -191,6 +250,52 @@ mod proptests {
             prop_assert_eq!(shares.iter().map(|s| s.get()).sum::<u64>(), credits);
             let (most, least) = (shares.iter().max(), shares.iter().min());
             prop_assert!(most.zip(least).is_some_and(|(most, least)| most.get() - least.get() <= 1));
+        }
+
+        #[test]
+        fn a_grant_never_holds_less_than_its_floors_and_the_floors_add_up_to_the_threshold(
+            threshold in 0..10_000u64,
+            more in 0..10_000u64,
+        ) {
+            let (floors, shares) = (floors(Credits::new(threshold)), spread(Credits::new(threshold + more)));
+            prop_assert_eq!(floors.iter().map(|f| f.get()).sum::<u64>(), threshold);
+            prop_assert!(shares.iter().zip(&floors).all(|(share, floor)| share >= floor), "{:?} {:?}", shares, floors);
+        }
+
+        #[test]
+        fn a_debit_that_does_not_claim_keeps_every_floor_so_the_balance_stays_at_or_above_the_threshold(
+            threshold in 1..100u64,
+            above in proptest::array::uniform4(0..30u64),
+            cost in 1..60u64,
+            start in 0..PURSES,
+        ) {
+            // Every purse at or above its floor, as a grant leaves them and as every debit before this one kept them.
+            let floors = floors(Credits::new(threshold));
+            let shares: Shares = std::array::from_fn(|i| Credits::new(floors[i].get() + above[i]));
+            let balance: u64 = shares.iter().map(|s| s.get()).sum();
+            let payer = Subscription {
+                id: "s".to_owned(),
+                sort_key: "SUB#s".to_owned(),
+                granted: Credits::new(balance),
+                balance: Credits::new(balance),
+                shares,
+                stored_state: StoredState::Active,
+                low_balance_threshold: Credits::new(threshold),
+                low_balance_notified: false,
+                created_at: String::new(),
+            };
+            let guard = DebitGuard::for_debit(&payer, Credits::new(cost));
+            prop_assert_eq!(guard.claims(), balance.saturating_sub(cost) < threshold);
+            if guard == DebitGuard::AboveFloors {
+                let takes = debit_takes(&payer, Credits::new(cost), guard, start);
+                let takes = takes.ok_or_else(|| TestCaseError::fail("a debit above the floors always finds them"))?;
+                let mut after = shares;
+                for (purse, take) in takes {
+                    after[purse] = Credits::new(after[purse].get() - take.get());
+                }
+                prop_assert!(after.iter().zip(&floors).all(|(share, floor)| share >= floor), "{:?}", after);
+                prop_assert_eq!(after.iter().map(|s| s.get()).sum::<u64>(), balance - cost);
+            }
         }
 
         #[test]

@@ -61,13 +61,17 @@ pub fn low_balance_threshold(credits: Credits, percent: u8) -> Credits {
     Credits::new(credits.get().saturating_mul(u64::from(percent)) / 100)
 }
 
-/// Whether a debit claims the low-balance email (docs/api.md, Billing: once per subscription, even under races). The
-/// claim is a conditional write on the subscription's own item in the debit's transaction, so exactly one debit ever
-/// makes it; every debit that finds the balance, after itself, below the threshold while no claim is seen tries.
+/// How a debit guards the low-balance email (docs/api.md, Billing: once per subscription, when a debit takes the
+/// balance below the threshold, even under races; docs/data-model.md, "Why exactly one debit claims the low-balance
+/// email"). Each purse has a floor, its part of the threshold ([`crate::domain::purse::floors`]): while every purse
+/// keeps its floor the balance is at or above the threshold, so a debit that keeps the floors of the purses it takes
+/// from, checked by its own conditions, cannot take the balance below the threshold unseen, however stale its read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DebitGuard {
-    /// The balance stays at or above the threshold, or the email was already claimed: only the debit.
+    /// The email was already claimed, or the threshold is 0: only never below zero.
     Plain,
+    /// The balance stays at or above the threshold: the debit takes only what purses hold above their floors.
+    AboveFloors,
     /// The balance ends below the threshold and nobody claimed the email yet: this debit claims it.
     ClaimsLowBalance,
 }
@@ -75,8 +79,16 @@ pub enum DebitGuard {
 impl DebitGuard {
     /// The guard for debiting `cost` from `payer` as last read.
     pub fn for_debit(payer: &Subscription, cost: Credits) -> Self {
+        if payer.low_balance_notified || payer.low_balance_threshold == Credits::ZERO {
+            return Self::Plain;
+        }
         let ends_below = payer.balance.get().saturating_sub(cost.get()) < payer.low_balance_threshold.get();
-        if ends_below && !payer.low_balance_notified { Self::ClaimsLowBalance } else { Self::Plain }
+        if ends_below { Self::ClaimsLowBalance } else { Self::AboveFloors }
+    }
+
+    /// Whether the debit claims the low-balance email.
+    pub fn claims(self) -> bool {
+        self == Self::ClaimsLowBalance
     }
 }
 
@@ -136,7 +148,7 @@ mod tests {
     #[test]
     fn the_debit_that_ends_below_the_threshold_claims_the_email() {
         let at = |balance| sub("s", balance, StoredState::Active);
-        assert_eq!(DebitGuard::for_debit(&at(13), c(3)), DebitGuard::Plain, "13 - 3 = 10: not below");
+        assert_eq!(DebitGuard::for_debit(&at(13), c(3)), DebitGuard::AboveFloors, "13 - 3 = 10: not below");
         assert_eq!(DebitGuard::for_debit(&at(12), c(3)), DebitGuard::ClaimsLowBalance, "12 - 3 = 9: below");
         assert_eq!(DebitGuard::for_debit(&at(5), c(1)), DebitGuard::ClaimsLowBalance, "already below, not yet told");
         let notified = Subscription { low_balance_notified: true, ..at(5) };
@@ -218,7 +230,7 @@ mod proptests {
             let (balance, threshold) = (payer.balance.get(), payer.low_balance_threshold.get());
             // A debit is made only when the balance covers the cost; beyond it, the balance would end at 0.
             let ends_below = balance.saturating_sub(cost) < threshold;
-            let claims = DebitGuard::for_debit(&payer, c(cost)) == DebitGuard::ClaimsLowBalance;
+            let claims = DebitGuard::for_debit(&payer, c(cost)).claims();
             prop_assert_eq!(claims, ends_below && !payer.low_balance_notified, "{} - {} vs {}", balance, cost, threshold);
         }
 

@@ -40,7 +40,7 @@ use crate::domain::language::{HumanLanguage, Template};
 use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
 use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::Credits;
-use crate::domain::purse::{PURSES, Purses};
+use crate::domain::purse::{PURSES, Purses, debit_takes, floors};
 use crate::domain::subscription::{DebitGuard, Subscription};
 use crate::domain::time_format::rfc3339_millis;
 pub use accounts::{AccountCreation, StoredSession, User};

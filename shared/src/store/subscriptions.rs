@@ -68,8 +68,14 @@ impl DynamoStore {
     pub(crate) fn purse_debit(&self, debit: &PurseDebit<'_>) -> Result<Option<PurseWrites>, StoreError> {
         const OP: &str = "purse debit";
         let payer = debit.payer;
-        let Some(takes) = crate::domain::purse::split_debit(&payer.shares, debit.cost, debit.start) else {
+        let Some(takes) = debit_takes(payer, debit.cost, debit.guard, debit.start) else {
             return Ok(None);
+        };
+        // Above the floors, a share must keep its purse's part of the threshold after the debit (docs/data-model.md,
+        // "Why exactly one debit claims the low-balance email").
+        let floors = match debit.guard {
+            DebitGuard::AboveFloors => floors(payer.low_balance_threshold),
+            DebitGuard::Plain | DebitGuard::ClaimsLowBalance => [Credits::ZERO; PURSES],
         };
         let charged_purse = takes[0].0;
         // Per purse, per subscription: credits given back (a refund in the same transaction) and taken.
@@ -84,7 +90,7 @@ impl DynamoStore {
                 None => entries.push((&payer.sort_key, Credits::ZERO, *take)),
             }
         }
-        let claims = debit.guard == DebitGuard::ClaimsLowBalance;
+        let claims = debit.guard.claims();
         let now = rfc3339_millis(debit.now);
         let mut writes = PurseWrites { items: Vec::new(), claim_index: None, charged_purse };
         for (purse, entries) in changes {
@@ -100,10 +106,15 @@ impl DynamoStore {
                     conditions.push(format!("attribute_exists({name})"));
                     update = update.expression_attribute_values(&value, n(given.get() - taken.get()));
                 } else {
-                    // The share, with what this write gives back, must hold what it takes: never below zero.
+                    // The share, with what this write gives back, must hold what it takes and, for the payer, its
+                    // purse's floor: never below zero, never below the threshold unseen.
+                    let floor = if *sort_key == payer.sort_key { floors[purse] } else { Credits::ZERO };
+                    let least = format!(":least{i}");
                     set.push(format!("{name} = {name} - {value}"));
-                    conditions.push(format!("{name} >= {value}"));
-                    update = update.expression_attribute_values(&value, n(taken.get() - given.get()));
+                    conditions.push(format!("{name} >= {least}"));
+                    update = update
+                        .expression_attribute_values(&value, n(taken.get() - given.get()))
+                        .expression_attribute_values(&least, n(taken.get() - given.get() + floor.get()));
                 }
             }
             if claims && purse == charged_purse {

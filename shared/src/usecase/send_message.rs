@@ -303,13 +303,13 @@ pub async fn send_message(
             Reservation::RateLimited => return Err(rate_limited(now_seconds).into()),
             Reservation::Reserved => {
                 metrics::credits_charged(metrics::CreditUse::WhatsApp, cost);
-                let low_balance = (guard == DebitGuard::ClaimsLowBalance).then(|| LowBalance {
+                let low_balance = guard.claims().then(|| LowBalance {
                     profile: profile.clone(),
                     threshold: payer.low_balance_threshold,
                     granted: payer.granted,
                 });
                 let kept_code = message.fallback_code.is_some();
-                let charged = (payer.sort_key.clone(), charged_purse(&payer.shares, cost, &id.to_string()));
+                let charged = (payer.sort_key.clone(), charged_purse(payer, cost, guard, &id.to_string()));
                 reserved = Some((sender, template, cost, charged, low_balance, profile, kept_code));
                 break;
             }

@@ -140,7 +140,7 @@ async fn settle(
             Handover::HandedOver => {
                 metrics::refund(RefundCause::Fallback, message.whatsapp.cost);
                 metrics::credits_charged(metrics::CreditUse::Sms, cost);
-                let low_balance = (guard == DebitGuard::ClaimsLowBalance).then(|| LowBalance {
+                let low_balance = guard.claims().then(|| LowBalance {
                     profile: message.profile.clone(),
                     threshold: payer.low_balance_threshold,
                     granted: payer.granted,
@@ -148,7 +148,7 @@ async fn settle(
                 let sms = Charge {
                     cost,
                     subscription: Some(payer.sort_key.as_str()),
-                    purse: charged_purse(&payer.shares, cost, message.whatsapp.message_id),
+                    purse: charged_purse(payer, cost, guard, message.whatsapp.message_id),
                     channel: Channel::Sms,
                     ..message.whatsapp
                 };

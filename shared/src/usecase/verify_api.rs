@@ -200,9 +200,7 @@ async fn charge(
         let guard = DebitGuard::for_debit(payer, request.cost);
         match ports.reserve_verification(request, VerificationCharge::Subscription(payer, guard)).await? {
             VerificationReservation::Reserved => {
-                return Ok(
-                    (guard == DebitGuard::ClaimsLowBalance).then_some((payer.low_balance_threshold, payer.granted))
-                );
+                return Ok(guard.claims().then_some((payer.low_balance_threshold, payer.granted)));
             }
             VerificationReservation::ReadAgain | VerificationReservation::WalletShort => continue,
         }

@@ -40,7 +40,43 @@ impl RequestLog {
     fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.0.lock().expect("log"))
     }
+
+    /// [`Self::take`], checking that `function`'s policy in `template.yaml` allows every DynamoDB request taken: a
+    /// request its role may not make works locally and fails on AWS.
+    fn take_allowed(&self, function: &str) -> Vec<String> {
+        let taken = self.take();
+        let allowed = allowed_dynamodb_actions(function);
+        for operation in &taken {
+            // A transaction needs the action of each of its items; every transaction here updates an item.
+            let action = match operation.as_str() {
+                "TransactWriteItems" => "UpdateItem",
+                "TransactGetItems" => "GetItem",
+                other => other,
+            };
+            assert!(allowed.contains(action), "{function} may not {operation} (template.yaml allows {allowed:?})");
+        }
+        taken
+    }
 }
+
+/// The DynamoDB actions `template.yaml` allows the function `logical_id`'s role (its policies' `Allow` statements).
+fn allowed_dynamodb_actions(logical_id: &str) -> std::collections::BTreeSet<String> {
+    let template: serde_yaml::Value = serde_yaml::from_str(lightotp_admin::provision::TEMPLATE).expect("template.yaml");
+    let policies = template["Resources"][logical_id]["Properties"]["Policies"].as_sequence().expect("its policies");
+    let statements = policies.iter().filter_map(|policy| policy["Statement"].as_sequence()).flatten();
+    let actions = statements.filter(|statement| statement["Effect"].as_str() == Some("Allow")).flat_map(|statement| {
+        match &statement["Action"] {
+            serde_yaml::Value::Sequence(actions) => actions.iter().filter_map(|a| a.as_str()).collect::<Vec<_>>(),
+            action => action.as_str().into_iter().collect(),
+        }
+    });
+    actions.filter_map(|action| action.strip_prefix("dynamodb:")).map(str::to_owned).collect()
+}
+
+const SEND_MESSAGE: &str = "SendMessageFunction";
+const CHECK_MESSAGE_STATUS: &str = "CheckMessageStatusFunction";
+const DELIVER_WEBHOOKS: &str = "DeliverWebhooksFunction";
+const OTP_INITIATE: &str = "OtpInitiateFunction";
 
 async fn counted_deps(ctx: &Ctx) -> (Deps, RequestLog, RequestLog) {
     let (deps, dynamodb, secrets, _) = counted(ctx, Vec::new()).await;
@@ -106,7 +142,11 @@ fn request(path: &str, api_key: &str, body: &Value) -> lambda_http::Request {
         headers: &headers,
         body: body.as_bytes(),
         source_ip: crate::helpers::random_loopback(),
-        route_key: if path == "/SendMessage" { "POST /SendMessage" } else { "POST /CheckMessageStatus" },
+        route_key: match path {
+            "/SendMessage" => "POST /SendMessage",
+            "/CheckMessageStatus" => "POST /CheckMessageStatus",
+            _ => "POST /api/otp/initiate",
+        },
         request_id: "counted",
         at: time::OffsetDateTime::now_utc(),
     };
@@ -130,7 +170,7 @@ async fn a_warm_send_makes_three_dynamodb_requests_no_secrets_request_and_one_wh
     let cold = secrets.take();
     assert_eq!(cold.len(), 3, "pepper, WhatsApp token, verifier: {cold:?}");
     assert_eq!(
-        dynamodb.take(),
+        dynamodb.take_allowed(SEND_MESSAGE),
         ["UpdateItem", "Query", "BatchGetItem", "TransactWriteItems", "UpdateItem"],
         "the key's first use this hour (once per key per hour per instance); the raised per-IP limits (an instance's \
          first request, then once a minute); then the send's own"
@@ -141,7 +181,7 @@ async fn a_warm_send_makes_three_dynamodb_requests_no_secrets_request_and_one_wh
     let (status, reply) = send(&deps, &tenant, body.clone()).await;
     assert_eq!(status, 200, "{reply:?}");
     assert_eq!(
-        dynamodb.take(),
+        dynamodb.take_allowed(SEND_MESSAGE),
         ["BatchGetItem", "TransactWriteItems", "UpdateItem"],
         "profile, price, cooldown, key, rate counter and purses in one read; the reservation (which counts the \
          request); the WhatsApp id"
@@ -152,7 +192,11 @@ async fn a_warm_send_makes_three_dynamodb_requests_no_secrets_request_and_one_wh
     // A replay sends nothing and writes nothing but the rate counter.
     let (status, replayed) = send(&deps, &tenant, body).await;
     assert_eq!((status, &replayed), (200, &reply));
-    assert_eq!(dynamodb.take(), ["BatchGetItem", "UpdateItem", "GetItem"], "the binding; rate counter; the answer");
+    assert_eq!(
+        dynamodb.take_allowed(SEND_MESSAGE),
+        ["BatchGetItem", "UpdateItem", "GetItem"],
+        "the binding; rate counter; the answer"
+    );
     assert_eq!(ctx.whatsapp_messages(&tenant).await.len(), 2, "a replay sends nothing");
 
     let id = reply["id"].as_str().expect("id");
@@ -161,7 +205,11 @@ async fn a_warm_send_makes_three_dynamodb_requests_no_secrets_request_and_one_wh
             .await
             .expect("handled");
     assert_eq!(response.status().as_u16(), 200);
-    assert_eq!(dynamodb.take(), ["UpdateItem", "GetItem"], "CheckMessageStatus: rate counter and the message");
+    assert_eq!(
+        dynamodb.take_allowed(CHECK_MESSAGE_STATUS),
+        ["UpdateItem", "GetItem"],
+        "CheckMessageStatus: rate counter and the message"
+    );
     assert_eq!(secrets.take(), Vec::<String>::new());
 
     // A refusal found by the read (here the cooldown) costs the read and the request's count.
@@ -170,18 +218,18 @@ async fn a_warm_send_makes_three_dynamodb_requests_no_secrets_request_and_one_wh
     dynamodb.take();
     let (status, refusal) = send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": phone})).await;
     assert_eq!(status, 400, "{refusal:?}");
-    assert_eq!(dynamodb.take(), ["BatchGetItem", "UpdateItem"], "the read; the count");
+    assert_eq!(dynamodb.take_allowed(SEND_MESSAGE), ["BatchGetItem", "UpdateItem"], "the read; the count");
     // So does a balance refusal: the balances come with the read (the purses).
     let broke = ctx.tenant(crate::helpers::TenantSpec { credits: None, ..Default::default() }).await;
     assert_eq!(send(&deps, &broke, json!({"otpCode": "1234", "toPhoneE164": fresh_sa_phone()})).await.0, 400);
     dynamodb.take();
     let (status, refusal) = send(&deps, &broke, json!({"otpCode": "1234", "toPhoneE164": fresh_sa_phone()})).await;
     assert_eq!((status, refusal["errorMessage"].as_str()), (400, Some("InsufficientBalance")));
-    assert_eq!(dynamodb.take(), ["BatchGetItem", "UpdateItem"], "the read; the count");
+    assert_eq!(dynamodb.take_allowed(SEND_MESSAGE), ["BatchGetItem", "UpdateItem"], "the read; the count");
     // A refusal before the read (a malformed number) costs the count alone.
     let (status, _) = send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": "+1"})).await;
     assert_eq!(status, 400);
-    assert_eq!(dynamodb.take(), ["UpdateItem"], "the count");
+    assert_eq!(dynamodb.take_allowed(SEND_MESSAGE), ["UpdateItem"], "the count");
 }
 
 #[tokio::test]
@@ -193,7 +241,7 @@ async fn a_cold_start_fetches_each_named_secret_once_and_the_first_send_needs_on
     let mut fetched = secrets.take();
     fetched.sort();
     assert_eq!(fetched, ["GetSecretValue", "GetSecretValue"], "the pepper and the WhatsApp token, once each");
-    assert_eq!(dynamodb.take(), Vec::<String>::new(), "a cold start reads nothing from the table");
+    assert_eq!(dynamodb.take_allowed(SEND_MESSAGE), Vec::<String>::new(), "a cold start reads nothing from the table");
 
     deps.warm_up(Warm { pepper: true, whatsapp_token: true, ..Warm::default() }).await;
     assert_eq!(secrets.take(), Vec::<String>::new(), "warm secrets are not fetched again");
@@ -201,7 +249,11 @@ async fn a_cold_start_fetches_each_named_secret_once_and_the_first_send_needs_on
     let (status, _) = send(&deps, &tenant, json!({"otpCode": "482913", "toPhoneE164": fresh_sa_phone()})).await;
     assert_eq!(status, 200);
     assert_eq!(secrets.take(), ["GetSecretValue"], "only the API key's verifier is left to read");
-    assert_eq!(dynamodb.take()[..2], ["UpdateItem", "Query"], "the key's use this hour; the raised per-IP limits");
+    assert_eq!(
+        dynamodb.take_allowed(SEND_MESSAGE)[..2],
+        ["UpdateItem", "Query"],
+        "the key's use this hour; the raised per-IP limits"
+    );
 }
 
 #[tokio::test]
@@ -277,25 +329,33 @@ async fn client_webhooks_add_no_request_to_a_send_and_cost_a_query_a_put_and_a_t
     secrets.take();
     let (status, reply) = send(&deps, &tenant, json!({"otpCode": "5678", "toPhoneE164": fresh_sa_phone()})).await;
     assert_eq!(status, 200);
-    assert_eq!(dynamodb.take(), ["BatchGetItem", "TransactWriteItems", "UpdateItem"]);
+    assert_eq!(dynamodb.take_allowed(SEND_MESSAGE), ["BatchGetItem", "TransactWriteItems", "UpdateItem"]);
     assert_eq!(sqs_log.take(), Vec::<String>::new(), "a send never talks to the queue");
 
     // The delivery function, for one status change.
     let change = read_by_whatsapp(&ctx, &tenant, reply["id"].as_str().expect("id")).await;
     let (recorded, fresh) = client_webhooks::record(&deps, &[change]).await.expect("recorded");
     assert_eq!((recorded.events, recorded.deliveries, fresh.len()), (1, 1, 1));
-    assert_eq!(dynamodb.take(), ["Query", "PutItem"], "the client's endpoints once per batch; one put per delivery");
+    assert_eq!(
+        dynamodb.take_allowed(DELIVER_WEBHOOKS),
+        ["Query", "PutItem"],
+        "the client's endpoints once per batch; one put per delivery"
+    );
     deps.webhook_queue.enqueue(&fresh).await.expect("enqueued");
     assert_eq!(sqs_log.take(), ["SendMessageBatch"], "ten deliveries to a request");
 
     let outcome = client_webhooks::attempt(&deps, &fresh[0]).await.expect("attempted");
     assert_eq!(outcome, Attempt::Delivered);
-    assert_eq!(dynamodb.take(), ["BatchGetItem", "TransactWriteItems"], "the delivery and its endpoint; the outcome");
+    assert_eq!(
+        dynamodb.take_allowed(DELIVER_WEBHOOKS),
+        ["BatchGetItem", "TransactWriteItems"],
+        "the delivery and its endpoint; the outcome"
+    );
     assert_eq!(secrets.take(), Vec::<String>::new(), "the pepper was already in memory");
     assert_eq!(sqs_log.take(), Vec::<String>::new(), "the event source deletes the message, not the function");
     // The same message again: the delivery is done, and nothing is posted or written.
     assert_eq!(client_webhooks::attempt(&deps, &fresh[0]).await.expect("attempted"), Attempt::Skipped);
-    assert_eq!(dynamodb.take(), ["BatchGetItem"]);
+    assert_eq!(dynamodb.take_allowed(DELIVER_WEBHOOKS), ["BatchGetItem"]);
 }
 
 #[tokio::test]
@@ -341,7 +401,7 @@ async fn a_late_or_repeated_queue_message_costs_one_read_and_posts_nothing() {
     // and the retry keeps its delay.
     assert_eq!(client_webhooks::attempt(&deps, &fresh[0]).await.expect("attempted"), Attempt::Skipped);
     assert_eq!(posts.load(Ordering::SeqCst), 1, "no early retry");
-    assert_eq!(dynamodb.take(), ["BatchGetItem"]);
+    assert_eq!(dynamodb.take_allowed(DELIVER_WEBHOOKS), ["BatchGetItem"]);
 }
 
 /// A change of one of the tenant's messages to `Read`, as the table's stream would show it: images made here from
@@ -385,7 +445,7 @@ async fn a_fallback_client_pays_one_fallback_key_fetch_and_a_fallback_at_send_ti
     dynamodb.take();
     let (status, _) = send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": fresh_sa_phone()})).await;
     assert_eq!(status, 200);
-    assert_eq!(dynamodb.take(), ["BatchGetItem", "TransactWriteItems", "UpdateItem"]);
+    assert_eq!(dynamodb.take_allowed(SEND_MESSAGE), ["BatchGetItem", "TransactWriteItems", "UpdateItem"]);
     assert_eq!(secrets.take(), Vec::<String>::new());
 
     let phone = fresh_sa_phone();
@@ -398,9 +458,55 @@ async fn a_fallback_client_pays_one_fallback_key_fetch_and_a_fallback_at_send_ti
     let (status, reply) = send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": phone})).await;
     assert_eq!(status, 200, "{reply:?}");
     assert_eq!(
-        dynamodb.take(),
+        dynamodb.take_allowed(SEND_MESSAGE),
         ["BatchGetItem", "TransactWriteItems", "GetItem", "BatchGetItem", "TransactWriteItems", "UpdateItem"],
         "the send's read and reservation; the SMS price, the purses again, the handover, the SMS recorded sent"
     );
     assert_eq!(ctx.sms_to(&phone).await.len(), 1, "one SNS Publish");
+}
+
+async fn initiate(deps: &Deps, tenant: &Tenant, body: Value) -> (u16, Option<String>) {
+    let response =
+        otp_initiate::handle(deps, request("/api/otp/initiate", &tenant.api_key, &body)).await.expect("handled");
+    let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    (response.status().as_u16(), retry_after)
+}
+
+#[tokio::test]
+async fn an_initiate_paid_by_a_subscription_makes_five_requests_and_a_limited_one_reads_nothing_for_its_retry_after() {
+    let ctx = Ctx::exclusive().await;
+    // 5 s into a minute: the eleven initiates to one number stay in it.
+    let now = ctx.gateway_now().await;
+    ctx.advance_clock(f64::from(60 - u32::from(now.second())) + 5.0).await;
+    let tenant = ctx.default_tenant().await;
+    let (deps, dynamodb, _) = counted_deps(&ctx).await;
+    let phone = fresh_sa_phone();
+    let body = json!({"receiver": phone, "payment_type": "subscription"});
+
+    assert_eq!(initiate(&deps, &tenant, body.clone()).await.0, 200, "cold");
+    dynamodb.take();
+    assert_eq!(initiate(&deps, &tenant, body.clone()).await.0, 200);
+    assert_eq!(
+        dynamodb.take_allowed(OTP_INITIATE),
+        ["UpdateItem", "GetItem", "TransactWriteItems", "BatchGetItem", "TransactWriteItems"],
+        "rate counter; profile; both limits counted; the purses; the debit with the request"
+    );
+    for _ in 3..=10 {
+        assert_eq!(initiate(&deps, &tenant, body.clone()).await.0, 200);
+    }
+    dynamodb.take();
+    assert_eq!(initiate(&deps, &tenant, body.clone()).await, (429, Some("60".to_owned())), "the eleventh");
+    assert_eq!(
+        dynamodb.take_allowed(OTP_INITIATE),
+        ["UpdateItem", "GetItem", "TransactWriteItems", "UpdateItem", "UpdateItem"],
+        "the limit refused; the cool-off on this minute's counter and the next one's"
+    );
+    let (status, retry_after) = initiate(&deps, &tenant, body).await;
+    assert_eq!(status, 429, "cooling off");
+    assert!(retry_after.and_then(|s| s.parse::<u64>().ok()).is_some_and(|s| (55..=60).contains(&s)));
+    assert_eq!(
+        dynamodb.take_allowed(OTP_INITIATE),
+        ["UpdateItem", "GetItem", "TransactWriteItems"],
+        "the cool-off's end comes back with the refused counter: no read for Retry-After"
+    );
 }

@@ -197,9 +197,9 @@ async fn the_wallet_and_the_subscription_are_charged_as_asked_and_402_when_short
 #[tokio::test]
 async fn the_eleventh_initiate_in_a_minute_to_one_number_is_refused_and_cools_off() {
     let ctx = Ctx::exclusive().await;
-    // Start at the top of a minute so the whole test stays in one window.
+    // Start 45 s into a minute: the eleven initiates stay in that minute, and the cool-off runs into the next one.
     let now = ctx.gateway_now().await;
-    ctx.advance_clock(f64::from(60 - u32::from(now.second())) + 0.5).await;
+    ctx.advance_clock(f64::from(60 - u32::from(now.second())) + 45.5).await;
     let tenant = tenant(&ctx, 50, None).await;
     let phone = fresh_sa_phone();
     for n in 1..=10 {
@@ -207,15 +207,20 @@ async fn the_eleventh_initiate_in_a_minute_to_one_number_is_refused_and_cools_of
         assert_eq!(reply.status, 200, "initiate {n}: {:?}", reply.body);
     }
     let limited = ctx.verify_api(INITIATE, &tenant.api_key, &json!({"receiver": phone})).await;
+    let limited_at = ctx.gateway_now().await;
     assert_eq!(message(&limited), (429, "Too many requests."));
     assert_eq!(limited.headers.get("retry-after").and_then(|v| v.to_str().ok()), Some("60"));
     let other = ctx.verify_api(INITIATE, &tenant.api_key, &json!({"receiver": fresh_sa_phone()})).await;
     assert_eq!(other.status, 200, "another number is not limited");
 
-    // The next minute would allow ten more, but the 60 s cool-off still runs.
+    // The next minute would allow ten more, but the 60 s cool-off still runs, and says for how long.
     ctx.advance_clock(30.0).await;
+    assert_ne!(ctx.gateway_now().await.minute(), limited_at.minute(), "in the next minute");
     let cooling = ctx.verify_api(INITIATE, &tenant.api_key, &json!({"receiver": phone})).await;
     assert_eq!(message(&cooling), (429, "Too many requests."), "cool-off");
+    let left: u64 =
+        cooling.headers.get("retry-after").and_then(|v| v.to_str().ok()?.parse().ok()).expect("Retry-After");
+    assert!((27..=30).contains(&left), "about 30 s of cool-off left: {left}");
     ctx.advance_clock(31.0).await;
     let after = ctx.verify_api(INITIATE, &tenant.api_key, &json!({"receiver": phone})).await;
     assert_eq!(after.status, 200, "after the cool-off: {:?}", after.body);

@@ -242,15 +242,11 @@ pub mod key {
     pub fn verification(request_id: &str) -> String {
         format!("OTP#{request_id}")
     }
-    /// Partition of a Verify API limit counter for one scope and one minute.
+    /// Partition of a Verify API limit counter for one scope and one minute, with the scope's cool-off over it.
     pub fn verify_limit(scope: &str, window: i64) -> String {
         format!("VLIM#{scope}#{window}")
     }
-    /// Partition of a Verify API scope's cool-off.
-    pub fn verify_block(scope: &str) -> String {
-        format!("VBLOCK#{scope}")
-    }
-    /// Sort key of limit counters and cool-offs.
+    /// Sort key of the Verify API's limit counters (which carry the cool-offs).
     pub const LIMIT: &str = "LIMIT";
     /// Partition of the pricing table.
     pub const PRICING: &str = "PRICING";

@@ -1,7 +1,7 @@
 //! Storage of the Verify API: the wallet, requests (with the code's keyed hash only), and the per-number and
 //! per-client initiate limits with their cool-off. Every guarantee is a condition on the write.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update};
 use time::OffsetDateTime;
 
 use super::items::{number, optional_string, string};
@@ -118,10 +118,12 @@ fn only_conflicts(reasons: &[aws_sdk_dynamodb::types::CancellationReason]) -> bo
 }
 
 impl DynamoStore {
-    /// Counts an initiate for `receiver` and for the client in one transaction, unless either is cooling off:
-    /// two `ConditionCheck`s (`attribute_not_exists(until) OR until <= :now` on each cool-off) and two counters
-    /// (`ADD count 1` guarded by `attribute_not_exists(count) OR count < :limit`). A counter at its limit starts a
-    /// 60 s cool-off for its scope.
+    /// Counts an initiate for `receiver` and for the client in one transaction, unless either is cooling off: one
+    /// `Update` of each scope's counter for this minute (`ADD count 1`), guarded by
+    /// `(attribute_not_exists(until) OR until <= :now) AND (attribute_not_exists(count) OR count < :limit)`: the
+    /// cool-off lives on the counters of the minutes it covers (docs/data-model.md, "Verify limit counter"). A counter
+    /// at its limit starts a 60 s cool-off for its scope; a cancelled counter returns its item, whose `until` gives
+    /// `Retry-After` with no further read.
     pub async fn admit_initiate(
         &self,
         client_id: &str,
@@ -130,34 +132,28 @@ impl DynamoStore {
     ) -> Result<InitiateLimit, StoreError> {
         const OP: &str = "TransactWriteItems initiate limits";
         let now_seconds = now.unix_timestamp();
-        let window = now_seconds.div_euclid(60);
+        let minute = now_seconds.div_euclid(60);
         let scopes = [
             (format!("{client_id}#{}", receiver.as_str()), PER_NUMBER_PER_MINUTE),
             (client_id.to_owned(), PER_CLIENT_PER_MINUTE),
         ];
         let mut request = self.client.transact_write_items();
-        for (scope, _) in &scopes {
-            let check = ConditionCheck::builder()
-                .table_name(&self.table)
-                .set_key(Some(item_key(key::verify_block(scope), key::LIMIT.to_owned())))
-                .condition_expression("attribute_not_exists(#until) OR #until <= :now")
-                .expression_attribute_names("#until", attr::UNTIL)
-                .expression_attribute_values(":now", n(now_seconds))
-                .build()
-                .in_operation(OP)?;
-            request = request.transact_items(TransactWriteItem::builder().condition_check(check).build());
-        }
         for (scope, limit) in &scopes {
             let count = Update::builder()
                 .table_name(&self.table)
-                .set_key(Some(item_key(key::verify_limit(scope, window), key::LIMIT.to_owned())))
+                .set_key(Some(item_key(key::verify_limit(scope, minute), key::LIMIT.to_owned())))
                 .update_expression("ADD #count :one SET #ttl = :expires")
-                .condition_expression("attribute_not_exists(#count) OR #count < :limit")
+                .condition_expression(
+                    "(attribute_not_exists(#until) OR #until <= :now) AND (attribute_not_exists(#count) OR #count < :limit)",
+                )
+                .expression_attribute_names("#until", attr::UNTIL)
                 .expression_attribute_names("#count", attr::COUNT)
                 .expression_attribute_names("#ttl", TTL_ATTRIBUTE)
+                .expression_attribute_values(":now", n(now_seconds))
                 .expression_attribute_values(":one", n(1))
                 .expression_attribute_values(":limit", n(*limit))
-                .expression_attribute_values(":expires", n((window + 61) * 60))
+                .expression_attribute_values(":expires", n((minute + 61) * 60))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
                 .build()
                 .in_operation(OP)?;
             request = request.transact_items(TransactWriteItem::builder().update(count).build());
@@ -175,19 +171,20 @@ impl DynamoStore {
             }
         };
         let Some(reasons) = cancellation_reasons(&err) else { return Err(StoreError::transaction(OP, err)) };
-        for (index, (scope, _)) in scopes.iter().enumerate() {
-            if condition_failed(reasons, index) {
-                let until = self.cool_off_until(scope).await?.unwrap_or(now_seconds + 1);
-                return Ok(InitiateLimit::Limited {
-                    retry_after: u64::try_from(until - now_seconds).unwrap_or(1).max(1),
-                });
-            }
+        let refused: Vec<(usize, Option<i64>)> = (0..scopes.len())
+            .filter(|&index| condition_failed(reasons, index))
+            .map(|index| {
+                let until = reasons[index].item().and_then(|item| super::items::optional_number(item, attr::UNTIL));
+                (index, until.filter(|until| *until > now_seconds))
+            })
+            .collect();
+        // A running cool-off answers first (the per-number one before the client's), then a full counter.
+        if let Some(until) = refused.iter().find_map(|(_, cooling_until)| *cooling_until) {
+            return Ok(InitiateLimit::Limited { retry_after: u64::try_from(until - now_seconds).unwrap_or(1).max(1) });
         }
-        for (index, (scope, _)) in scopes.iter().enumerate() {
-            if condition_failed(reasons, scopes.len() + index) {
-                self.start_cool_off(scope, now_seconds + COOL_OFF_SECONDS).await?;
-                return Ok(InitiateLimit::Limited { retry_after: COOL_OFF_SECONDS as u64 });
-            }
+        if let Some((index, _)) = refused.first() {
+            self.start_cool_off(&scopes[*index].0, minute, now_seconds + COOL_OFF_SECONDS).await?;
+            return Ok(InitiateLimit::Limited { retry_after: COOL_OFF_SECONDS as u64 });
         }
         if is_race(reasons) {
             return Ok(InitiateLimit::Limited { retry_after: 1 });
@@ -195,20 +192,21 @@ impl DynamoStore {
         Err(StoreError::transaction(OP, err))
     }
 
-    async fn cool_off_until(&self, scope: &str) -> Result<Option<i64>, StoreError> {
-        const OP: &str = "GetItem cool-off";
-        let item = self.get_consistent(OP, item_key(key::verify_block(scope), key::LIMIT.to_owned())).await?;
-        Ok(item.as_ref().and_then(|item| super::items::optional_number(item, attr::UNTIL)))
+    /// Starts (or extends) a scope's cool-off until `until`, on the counters of this `minute` and the next (a 60 s
+    /// cool-off ends in the next minute), both at once: on each, `until` only ever moves later.
+    async fn start_cool_off(&self, scope: &str, minute: i64, until: i64) -> Result<(), StoreError> {
+        tokio::try_join!(self.cool_off_minute(scope, minute, until), self.cool_off_minute(scope, minute + 1, until))
+            .map(|_| ())
     }
 
-    /// Starts (or extends) a scope's cool-off: `until` only ever moves later.
-    async fn start_cool_off(&self, scope: &str, until: i64) -> Result<(), StoreError> {
+    /// [`Self::start_cool_off`] on one minute's counter.
+    async fn cool_off_minute(&self, scope: &str, minute: i64, until: i64) -> Result<(), StoreError> {
         const OP: &str = "UpdateItem cool-off";
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(item_key(key::verify_block(scope), key::LIMIT.to_owned())))
+            .set_key(Some(item_key(key::verify_limit(scope, minute), key::LIMIT.to_owned())))
             .update_expression("SET #until = :until, #ttl = :expires")
             .condition_expression("attribute_not_exists(#until) OR #until < :until")
             .expression_attribute_names("#until", attr::UNTIL)

@@ -77,6 +77,7 @@ const SEND_MESSAGE: &str = "SendMessageFunction";
 const CHECK_MESSAGE_STATUS: &str = "CheckMessageStatusFunction";
 const DELIVER_WEBHOOKS: &str = "DeliverWebhooksFunction";
 const OTP_INITIATE: &str = "OtpInitiateFunction";
+const WHATSAPP_WEBHOOK: &str = "WhatsAppWebhookFunction";
 
 async fn counted_deps(ctx: &Ctx) -> (Deps, RequestLog, RequestLog) {
     let (deps, dynamodb, secrets, _) = counted(ctx, Vec::new()).await;
@@ -508,5 +509,38 @@ async fn an_initiate_paid_by_a_subscription_makes_five_requests_and_a_limited_on
         dynamodb.take_allowed(OTP_INITIATE),
         ["UpdateItem", "GetItem", "TransactWriteItems"],
         "the cool-off's end comes back with the refused counter: no read for Retry-After"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_status_handed_over_to_sms_reads_the_purses_as_its_policy_allows() {
+    let ctx = Ctx::new().await;
+    let tenant = ctx
+        .tenant(crate::helpers::TenantSpec { sms_sender: Some("Acme"), ..crate::helpers::TenantSpec::default() })
+        .await;
+    assert!(ctx.admin.set_fallback(&tenant.client_id, "sms").await.expect("fallback on"));
+    let (deps, dynamodb, _) = counted_deps(&ctx).await;
+    let phone = fresh_sa_phone();
+    let (status, reply) = send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": phone})).await;
+    assert_eq!(status, 200, "{reply:?}");
+    let id = reply["id"].as_str().expect("id");
+    let wamid = ctx.last_wamid(&tenant).await;
+    dynamodb.take();
+
+    // WhatsApp cannot deliver it: signed as Meta signs, with the local stack's app secret.
+    let failed = json!({"id": wamid, "status": "failed", "timestamp": "1", "recipient_id": "1",
+        "biz_opaque_callback_data": format!("{}/{id}", tenant.client_id),
+        "errors": [{"code": 131026, "title": "Message undeliverable"}]});
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "statuses": [failed]}}]}]})
+    .to_string();
+    let mac = lightotp::domain::api_key::keyed_hash(b"local-app-secret", body.as_bytes());
+    let signature = format!("sha256={}", mac.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    lightotp::usecase::webhook::receive_notification(&deps, body.as_bytes(), Some(&signature)).await.expect("applied");
+    assert_eq!(ctx.sms_to(&phone).await.len(), 1, "the code went by SMS");
+    assert_eq!(
+        dynamodb.take_allowed(WHATSAPP_WEBHOOK),
+        ["GetItem", "GetItem", "GetItem", "GetItem", "BatchGetItem", "TransactWriteItems", "UpdateItem"],
+        "the message; its sealed code; the profile; the SMS price; the purses; the handover; the SMS recorded sent"
     );
 }

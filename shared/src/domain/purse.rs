@@ -61,25 +61,28 @@ pub fn floors(threshold: Credits) -> Shares {
     spread(threshold)
 }
 
-/// What each of `shares` holds above its purse's floor (nothing where a share is at or below it).
-pub fn above_floors(shares: &Shares, threshold: Credits) -> Shares {
-    let floors = floors(threshold);
-    std::array::from_fn(|purse| Credits::new(shares[purse].get().saturating_sub(floors[purse].get())))
+/// The floors a debit of `payer` under `guard` must leave in each purse: their parts of the threshold while the debit
+/// keeps them ([`DebitGuard::AboveFloors`]), else none. Where the debit takes from and the conditions on its writes
+/// both come from here.
+pub fn kept_floors(payer: &Subscription, guard: DebitGuard) -> Shares {
+    match guard {
+        DebitGuard::AboveFloors => floors(payer.low_balance_threshold),
+        DebitGuard::Plain | DebitGuard::ClaimsLowBalance => [Credits::ZERO; PURSES],
+    }
 }
 
 /// Where a debit of `cost` from `payer` under `guard` is taken, from purse `start` on: from what the purses hold above
-/// their floors when the guard keeps them ([`DebitGuard::AboveFloors`]), else from the shares. `None` when that is
-/// less than the cost.
+/// the floors it keeps. `None` when that is less than the cost.
 pub fn debit_takes(
     payer: &Subscription,
     cost: Credits,
     guard: DebitGuard,
     start: usize,
 ) -> Option<Vec<(usize, Credits)>> {
-    match guard {
-        DebitGuard::AboveFloors => split_debit(&above_floors(&payer.shares, payer.low_balance_threshold), cost, start),
-        DebitGuard::Plain | DebitGuard::ClaimsLowBalance => split_debit(&payer.shares, cost, start),
-    }
+    let kept = kept_floors(payer, guard);
+    let free: Shares =
+        std::array::from_fn(|purse| Credits::new(payer.shares[purse].get().saturating_sub(kept[purse].get())));
+    split_debit(&free, cost, start)
 }
 
 /// The purse a debit of `cost` from `payer` under `guard` for `paid_for` is recorded against: the first it takes

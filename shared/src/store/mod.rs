@@ -40,7 +40,7 @@ use crate::domain::language::{HumanLanguage, Template};
 use crate::domain::message::{MessageId, MessageStatus, OriginalResponse};
 use crate::domain::phone::PhoneE164;
 use crate::domain::pricing::Credits;
-use crate::domain::purse::{PURSES, Purses, debit_takes, floors};
+use crate::domain::purse::{PURSES, Purses, debit_takes, kept_floors};
 use crate::domain::subscription::{DebitGuard, Subscription};
 use crate::domain::time_format::rfc3339_millis;
 pub use accounts::{AccountCreation, StoredSession, User};
@@ -177,6 +177,23 @@ impl DynamoStore {
             .await
             .in_operation(operation)?;
         Ok(out.item().cloned())
+    }
+
+    /// A `Query` of the items of partition `pk` whose sort key begins with `prefix`, for the caller to order, limit
+    /// and send.
+    pub(crate) fn prefix_query(
+        &self,
+        pk: String,
+        prefix: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":prefix", s(prefix))
     }
 
     /// Every item `query` returns, page after page (DynamoDB ends a page at 1 MB).

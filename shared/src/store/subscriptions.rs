@@ -48,14 +48,7 @@ impl DynamoStore {
 
     async fn subscription_items(&self, client_id: &str) -> Result<Vec<items::Item>, StoreError> {
         let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(key::client(client_id)))
-            .expression_attribute_values(":prefix", s(key::SUBSCRIPTION_PREFIX))
+            .prefix_query(key::client(client_id), key::SUBSCRIPTION_PREFIX)
             .scan_index_forward(false)
             .consistent_read(true);
         Self::query_all("Query subscriptions", query).await
@@ -73,10 +66,7 @@ impl DynamoStore {
         };
         // Above the floors, a share must keep its purse's part of the threshold after the debit (docs/data-model.md,
         // "Why exactly one debit claims the low-balance email").
-        let floors = match debit.guard {
-            DebitGuard::AboveFloors => floors(payer.low_balance_threshold),
-            DebitGuard::Plain | DebitGuard::ClaimsLowBalance => [Credits::ZERO; PURSES],
-        };
+        let floors = kept_floors(payer, debit.guard);
         let charged_purse = takes[0].0;
         // Per purse, per subscription: credits given back (a refund in the same transaction) and taken.
         let mut changes: std::collections::BTreeMap<usize, Vec<(&str, Credits, Credits)>> = Default::default();

@@ -689,10 +689,7 @@ async fn twelve_endpoints_added_at_once_make_ten_and_a_deleted_one_frees_its_pla
 #[tokio::test]
 async fn a_message_that_falls_back_to_sms_pushes_the_sms_legs_sent_or_failed_with_its_channel() {
     let ctx = Ctx::new().await;
-    let tenant = ctx
-        .tenant(crate::helpers::TenantSpec { sms_sender: Some("Acme"), ..crate::helpers::TenantSpec::default() })
-        .await;
-    assert!(ctx.admin.set_fallback(&tenant.client_id, "sms").await.expect("fallback on"));
+    let tenant = ctx.fallback_tenant(crate::helpers::TenantSpec::default()).await;
     let receiver = Receiver::start().await;
     ctx.endpoint(&tenant, &receiver, &[]).await;
     let undeliverable = json!({"code": 131026, "title": "Message undeliverable", "message": "Message undeliverable"});

@@ -432,10 +432,7 @@ async fn read_by_whatsapp(ctx: &Ctx, tenant: &Tenant, id: &str) -> lightotp::use
 #[tokio::test]
 async fn a_fallback_client_pays_one_fallback_key_fetch_and_a_fallback_at_send_time_three_more_requests() {
     let ctx = Ctx::new().await;
-    let tenant = ctx
-        .tenant(crate::helpers::TenantSpec { sms_sender: Some("Acme"), ..crate::helpers::TenantSpec::default() })
-        .await;
-    assert!(ctx.admin.set_fallback(&tenant.client_id, "sms").await.expect("fallback on"));
+    let tenant = ctx.fallback_tenant(crate::helpers::TenantSpec::default()).await;
     let (deps, dynamodb, secrets) = counted_deps(&ctx).await;
 
     // Cold, then warm: the fallback key is fetched once per instance, with the other secrets, and a send with the
@@ -515,10 +512,7 @@ async fn an_initiate_paid_by_a_subscription_makes_five_requests_and_a_limited_on
 #[tokio::test]
 async fn a_failed_status_handed_over_to_sms_reads_the_purses_as_its_policy_allows() {
     let ctx = Ctx::new().await;
-    let tenant = ctx
-        .tenant(crate::helpers::TenantSpec { sms_sender: Some("Acme"), ..crate::helpers::TenantSpec::default() })
-        .await;
-    assert!(ctx.admin.set_fallback(&tenant.client_id, "sms").await.expect("fallback on"));
+    let tenant = ctx.fallback_tenant(crate::helpers::TenantSpec::default()).await;
     let (deps, dynamodb, _) = counted_deps(&ctx).await;
     let phone = fresh_sa_phone();
     let (status, reply) = send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": phone})).await;
@@ -534,8 +528,7 @@ async fn a_failed_status_handed_over_to_sms_reads_the_purses_as_its_policy_allow
     let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
         "value": {"messaging_product": "whatsapp", "statuses": [failed]}}]}]})
     .to_string();
-    let mac = lightotp::domain::api_key::keyed_hash(b"local-app-secret", body.as_bytes());
-    let signature = format!("sha256={}", mac.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let signature = crate::helpers::meta_signature(&body);
     lightotp::usecase::webhook::receive_notification(&deps, body.as_bytes(), Some(&signature)).await.expect("applied");
     assert_eq!(ctx.sms_to(&phone).await.len(), 1, "the code went by SMS");
     assert_eq!(

@@ -16,9 +16,7 @@ const SA_SMS_PRICE: u64 = 2;
 
 /// A client with the fallback on, the sender id `Acme`, `credits` credits, and Saudi SMS at 2 credits a part.
 async fn fallback_client(ctx: &Ctx, credits: u64) -> Tenant {
-    let tenant =
-        ctx.tenant(TenantSpec { credits: Some(credits), sms_sender: Some("Acme"), ..TenantSpec::default() }).await;
-    assert!(ctx.admin.set_fallback(&tenant.client_id, "sms").await.expect("fallback on"));
+    let tenant = ctx.fallback_tenant(TenantSpec { credits: Some(credits), ..TenantSpec::default() }).await;
     ctx.admin.set_channel_price("SA", Channel::Sms, Credits::new(SA_SMS_PRICE)).await.expect("SMS price");
     tenant
 }
@@ -340,8 +338,7 @@ async fn after_the_window_the_code_is_erased_and_a_failure_no_longer_falls_back(
 
 /// A client with the fallback on and no subscription yet.
 async fn fallback_client_without_credits(ctx: &Ctx) -> Tenant {
-    let tenant = ctx.tenant(TenantSpec { credits: None, sms_sender: Some("Acme"), ..TenantSpec::default() }).await;
-    assert!(ctx.admin.set_fallback(&tenant.client_id, "sms").await.expect("fallback on"));
+    let tenant = ctx.fallback_tenant(TenantSpec { credits: None, ..TenantSpec::default() }).await;
     ctx.admin.set_channel_price("SA", Channel::Sms, Credits::new(SA_SMS_PRICE)).await.expect("SMS price");
     tenant
 }

@@ -51,6 +51,12 @@ pub fn rate_window(limit: u32) -> lightotp::domain::rate_limit::RateWindow {
     lightotp::domain::rate_limit::RateWindow::of(Some(&random_loopback().to_string()), now, limit)
 }
 
+/// `X-Hub-Signature-256` for `body`, signed as Meta signs, with the local stack's app secret.
+pub fn meta_signature(body: &str) -> String {
+    let mac = lightotp::domain::api_key::keyed_hash(b"local-app-secret", body.as_bytes());
+    format!("sha256={}", mac.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
 pub fn fresh_sa_phone() -> String {
     let n = uuid::Uuid::new_v4().as_u128() % 10_000_000;
     format!("+96655{n:07}")
@@ -205,6 +211,13 @@ impl Ctx {
             .expect("advance")
             .status();
         assert!(status.is_success(), "advancing the clock answered {status}");
+    }
+
+    /// A tenant made from `spec`, with the SMS sender id `Acme` and the WhatsApp → SMS fallback on.
+    pub async fn fallback_tenant(&self, spec: TenantSpec<'_>) -> Tenant {
+        let tenant = self.tenant(TenantSpec { sms_sender: Some("Acme"), ..spec }).await;
+        assert!(self.admin.set_fallback(&tenant.client_id, "sms").await.expect("fallback on"));
+        tenant
     }
 
     pub async fn tenant(&self, spec: TenantSpec<'_>) -> Tenant {

@@ -306,8 +306,7 @@ async fn a_status_without_callback_data_is_found_through_the_wamid_index_and_bat
             "statuses": [status(&second_wamid, "read")]}}]}
     ]})
     .to_string();
-    let signature =
-        format!("sha256={}", hex_of(&lightotp::domain::api_key::keyed_hash(b"local-app-secret", body.as_bytes())));
+    let signature = crate::helpers::meta_signature(&body);
     let reply = ctx
         .http
         .post(format!("{}/webhooks/whatsapp", ctx.api))
@@ -326,10 +325,6 @@ async fn a_status_without_callback_data_is_found_through_the_wamid_index_and_bat
     );
     assert_eq!(status_of(&ctx, &tenant, &first).await["messageStatus"], "Delivered");
     assert_eq!(status_of(&ctx, &tenant, &second).await["messageStatus"], "Read");
-}
-
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

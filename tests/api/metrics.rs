@@ -174,8 +174,7 @@ async fn metrics_a_failed_status_counts_its_failure_and_refund_once_and_a_fallba
         "the repeated status changes nothing, and counts nothing"
     );
 
-    let fallback: Tenant = ctx.tenant(TenantSpec { sms_sender: Some("Acme"), ..TenantSpec::default() }).await;
-    assert!(ctx.admin.set_fallback(&fallback.client_id, "sms").await.expect("fallback on"));
+    let fallback: Tenant = ctx.fallback_tenant(TenantSpec::default()).await;
     ctx.admin.set_channel_price("SA", Channel::Sms, Credits::new(2)).await.expect("SMS price");
     let changed = measured(&ctx, async {
         ctx.whatsapp_fails_next(&fallback, 1, refused_as_undeliverable()).await;
@@ -323,8 +322,7 @@ async fn metrics_dashboard_sign_ins_count_by_outcome() {
 #[tokio::test]
 async fn metrics_a_refused_fallback_sms_counts_its_failure_and_both_refunds() {
     let ctx = Ctx::exclusive().await;
-    let fallback: Tenant = ctx.tenant(TenantSpec { sms_sender: Some("Acme"), ..TenantSpec::default() }).await;
-    assert!(ctx.admin.set_fallback(&fallback.client_id, "sms").await.expect("fallback on"));
+    let fallback: Tenant = ctx.fallback_tenant(TenantSpec::default()).await;
     ctx.admin.set_channel_price("SA", Channel::Sms, Credits::new(2)).await.expect("SMS price");
     let phone = fresh_sa_phone();
     let changed = measured(&ctx, async {
@@ -361,8 +359,7 @@ async fn metrics_the_sweep_counts_what_it_swept_and_erased() {
         lightotp::domain::idempotency::IdempotencyKey::new_random(),
     )
     .await;
-    let fallback: Tenant = ctx.tenant(TenantSpec { sms_sender: Some("Acme"), ..TenantSpec::default() }).await;
-    assert!(ctx.admin.set_fallback(&fallback.client_id, "sms").await.expect("fallback on"));
+    let fallback: Tenant = ctx.fallback_tenant(TenantSpec::default()).await;
     assert_eq!(ctx.send(&fallback, otp("482913", &fresh_sa_phone())).await.status, 200, "its code is kept");
     ctx.advance_clock(601.0).await;
     let sums = |sums: &BTreeMap<Series, (f64, u64)>, series: &str| sums.get(series).map_or(0.0, |(sum, _)| *sum);

@@ -787,14 +787,7 @@ impl DynamoStore {
     ) -> Result<Vec<AttemptRecord>, StoreError> {
         const OP: &str = "Query webhook attempts";
         let out = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(key::webhook_log(client_id, endpoint_id)))
-            .expression_attribute_values(":prefix", s(key::ATTEMPT_PREFIX))
+            .prefix_query(key::webhook_log(client_id, endpoint_id), key::ATTEMPT_PREFIX)
             .scan_index_forward(false)
             .limit(limit)
             .send()

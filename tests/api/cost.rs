@@ -525,9 +525,7 @@ async fn a_failed_status_handed_over_to_sms_reads_the_purses_as_its_policy_allow
     let failed = json!({"id": wamid, "status": "failed", "timestamp": "1", "recipient_id": "1",
         "biz_opaque_callback_data": format!("{}/{id}", tenant.client_id),
         "errors": [{"code": 131026, "title": "Message undeliverable"}]});
-    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
-        "value": {"messaging_product": "whatsapp", "statuses": [failed]}}]}]})
-    .to_string();
+    let body = crate::helpers::meta_notification(json!([failed]));
     let signature = crate::helpers::meta_signature(&body);
     lightotp::usecase::webhook::receive_notification(&deps, body.as_bytes(), Some(&signature)).await.expect("applied");
     assert_eq!(ctx.sms_to(&phone).await.len(), 1, "the code went by SMS");
@@ -536,4 +534,43 @@ async fn a_failed_status_handed_over_to_sms_reads_the_purses_as_its_policy_allow
         ["GetItem", "GetItem", "GetItem", "GetItem", "BatchGetItem", "TransactWriteItems", "UpdateItem"],
         "the message; its sealed code; the profile; the SMS price; the purses; the handover; the SMS recorded sent"
     );
+}
+
+#[tokio::test]
+async fn each_status_meta_reports_is_one_write_without_a_read() {
+    let ctx = Ctx::new().await;
+    let tenant = ctx.default_tenant().await;
+    let (deps, dynamodb, _) = counted_deps(&ctx).await;
+    let (status, reply) = send(&deps, &tenant, json!({"otpCode": "1234", "toPhoneE164": fresh_sa_phone()})).await;
+    assert_eq!(status, 200, "{reply:?}");
+    let id = reply["id"].as_str().expect("id");
+    let wamid = ctx.last_wamid(&tenant).await;
+    let callback = format!("{}/{id}", tenant.client_id);
+    dynamodb.take();
+
+    // A status naming our message but about another WhatsApp id changes nothing (the write's condition); then Meta's
+    // three statuses for a delivered OTP, and one delivered again (it delivers at least once).
+    let statuses = [
+        ("wamid.another-send", "delivered", 0),
+        (wamid.as_str(), "sent", 1),
+        (wamid.as_str(), "delivered", 1),
+        (wamid.as_str(), "read", 1),
+        (wamid.as_str(), "delivered", 0),
+    ];
+    for (about, reported, changed) in statuses {
+        let body = crate::helpers::meta_notification(json!([{"id": about, "status": reported, "timestamp": "1",
+            "recipient_id": "1", "biz_opaque_callback_data": callback}]));
+        let signature = crate::helpers::meta_signature(&body);
+        let applied = lightotp::usecase::webhook::receive_notification(&deps, body.as_bytes(), Some(&signature))
+            .await
+            .expect("applied");
+        assert_eq!(applied.changed, changed, "{reported}");
+        assert_eq!(dynamodb.take_allowed(WHATSAPP_WEBHOOK), ["UpdateItem"], "{reported}: the write alone");
+    }
+    let response =
+        check_message_status::handle(&deps, request("/CheckMessageStatus", &tenant.api_key, &json!({"id": id})))
+            .await
+            .expect("handled");
+    let checked: Value = serde_json::from_slice(response.body()).expect("a JSON answer");
+    assert_eq!(checked["messageStatus"], "Read", "the statuses were applied");
 }

@@ -57,6 +57,13 @@ pub fn meta_signature(body: &str) -> String {
     format!("sha256={}", mac.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
+/// A status notification as Meta posts it: one entry, one change, carrying `statuses`.
+pub fn meta_notification(statuses: serde_json::Value) -> String {
+    serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
+        "value": {"messaging_product": "whatsapp", "statuses": statuses}}]}]})
+    .to_string()
+}
+
 pub fn fresh_sa_phone() -> String {
     let n = uuid::Uuid::new_v4().as_u128() % 10_000_000;
     format!("+96655{n:07}")

@@ -61,10 +61,8 @@ async fn a_forged_or_missing_signature_is_refused_and_changes_nothing() {
     let ctx = Ctx::new().await;
     let tenant = ctx.default_tenant().await;
     let (id, wamid) = sent(&ctx, &tenant, &fresh_sa_phone()).await;
-    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages",
-        "value": {"messaging_product": "whatsapp", "statuses": [{"id": wamid, "status": "failed", "timestamp": "1",
-        "recipient_id": "1", "errors": [{"code": 1, "title": "forged"}]}]}}]}]})
-    .to_string();
+    let body = crate::helpers::meta_notification(json!([{"id": wamid, "status": "failed", "timestamp": "1",
+        "recipient_id": "1", "errors": [{"code": 1, "title": "forged"}]}]));
     let forged = format!("sha256={}", "ab".repeat(32));
     for signature in [Some(forged.as_str()), None, Some("sha1=abc")] {
         let mut request = ctx.http.post(format!("{}/webhooks/whatsapp", ctx.api)).body(body.clone());

@@ -1,6 +1,10 @@
 //! Messages after their reservation: reads by id, by WhatsApp id and stranded ones, and the forward-only status
 //! changes (a failure refunds once, in the same transaction).
 
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::ReturnValue;
+
 use super::*;
 
 /// What a message was charged, as failing and refunding it needs: whose, which, to which number (whose cooldown
@@ -31,6 +35,16 @@ pub(super) fn on_channel(channel: Channel) -> &'static str {
         Channel::WhatsApp => "(attribute_not_exists(#channel) OR #channel = :channel)",
         Channel::Sms => "#channel = :channel",
     }
+}
+
+/// What a reported status did to the message it named: whether the message moved, and the message as it was before
+/// (its channel, its WhatsApp id, whether it keeps a fallback code).
+#[derive(Debug, Clone)]
+pub struct Advanced {
+    /// The status was applied.
+    pub changed: bool,
+    /// The item before the write, read from the write's own answer.
+    pub before: MessageRecord,
 }
 
 /// Why WhatsApp failed a message, as CheckMessageStatus shows it.
@@ -146,18 +160,67 @@ impl DynamoStore {
         now: time::OffsetDateTime,
     ) -> Result<bool, StoreError> {
         const OP: &str = "UpdateItem advance status";
+        applied(OP, self.advance(OP, client_id, message_id, channel, to, now, None)?.send().await)
+    }
+
+    /// *advance status* for a status WhatsApp reported about `wamid`, in one write that also reads: the message moves
+    /// only if it records no other WhatsApp id, and the item as it was before is returned whether it moved or not
+    /// (`ALL_OLD`, no read unit), so the webhook needs no `GetItem` first. `None`: no such message.
+    pub async fn advance_reported_status(
+        &self,
+        client_id: &str,
+        message_id: &str,
+        wamid: &str,
+        to: MessageStatus,
+        now: time::OffsetDateTime,
+    ) -> Result<Option<Advanced>, StoreError> {
+        const OP: &str = "UpdateItem advance reported status";
+        let sent = self
+            .advance(OP, client_id, message_id, Channel::WhatsApp, to, now, Some(wamid))?
+            .return_values(ReturnValue::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let (changed, before) = match sent {
+            Ok(out) => (true, out.attributes),
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(lost)) => (false, lost.item.clone()),
+                _ => return Err(StoreError::sdk(OP, err)),
+            },
+        };
+        let Some(before) = before else { return Ok(None) };
+        Ok(Some(Advanced { changed, before: MessageRecord::from_item(&before, OP)? }))
+    }
+
+    /// The *advance status* update, for the caller to send: forward only, on `channel`, and, given a WhatsApp id,
+    /// only for the message that records that id or none yet (a `sent` may beat *record sent*).
+    #[allow(clippy::too_many_arguments)]
+    fn advance(
+        &self,
+        operation: &'static str,
+        client_id: &str,
+        message_id: &str,
+        channel: Channel,
+        to: MessageStatus,
+        now: time::OffsetDateTime,
+        wamid: Option<&str>,
+    ) -> Result<UpdateItemFluentBuilder, StoreError> {
         let from = to.predecessors();
         if from.is_empty() || to == MessageStatus::Failed {
-            return Err(StoreError::new(OP, format!("{to:?} is not reached by advancing")));
+            return Err(StoreError::new(operation, format!("{to:?} is not reached by advancing")));
         }
         let placeholders: Vec<String> = (0..from.len()).map(|i| format!(":from{i}")).collect();
+        let mut condition = format!("#status IN ({}) AND {}", placeholders.join(", "), on_channel(channel));
+        if wamid.is_some() {
+            condition.push_str(" AND (attribute_not_exists(#wamid) OR #wamid = :wamid)");
+        }
         let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(item_key(key::client(client_id), key::message(message_id))))
             .update_expression("SET #status = :to, #updatedAt = :now REMOVE #pending, #bucket")
-            .condition_expression(format!("#status IN ({}) AND {}", placeholders.join(", "), on_channel(channel)))
+            .condition_expression(condition)
             .expression_attribute_names("#status", attr::STATUS)
             .expression_attribute_names("#channel", attr::CHANNEL)
             .expression_attribute_values(":channel", s(channel.as_str()))
@@ -166,10 +229,15 @@ impl DynamoStore {
             .expression_attribute_names("#bucket", attr::PENDING_BUCKET)
             .expression_attribute_values(":to", s(to.as_str()))
             .expression_attribute_values(":now", s(rfc3339_millis(now)));
+        if let Some(wamid) = wamid {
+            update = update
+                .expression_attribute_names("#wamid", attr::WAMID)
+                .expression_attribute_values(":wamid", s(wamid));
+        }
         for (placeholder, status) in placeholders.iter().zip(from) {
             update = update.expression_attribute_values(placeholder, s(status.as_str()));
         }
-        applied(OP, update.send().await)
+        Ok(update)
     }
 
     /// The message WhatsApp knows as `wamid`, through the sparse `wamid-index`; `None` for an id that is not ours.

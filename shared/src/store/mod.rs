@@ -52,7 +52,7 @@ pub use console::{ApiKeyRecord, AuditEntry, OrderRecord, OrderTransition, PlanRe
 pub use error::{InOperation, StoreError, pause};
 pub use fallback::{Handover, SmsHandover};
 pub use items::{ClientProfile, FallbackFailure, MessageRecord, WhatsAppSender, template_value};
-pub use messages::{Charge, Failure};
+pub use messages::{Advanced, Charge, Failure};
 pub use operator::{ApiKeyMetadata, PriceEntry};
 use schema::{PK, SK, attr, key};
 pub use sending::{IdempotencyBinding, IdempotencyClaim, NewMessage, Reservation, SendContext};

@@ -22,8 +22,8 @@ use crate::email::EmailError;
 use crate::secrets::{SecretError, SecretText};
 use crate::sms_sender::SmsError;
 use crate::store::{
-    Charge, ClientProfile, Failure, Handover, IdempotencyBinding, IdempotencyClaim, InitiateLimit, MessageRecord,
-    NewMessage, NewVerification, Reservation, SendContext, SmsHandover, StoreError, VerificationCharge,
+    Advanced, Charge, ClientProfile, Failure, Handover, IdempotencyBinding, IdempotencyClaim, InitiateLimit,
+    MessageRecord, NewMessage, NewVerification, Reservation, SendContext, SmsHandover, StoreError, VerificationCharge,
     VerificationRecord, VerificationReservation,
 };
 use crate::whatsapp::{OutgoingOtp, SendError};
@@ -195,6 +195,17 @@ pub trait WebhookPorts: FallbackPorts + ClientProfiles {
     fn app_secret(&self) -> impl Future<Output = Result<&SecretText, SecretError>> + Send;
     /// The message WhatsApp knows by `wamid` (eventually consistent: for statuses without our callback data).
     fn message_by_wamid(&self, wamid: &str) -> impl Future<Output = Result<Option<MessageRecord>, StoreError>> + Send;
+    /// Moves the message a WhatsApp status (about `wamid`) names forward to `to`, in one write that also answers what
+    /// the message was: `None` when there is no such message, and no change when it records another WhatsApp id,
+    /// left WhatsApp, or is already at or past `to`.
+    fn advance_reported_status(
+        &self,
+        client_id: &str,
+        message_id: &str,
+        wamid: &str,
+        to: MessageStatus,
+        now: OffsetDateTime,
+    ) -> impl Future<Output = Result<Option<Advanced>, StoreError>> + Send;
     /// The sealed code a message keeps for its fallback; `None` once erased.
     fn fallback_code(
         &self,
@@ -366,6 +377,17 @@ impl WebhookPorts for Deps {
 
     async fn message_by_wamid(&self, wamid: &str) -> Result<Option<MessageRecord>, StoreError> {
         self.store.message_by_wamid(wamid).await
+    }
+
+    async fn advance_reported_status(
+        &self,
+        client_id: &str,
+        message_id: &str,
+        wamid: &str,
+        to: MessageStatus,
+        now: OffsetDateTime,
+    ) -> Result<Option<Advanced>, StoreError> {
+        self.store.advance_reported_status(client_id, message_id, wamid, to, now).await
     }
 
     async fn fallback_code(&self, client_id: &str, message_id: &str) -> Result<Option<String>, StoreError> {

@@ -15,7 +15,7 @@ use crate::domain::time_format::parse_rfc3339;
 use crate::domain::webhook_signature::is_signed_by;
 use crate::metrics::{self, RefundCause};
 use crate::secrets::SecretError;
-use crate::store::{Failure, MessageRecord, StoreError};
+use crate::store::{Advanced, Failure, MessageRecord, StoreError};
 use crate::usecase::ports::WebhookPorts;
 use crate::usecase::sms_fallback::{
     FallbackError, FallbackOutcome, SealFailure, UndeliveredOnWhatsApp, fall_back_to_sms, open_code,
@@ -189,18 +189,18 @@ pub async fn receive_notification(
     Ok(applied)
 }
 
-/// The message a status is about: through the callback data we sent with it (`<client id>/<message id>`, one
-/// strongly consistent read), else through the `wamid-index` (eventually consistent, for statuses that carry no
-/// callback data).
-async fn find_message(
-    ports: &impl WebhookPorts,
-    update: &StatusUpdate,
-) -> Result<Option<crate::store::MessageRecord>, StoreError> {
-    let ours = update.callback_data().and_then(|data| {
-        let (client, id) = data.split_once('/')?;
-        Some((client, MessageId::parse(id)?)).filter(|(client, _)| !client.is_empty())
-    });
-    match ours {
+/// The message a status names through the callback data we sent with it (`<client id>/<message id>`), if it
+/// carries it: no read needed.
+fn named_by_callback(update: &StatusUpdate) -> Option<(&str, MessageId)> {
+    let data = update.callback_data()?;
+    let (client, id) = data.split_once('/')?;
+    Some((client, MessageId::parse(id)?)).filter(|(client, _)| !client.is_empty())
+}
+
+/// The message a status is about, read: through its callback data (one strongly consistent read), else through the
+/// `wamid-index` (eventually consistent, for statuses that carry no callback data).
+async fn find_message(ports: &impl WebhookPorts, update: &StatusUpdate) -> Result<Option<MessageRecord>, StoreError> {
+    match named_by_callback(update) {
         Some((client, id)) => Ok(ports
             .message(client, id)
             .await?
@@ -210,55 +210,79 @@ async fn find_message(
     }
 }
 
-async fn apply(ports: &impl WebhookPorts, update: &StatusUpdate) -> Result<bool, WebhookError> {
-    let Some(to) = MessageStatus::from_whatsapp(&update.status) else { return Ok(false) };
-    let Some(message) = find_message(ports, update).await? else {
-        tracing::info!(wamid = %update.id, "status for a message that is not ours; ignored");
-        return Ok(false);
-    };
-    // Every line about this status names its client and message (docs/operations.md, "Logs").
-    let span = tracing::info_span!("status", client_id = %message.client_id, message_id = %message.id);
-    apply_to(ports, update, to, message).instrument(span).await
+fn not_ours(update: &StatusUpdate) -> Result<bool, WebhookError> {
+    tracing::info!(wamid = %bounded(&update.id), "status for a message that is not ours; ignored");
+    Ok(false)
 }
 
-async fn apply_to(
+async fn apply(ports: &impl WebhookPorts, update: &StatusUpdate) -> Result<bool, WebhookError> {
+    let Some(to) = MessageStatus::from_whatsapp(&update.status) else { return Ok(false) };
+    if to != MessageStatus::Failed {
+        // Sent, delivered, read: one conditional write, no read first (docs/data-model.md, WhatsApp webhook).
+        let (client_id, message_id) = match named_by_callback(update) {
+            Some((client, id)) => (client.to_owned(), id.to_string()),
+            None => match ports.message_by_wamid(&update.id).await? {
+                Some(message) => (message.client_id, message.id),
+                None => return not_ours(update),
+            },
+        };
+        let span = tracing::info_span!("status", client_id = %client_id, message_id = %message_id);
+        return advance(ports, update, to, &client_id, &message_id).instrument(span).await;
+    }
+    let Some(message) = find_message(ports, update).await? else { return not_ours(update) };
+    // Every line about this status names its client and message (docs/operations.md, "Logs").
+    let span = tracing::info_span!("status", client_id = %message.client_id, message_id = %message.id);
+    fail(ports, update, message).instrument(span).await
+}
+
+/// A `sent`, `delivered` or `read`: the message moves forward if it is ours, on WhatsApp and behind `to`. Delivered
+/// or read, it will never fall back, so the code it kept for that goes now (docs/api.md, WhatsApp → SMS fallback),
+/// also when the status changed nothing: a redelivery after an erase that failed erases it then.
+async fn advance(
     ports: &impl WebhookPorts,
     update: &StatusUpdate,
     to: MessageStatus,
-    message: MessageRecord,
+    client_id: &str,
+    message_id: &str,
 ) -> Result<bool, WebhookError> {
+    let advanced = ports.advance_reported_status(client_id, message_id, &update.id, to, ports.now()).await?;
+    let Some(Advanced { changed, before }) = advanced else { return not_ours(update) };
+    if before.wamid.as_deref().is_some_and(|wamid| wamid != update.id) {
+        return not_ours(update);
+    }
+    // After a fallback to SMS, WhatsApp's statuses change nothing (the write's condition said so).
+    if before.channel == Channel::WhatsApp
+        && matches!(to, MessageStatus::Delivered | MessageStatus::Read)
+        && before.fallback_until.is_some()
+    {
+        ports.erase_fallback_code(client_id, message_id).await?;
+    }
+    tracing::info!(message_id = %message_id, status = to.as_str(), changed, "status update");
+    Ok(changed)
+}
+
+/// A `failed`: the message falls back to SMS when it may, else it fails and is refunded, once.
+async fn fail(ports: &impl WebhookPorts, update: &StatusUpdate, message: MessageRecord) -> Result<bool, WebhookError> {
     if message.channel != Channel::WhatsApp {
         // The message fell back to SMS: WhatsApp's statuses change nothing any more (the store's conditions say so
         // too, for a status read just before the handover).
         return Ok(false);
     }
-    let now = ports.now();
-    let changed = if to == MessageStatus::Failed {
-        let failure = update.failure();
-        let changed = if let Some(outcome) = fall_back(ports, &message, &failure).await? {
-            outcome != FallbackOutcome::AlreadySettled
-        } else {
-            // The client's original answer stays what it was: an idempotent retry still replays it.
-            let refunded = ports.fail_and_refund(message.charge(), &failure, None, now).await?;
-            if refunded {
-                metrics::refund(RefundCause::Status, message.cost);
-            }
-            refunded
-        };
-        if changed {
-            metrics::whatsapp_failure(failure.code);
-        }
-        changed
+    let failure = update.failure();
+    let changed = if let Some(outcome) = fall_back(ports, &message, &failure).await? {
+        outcome != FallbackOutcome::AlreadySettled
     } else {
-        let changed = ports.advance_status(&message.client_id, &message.id, Channel::WhatsApp, to, now).await?;
-        if matches!(to, MessageStatus::Delivered | MessageStatus::Read) && message.fallback_until.is_some() {
-            // Delivered: it will never fall back, so its code goes now (docs/api.md, WhatsApp → SMS fallback). Also
-            // when the status changed nothing: a redelivery after an erase that failed erases it then.
-            ports.erase_fallback_code(&message.client_id, &message.id).await?;
+        // The client's original answer stays what it was: an idempotent retry still replays it.
+        let refunded = ports.fail_and_refund(message.charge(), &failure, None, ports.now()).await?;
+        if refunded {
+            metrics::refund(RefundCause::Status, message.cost);
         }
-        changed
+        refunded
     };
-    tracing::info!(message_id = %message.id, status = to.as_str(), changed, "status update");
+    if changed {
+        metrics::whatsapp_failure(failure.code);
+    }
+    tracing::info!(message_id = %message.id, status = MessageStatus::Failed.as_str(), changed, "status update");
     Ok(changed)
 }
 

@@ -19,7 +19,7 @@ use crate::domain::subscription::Subscription;
 use crate::email::EmailError;
 use crate::secrets::{SecretError, SecretText};
 use crate::sms_sender::SmsError;
-use crate::store::{Charge, Failure, MessageRecord, StoreError};
+use crate::store::{Advanced, Charge, Failure, MessageRecord, StoreError};
 use crate::store::{ClientProfile, Handover, SmsHandover};
 
 const APP_SECRET: &str = "app-secret";
@@ -130,6 +130,25 @@ impl WebhookPorts for World {
     async fn message_by_wamid(&self, wamid: &str) -> Result<Option<MessageRecord>, StoreError> {
         self.called(format!("message_by_wamid {wamid}"));
         Ok((self.message.wamid.as_deref() == Some(wamid)).then(|| self.message.clone()))
+    }
+
+    /// As the store's condition: ours, on WhatsApp, recording this WhatsApp id or none, and behind `to`.
+    async fn advance_reported_status(
+        &self,
+        client_id: &str,
+        message_id: &str,
+        wamid: &str,
+        to: MessageStatus,
+        _: OffsetDateTime,
+    ) -> Result<Option<Advanced>, StoreError> {
+        self.called(format!("advance_reported_status {message_id} {}", to.as_str()));
+        if client_id != CLIENT || message_id != self.message.id {
+            return Ok(None);
+        }
+        let changed = self.message.channel == Channel::WhatsApp
+            && self.message.wamid.as_deref().is_none_or(|ours| ours == wamid)
+            && to.predecessors().contains(&self.message.status);
+        Ok(Some(Advanced { changed, before: self.message.clone() }))
     }
 
     async fn fallback_code(&self, _: &str, message_id: &str) -> Result<Option<String>, StoreError> {
@@ -254,7 +273,11 @@ async fn a_delivery_moves_our_message_forward_found_by_its_callback_data() {
     );
     let applied = receive(&world, &body).await.expect("applied");
     assert_eq!(applied, Applied { received: 1, changed: 1, skipped: 0 });
-    assert_eq!(world.calls(), [format!("message {CLIENT}"), format!("advance_status {} Delivered", world.message.id)]);
+    assert_eq!(
+        world.calls(),
+        [format!("advance_reported_status {} Delivered", world.message.id)],
+        "one write, no read first"
+    );
 }
 
 #[tokio::test]
@@ -280,13 +303,14 @@ async fn a_status_without_callback_data_finds_the_message_by_its_whatsapp_id() {
     assert_eq!(applied, Applied { received: 1, changed: 1, skipped: 0 });
     assert_eq!(
         world.calls(),
-        ["message_by_wamid wamid.ours".to_owned(), format!("advance_status {} Read", world.message.id)]
+        ["message_by_wamid wamid.ours".to_owned(), format!("advance_reported_status {} Read", world.message.id)]
     );
 }
 
 #[tokio::test]
 async fn statuses_that_are_not_about_our_send_change_nothing() {
-    let world = World::new();
+    let mut world = World::new();
+    world.message.fallback_until = Some("2027-01-15T08:10:00.000Z".to_owned());
     let body = notification(json!([
         {"id": "wamid.other", "status": "delivered", "biz_opaque_callback_data": world.callback()},
         {"id": "wamid.unknown", "status": "delivered"},
@@ -295,7 +319,11 @@ async fn statuses_that_are_not_about_our_send_change_nothing() {
     ]));
     let applied = receive(&world, &body).await.expect("acknowledged");
     assert_eq!(applied, Applied { received: 4, changed: 0, skipped: 0 });
-    assert!(world.calls().iter().all(|call| call.starts_with("message")), "reads only: {:?}", world.calls());
+    assert!(
+        world.calls().iter().all(|call| call.starts_with("message") || call.starts_with("advance_reported_status")),
+        "no code erased, nothing refunded: {:?}",
+        world.calls()
+    );
 }
 
 #[tokio::test]
@@ -349,6 +377,7 @@ async fn a_status_whose_write_fails_for_good_is_skipped_and_one_that_passes_make
 async fn after_a_fallback_whatsapps_statuses_change_nothing() {
     let mut world = World::new();
     world.message.channel = Channel::Sms;
+    world.message.fallback_until = Some("2027-01-15T08:10:00.000Z".to_owned());
     let body = notification(json!([
         {"id": "wamid.ours", "status": "failed", "biz_opaque_callback_data": world.callback(),
          "errors": [{"code": 131026, "title": "Message undeliverable"}]},
@@ -356,7 +385,11 @@ async fn after_a_fallback_whatsapps_statuses_change_nothing() {
     ]));
     let applied = receive(&world, &body).await.expect("acknowledged");
     assert_eq!(applied, Applied { received: 2, changed: 0, skipped: 0 });
-    assert!(world.calls().iter().all(|call| call.starts_with("message")), "reads only: {:?}", world.calls());
+    assert!(
+        world.calls().iter().all(|call| call.starts_with("message") || call.starts_with("advance_reported_status")),
+        "no code erased, nothing refunded: {:?}",
+        world.calls()
+    );
 }
 
 #[tokio::test]
@@ -370,11 +403,23 @@ async fn a_delivery_erases_the_code_kept_for_the_fallback() {
     assert_eq!(
         world.calls(),
         [
-            format!("message {CLIENT}"),
-            format!("advance_status {} Delivered", world.message.id),
+            format!("advance_reported_status {} Delivered", world.message.id),
             format!("erase_fallback_code {}", world.message.id)
         ]
     );
+}
+
+#[tokio::test]
+async fn a_repeated_delivery_still_erases_the_code_an_earlier_erase_failed_to() {
+    let mut world = World::new();
+    world.message.status = MessageStatus::Delivered;
+    world.message.fallback_until = Some("2027-01-15T08:10:00.000Z".to_owned());
+    let body = notification(
+        json!([{"id": "wamid.ours", "status": "delivered", "biz_opaque_callback_data": world.callback()}]),
+    );
+    let applied = receive(&world, &body).await.expect("applied");
+    assert_eq!(applied, Applied { received: 1, changed: 0, skipped: 0 });
+    assert_eq!(world.calls().last(), Some(&format!("erase_fallback_code {}", world.message.id)));
 }
 
 #[tokio::test]

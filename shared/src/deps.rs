@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
@@ -10,6 +11,7 @@ use crate::auth::ApiKeyVerifier;
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, ConfigError};
 use crate::email::Mailer;
+use crate::on_first_use::OnFirstUse;
 use crate::raised_limits::RaisedLimits;
 use crate::secrets::{LazySecret, SecretError};
 use crate::sms_sender::SmsSender;
@@ -59,7 +61,8 @@ impl std::fmt::Debug for dyn Clock {
     }
 }
 
-/// The AWS SDK clients the functions use, built once from one configuration.
+/// The AWS SDK clients the functions use, from one configuration: DynamoDB and Secrets Manager, which nearly every
+/// request calls, built at the cold start; SES, SNS and SQS on first use, as most functions seldom or never call them.
 #[derive(Debug, Clone)]
 pub struct AwsClients {
     /// DynamoDB.
@@ -67,11 +70,11 @@ pub struct AwsClients {
     /// Secrets Manager.
     pub secrets: aws_sdk_secretsmanager::Client,
     /// SES v2.
-    pub ses: aws_sdk_sesv2::Client,
+    pub ses: OnFirstUse<aws_sdk_sesv2::Client>,
     /// SNS.
-    pub sns: aws_sdk_sns::Client,
+    pub sns: OnFirstUse<aws_sdk_sns::Client>,
     /// SQS.
-    pub sqs: aws_sdk_sqs::Client,
+    pub sqs: OnFirstUse<aws_sdk_sqs::Client>,
 }
 
 /// A cold start that cannot go on.
@@ -99,6 +102,8 @@ pub struct Warm {
     pub app_secret: bool,
     /// libphonenumber's metadata, to parse recipients.
     pub phone_metadata: bool,
+    /// The SNS client, to send an SMS on every request.
+    pub sms: bool,
 }
 
 /// The SDK's HTTPS client (rustls with aws-lc, as the SDK's default), trusting the compiled-in roots AWS endpoints
@@ -112,18 +117,30 @@ pub fn aws_http_client() -> Result<SharedHttpClient, DepsError> {
         .build_https())
 }
 
-/// The standard AWS configuration (region, credentials, `AWS_ENDPOINT_URL`) with our HTTPS client: what every
-/// binary that talks to AWS builds once.
+/// The standard AWS configuration (region, credentials, `AWS_ENDPOINT_URL`) with our HTTPS client: what the tools
+/// build once (an operator's credentials may live in a profile, or come from SSO).
 pub async fn aws_config() -> Result<SdkConfig, DepsError> {
     Ok(aws_config::defaults(BehaviorVersion::latest()).http_client(aws_http_client()?).load().await)
 }
 
+/// A function's AWS configuration: the standard one, with the credentials Lambda puts in the environment (the
+/// execution role's; the local stack sets them too). The default chain would build its other providers first (web
+/// identity with its own STS client, profile files, container and instance metadata): 0.7 M instructions of every
+/// cold start, for credentials that are always in the environment there (docs/performance.md, "Init").
+pub async fn function_aws_config() -> Result<SdkConfig, DepsError> {
+    Ok(aws_config::defaults(BehaviorVersion::latest())
+        .http_client(aws_http_client()?)
+        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
+        .load()
+        .await)
+}
+
 impl Deps {
-    /// Reads the environment and the standard AWS configuration (which honours `AWS_ENDPOINT_URL`, so the
+    /// Reads the environment and a function's AWS configuration (which honours `AWS_ENDPOINT_URL`, so the
     /// emulator needs no code path of its own), with the real clock.
     pub async fn from_env() -> Result<Self, DepsError> {
         let config = Config::from_env()?;
-        Self::build(config, &aws_config().await?, Arc::new(SystemClock))
+        Self::build(config, &function_aws_config().await?, Arc::new(SystemClock))
     }
 
     /// A function's cold start: the dependencies, then everything `warm` names loaded at once (see `warm_up`).
@@ -141,6 +158,9 @@ impl Deps {
             if wanted { load.await } else { Ok(()) }
         }
         let phone = warm.phone_metadata.then(|| tokio::task::spawn_blocking(crate::domain::phone::warm_up));
+        if warm.sms {
+            self.sms.warm();
+        }
         let loaded = tokio::join!(
             when(warm.pepper, self.pepper.warm()),
             when(warm.whatsapp_token, self.whatsapp.warm()),
@@ -158,9 +178,10 @@ impl Deps {
     pub fn build(config: Config, aws: &SdkConfig, clock: Arc<dyn Clock>) -> Result<Self, DepsError> {
         let dynamodb = aws_sdk_dynamodb::Client::new(aws);
         let secrets = aws_sdk_secretsmanager::Client::new(aws);
-        let ses = aws_sdk_sesv2::Client::new(aws);
-        let sns = aws_sdk_sns::Client::new(aws);
-        let sqs = aws_sdk_sqs::Client::new(aws);
+        let (for_ses, for_sns, for_sqs) = (aws.clone(), aws.clone(), aws.clone());
+        let ses = OnFirstUse::new(move || aws_sdk_sesv2::Client::new(&for_ses));
+        let sns = OnFirstUse::new(move || aws_sdk_sns::Client::new(&for_sns));
+        let sqs = OnFirstUse::new(move || aws_sdk_sqs::Client::new(&for_sqs));
         Self::from_clients(config, AwsClients { dynamodb, secrets, ses, sns, sqs }, clock)
     }
 
@@ -178,8 +199,9 @@ impl Deps {
         let whatsapp_verify_token = LazySecret::new(secrets.clone(), &config.whatsapp_verify_token_secret_id);
         let fallback_key = LazySecret::new(secrets.clone(), &config.fallback_key_secret_id);
         let mailer = Mailer::new(ses, &config.email_from);
+        let whatsapp_timeout = config.whatsapp_timeout;
         let whatsapp = WhatsAppClient::new(
-            http_client(config.whatsapp_timeout)?,
+            OnFirstUse::new(move || http_client(whatsapp_timeout)),
             &config.whatsapp_api_url,
             &config.whatsapp_api_version,
             token,

@@ -4,11 +4,12 @@ use aws_sdk_sesv2::error::DisplayErrorContext;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
 use crate::domain::notification::Email;
+use crate::on_first_use::OnFirstUse;
 
 /// Sends emails from one verified address.
 #[derive(Debug, Clone)]
 pub struct Mailer {
-    client: aws_sdk_sesv2::Client,
+    client: OnFirstUse<aws_sdk_sesv2::Client>,
     from: String,
 }
 
@@ -19,8 +20,8 @@ pub struct EmailError(String);
 
 impl Mailer {
     /// A mailer sending as `from` (an SES-verified identity).
-    pub fn new(client: aws_sdk_sesv2::Client, from: impl Into<String>) -> Self {
-        Self { client, from: from.into() }
+    pub fn new(client: impl Into<OnFirstUse<aws_sdk_sesv2::Client>>, from: impl Into<String>) -> Self {
+        Self { client: client.into(), from: from.into() }
     }
 
     /// Sends a plain-text email to `to`.
@@ -29,6 +30,7 @@ impl Mailer {
         let subject = text(&email.subject).map_err(|e| EmailError(e.to_string()))?;
         let body = text(&email.body).map_err(|e| EmailError(e.to_string()))?;
         self.client
+            .get()
             .send_email()
             .from_email_address(&self.from)
             .destination(Destination::builder().to_addresses(to).build())

@@ -21,6 +21,7 @@ pub mod handler_cpu;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod on_first_use;
 pub mod passwords;
 pub mod raised_limits;
 pub mod sealed;

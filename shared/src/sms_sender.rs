@@ -4,11 +4,12 @@ use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::MessageAttributeValue;
 
 use crate::domain::phone::PhoneE164;
+use crate::on_first_use::OnFirstUse;
 
 /// Publishes SMS.
 #[derive(Debug, Clone)]
 pub struct SmsSender {
-    client: aws_sdk_sns::Client,
+    client: OnFirstUse<aws_sdk_sns::Client>,
 }
 
 /// SNS refused or failed.
@@ -34,14 +35,20 @@ fn string_attribute(value: &str) -> Result<MessageAttributeValue, SmsError> {
 
 impl SmsSender {
     /// A sender over an SNS client.
-    pub fn new(client: aws_sdk_sns::Client) -> Self {
-        Self { client }
+    pub fn new(client: impl Into<OnFirstUse<aws_sdk_sns::Client>>) -> Self {
+        Self { client: client.into() }
+    }
+
+    /// Builds the SNS client now (during a cold start, for a function that sends an SMS on every request).
+    pub fn warm(&self) {
+        self.client.get();
     }
 
     /// Sends `text` to `to` as a transactional SMS from `sender_id`; returns SNS's message id.
     pub async fn send(&self, to: &PhoneE164, text: &str, sender_id: &str) -> Result<String, SmsError> {
         let out = self
             .client
+            .get()
             .publish()
             .phone_number(to.as_str())
             .message(text)

@@ -4,6 +4,7 @@
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 
+use crate::on_first_use::OnFirstUse;
 use crate::store::{DeliveryRef, QueuedDelivery};
 
 /// SQS refused or could not be reached.
@@ -23,20 +24,24 @@ impl QueueError {
 /// The delivery queue and its dead-letter queue.
 #[derive(Debug, Clone)]
 pub struct DeliveryQueue {
-    client: aws_sdk_sqs::Client,
+    client: OnFirstUse<aws_sdk_sqs::Client>,
     url: Option<String>,
     dead_letter_url: Option<String>,
 }
 
 impl DeliveryQueue {
     /// The queues at these URLs (`None` where a function is not configured with them: sending then fails).
-    pub fn new(client: aws_sdk_sqs::Client, url: Option<String>, dead_letter_url: Option<String>) -> Self {
-        Self { client, url, dead_letter_url }
+    pub fn new(
+        client: impl Into<OnFirstUse<aws_sdk_sqs::Client>>,
+        url: Option<String>,
+        dead_letter_url: Option<String>,
+    ) -> Self {
+        Self { client: client.into(), url, dead_letter_url }
     }
 
     /// The SDK client, for the local stack's consumer.
     pub fn client(&self) -> &aws_sdk_sqs::Client {
-        &self.client
+        self.client.get()
     }
 
     /// The queue's URL.
@@ -68,6 +73,7 @@ impl DeliveryQueue {
             }
             let out = self
                 .client
+                .get()
                 .send_message_batch()
                 .queue_url(url)
                 .set_entries(Some(entries))
@@ -90,6 +96,7 @@ impl DeliveryQueue {
             .ok_or_else(|| QueueError::new(OP, "WEBHOOK_DEAD_LETTER_QUEUE_URL is not set"))?;
         let body = serde_json::json!({"delivery": delivery, "reason": reason}).to_string();
         self.client
+            .get()
             .send_message()
             .queue_url(url)
             .message_body(body)

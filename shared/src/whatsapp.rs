@@ -14,6 +14,7 @@ use crate::domain::language::Template;
 use crate::domain::otp_code::OtpCode;
 use crate::domain::outside_text::bounded;
 use crate::domain::phone::PhoneE164;
+use crate::on_first_use::OnFirstUse;
 use crate::secrets::LazySecret;
 
 /// Attempts per send, the first included.
@@ -61,7 +62,8 @@ pub struct OutgoingOtp<'a> {
 /// Calls the Graph API with the system-user token.
 #[derive(Debug)]
 pub struct WhatsAppClient {
-    http: reqwest::Client,
+    /// Built on the first send (or by `warm`): only SendMessage sends, and ~150 roots take 0.4 M instructions to load.
+    http: OnFirstUse<reqwest::Result<reqwest::Client>>,
     base_url: String,
     version: String,
     token: LazySecret,
@@ -98,18 +100,27 @@ struct GraphErrorData {
 
 impl WhatsAppClient {
     /// A client for `base_url` (e.g. `https://graph.facebook.com`) and API `version` (e.g. `v23.0`).
-    pub fn new(http: reqwest::Client, base_url: &str, version: &str, token: LazySecret) -> Self {
+    pub fn new(
+        http: OnFirstUse<reqwest::Result<reqwest::Client>>,
+        base_url: &str,
+        version: &str,
+        token: LazySecret,
+    ) -> Self {
         Self { http, base_url: base_url.trim_end_matches('/').to_owned(), version: version.to_owned(), token }
     }
 
-    /// Fetches the token now (during a cold start).
+    /// Fetches the token and builds the HTTP client now (during a cold start).
     pub async fn warm(&self) -> Result<(), crate::secrets::SecretError> {
+        if let Err(err) = self.http.get() {
+            tracing::warn!(error = %err, "the WhatsApp HTTP client could not be built; sends will fail");
+        }
         self.token.warm().await
     }
 
     /// Sends the template; returns WhatsApp's message id (`wamid…`).
     pub async fn send_otp(&self, otp: &OutgoingOtp<'_>) -> Result<String, SendError> {
         let token = self.token.get().await.map_err(|e| SendError::Unavailable(e.to_string()))?;
+        let http = self.http.get().as_ref().map_err(|e| SendError::Unavailable(format!("building the client: {e}")))?;
         let url = format!("{}/{}/{}/messages", self.base_url, self.version, otp.phone_number_id);
         let body = json!({
             "messaging_product": "whatsapp",
@@ -131,7 +142,7 @@ impl WhatsAppClient {
         let mut last_failure = String::new();
         for attempt in 1..=ATTEMPTS {
             let started = std::time::Instant::now();
-            let attempt_result = self.attempt(&url, token.expose(), &body).await;
+            let attempt_result = Self::attempt(http, &url, token.expose(), &body).await;
             crate::metrics::graph_latency(started.elapsed());
             match attempt_result {
                 Attempt::Accepted(wamid) => return Ok(wamid),
@@ -150,8 +161,8 @@ impl WhatsAppClient {
         Err(SendError::Unavailable(last_failure))
     }
 
-    async fn attempt(&self, url: &str, token: &str, body: &serde_json::Value) -> Attempt {
-        let response = match self.http.post(url).bearer_auth(token).json(body).send().await {
+    async fn attempt(http: &reqwest::Client, url: &str, token: &str, body: &serde_json::Value) -> Attempt {
+        let response = match http.post(url).bearer_auth(token).json(body).send().await {
             Ok(response) => response,
             Err(e) if e.is_connect() => return Attempt::Retryable(format!("connecting: {e}")),
             Err(e) => return Attempt::Unknown(format!("no answer: {e}")),

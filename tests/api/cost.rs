@@ -110,9 +110,9 @@ async fn counted(ctx: &Ctx, extra: Vec<(&'static str, String)>) -> (Deps, Reques
     let clients = AwsClients {
         dynamodb,
         secrets,
-        ses: aws_sdk_sesv2::Client::new(&aws),
-        sns: aws_sdk_sns::Client::new(&aws),
-        sqs,
+        ses: aws_sdk_sesv2::Client::new(&aws).into(),
+        sns: aws_sdk_sns::Client::new(&aws).into(),
+        sqs: sqs.into(),
     };
     // The stack's clock (earlier tests may have moved it): what these functions write is read by the stack too.
     let offset = ctx.gateway_now().await - time::OffsetDateTime::now_utc();

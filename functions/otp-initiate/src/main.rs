@@ -10,7 +10,7 @@ use lightotp::handler_cpu::HandlerCpu;
 async fn main() -> Result<(), Error> {
     lightotp::logging::init();
     lightotp::metrics::install();
-    let deps = Deps::cold_start(Warm { pepper: true, phone_metadata: true, ..Warm::default() }).await?;
+    let deps = Deps::cold_start(Warm { pepper: true, phone_metadata: true, sms: true, ..Warm::default() }).await?;
     let cpu = HandlerCpu::from_env();
     lambda_http::run(service_fn(|request| {
         lightotp::metrics::flushed(cpu.measure(otp_initiate::handle(&deps, request)))

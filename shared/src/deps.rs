@@ -135,6 +135,12 @@ pub async fn function_aws_config() -> Result<SdkConfig, DepsError> {
         .await)
 }
 
+/// An SDK client that `new` builds from `aws` when it is first used.
+fn on_first_use<C: 'static>(aws: &SdkConfig, new: fn(&SdkConfig) -> C) -> OnFirstUse<C> {
+    let aws = aws.clone();
+    OnFirstUse::new(move || new(&aws))
+}
+
 impl Deps {
     /// Reads the environment and a function's AWS configuration (which honours `AWS_ENDPOINT_URL`, so the
     /// emulator needs no code path of its own), with the real clock.
@@ -178,10 +184,9 @@ impl Deps {
     pub fn build(config: Config, aws: &SdkConfig, clock: Arc<dyn Clock>) -> Result<Self, DepsError> {
         let dynamodb = aws_sdk_dynamodb::Client::new(aws);
         let secrets = aws_sdk_secretsmanager::Client::new(aws);
-        let (for_ses, for_sns, for_sqs) = (aws.clone(), aws.clone(), aws.clone());
-        let ses = OnFirstUse::new(move || aws_sdk_sesv2::Client::new(&for_ses));
-        let sns = OnFirstUse::new(move || aws_sdk_sns::Client::new(&for_sns));
-        let sqs = OnFirstUse::new(move || aws_sdk_sqs::Client::new(&for_sqs));
+        let ses = on_first_use(aws, aws_sdk_sesv2::Client::new);
+        let sns = on_first_use(aws, aws_sdk_sns::Client::new);
+        let sqs = on_first_use(aws, aws_sdk_sqs::Client::new);
         Self::from_clients(config, AwsClients { dynamodb, secrets, ses, sns, sqs }, clock)
     }
 

@@ -159,6 +159,21 @@ async fn send(deps: &Deps, tenant: &Tenant, body: Value) -> (u16, Value) {
     (response.status().as_u16(), serde_json::from_slice(response.body()).unwrap_or(Value::Null))
 }
 
+async fn check(deps: &Deps, tenant: &Tenant, id: &str) -> (u16, Value) {
+    let body = json!({"id": id});
+    let response = check_message_status::handle(deps, request("/CheckMessageStatus", &tenant.api_key, &body))
+        .await
+        .expect("handled");
+    (response.status().as_u16(), serde_json::from_slice(response.body()).unwrap_or(Value::Null))
+}
+
+/// A notification carrying `statuses`, signed as Meta signs it, applied by the webhook's use case.
+async fn receive_statuses(deps: &Deps, statuses: Value) -> lightotp::usecase::webhook::Applied {
+    let body = crate::helpers::meta_notification(statuses);
+    let signature = crate::helpers::meta_signature(&body);
+    lightotp::usecase::webhook::receive_notification(deps, body.as_bytes(), Some(&signature)).await.expect("applied")
+}
+
 #[tokio::test]
 async fn a_warm_send_makes_three_dynamodb_requests_no_secrets_request_and_one_whatsapp_request() {
     let ctx = Ctx::new().await;
@@ -201,11 +216,8 @@ async fn a_warm_send_makes_three_dynamodb_requests_no_secrets_request_and_one_wh
     assert_eq!(ctx.whatsapp_messages(&tenant).await.len(), 2, "a replay sends nothing");
 
     let id = reply["id"].as_str().expect("id");
-    let response =
-        check_message_status::handle(&deps, request("/CheckMessageStatus", &tenant.api_key, &json!({"id": id})))
-            .await
-            .expect("handled");
-    assert_eq!(response.status().as_u16(), 200);
+    let (status, _) = check(&deps, &tenant, id).await;
+    assert_eq!(status, 200);
     assert_eq!(
         dynamodb.take_allowed(CHECK_MESSAGE_STATUS),
         ["UpdateItem", "GetItem"],
@@ -525,9 +537,7 @@ async fn a_failed_status_handed_over_to_sms_reads_the_purses_as_its_policy_allow
     let failed = json!({"id": wamid, "status": "failed", "timestamp": "1", "recipient_id": "1",
         "biz_opaque_callback_data": format!("{}/{id}", tenant.client_id),
         "errors": [{"code": 131026, "title": "Message undeliverable"}]});
-    let body = crate::helpers::meta_notification(json!([failed]));
-    let signature = crate::helpers::meta_signature(&body);
-    lightotp::usecase::webhook::receive_notification(&deps, body.as_bytes(), Some(&signature)).await.expect("applied");
+    receive_statuses(&deps, json!([failed])).await;
     assert_eq!(ctx.sms_to(&phone).await.len(), 1, "the code went by SMS");
     assert_eq!(
         dynamodb.take_allowed(WHATSAPP_WEBHOOK),
@@ -558,19 +568,15 @@ async fn each_status_meta_reports_is_one_write_without_a_read() {
         (wamid.as_str(), "delivered", 0),
     ];
     for (about, reported, changed) in statuses {
-        let body = crate::helpers::meta_notification(json!([{"id": about, "status": reported, "timestamp": "1",
-            "recipient_id": "1", "biz_opaque_callback_data": callback}]));
-        let signature = crate::helpers::meta_signature(&body);
-        let applied = lightotp::usecase::webhook::receive_notification(&deps, body.as_bytes(), Some(&signature))
-            .await
-            .expect("applied");
+        let applied = receive_statuses(
+            &deps,
+            json!([{"id": about, "status": reported, "timestamp": "1",
+            "recipient_id": "1", "biz_opaque_callback_data": callback}]),
+        )
+        .await;
         assert_eq!(applied.changed, changed, "{reported}");
         assert_eq!(dynamodb.take_allowed(WHATSAPP_WEBHOOK), ["UpdateItem"], "{reported}: the write alone");
     }
-    let response =
-        check_message_status::handle(&deps, request("/CheckMessageStatus", &tenant.api_key, &json!({"id": id})))
-            .await
-            .expect("handled");
-    let checked: Value = serde_json::from_slice(response.body()).expect("a JSON answer");
+    let (_, checked) = check(&deps, &tenant, id).await;
     assert_eq!(checked["messageStatus"], "Read", "the statuses were applied");
 }

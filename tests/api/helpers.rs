@@ -43,7 +43,6 @@ pub fn client_from(ip: IpAddr) -> reqwest::Client {
     reqwest::Client::builder().local_address(ip).build().expect("HTTP client")
 }
 
-/// A fresh, valid Saudi mobile number, so that tests never meet each other's cooldowns.
 /// A rate window of its own (a random loopback source, this minute) with room for `limit` requests, for tests that
 /// reserve below the API.
 pub fn rate_window(limit: u32) -> lightotp::domain::rate_limit::RateWindow {
@@ -64,6 +63,7 @@ pub fn meta_notification(statuses: serde_json::Value) -> String {
     .to_string()
 }
 
+/// A fresh, valid Saudi mobile number, so that tests never meet each other's cooldowns.
 pub fn fresh_sa_phone() -> String {
     let n = uuid::Uuid::new_v4().as_u128() % 10_000_000;
     format!("+96655{n:07}")

@@ -8,7 +8,6 @@ use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use lightotp::clock::SystemClock;
 use lightotp::config::Config;
 use lightotp::deps::{AwsClients, Deps, Warm};
 use serde_json::{Value, json};
@@ -115,17 +114,18 @@ async fn counted(ctx: &Ctx, extra: Vec<(&'static str, String)>) -> (Deps, Reques
         sqs: sqs.into(),
     };
     // The stack's clock (earlier tests may have moved it): what these functions write is read by the stack too.
-    let offset = ctx.gateway_now().await - time::OffsetDateTime::now_utc();
-    let deps = Deps::from_clients(config, clients, Arc::new(StackClock(offset))).expect("deps");
+    let deps = Deps::from_clients(config, clients, Arc::new(StoppedClock(ctx.gateway_now().await))).expect("deps");
     (deps, dynamodb_log, secrets_log, sqs_log)
 }
 
-/// The real time shifted as the stack's movable clock is.
-struct StackClock(time::Duration);
+/// The stack's clock as it read when the test began, standing still: the counts must not change because the hour
+/// turned (a key's use is recorded once an hour) or a minute passed (the raised limits are read again after one)
+/// while a busy machine ran the test.
+struct StoppedClock(time::OffsetDateTime);
 
-impl lightotp::clock::Clock for StackClock {
+impl lightotp::clock::Clock for StoppedClock {
     fn now(&self) -> time::OffsetDateTime {
-        SystemClock.now() + self.0
+        self.0
     }
 }
 

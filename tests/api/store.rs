@@ -25,6 +25,9 @@ struct Fixture {
     store: Arc<DynamoStore>,
     admin: Admin,
     client_id: String,
+    /// Held for the test's length, as every test holds the clock: a store test shares the emulator with the others,
+    /// and one that moves the clock runs alone.
+    _ctx: Ctx,
 }
 
 impl Fixture {
@@ -49,7 +52,7 @@ impl Fixture {
             .await
             .expect("subscription");
         let store = Arc::new(DynamoStore::new(aws_sdk_dynamodb::Client::new(&aws), &table));
-        Self { store, admin, client_id }
+        Self { store, admin, client_id, _ctx: ctx }
     }
 
     async fn subscription(&self) -> Subscription {

@@ -76,6 +76,8 @@ const SEND_MESSAGE: &str = "SendMessageFunction";
 const CHECK_MESSAGE_STATUS: &str = "CheckMessageStatusFunction";
 const DELIVER_WEBHOOKS: &str = "DeliverWebhooksFunction";
 const OTP_INITIATE: &str = "OtpInitiateFunction";
+const OTP_VERIFY: &str = "OtpVerifyFunction";
+const SWEEP: &str = "SweepStuckMessagesFunction";
 const WHATSAPP_WEBHOOK: &str = "WhatsAppWebhookFunction";
 
 async fn counted_deps(ctx: &Ctx) -> (Deps, RequestLog, RequestLog) {
@@ -146,6 +148,7 @@ fn request(path: &str, api_key: &str, body: &Value) -> lambda_http::Request {
         route_key: match path {
             "/SendMessage" => "POST /SendMessage",
             "/CheckMessageStatus" => "POST /CheckMessageStatus",
+            "/api/otp/verify" => "POST /api/otp/verify",
             _ => "POST /api/otp/initiate",
         },
         request_id: "counted",
@@ -579,4 +582,53 @@ async fn each_status_meta_reports_is_one_write_without_a_read() {
     }
     let (_, checked) = check(&deps, &tenant, id).await;
     assert_eq!(checked["messageStatus"], "Read", "the statuses were applied");
+}
+
+#[tokio::test]
+async fn a_verify_makes_three_requests_its_policy_allows_right_code_or_wrong() {
+    let ctx = Ctx::new().await;
+    let tenant = ctx.default_tenant().await;
+    ctx.admin.top_up_wallet(&tenant.client_id, lightotp::domain::pricing::Credits::new(5)).await.expect("top up");
+    let phone = fresh_sa_phone();
+    let initiated = ctx.verify_api("/api/otp/initiate", &tenant.api_key, &json!({"receiver": phone})).await;
+    assert_eq!(initiated.status, 200, "{:?}", initiated.body);
+    let request_id = initiated.body["request_id"].as_str().expect("request_id").to_owned();
+    let sms = ctx.sms_to(&phone).await.last().cloned().expect("an SMS");
+    let text = sms["message"].as_str().expect("text");
+    let code = text.split(|c: char| !c.is_ascii_digit()).find(|run| run.len() >= 4).expect("a code").to_owned();
+    let wrong = if code.starts_with('0') { code.replacen('0', "1", 1) } else { code.replacen(&code[..1], "0", 1) };
+
+    let (deps, dynamodb, _) = counted_deps(&ctx).await;
+    let verify = |code: String| {
+        let body = json!({"request_id": request_id, "code": code});
+        otp_verify::handle(&deps, request("/api/otp/verify", &tenant.api_key, &body))
+    };
+    // The instance's first request also records the key's use for the hour: counted from the second on.
+    assert_eq!(verify(wrong.clone()).await.expect("handled").status(), 400, "the wrong code");
+    dynamodb.take();
+    assert_eq!(verify(wrong).await.expect("handled").status(), 400, "the wrong code again");
+    assert_eq!(
+        dynamodb.take_allowed(OTP_VERIFY),
+        ["UpdateItem", "GetItem", "UpdateItem"],
+        "rate counter; the request; the attempt counted"
+    );
+    assert_eq!(verify(code).await.expect("handled").status(), 200, "the right code");
+    assert_eq!(
+        dynamodb.take_allowed(OTP_VERIFY),
+        ["UpdateItem", "GetItem", "UpdateItem"],
+        "rate counter; the request; verified once"
+    );
+}
+
+#[tokio::test]
+async fn a_sweep_run_queries_each_shard_once_as_its_policy_allows() {
+    let ctx = Ctx::new().await;
+    let (deps, dynamodb, _) = counted_deps(&ctx).await;
+    sweep_stuck_messages::run(&deps).await.expect("a sweep run");
+    let taken = dynamodb.take_allowed(SWEEP);
+    assert_eq!(
+        taken.iter().filter(|operation| *operation == "Query").count(),
+        16,
+        "the 8 PENDING and the 8 FALLBACK shards ({taken:?}); anything stranded by another test adds its own writes"
+    );
 }

@@ -582,6 +582,20 @@ async fn each_status_meta_reports_is_one_write_without_a_read() {
     }
     let (_, checked) = check(&deps, &tenant, id).await;
     assert_eq!(checked["messageStatus"], "Read", "the statuses were applied");
+    dynamodb.take();
+
+    // A status without our callback data finds the message's keys in wamid-index, and writes: no read of the message.
+    let applied =
+        receive_statuses(&deps, json!([{"id": wamid, "status": "read", "timestamp": "2", "recipient_id": "1"}])).await;
+    assert_eq!((applied.received, applied.changed), (1, 0), "already read");
+    assert_eq!(dynamodb.take_allowed(WHATSAPP_WEBHOOK), ["Query", "UpdateItem"], "the index, then the write");
+    let applied = receive_statuses(
+        &deps,
+        json!([{"id": "wamid.not-ours", "status": "read", "timestamp": "2", "recipient_id": "1"}]),
+    )
+    .await;
+    assert_eq!((applied.received, applied.changed), (1, 0), "not ours");
+    assert_eq!(dynamodb.take_allowed(WHATSAPP_WEBHOOK), ["Query"], "the index finds nothing: nothing written");
 }
 
 #[tokio::test]

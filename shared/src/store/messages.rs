@@ -242,6 +242,20 @@ impl DynamoStore {
 
     /// The message WhatsApp knows as `wamid`, through the sparse `wamid-index`; `None` for an id that is not ours.
     pub async fn message_by_wamid(&self, wamid: &str) -> Result<Option<MessageRecord>, StoreError> {
+        let Some(keys) = self.wamid_entry(wamid).await? else { return Ok(None) };
+        self.message_at(keys).await
+    }
+
+    /// The client and message ids of the message WhatsApp knows by `wamid`, from `wamid-index` alone (one `Query`,
+    /// no read of the message).
+    pub async fn message_key_by_wamid(&self, wamid: &str) -> Result<Option<(String, String)>, StoreError> {
+        let Some(keys) = self.wamid_entry(wamid).await? else { return Ok(None) };
+        let key = |name: &str| keys.get(name).and_then(|v| v.as_s().ok()).map(String::as_str).unwrap_or_default();
+        Ok(key::parse_message(key(schema::PK), key(schema::SK)))
+    }
+
+    /// The keys of `wamid`'s entry in `wamid-index` (eventually consistent, as any index read).
+    async fn wamid_entry(&self, wamid: &str) -> Result<Option<HashMap<String, AttributeValue>>, StoreError> {
         const OP: &str = "Query wamid-index";
         let out = self
             .client
@@ -255,8 +269,7 @@ impl DynamoStore {
             .send()
             .await
             .in_operation(OP)?;
-        let Some(keys) = out.items().first() else { return Ok(None) };
-        self.message_at(keys.clone()).await
+        Ok(out.items().first().cloned())
     }
 
     /// Messages still `Pending` without a WhatsApp answer since before `cutoff`, oldest first, through the sparse

@@ -200,6 +200,12 @@ pub mod key {
     pub fn message(message_id: &str) -> String {
         format!("MSG#{message_id}")
     }
+    /// The client and message ids of a message item's keys ([`client`], [`message`]).
+    pub fn parse_message(pk: &str, sk: &str) -> Option<(String, String)> {
+        let client = pk.strip_prefix("CLIENT#").filter(|id| !id.is_empty() && !id.contains('#'))?;
+        let message = sk.strip_prefix("MSG#").filter(|id| !id.is_empty())?;
+        Some((client.to_owned(), message.to_owned()))
+    }
     /// Sort key of the sealed code a message keeps for its WhatsApp → SMS fallback, while the window is open.
     pub fn fallback_code(message_id: &str) -> String {
         format!("FALLBACK#{message_id}")
@@ -353,6 +359,10 @@ mod tests {
     fn a_webhook_log_partition_names_its_client_and_endpoint() {
         let pk = key::webhook_log("client#1", "e-1");
         assert_eq!(key::parse_webhook_log(&pk), Some(("client#1", "e-1")));
+        assert_eq!(key::parse_message(&key::client("c1"), &key::message("m1")), Some(("c1".into(), "m1".into())));
+        assert_eq!(key::parse_message("CLIENT#c1#PURSE#2", "MSG#m1"), None, "a purse's partition is not a client's");
+        assert_eq!(key::parse_message("CLIENT#c1", "OTP#m1"), None);
+        assert_eq!(key::parse_message("CLIENT#", "MSG#m1"), None);
         assert_eq!(key::parse_webhook_log("CLIENT#c"), None);
         assert_eq!(key::parse_webhook_log("MSG#x#WEBHOOK#e"), None);
     }

@@ -195,6 +195,11 @@ pub trait WebhookPorts: FallbackPorts + ClientProfiles {
     fn app_secret(&self) -> impl Future<Output = Result<&SecretText, SecretError>> + Send;
     /// The message WhatsApp knows by `wamid` (eventually consistent: for statuses without our callback data).
     fn message_by_wamid(&self, wamid: &str) -> impl Future<Output = Result<Option<MessageRecord>, StoreError>> + Send;
+    /// The client and message ids of the message WhatsApp knows by `wamid`, without reading it (the index alone).
+    fn message_key_by_wamid(
+        &self,
+        wamid: &str,
+    ) -> impl Future<Output = Result<Option<(String, String)>, StoreError>> + Send;
     /// Moves the message a WhatsApp status (about `wamid`) names forward to `to`, in one write that also answers what
     /// the message was: `None` when there is no such message, and no change when it records another WhatsApp id,
     /// left WhatsApp, or is already at or past `to`.
@@ -377,6 +382,10 @@ impl WebhookPorts for Deps {
 
     async fn message_by_wamid(&self, wamid: &str) -> Result<Option<MessageRecord>, StoreError> {
         self.store.message_by_wamid(wamid).await
+    }
+
+    async fn message_key_by_wamid(&self, wamid: &str) -> Result<Option<(String, String)>, StoreError> {
+        self.store.message_key_by_wamid(wamid).await
     }
 
     async fn advance_reported_status(

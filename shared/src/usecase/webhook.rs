@@ -221,8 +221,8 @@ async fn apply(ports: &impl WebhookPorts, update: &StatusUpdate) -> Result<bool,
         // Sent, delivered, read: one conditional write, no read first (docs/data-model.md, WhatsApp webhook).
         let (client_id, message_id) = match named_by_callback(update) {
             Some((client, id)) => (client.to_owned(), id.to_string()),
-            None => match ports.message_by_wamid(&update.id).await? {
-                Some(message) => (message.client_id, message.id),
+            None => match ports.message_key_by_wamid(&update.id).await? {
+                Some(key) => key,
                 None => return not_ours(update),
             },
         };

@@ -132,6 +132,12 @@ impl WebhookPorts for World {
         Ok((self.message.wamid.as_deref() == Some(wamid)).then(|| self.message.clone()))
     }
 
+    async fn message_key_by_wamid(&self, wamid: &str) -> Result<Option<(String, String)>, StoreError> {
+        self.called(format!("message_key_by_wamid {wamid}"));
+        let message = &self.message;
+        Ok((message.wamid.as_deref() == Some(wamid)).then(|| (message.client_id.clone(), message.id.clone())))
+    }
+
     /// As the store's condition: ours, on WhatsApp, recording this WhatsApp id or none, and behind `to`.
     async fn advance_reported_status(
         &self,
@@ -303,7 +309,7 @@ async fn a_status_without_callback_data_finds_the_message_by_its_whatsapp_id() {
     assert_eq!(applied, Applied { received: 1, changed: 1, skipped: 0 });
     assert_eq!(
         world.calls(),
-        ["message_by_wamid wamid.ours".to_owned(), format!("advance_reported_status {} Read", world.message.id)]
+        ["message_key_by_wamid wamid.ours".to_owned(), format!("advance_reported_status {} Read", world.message.id)]
     );
 }
 

@@ -252,10 +252,7 @@ async fn verify_requests_push_otp_verified_and_otp_failed_to_the_endpoints_that_
                 .await;
             assert_eq!(reply.status, 200, "{:?}", reply.body);
             let request_id = reply.body["request_id"].as_str().expect("request_id").to_owned();
-            let sms = ctx.sms_to(&receiver).await.last().cloned().expect("an SMS");
-            let text = sms["message"].as_str().expect("text").to_owned();
-            let code: String =
-                text.split(|c: char| !c.is_ascii_digit()).find(|r| r.len() >= 4).expect("code").to_owned();
+            let (_, code) = ctx.last_code_sent_to(&receiver).await;
             (request_id, code)
         }
     };

@@ -369,6 +369,14 @@ impl Ctx {
         all.into_iter().filter(|sms| sms["phoneNumber"] == phone).collect()
     }
 
+    /// The last SMS sent to `phone` and the Verify code in it (its first run of 4 or more digits).
+    pub async fn last_code_sent_to(&self, phone: &str) -> (Value, String) {
+        let sms = self.sms_to(phone).await.last().cloned().expect("an SMS");
+        let text = sms["message"].as_str().expect("text");
+        let code = text.split(|c: char| !c.is_ascii_digit()).find(|run| run.len() >= 4).expect("a code").to_owned();
+        (sms, code)
+    }
+
     /// POSTs a Verify API body with `Authorization: Bearer <api_key>`.
     pub async fn verify_api(&self, path: &str, api_key: &str, body: &Value) -> Reply {
         let bearer = format!("Bearer {api_key}");

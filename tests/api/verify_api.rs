@@ -29,9 +29,7 @@ async fn initiate(ctx: &Ctx, tenant: &Tenant, body: Value) -> (String, String, V
     let reply = ctx.verify_api(INITIATE, &tenant.api_key, &body).await;
     assert_eq!(reply.status, 200, "{:?}", reply.body);
     let request_id = reply.body["request_id"].as_str().expect("request_id").to_owned();
-    let sms = ctx.sms_to(&phone).await.last().cloned().expect("an SMS");
-    let text = sms["message"].as_str().expect("text");
-    let code: String = text.split(|c: char| !c.is_ascii_digit()).find(|run| run.len() >= 4).expect("a code").to_owned();
+    let (sms, code) = ctx.last_code_sent_to(&phone).await;
     (request_id, code, sms)
 }
 

@@ -63,6 +63,11 @@ impl Meter {
             .collect())
     }
 
+    /// The requests `app` made so far, per (service, action).
+    pub async fn requests(&self, app: &str) -> Result<super::instructions::Asked, String> {
+        Ok(self.counts(app).await?.into_iter().map(|(action, (n, _, _))| (action, n)).collect())
+    }
+
     async fn counts(&self, app: &str) -> Result<Counts, String> {
         let mut counts = Counts::new();
         for row in self.rows(app).await? {

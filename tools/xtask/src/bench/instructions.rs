@@ -5,11 +5,14 @@
 //! - **Init**: the whole process of a release binary, from its start until it first asks for work (and its exit).
 //! - **A warm SendMessage**: only inside the handler's polls (`Measured::poll` of `shared/src/handler_cpu.rs`, never
 //!   inlined for this), in the `profiling` build (release code with symbols). Two processes handle `FEW` and
-//!   `MANY` sends; the difference divided by `MANY - FEW` is one warm send, its cold first one cancelled out.
+//!   `MANY` sends; the difference divided by `MANY - FEW` is one warm send, its cold first one cancelled out, as
+//!   long as the two made the same once-a-minute refreshes (checked with the emulator's request meter).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::cost::Meter;
 use super::runtime::{Started, function_command, start_under};
 
 /// Sends handled by the two counted processes.
@@ -51,32 +54,83 @@ pub async fn init(name: &str, binary: &Path, env: &[(String, String)]) -> Result
     finish(name, child, &out).await
 }
 
+/// Requests one counted process made, as the emulator's meter counted them: (service, action) → requests.
+pub type Asked = BTreeMap<(String, String), f64>;
+
+/// How many times the pair of processes is run at most before the figure is reported as it is.
+const ATTEMPTS: usize = 3;
+
+/// The warm send's count, and what each counted process asked of AWS.
+pub struct WarmCount {
+    /// Instructions inside the handler's polls per warm invocation.
+    pub per_invocation: f64,
+    /// Whether the two processes differ only by their extra invocations' requests ([`only_the_invocations_differ`]);
+    /// false when every attempt also counted a refresh.
+    pub clean: bool,
+    /// Pairs run.
+    pub attempts: usize,
+    pub few: Asked,
+    pub many: Asked,
+}
+
 /// Instructions inside the handler's polls per warm invocation of `binary` (a `profiling` build), from two processes
-/// given `few` and `many` events.
+/// given `events(attempt)`'s few and many events. Each process signs its requests with an application id of its own,
+/// so the emulator's meter tells what it asked. An instance refreshes some things once a minute (a key's verifier
+/// after its minute in the cache, the raised limits at a new minute): a process that ran one refresh more than the
+/// other would charge it to the extra invocations, so the pair is run again, with new events, up to [`ATTEMPTS`]
+/// times.
 pub async fn warm_handler(
     name: &str,
     binary: &Path,
     env: &[(String, String)],
-    few: Vec<String>,
-    many: Vec<String>,
-) -> Result<f64, String> {
-    let (n_few, n_many) = (few.len(), many.len());
-    let mut counts = Vec::new();
-    for (label, events) in [("few", few), ("many", many)] {
-        let out = out_file(name, label);
-        let wrapper = valgrind(&out, &["--collect-atstart=no", "--toggle-collect=*handler_cpu*Measured*poll*"]);
-        let Started { runtime, child, .. } = start_under(name, Some(&wrapper), binary, env, &[], |_| {}).await?;
-        for event in events {
-            let answer = runtime.invoke_within(event, Duration::from_secs(120)).await?;
-            if !answer.ok || answer.status != 200 {
-                return Err(format!("{name} under callgrind answered {} {}", answer.status, answer.body));
+    meter: &Meter,
+    app_prefix: &str,
+    events: impl Fn(usize) -> (Vec<String>, Vec<String>),
+) -> Result<WarmCount, String> {
+    let mut attempt = 0;
+    loop {
+        let (few, many) = events(attempt);
+        let extra = many.len().saturating_sub(few.len()).max(1);
+        let mut counts = Vec::new();
+        let mut asked = Vec::new();
+        for (label, events) in [("few", few), ("many", many)] {
+            let out = out_file(name, label);
+            let app = format!("{app_prefix}-{label}-{attempt}");
+            let wrapper = valgrind(&out, &["--collect-atstart=no", "--toggle-collect=*handler_cpu*Measured*poll*"]);
+            let extra_env = [("AWS_SDK_UA_APP_ID".to_owned(), app.clone())];
+            let Started { runtime, child, .. } =
+                start_under(name, Some(&wrapper), binary, env, &extra_env, |_| {}).await?;
+            for event in events {
+                let answer = runtime.invoke_within(event, Duration::from_secs(120)).await?;
+                if !answer.ok || answer.status != 200 {
+                    return Err(format!("{name} under callgrind answered {} {}", answer.status, answer.body));
+                }
             }
+            drop(runtime);
+            counts.push(finish(name, child, &out).await?);
+            asked.push(meter.requests(&app).await?);
         }
-        drop(runtime);
-        counts.push(finish(name, child, &out).await?);
+        attempt += 1;
+        let many = asked.pop().unwrap_or_default();
+        let few = asked.pop().unwrap_or_default();
+        let clean = only_the_invocations_differ(&few, &many, extra);
+        if clean || attempt == ATTEMPTS {
+            let per_invocation = counts[1].saturating_sub(counts[0]) as f64 / extra as f64;
+            return Ok(WarmCount { per_invocation, clean, attempts: attempt, few, many });
+        }
+        eprintln!("xtask: one of the counted processes refreshed something the other did not; counting again");
     }
-    let extra = n_many.saturating_sub(n_few).max(1) as f64;
-    Ok(counts[1].saturating_sub(counts[0]) as f64 / extra)
+}
+
+/// Whether the process with `extra` more invocations made each request a whole number of times more per extra
+/// invocation: then the difference of their instructions is the invocations' alone. A refresh only one of them made
+/// (one `GetSecretValue`, one `Query`) breaks that.
+pub fn only_the_invocations_differ(few: &Asked, many: &Asked, extra: usize) -> bool {
+    let actions: std::collections::BTreeSet<_> = few.keys().chain(many.keys()).collect();
+    actions.into_iter().all(|action| {
+        let difference = many.get(action).copied().unwrap_or(0.0) - few.get(action).copied().unwrap_or(0.0);
+        difference >= 0.0 && (difference % extra as f64) == 0.0
+    })
 }
 
 fn valgrind(out: &Path, options: &[&str]) -> Vec<String> {
@@ -115,7 +169,25 @@ pub fn total(callgrind_out: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::total;
+    use super::{Asked, only_the_invocations_differ, total};
+
+    fn asked(requests: &[(&str, f64)]) -> Asked {
+        requests.iter().map(|(action, n)| (("dynamodb".to_owned(), (*action).to_owned()), *n)).collect()
+    }
+
+    #[test]
+    fn a_refresh_made_by_one_process_only_is_seen() {
+        let few = asked(&[("BatchGetItem", 3.0), ("TransactWriteItems", 3.0), ("Query", 1.0)]);
+        let same = asked(&[("BatchGetItem", 13.0), ("TransactWriteItems", 13.0), ("Query", 1.0)]);
+        assert!(only_the_invocations_differ(&few, &same, 10));
+        let one_more_query = asked(&[("BatchGetItem", 13.0), ("TransactWriteItems", 13.0), ("Query", 2.0)]);
+        assert!(!only_the_invocations_differ(&few, &one_more_query, 10));
+        let a_new_action =
+            asked(&[("BatchGetItem", 13.0), ("TransactWriteItems", 13.0), ("Query", 1.0), ("GetItem", 1.0)]);
+        assert!(!only_the_invocations_differ(&few, &a_new_action, 10));
+        let fewer = asked(&[("BatchGetItem", 13.0), ("TransactWriteItems", 13.0)]);
+        assert!(!only_the_invocations_differ(&few, &fewer, 10), "the few process's refresh, missing from the many's");
+    }
 
     #[test]
     fn the_total_is_the_first_event_of_the_totals_line() {

@@ -474,17 +474,23 @@ pub async fn bench() -> Result<(), String> {
         inits.push((binary, instructions::init(binary, &release.join(binary), &env).await?));
     }
     let floor_instructions = inits[0].1.max(1) as f64;
-    let callgrind_sends =
-        |block: u8, count: usize| -> Vec<String> { (0..count).map(|i| send(block, i, &key)).collect() };
+    // Phone blocks of their own (Saudi mobile numbers start 50, 53–59: blocks 3 and 6 are free), new numbers and
+    // addresses for each attempt.
+    let callgrind_sends = |block: u8, attempt: usize, count: usize| -> Vec<String> {
+        (0..count).map(|i| send(block, attempt * 100 + i, &key)).collect()
+    };
     let warm_send = instructions::warm_handler(
         "send-message",
         &target_dir().join("profiling/send-message"),
         &env,
-        // Phone blocks of their own (Saudi mobile numbers start 50, 53–59: blocks 3 and 6 are free).
-        callgrind_sends(3, instructions::FEW),
-        callgrind_sends(6, instructions::MANY),
+        &meter,
+        &format!("bench{run_id}-callgrind"),
+        |attempt| (callgrind_sends(3, attempt, instructions::FEW), callgrind_sends(6, attempt, instructions::MANY)),
     )
     .await?;
+    let asked = |asked: &instructions::Asked| -> Value {
+        asked.iter().map(|((service, action), n)| (format!("{service} {action}"), json!(n))).collect()
+    };
     let instructions = json!({
         "init": inits
             .iter()
@@ -495,7 +501,13 @@ pub async fn bench() -> Result<(), String> {
                 "loadsPhoneMetadata": PHONE_METADATA.contains(function),
             }))
             .collect::<Vec<_>>(),
-        "warmSendMessageHandler": warm_send,
+        "warmSendMessageHandler": warm_send.per_invocation,
+        "warmSendMessageCount": {
+            "onlyTheSendsDiffer": warm_send.clean,
+            "attempts": warm_send.attempts,
+            "few": { "sends": instructions::FEW, "requests": asked(&warm_send.few) },
+            "many": { "sends": instructions::MANY, "requests": asked(&warm_send.many) },
+        },
     });
     phases.mark("instructions counted");
     eprintln!("xtask: load run ({} clients, {} s) against the local stack", load::LOAD_CLIENTS, load::LOAD_SECONDS);

@@ -270,13 +270,27 @@ pub fn markdown(report: &Value) -> String {
     out
 }
 
+/// Whether the warm send's two counted processes differed only by their extra sends' requests.
+fn warm_count_note(count: &Value) -> String {
+    let attempts = count["attempts"].as_u64().unwrap_or(1);
+    if count["onlyTheSendsDiffer"] == false {
+        format!(
+            "**every one of {attempts} attempts counted a refresh one process made and the other did not**: the \
+             figure includes it"
+        )
+    } else {
+        format!("the two processes differed only by their extra sends' requests; {attempts} attempt(s)")
+    }
+}
+
 /// Instructions (callgrind): each function's init beside the floor's, and a warm send's handler.
 fn instructions_table(report: &Value) -> String {
     let instructions = &report["instructions"];
     let mut out = format!(
-        "\nInstructions (callgrind): a warm SendMessage, inside the handler's polls: {:.2} M.\n\n\
+        "\nInstructions (callgrind): a warm SendMessage, inside the handler's polls: {:.2} M ({}).\n\n\
          | function | init instructions | × the floor's | loads phone metadata |\n| --- | --- | --- | --- |\n",
-        f(&instructions["warmSendMessageHandler"]) / 1e6
+        f(&instructions["warmSendMessageHandler"]) / 1e6,
+        warm_count_note(&instructions["warmSendMessageCount"]),
     );
     for init in instructions["init"].as_array().into_iter().flatten() {
         out.push_str(&format!(

@@ -23,7 +23,9 @@ Beside moto's own routes, on the same port, it serves what AWS "sent"
                                the AWS requests moto answered for one application id, per action
                                {"app", "requests": [{"service","action","count","statuses",
                                                      "readUnits","writeUnits","seconds"}]}
-                               (``seconds``: time moto spent answering them)
+                               (``seconds``: time moto spent answering them), "items" (write
+                               units per item) and "permissions": [{"action","resource","count"}],
+                               the IAM permissions those requests needed (see ``iam_permissions``)
     GET  /_local/health        {"ok": true, "pid": <this process>}: how the stack knows the
                                server on its port is the one it started
 
@@ -485,6 +487,23 @@ class RequestMeter:
         self._lock = threading.Lock()
         self._rows: dict[tuple[str, str, str], dict[str, Any]] = {}
         self._items: dict[tuple[str, str], dict[str, Any]] = {}
+        self._permissions: dict[tuple[str, str, str], int] = {}
+
+    def permit(self, app: str, permissions: list[tuple[str, str]]) -> None:
+        """Counts the IAM permissions (action, resource) one request of ``app`` needed."""
+        with self._lock:
+            for action, resource in permissions:
+                self._permissions[(app, action, resource)] = self._permissions.get((app, action, resource), 0) + 1
+
+    def permissions(self, app: str) -> list[dict[str, Any]]:
+        """The IAM permissions the requests of one application id needed, sorted; copies."""
+        with self._lock:
+            rows = [
+                {"action": action, "resource": resource, "count": count}
+                for (a, action, resource), count in self._permissions.items()
+                if a == app
+            ]
+        return sorted(rows, key=lambda r: (r["action"], r["resource"]))
 
     def record(
         self,
@@ -538,6 +557,69 @@ class RequestMeter:
         with self._lock:
             self._rows.clear()
             self._items.clear()
+            self._permissions.clear()
+
+
+# A transaction has no IAM action of its own: IAM checks each of its items' actions.
+TRANSACT_ITEM_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
+
+
+# SQS's batch actions have no permission of their own: the single action's covers them.
+SQS_BATCH_ACTIONS = {
+    "SendMessageBatch": "SendMessage",
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+}
+
+# DynamoDB Streams signs as "dynamodb": its actions are on the table's stream.
+STREAM_ACTIONS = {"DescribeStream", "GetRecords", "GetShardIterator", "ListStreams"}
+
+
+def iam_permissions(service: str, action: str, request: dict[str, Any]) -> list[tuple[str, str]]:
+    """The IAM permissions (action, resource) a request needs, as a function's policy must allow them. DynamoDB's
+    resource is ``table/<name>``, or ``table/<name>/index/<index>`` for a Query or Scan of an index; a transaction
+    needs its items' own actions, a TransactGetItems ``GetItem``; a stream's actions are on ``stream``. A Secrets
+    Manager request is on ``secret:<name>`` (its ``SecretId``, or ``Name`` when it creates one). An SQS batch
+    action needs its single action's permission. Other services: the action on ``*`` (their resources are not told
+    apart here)."""
+    if service == "secretsmanager":
+        secret = request.get("SecretId") or request.get("Name")
+        if isinstance(secret, str):
+            return [(f"secretsmanager:{action}", f"secret:{secret.rpartition(':secret:')[2]}")]
+        return [(f"secretsmanager:{action}", "*")]
+    if service == "sqs" and action in SQS_BATCH_ACTIONS:
+        return [(f"sqs:{SQS_BATCH_ACTIONS[action]}", "*")]
+    if service != "dynamodb":
+        return [(f"{service}:{action}", "*")]
+    if action in STREAM_ACTIONS:
+        return [(f"dynamodb:{action}", "stream")]
+
+    def table(name: Any) -> str:
+        return f"table/{name}"
+
+    if action == "TransactWriteItems":
+        needed = []
+        for item in request.get("TransactItems") or []:
+            for kind, iam_action in TRANSACT_ITEM_ACTIONS.items():
+                if kind in item:
+                    needed.append((f"dynamodb:{iam_action}", table(item[kind].get("TableName"))))
+        return needed
+    if action == "TransactGetItems":
+        items = request.get("TransactItems") or []
+        return [("dynamodb:GetItem", table(item.get("Get", {}).get("TableName"))) for item in items]
+    if action in ("BatchGetItem", "BatchWriteItem"):
+        return [(f"dynamodb:{action}", table(name)) for name in request.get("RequestItems") or {}]
+    name = request.get("TableName")
+    if name is None:
+        return [(f"dynamodb:{action}", "*")]
+    if action in ("Query", "Scan") and request.get("IndexName"):
+        return [(f"dynamodb:{action}", f"{table(name)}/index/{request['IndexName']}")]
+    return [(f"dynamodb:{action}", table(name))]
 
 
 METER = RequestMeter()
@@ -812,7 +894,12 @@ class LocalRoutes:
         apps = parse_qs(environ.get("QUERY_STRING") or "").get("app", [])
         if len(apps) != 1:
             raise BadRequest("give one app=<id> (the AWS_SDK_UA_APP_ID; - for requests without one)")
-        return {"app": apps[0], "requests": self.meter.requests(apps[0]), "items": self.meter.items(apps[0])}
+        return {
+            "app": apps[0],
+            "requests": self.meter.requests(apps[0]),
+            "items": self.meter.items(apps[0]),
+            "permissions": self.meter.permissions(apps[0]),
+        }
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
@@ -892,13 +979,14 @@ class LocalRoutes:
             scope = CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION") or "")
             access_key, region, service = scope.groups() if scope else ("", "us-east-1", "unknown")
             form = "x-www-form-urlencoded" in (environ.get("CONTENT_TYPE") or "")
-            body = read_body(environ) if service == "dynamodb" or form else b""
+            body = read_body(environ) if service in ("dynamodb", "secretsmanager") or form else b""
             action = request_action(environ, body)
+            json_request = json.loads(body or b"{}") if service in ("dynamodb", "secretsmanager") else {}
             if service == "dynamodb":
-                dynamo_request = json.loads(body or b"{}")
-                if DYNAMO_FAULTS.take(action, dynamo_request):
+                if DYNAMO_FAULTS.take(action, json_request):
                     throttled = True
-                cost = DynamoCost(environ, action, dynamo_request, access_key, region)
+                cost = DynamoCost(environ, action, json_request, access_key, region)
+            self.meter.permit(app_id, iam_permissions(service, action, json_request))
         except Exception as exc:
             log.warning("request meter: %s: %r", action, exc)
 

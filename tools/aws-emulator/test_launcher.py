@@ -630,6 +630,55 @@ class LauncherTest(unittest.TestCase):
         self.assertEqual(items["g-index / one"], (2, 2.0), "entered, then moved away")
         self.assertEqual(items["g-index / two"], (2, 2.0), "moved in, then left")
 
+        # The IAM permissions those requests needed: a transaction's items' own actions, an index by name.
+        ddb.transact_write_items(
+            TransactItems=[
+                {"Update": {"TableName": table, "Key": key_a, "UpdateExpression": "SET v = :v",
+                            "ExpressionAttributeValues": {":v": {"S": "z"}}}},
+                {"ConditionCheck": {"TableName": indexed, "Key": {"pk": {"S": "i"}},
+                                    "ConditionExpression": "attribute_exists(pk)"}},
+                {"Delete": {"TableName": table, "Key": {"pk": {"S": "user#2"}, "sk": {"S": "a"}}}},
+            ]
+        )
+        ddb.query(
+            TableName=indexed,
+            IndexName="g-index",
+            KeyConditionExpression="g = :g",
+            ExpressionAttributeValues={":g": {"S": "one"}},
+        )
+        _, body = self.http("GET", f"/_local/requests?app={app}")
+        permissions = {(p["action"], p["resource"]): p["count"] for p in body["permissions"]}  # type: ignore[index]
+        self.assertEqual(permissions[("dynamodb:PutItem", f"table/{table}")], 2 + 2, "two puts, two in a transaction")
+        self.assertEqual(permissions[("dynamodb:PutItem", f"table/{indexed}")], 1)
+        self.assertEqual(permissions[("dynamodb:UpdateItem", f"table/{table}")], 1 + 1, "the failed one counts too")
+        self.assertEqual(permissions[("dynamodb:ConditionCheckItem", f"table/{indexed}")], 1)
+        self.assertEqual(permissions[("dynamodb:DeleteItem", f"table/{table}")], 1)
+        self.assertEqual(permissions[("dynamodb:Query", f"table/{table}")], 1)
+        self.assertEqual(permissions[("dynamodb:Query", f"table/{indexed}/index/g-index")], 1)
+        self.assertNotIn(("dynamodb:TransactWriteItems", f"table/{table}"), permissions)
+
+        # A secret by its name, whether named by name or by ARN.
+        secrets = self.client("secretsmanager", user_agent_appid=app)
+        arn = secrets.create_secret(Name="meter/one", SecretString="s")["ARN"]
+        secrets.get_secret_value(SecretId="meter/one")
+        secrets.get_secret_value(SecretId=arn)
+        _, body = self.http("GET", f"/_local/requests?app={app}")
+        permissions = {(p["action"], p["resource"]): p["count"] for p in body["permissions"]}  # type: ignore[index]
+        self.assertEqual(permissions[("secretsmanager:CreateSecret", "secret:meter/one")], 1)
+        got = [resource for action, resource in permissions if action == "secretsmanager:GetSecretValue"]
+        self.assertEqual(len(got), 2, got)
+        self.assertIn("secret:meter/one", got)
+        self.assertTrue(all(r.startswith("secret:meter/one") for r in got), "an ARN names the secret, with its suffix")
+
+        # An SQS batch needs the single action's permission.
+        sqs = self.client("sqs", user_agent_appid=app)
+        queue = sqs.create_queue(QueueName="meter-queue")["QueueUrl"]
+        sqs.send_message_batch(QueueUrl=queue, Entries=[{"Id": "1", "MessageBody": "x"}])
+        _, body = self.http("GET", f"/_local/requests?app={app}")
+        actions = {p["action"] for p in body["permissions"]}  # type: ignore[index]
+        self.assertIn("sqs:SendMessage", actions)
+        self.assertNotIn("sqs:SendMessageBatch", actions)
+
         # SNS speaks the query protocol; this app id is only in X-Amz-User-Agent
         publish = b"Action=Publish&Version=2010-03-31&PhoneNumber=%2B15555550142&Message=metered"
         status = self.raw_aws(
@@ -654,6 +703,9 @@ class LauncherTest(unittest.TestCase):
                 "writeUnits": 0.0,
             },
         )
+
+        _, body = self.http("GET", f"/_local/requests?app={app}")
+        self.assertIn({"action": "sns:Publish", "resource": "*", "count": 1}, body["permissions"])  # type: ignore[index]
 
         # no app id: recorded under "-", not under the app
         before = self.metered("-").get(("dynamodb", "DescribeTable"), {}).get("count", 0)

@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod event;
+pub mod functions;
 pub mod lambda;
 pub mod metrics;
 pub mod webhooks;
@@ -25,11 +26,12 @@ use serde_json::json;
 use tracing::Instrument;
 
 pub use clock::MovableClock;
+pub use functions::Functions;
 
 /// What every route shares.
 #[derive(Clone)]
 pub struct Gateway {
-    deps: Arc<Deps>,
+    functions: Arc<Functions>,
     clock: Arc<MovableClock>,
     dashboard: Arc<dashboard::Dashboard>,
     webhooks: Arc<webhooks::LocalWebhooks>,
@@ -37,17 +39,21 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// A gateway over dependencies built with `clock`, serving the dashboard at `dashboard_url` (its emailed links
-    /// and the `Origin` its forms must come from).
+    /// A gateway over each function's dependencies, built with `clock`, serving the dashboard at `dashboard_url` (its
+    /// emailed links and the `Origin` its forms must come from).
     pub fn new(
-        deps: Arc<Deps>,
+        functions: Arc<Functions>,
         clock: Arc<MovableClock>,
         dashboard_url: &str,
         operators_email: Option<String>,
         webhooks: Arc<webhooks::LocalWebhooks>,
     ) -> Result<Self, lightotp::config::ConfigError> {
-        let dashboard = Arc::new(dashboard::Dashboard::new(Arc::clone(&deps), Some(dashboard_url), operators_email)?);
-        Ok(Self { deps, clock, dashboard, webhooks, metrics: Arc::default() })
+        let dashboard = Arc::new(dashboard::Dashboard::new(
+            Arc::clone(&functions.dashboard),
+            Some(dashboard_url),
+            operators_email,
+        )?);
+        Ok(Self { functions, clock, dashboard, webhooks, metrics: Arc::default() })
     }
 }
 
@@ -156,14 +162,18 @@ async fn invoke(
         return limits::too_large();
     }
     let span = tracing::info_span!("invoke", requestId = %request_id, route = route_key);
-    let deps = &gateway.deps;
+    let functions = &gateway.functions;
     let result = async {
         match function {
-            Function::SendMessage => lambda::invoke(event, |r| send_message::handle(deps, r)).await,
-            Function::CheckMessageStatus => lambda::invoke(event, |r| check_message_status::handle(deps, r)).await,
-            Function::WhatsAppWebhook => lambda::invoke(event, |r| whatsapp_webhook::handle(deps, r)).await,
-            Function::OtpInitiate => lambda::invoke(event, |r| otp_initiate::handle(deps, r)).await,
-            Function::OtpVerify => lambda::invoke(event, |r| otp_verify::handle(deps, r)).await,
+            Function::SendMessage => lambda::invoke(event, |r| send_message::handle(&functions.send_message, r)).await,
+            Function::CheckMessageStatus => {
+                lambda::invoke(event, |r| check_message_status::handle(&functions.check_message_status, r)).await
+            }
+            Function::WhatsAppWebhook => {
+                lambda::invoke(event, |r| whatsapp_webhook::handle(&functions.whatsapp_webhook, r)).await
+            }
+            Function::OtpInitiate => lambda::invoke(event, |r| otp_initiate::handle(&functions.otp_initiate, r)).await,
+            Function::OtpVerify => lambda::invoke(event, |r| otp_verify::handle(&functions.otp_verify, r)).await,
             Function::Dashboard => lambda::invoke(event, |r| dashboard::handle(&gateway.dashboard, r)).await,
         }
     }
@@ -187,7 +197,7 @@ async fn metrics_now(State(gateway): State<Gateway>) -> Response {
 
 /// Runs the scheduled sweep now (EventBridge runs it every minute on AWS).
 async fn sweep_now(State(gateway): State<Gateway>) -> Response {
-    let swept = sweep_stuck_messages::run(&gateway.deps).await;
+    let swept = sweep_stuck_messages::run(&gateway.functions.sweep_stuck_messages).await;
     gateway.metrics.absorb();
     match swept {
         Ok(summary) => axum::Json(summary).into_response(),

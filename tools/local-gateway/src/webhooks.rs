@@ -24,6 +24,7 @@ const STREAM_BATCH: usize = 100;
 pub struct LocalWebhooks {
     deps: Arc<Deps>,
     streams: aws_sdk_dynamodbstreams::Client,
+    tables: aws_sdk_dynamodb::Client,
     /// The stream position: the last sequence number handled. The lock also keeps passes' reading from
     /// overlapping.
     checkpoint: Mutex<Option<String>>,
@@ -43,9 +44,10 @@ pub struct Pass {
 }
 
 impl LocalWebhooks {
-    /// The event sources over `deps`, reading the stream through `streams`.
-    pub fn new(deps: Arc<Deps>, streams: aws_sdk_dynamodbstreams::Client) -> Self {
-        Self { deps, streams, checkpoint: Mutex::new(None), crash_next: AtomicBool::new(false) }
+    /// The event sources over `deps` (the delivering function's). `streams` reads the table's stream as the event source does on AWS (with the delivering function's role);
+    /// `tables` only finds the stream's ARN, which the event source is given on AWS.
+    pub fn new(deps: Arc<Deps>, streams: aws_sdk_dynamodbstreams::Client, tables: aws_sdk_dynamodb::Client) -> Self {
+        Self { deps, streams, tables, checkpoint: Mutex::new(None), crash_next: AtomicBool::new(false) }
     }
 
     /// Makes the next pass that records deliveries die right after recording them, before enqueueing: a test's
@@ -107,9 +109,7 @@ impl LocalWebhooks {
     /// Every record after `checkpoint` (from the start without one).
     async fn read_stream(&self, checkpoint: Option<&str>) -> Result<Vec<Record>, String> {
         let table = self
-            .deps
-            .store
-            .client()
+            .tables
             .describe_table()
             .table_name(self.deps.store.table())
             .send()

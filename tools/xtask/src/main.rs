@@ -13,6 +13,7 @@ mod examples;
 mod fuzz;
 mod lambda;
 mod openapi;
+mod policies;
 mod receiver;
 mod stack;
 mod tools;

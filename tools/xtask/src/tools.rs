@@ -100,6 +100,10 @@ pub async fn test() -> Result<(), String> {
     )
     .and_then(|()| crate::examples::run(&stack_file))
     .and_then(|()| crate::fuzz::run(&stack_file));
+    let tests = match tests {
+        Ok(()) => crate::policies::check(&stack_file).await,
+        failed => failed,
+    };
     running.stop().await;
     tests
 }

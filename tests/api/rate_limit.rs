@@ -8,9 +8,7 @@ use crate::helpers::{Ctx, TenantSpec, client_from, fresh_sa_phone, otp, race, ra
 #[tokio::test]
 async fn the_61st_request_of_a_minute_from_one_ip_is_refused_and_other_ips_are_not() {
     let ctx = Ctx::exclusive().await;
-    // Keep the whole test inside one clock minute: start at the beginning of the next one.
-    let now = ctx.gateway_now().await;
-    ctx.advance_clock(f64::from(60 - u32::from(now.second())) + 0.5).await;
+    at_the_start_of_a_minute(&ctx).await;
 
     let ip = random_loopback();
     let client = client_from(ip);

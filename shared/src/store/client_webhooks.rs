@@ -1,7 +1,8 @@
 //! Client webhooks in the table (docs/data-model.md, Client webhooks): endpoints in the client's partition, and per
 //! endpoint a partition of deliveries (one per event) and of attempts (the 30-day log). A delivery moves only by
 //! writes conditioned on its state and attempt count, so two workers holding the same queue message record one
-//! outcome; a due delivery is found through `pending-index` (bucket `WEBHOOK`, `pendingSince` = when it is due).
+//! outcome; a due delivery is found through `pending-index` (its shard of bucket `WEBHOOK`, `pendingSince` = when it
+//! is due).
 
 use std::collections::HashMap;
 
@@ -9,7 +10,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWr
 use time::OffsetDateTime;
 
 use super::items::{number, optional_number, optional_string, string};
-use super::schema::{PENDING_INDEX, PENDING_WEBHOOKS_BUCKET, PK, SK, TTL_ATTRIBUTE, attr, key};
+use super::schema::{PENDING_INDEX, PK, SK, TTL_ATTRIBUTE, attr, key, webhook_bucket};
 use super::{DynamoStore, InOperation, StoreError, applied, first_item_applied, item_key, n, s};
 use crate::domain::client_webhook::{EventSelection, LOG_RETENTION};
 use crate::domain::time_format::rfc3339_millis;
@@ -479,12 +480,14 @@ impl DynamoStore {
     /// already recorded for it (`attribute_not_exists(pk)`): a change read twice makes one delivery.
     pub async fn record_delivery(&self, delivery: &NewDelivery<'_>, due: OffsetDateTime) -> Result<bool, StoreError> {
         const OP: &str = "PutItem webhook delivery";
+        let sort_key = key::delivery(delivery.event_at, delivery.event_id);
         let result = self
             .client()
             .put_item()
             .table_name(self.table())
             .item(PK, s(key::webhook_log(delivery.client_id, delivery.endpoint_id)))
-            .item(SK, s(key::delivery(delivery.event_at, delivery.event_id)))
+            .item(attr::PENDING_BUCKET, s(webhook_bucket(&sort_key)))
+            .item(SK, s(sort_key))
             .item(attr::CLIENT_ID, s(delivery.client_id))
             .item(attr::ENDPOINT_ID, s(delivery.endpoint_id))
             .item(attr::EVENT_ID, s(delivery.event_id))
@@ -494,7 +497,6 @@ impl DynamoStore {
             .item(attr::STATE, s(DeliveryState::Pending.as_str()))
             .item(attr::ATTEMPTS, n(0))
             .item(attr::TOTAL_ATTEMPTS, n(0))
-            .item(attr::PENDING_BUCKET, s(PENDING_WEBHOOKS_BUCKET))
             .item(attr::PENDING_SINCE, s(rfc3339_millis(due)))
             .item(TTL_ATTRIBUTE, expires(due))
             .condition_expression("attribute_not_exists(#pk)")
@@ -602,10 +604,11 @@ impl DynamoStore {
         first_item_applied(OP, result)
     }
 
-    /// A page of the deliveries due by `now`, oldest first, at most `limit`, with the due time each was read at,
-    /// and where the next page starts (`None` after the last).
+    /// A page of the deliveries of shard `bucket` ([`webhook_bucket`]) due by `now`, oldest first, at most `limit`,
+    /// with the due time each was read at, and where the next page starts (`None` after the last).
     pub async fn due_deliveries(
         &self,
+        bucket: &str,
         now: OffsetDateTime,
         limit: i32,
         start: Option<Item>,
@@ -619,7 +622,7 @@ impl DynamoStore {
             .key_condition_expression("#bucket = :bucket AND #due <= :now")
             .expression_attribute_names("#bucket", attr::PENDING_BUCKET)
             .expression_attribute_names("#due", attr::PENDING_SINCE)
-            .expression_attribute_values(":bucket", s(PENDING_WEBHOOKS_BUCKET))
+            .expression_attribute_values(":bucket", s(bucket))
             .expression_attribute_values(":now", s(rfc3339_millis(now)))
             .limit(limit)
             .set_exclusive_start_key(start)
@@ -690,7 +693,7 @@ impl DynamoStore {
             .expression_attribute_names("#due", attr::PENDING_SINCE)
             .expression_attribute_values(":pending", s(DeliveryState::Pending.as_str()))
             .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":bucket", s(PENDING_WEBHOOKS_BUCKET))
+            .expression_attribute_values(":bucket", s(webhook_bucket(&reference.delivery)))
             .expression_attribute_values(":due", s(rfc3339_millis(due)))
             .send()
             .await;

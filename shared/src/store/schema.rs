@@ -33,9 +33,21 @@ pub fn pending_shard(base: &str, shard: usize) -> String {
 /// The value of `pendingBucket` for orders waiting for an operator: the orders queue is one `Query` of
 /// `pending-index` (oldest first), and never meets the sweep's messages.
 pub const PENDING_ORDERS_BUCKET: &str = "ORDER";
-/// The value of `pendingBucket` for client webhook deliveries waiting for an attempt: `pendingSince` is then when
-/// the next attempt is due, and the delivery function's tick reads the due ones (oldest first).
+/// The value of `pendingBucket` for client webhook deliveries waiting for an attempt, shard 0 (see
+/// [`webhook_bucket`]): `pendingSince` is then when the next attempt is due, and the delivery function's tick reads
+/// the due ones (oldest first in each shard).
 pub const PENDING_WEBHOOKS_BUCKET: &str = "WEBHOOK";
+/// How many index partitions the deliveries waiting for an attempt are spread over. Every event an endpoint receives
+/// enters `pending-index` when it is recorded and leaves it when it is delivered (2 write units), and one index
+/// partition takes 1,000 write units a second, so one bucket would cap the whole platform at 500 events a second;
+/// 8 take 4,000 (docs/performance.md, "The ceiling per client").
+pub const WEBHOOK_SHARDS: usize = 8;
+
+/// The `pendingBucket` of a delivery, chosen by its sort key: shard 0 is `WEBHOOK` itself (every delivery recorded
+/// before the shards existed is there), shard `n` is `WEBHOOK#<n>`.
+pub fn webhook_bucket(delivery_sort_key: &str) -> String {
+    pending_shard(PENDING_WEBHOOKS_BUCKET, crate::domain::spread_over(delivery_sort_key, WEBHOOK_SHARDS))
+}
 /// The value of `pendingBucket` for codes kept for the WhatsApp → SMS fallback: `pendingSince` is then when the
 /// fallback window closes, and the sweep erases the codes whose window closed (oldest first).
 pub const PENDING_FALLBACK_CODES_BUCKET: &str = "FALLBACK";
@@ -345,6 +357,22 @@ pub mod key {
 #[cfg(test)]
 mod tests {
     use super::key;
+
+    #[test]
+    fn webhook_deliveries_are_spread_over_their_own_shards_whose_first_is_the_old_bucket() {
+        let buckets: std::collections::BTreeSet<String> = (0..1000)
+            .map(|i| super::webhook_bucket(&super::key::delivery("2026-12-03T00:00:00.000Z", &format!("evt_{i}"))))
+            .collect();
+        assert_eq!(buckets.len(), super::WEBHOOK_SHARDS, "{buckets:?}");
+        assert!(buckets.contains("WEBHOOK"), "shard 0 is the bucket every earlier delivery is in");
+        assert!(buckets.iter().all(|b| b == "WEBHOOK" || b.starts_with("WEBHOOK#")), "{buckets:?}");
+        let sort_key = super::key::delivery("2026-12-03T00:00:00.000Z", "evt_1");
+        assert_eq!(
+            super::webhook_bucket(&sort_key),
+            super::webhook_bucket(&sort_key),
+            "the same delivery, the same shard"
+        );
+    }
 
     #[test]
     fn pending_entries_are_spread_over_shards_whose_first_is_the_old_bucket() {

@@ -422,23 +422,54 @@ async fn email_disabled(deps: &Deps, endpoint: &EndpointRecord, since: &str) {
 }
 
 /// Claims every delivery due now (its retry time reached, or its lease ended) and hands it to the queue; returns
-/// how many. Run every minute on AWS, and by the local stack's delivery loop. It pages through the index once, and
-/// stops at a page where it claimed nothing (entries the eventually consistent index still shows as due).
+/// how many. Run every minute on AWS, and by the local stack's delivery loop. It reads each of the
+/// [`WEBHOOK_SHARDS`](crate::store::schema::WEBHOOK_SHARDS) shards of the index in turn, paging through each once, and
+/// stops a shard at a page where it claimed nothing (entries the eventually consistent index still shows as due). A
+/// shard that fails does not hold up the others: the run goes on and then fails with the first error.
 pub async fn enqueue_due(deps: &Deps) -> Result<usize, WebhookDeliveryError> {
-    const PAGE: i32 = 100;
     let now = deps.clock.now();
+    let mut total = 0;
+    let mut oldest: Option<time::OffsetDateTime> = None;
+    let mut first_error = None;
+    for shard in 0..crate::store::schema::WEBHOOK_SHARDS {
+        let bucket = crate::store::schema::pending_shard(crate::store::schema::PENDING_WEBHOOKS_BUCKET, shard);
+        match enqueue_due_in(deps, &bucket, now).await {
+            Ok((claimed, oldest_in_shard)) => {
+                total += claimed;
+                oldest = oldest.into_iter().chain(oldest_in_shard).min();
+            }
+            Err(err) => {
+                warn!(bucket = %bucket, error = %err, "due deliveries of one shard were not enqueued");
+                first_error.get_or_insert(err);
+            }
+        }
+    }
+    // The most overdue delivery, if any is due.
+    let late = oldest.map_or(time::Duration::ZERO, |due_at| (now - due_at).max(time::Duration::ZERO));
+    crate::metrics::webhook_oldest_due(std::time::Duration::try_from(late).unwrap_or_default());
+    match first_error {
+        Some(err) => Err(err),
+        None => Ok(total),
+    }
+}
+
+/// [`enqueue_due`] for one shard: how many it claimed, and when its oldest due delivery was due.
+async fn enqueue_due_in(
+    deps: &Deps,
+    bucket: &str,
+    now: time::OffsetDateTime,
+) -> Result<(usize, Option<time::OffsetDateTime>), WebhookDeliveryError> {
+    const PAGE: i32 = 100;
     let until = now + CLAIM_LEASE;
     let lease = rfc3339_millis(until);
     let mut total = 0;
     let mut start = None;
-    let mut first_page = true;
+    let mut oldest = None;
     loop {
-        let (due, next) = deps.store.due_deliveries(now, PAGE, start).await?;
-        if std::mem::take(&mut first_page) {
-            // Oldest first: the first entry is the most overdue delivery, if any is due.
-            let oldest = due.first().and_then(|(_, seen)| parse_rfc3339(seen));
-            let late = oldest.map_or(time::Duration::ZERO, |due_at| (now - due_at).max(time::Duration::ZERO));
-            crate::metrics::webhook_oldest_due(std::time::Duration::try_from(late).unwrap_or_default());
+        let (due, next) = deps.store.due_deliveries(bucket, now, PAGE, start).await?;
+        if oldest.is_none() {
+            // Oldest first: the first entry of the first page.
+            oldest = due.first().and_then(|(_, seen)| parse_rfc3339(seen));
         }
         let mut claimed = Vec::new();
         for (reference, seen) in &due {
@@ -449,7 +480,7 @@ pub async fn enqueue_due(deps: &Deps) -> Result<usize, WebhookDeliveryError> {
         deps.webhook_queue.enqueue(&claimed).await?;
         total += claimed.len();
         if claimed.is_empty() || next.is_none() {
-            return Ok(total);
+            return Ok((total, oldest));
         }
         start = next;
     }

@@ -153,7 +153,7 @@ fn is_arm64_linux_executable(path: &Path) -> Result<(), String> {
 }
 
 /// The functions `template.yaml` builds with cargo-lambda: (logical id, binary).
-fn template_functions() -> Result<Vec<(String, String)>, String> {
+pub fn template_functions() -> Result<Vec<(String, String)>, String> {
     let text = std::fs::read_to_string(root().join("template.yaml")).map_err(|e| format!("template.yaml: {e}"))?;
     let template: serde_yaml::Value = serde_yaml::from_str(&text).map_err(|e| format!("template.yaml: {e}"))?;
     let resources = template["Resources"].as_mapping().ok_or("template.yaml has no Resources")?;

@@ -85,9 +85,15 @@ impl Meter {
         Ok(counts)
     }
 
-    /// Seconds the emulator spent answering requests without an application id (the local stack's gateway).
+    /// Seconds the emulator spent answering the local stack: its gateway's functions, each signing as its logical id
+    /// in `template.yaml` (docs/local-stack.md, "Each function's requests"), and what signs as none.
     pub async fn busy_seconds_of_the_stack(&self) -> Result<f64, String> {
-        Ok(self.rows("-").await?.iter().map(|row| row["seconds"].as_f64().unwrap_or(0.0)).sum())
+        let functions = crate::lambda::template_functions()?.into_iter().map(|(logical_id, _)| logical_id);
+        let mut seconds = 0.0;
+        for app in std::iter::once("-".to_owned()).chain(functions) {
+            seconds += self.rows(&app).await?.iter().map(|row| row["seconds"].as_f64().unwrap_or(0.0)).sum::<f64>();
+        }
+        Ok(seconds)
     }
 }
 

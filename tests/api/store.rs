@@ -348,3 +348,102 @@ async fn a_wallet_never_holds_more_than_the_bound_and_an_overflowing_top_up_is_r
         trail.iter().filter(|e| e.action == "wallet topped up").map(|e| e.detail.as_str()).collect();
     assert_eq!(top_ups.len(), 3, "three top-ups applied, three entries, none for the refused: {top_ups:?}");
 }
+
+#[tokio::test]
+async fn an_endpoints_log_is_spread_over_partitions_and_read_back_whole_newest_first() {
+    use lightotp::domain::time_format::rfc3339_millis;
+    use lightotp::store::schema::{PK, webhook_log_shard};
+    use lightotp::store::{AttemptRecord, NewDelivery, NextStep};
+
+    let fixture = Fixture::new(1).await;
+    let (store, client) = (&fixture.store, fixture.client_id.as_str());
+    let endpoint = uuid::Uuid::new_v4().to_string();
+    let start = OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let at = |i: i64| rfc3339_millis(start + time::Duration::seconds(i));
+    let events: Vec<String> = (0..40).map(|_| format!("evt_msg_{}_2", uuid::Uuid::new_v4())).collect();
+    for (i, event_id) in (0..).zip(&events) {
+        let event_at = at(i);
+        let delivery = NewDelivery {
+            client_id: client,
+            endpoint_id: &endpoint,
+            event_id,
+            event_type: "message.delivered",
+            event_at: &event_at,
+            body: "{}",
+        };
+        assert!(store.record_delivery(&delivery, start + time::Duration::days(1)).await.expect("delivery"));
+    }
+
+    // The newest event as a delivery recorded before the log was spread: in the endpoint's one old partition,
+    // whichever shard its id names now.
+    let old_event = events.iter().rev().find(|e| webhook_log_shard(e) != 0).expect("an event of another shard");
+    let everything = store.client().scan().table_name(store.table()).send().await.expect("scan");
+    let mut moved = everything
+        .items()
+        .iter()
+        .find(|item| item.get("eventId").and_then(|v| v.as_s().ok()) == Some(old_event))
+        .expect("the recorded delivery")
+        .clone();
+    let old_partition = lightotp::store::schema::key::webhook_log(client, &endpoint, 0);
+    let key = |item: &std::collections::HashMap<_, _>| {
+        (["pk", "sk"].map(|k: &str| (k.to_owned(), item.get(k).cloned().expect("key")))).into_iter().collect()
+    };
+    store.client().delete_item().table_name(store.table()).set_key(Some(key(&moved))).send().await.expect("delete");
+    moved.insert(PK.to_owned(), aws_sdk_dynamodb::types::AttributeValue::S(old_partition.clone()));
+    store.client().put_item().table_name(store.table()).set_item(Some(moved)).send().await.expect("put");
+
+    // Spread: no partition of the log holds more than a fraction of its deliveries.
+    let everything = store.client().scan().table_name(store.table()).send().await.expect("scan");
+    let mut per_partition = std::collections::BTreeMap::<String, usize>::new();
+    for item in everything.items().iter().filter(|item| item.contains_key("eventId")) {
+        *per_partition.entry(item[PK].as_s().expect("pk").clone()).or_default() += 1;
+    }
+    assert!(per_partition.len() >= 16, "40 deliveries in {} partitions: {per_partition:?}", per_partition.len());
+
+    // Read back whole: newest first across the shards, the old partition's included; "since" oldest first.
+    let newest: Vec<String> = events.iter().rev().cloned().collect();
+    let read = store.deliveries(client, &endpoint, None, 100).await.expect("deliveries");
+    assert_eq!(read.iter().map(|d| d.event_id.clone()).collect::<Vec<_>>(), newest);
+    let read = store.deliveries(client, &endpoint, None, 5).await.expect("deliveries");
+    assert_eq!(read.iter().map(|d| d.event_id.clone()).collect::<Vec<_>>(), newest[..5]);
+    let read = store.deliveries_oldest_first(client, &endpoint, &at(10), 5).await.expect("deliveries");
+    assert_eq!(read.iter().map(|d| d.event_id.clone()).collect::<Vec<_>>(), events[10..15]);
+    let found = store.delivery_of_event(client, &endpoint, old_event).await.expect("read").expect("the old one");
+    assert_eq!(found.reference.log_shard, 0, "found in the old partition");
+    let found = store.delivery_of_event(client, &endpoint, &events[3]).await.expect("read").expect("a new one");
+    assert_eq!(found.reference.log_shard, webhook_log_shard(&events[3]));
+
+    // Attempts join their delivery's partition, and the log reads newest first across them all.
+    let mut attempted = Vec::new();
+    for (i, delivery) in (0..).zip(store.deliveries(client, &endpoint, None, 100).await.expect("deliveries")) {
+        let attempt = AttemptRecord {
+            event_id: delivery.event_id.clone(),
+            event_type: delivery.event_type.clone(),
+            delivery: delivery.reference.delivery.clone(),
+            attempt: 1,
+            at: at(100 + i),
+            http_status: Some(200),
+            latency_ms: 5,
+            answer: String::new(),
+            error: None,
+        };
+        let now = OffsetDateTime::now_utc();
+        assert!(store.record_attempt(&delivery, &attempt, NextStep::Done, now).await.expect("attempt"));
+        attempted.push(delivery.event_id);
+    }
+    let log = store.attempts(client, &endpoint, 7).await.expect("attempts");
+    let expected: Vec<String> = attempted.iter().rev().take(7).cloned().collect();
+    assert_eq!(log.iter().map(|a| a.event_id.clone()).collect::<Vec<_>>(), expected, "the 7 newest attempts");
+    assert_eq!(store.attempts(client, &endpoint, 100).await.expect("attempts").len(), 40);
+    let in_old = store
+        .client()
+        .query()
+        .table_name(store.table())
+        .key_condition_expression("pk = :pk")
+        .expression_attribute_values(":pk", aws_sdk_dynamodb::types::AttributeValue::S(old_partition))
+        .send()
+        .await
+        .expect("query");
+    let old_events: Vec<_> = in_old.items().iter().filter_map(|i| i.get("eventId")?.as_s().ok()).collect();
+    assert!(old_events.iter().filter(|e| **e == old_event).count() == 2, "its attempt joins it: {old_events:?}");
+}

@@ -10,7 +10,9 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, Put, TransactWr
 use time::OffsetDateTime;
 
 use super::items::{number, optional_number, optional_string, string};
-use super::schema::{PENDING_INDEX, PK, SK, TTL_ATTRIBUTE, attr, key, webhook_bucket};
+use super::schema::{
+    PENDING_INDEX, PK, SK, TTL_ATTRIBUTE, WEBHOOK_LOG_SHARDS, attr, key, webhook_bucket, webhook_log_shard,
+};
 use super::{DynamoStore, InOperation, StoreError, applied, first_item_applied, item_key, n, s};
 use crate::domain::client_webhook::{EventSelection, LOG_RETENTION};
 use crate::domain::time_format::rfc3339_millis;
@@ -79,6 +81,10 @@ pub struct DeliveryRef {
     pub endpoint_id: String,
     /// The delivery's sort key.
     pub delivery: String,
+    /// The shard of the endpoint's log it is in ([`webhook_log_shard`] of its event; 0, the default, for a
+    /// delivery recorded before the log was spread, and in a queue message written then).
+    #[serde(default)]
+    pub log_shard: usize,
 }
 
 /// A queue message: the delivery, and the due time (the lease) it was handed to the queue under. An attempt is made
@@ -202,11 +208,15 @@ fn endpoint_from_item(item: &Item, op: &'static str) -> Result<EndpointRecord, S
 
 fn delivery_from_item(item: &Item, op: &'static str) -> Result<DeliveryRecord, StoreError> {
     let state = optional_string(item, attr::STATE).as_deref().and_then(DeliveryState::parse);
+    let partition = string(item, PK, op)?;
+    let (_, _, log_shard) =
+        key::parse_webhook_log(&partition).ok_or_else(|| StoreError::corrupt(op, "delivery key"))?;
     Ok(DeliveryRecord {
         reference: DeliveryRef {
             client_id: string(item, attr::CLIENT_ID, op)?,
             endpoint_id: string(item, attr::ENDPOINT_ID, op)?,
             delivery: string(item, SK, op)?,
+            log_shard,
         },
         event_id: string(item, attr::EVENT_ID, op)?,
         event_type: string(item, attr::EVENT_TYPE, op)?,
@@ -240,7 +250,33 @@ pub fn message_image(item: &Item) -> Result<super::MessageRecord, StoreError> {
 
 /// The key of the delivery a reference names.
 fn delivery_key(reference: &DeliveryRef) -> Item {
-    item_key(key::webhook_log(&reference.client_id, &reference.endpoint_id), reference.delivery.clone())
+    item_key(
+        key::webhook_log(&reference.client_id, &reference.endpoint_id, reference.log_shard),
+        reference.delivery.clone(),
+    )
+}
+
+/// One shard of an endpoint's log.
+#[derive(Debug, Clone, Copy)]
+struct LogShard<'a> {
+    client_id: &'a str,
+    endpoint_id: &'a str,
+    shard: usize,
+}
+
+impl LogShard<'_> {
+    fn partition(&self) -> String {
+        key::webhook_log(self.client_id, self.endpoint_id, self.shard)
+    }
+}
+
+/// The newest `limit` of log entries read from several shards, by their sort keys (time first): each shard's
+/// newest `limit` hold the newest `limit` of all.
+fn newest_first<T>(entries: impl Iterator<Item = T>, sort_key: impl Fn(&T) -> String, limit: usize) -> Vec<T> {
+    let mut entries: Vec<T> = entries.collect();
+    entries.sort_by_cached_key(|entry| std::cmp::Reverse(sort_key(entry)));
+    entries.truncate(limit);
+    entries
 }
 
 fn expires(at: OffsetDateTime) -> AttributeValue {
@@ -485,7 +521,10 @@ impl DynamoStore {
             .client()
             .put_item()
             .table_name(self.table())
-            .item(PK, s(key::webhook_log(delivery.client_id, delivery.endpoint_id)))
+            .item(
+                PK,
+                s(key::webhook_log(delivery.client_id, delivery.endpoint_id, webhook_log_shard(delivery.event_id))),
+            )
             .item(attr::PENDING_BUCKET, s(webhook_bucket(&sort_key)))
             .item(SK, s(sort_key))
             .item(attr::CLIENT_ID, s(delivery.client_id))
@@ -551,7 +590,8 @@ impl DynamoStore {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         const OP: &str = "TransactWriteItems webhook attempt";
-        let pk = key::webhook_log(&delivery.reference.client_id, &delivery.reference.endpoint_id);
+        let reference = &delivery.reference;
+        let pk = key::webhook_log(&reference.client_id, &reference.endpoint_id, reference.log_shard);
         let mut update = Update::builder()
             .table_name(self.table())
             .set_key(Some(item_key(pk.clone(), delivery.reference.delivery.clone())))
@@ -634,13 +674,14 @@ impl DynamoStore {
             .iter()
             .filter_map(|item| {
                 let pk = item.get(PK)?.as_s().ok()?;
-                let (client_id, endpoint_id) = key::parse_webhook_log(pk)?;
+                let (client_id, endpoint_id, log_shard) = key::parse_webhook_log(pk)?;
                 let due = item.get(attr::PENDING_SINCE)?.as_s().ok()?.clone();
                 Some((
                     DeliveryRef {
                         client_id: client_id.to_owned(),
                         endpoint_id: endpoint_id.to_owned(),
                         delivery: super::items::sort_key(item)?.to_owned(),
+                        log_shard,
                     },
                     due,
                 ))
@@ -701,7 +742,7 @@ impl DynamoStore {
     }
 
     /// An endpoint's deliveries of events at or after `since` (all of them when `None`), newest first, at most
-    /// `limit`.
+    /// `limit`: every shard of its log read at once, merged by sort key (the event's time first).
     pub async fn deliveries(
         &self,
         client_id: &str,
@@ -709,10 +750,15 @@ impl DynamoStore {
         since: Option<&str>,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        self.query_deliveries(client_id, endpoint_id, since, None, false, limit).await
+        let shards = (0..WEBHOOK_LOG_SHARDS).map(|shard| {
+            let at = LogShard { client_id, endpoint_id, shard };
+            self.query_deliveries(at, since, None, false, limit)
+        });
+        let found = futures::future::try_join_all(shards).await?;
+        Ok(newest_first(found.into_iter().flatten(), |d| d.reference.delivery.clone(), limit))
     }
 
-    /// An endpoint's deliveries of events at or after `since`, oldest first, at most `limit`.
+    /// An endpoint's deliveries of events at or after `since`, oldest first, at most `limit` (every shard, merged).
     pub async fn deliveries_oldest_first(
         &self,
         client_id: &str,
@@ -720,24 +766,38 @@ impl DynamoStore {
         since: &str,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        self.query_deliveries(client_id, endpoint_id, Some(since), None, true, limit).await
+        let shards = (0..WEBHOOK_LOG_SHARDS).map(|shard| {
+            let at = LogShard { client_id, endpoint_id, shard };
+            self.query_deliveries(at, Some(since), None, true, limit)
+        });
+        let mut found: Vec<_> = futures::future::try_join_all(shards).await?.into_iter().flatten().collect();
+        found.sort_by(|a, b| a.reference.delivery.cmp(&b.reference.delivery));
+        found.truncate(limit);
+        Ok(found)
     }
 
-    /// The endpoint's delivery of one event (a `Query` of its partition filtered by the event's id: every
-    /// delivery is read, none but the match returned).
+    /// The endpoint's delivery of one event: a `Query` of the event's shard filtered by its id (every delivery of
+    /// the shard is read, none but the match returned), then of shard 0 if it is not there (a delivery recorded
+    /// before the log was spread; they expire 30 days after).
     pub async fn delivery_of_event(
         &self,
         client_id: &str,
         endpoint_id: &str,
         event_id: &str,
     ) -> Result<Option<DeliveryRecord>, StoreError> {
-        Ok(self.query_deliveries(client_id, endpoint_id, None, Some(event_id), false, 1).await?.into_iter().next())
+        let shard = webhook_log_shard(event_id);
+        for shard in [shard, 0].into_iter().take(if shard == 0 { 1 } else { 2 }) {
+            let at = LogShard { client_id, endpoint_id, shard };
+            if let Some(found) = self.query_deliveries(at, None, Some(event_id), false, 1).await?.into_iter().next() {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
     }
 
     async fn query_deliveries(
         &self,
-        client_id: &str,
-        endpoint_id: &str,
+        at: LogShard<'_>,
         since: Option<&str>,
         event_id: Option<&str>,
         oldest_first: bool,
@@ -756,7 +816,7 @@ impl DynamoStore {
                 .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(key::webhook_log(client_id, endpoint_id)))
+                .expression_attribute_values(":pk", s(at.partition()))
                 .expression_attribute_values(":from", s(from.trim_end_matches('#')))
                 .expression_attribute_values(":to", s(&to))
                 .scan_index_forward(oldest_first)
@@ -789,13 +849,50 @@ impl DynamoStore {
         limit: i32,
     ) -> Result<Vec<AttemptRecord>, StoreError> {
         const OP: &str = "Query webhook attempts";
-        let out = self
-            .prefix_query(key::webhook_log(client_id, endpoint_id), key::ATTEMPT_PREFIX)
-            .scan_index_forward(false)
-            .limit(limit)
-            .send()
-            .await
-            .in_operation(OP)?;
-        out.items().iter().map(|item| attempt_from_item(item, OP)).collect()
+        let shards = (0..WEBHOOK_LOG_SHARDS).map(|shard| async move {
+            let at = LogShard { client_id, endpoint_id, shard };
+            let out = self
+                .prefix_query(at.partition(), key::ATTEMPT_PREFIX)
+                .scan_index_forward(false)
+                .limit(limit)
+                .send()
+                .await
+                .in_operation(OP)?;
+            out.items().iter().map(|item| attempt_from_item(item, OP)).collect::<Result<Vec<_>, StoreError>>()
+        });
+        let found = futures::future::try_join_all(shards).await?.into_iter().flatten();
+        let sort_key = |a: &AttemptRecord| key::attempt(&a.at, &a.event_id, a.attempt);
+        Ok(newest_first(found, sort_key, usize::try_from(limit).unwrap_or_default()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DeliveryRef, QueuedDelivery, newest_first};
+
+    #[test]
+    fn a_queue_message_written_before_the_log_was_spread_names_shard_0() {
+        let before = r#"{"clientId":"c1","endpointId":"e1","delivery":"DELIVERY#t#evt_1","lease":"l"}"#;
+        let read: QueuedDelivery = serde_json::from_str(before).expect("a message from before");
+        assert_eq!(read.delivery.log_shard, 0);
+        let now = QueuedDelivery {
+            delivery: DeliveryRef {
+                client_id: "c1".into(),
+                endpoint_id: "e1".into(),
+                delivery: "DELIVERY#t#evt_1".into(),
+                log_shard: 7,
+            },
+            lease: "l".into(),
+        };
+        let written = serde_json::to_string(&now).expect("json");
+        assert!(written.contains(r#""logShard":7"#), "{written}");
+        assert_eq!(serde_json::from_str::<QueuedDelivery>(&written).expect("back"), now);
+    }
+
+    #[test]
+    fn the_newest_entries_of_several_shards_are_taken_by_sort_key() {
+        let entries = ["A#2026-12-03T10:00:01", "A#2026-12-03T10:00:03", "A#2026-12-03T10:00:02"];
+        let newest = newest_first(entries.into_iter(), |e| (*e).to_owned(), 2);
+        assert_eq!(newest, ["A#2026-12-03T10:00:03", "A#2026-12-03T10:00:02"]);
     }
 }

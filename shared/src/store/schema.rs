@@ -48,6 +48,18 @@ pub const WEBHOOK_SHARDS: usize = 8;
 pub fn webhook_bucket(delivery_sort_key: &str) -> String {
     pending_shard(PENDING_WEBHOOKS_BUCKET, crate::domain::spread_over(delivery_sort_key, WEBHOOK_SHARDS))
 }
+/// How many partitions one endpoint's log (its deliveries and their attempts) is spread over. Each event an endpoint
+/// receives writes about 5 units to its log (the delivery recorded, then the attempt's transaction), and one partition
+/// takes 1,000 write units a second under keys that grow with time (DynamoDB cannot split it for heat): one partition
+/// would cap an endpoint at about 200 events a second; 32 take about 6,400, the three statuses of the 2,000 sends a
+/// second one client's purses allow (docs/performance.md, "The ceiling per client").
+pub const WEBHOOK_LOG_SHARDS: usize = 32;
+
+/// The log shard of an event's delivery, chosen by the event's id: the same event is always in the same shard, so
+/// "the delivery of this event" is one partition's read.
+pub fn webhook_log_shard(event_id: &str) -> usize {
+    crate::domain::spread_over(event_id, WEBHOOK_LOG_SHARDS)
+}
 /// The value of `pendingBucket` for codes kept for the WhatsApp → SMS fallback: `pendingSince` is then when the
 /// fallback window closes, and the sweep erases the codes whose window closed (oldest first).
 pub const PENDING_FALLBACK_CODES_BUCKET: &str = "FALLBACK";
@@ -330,15 +342,24 @@ pub mod key {
     pub fn webhook(endpoint_id: &str) -> String {
         format!("{WEBHOOK_PREFIX}{endpoint_id}")
     }
-    /// Partition of one endpoint's deliveries and attempt log: under the client's id, so a read keyed by the
-    /// caller never reaches another client's deliveries.
-    pub fn webhook_log(client_id: &str, endpoint_id: &str) -> String {
-        format!("CLIENT#{client_id}#{WEBHOOK_PREFIX}{endpoint_id}")
+    /// Partition `shard` of one endpoint's deliveries and attempt log (see
+    /// [`webhook_log_shard`](super::webhook_log_shard)): under the client's id, so a read keyed by the caller never
+    /// reaches another client's deliveries. Shard 0 is the partition every delivery recorded before the log was
+    /// spread is in; shard `n` ends in `#<n>`.
+    pub fn webhook_log(client_id: &str, endpoint_id: &str, shard: usize) -> String {
+        match shard {
+            0 => format!("CLIENT#{client_id}#{WEBHOOK_PREFIX}{endpoint_id}"),
+            shard => format!("CLIENT#{client_id}#{WEBHOOK_PREFIX}{endpoint_id}#{shard}"),
+        }
     }
-    /// The client and endpoint of a [`webhook_log`] partition (endpoint ids never contain `#`).
-    pub fn parse_webhook_log(pk: &str) -> Option<(&str, &str)> {
+    /// The client, endpoint and shard of a [`webhook_log`] partition (endpoint ids never contain `#`).
+    pub fn parse_webhook_log(pk: &str) -> Option<(&str, &str, usize)> {
         let (client, endpoint) = pk.strip_prefix("CLIENT#")?.rsplit_once(&format!("#{WEBHOOK_PREFIX}"))?;
-        (!client.is_empty() && !endpoint.is_empty()).then_some((client, endpoint))
+        let (endpoint, shard) = match endpoint.split_once('#') {
+            None => (endpoint, 0),
+            Some((endpoint, shard)) => (endpoint, shard.parse().ok().filter(|n| *n > 0)?),
+        };
+        (!client.is_empty() && !endpoint.is_empty()).then_some((client, endpoint, shard))
     }
     /// Sort-key prefix of deliveries.
     pub const DELIVERY_PREFIX: &str = "DELIVERY#";
@@ -384,9 +405,24 @@ mod tests {
     }
 
     #[test]
-    fn a_webhook_log_partition_names_its_client_and_endpoint() {
-        let pk = key::webhook_log("client#1", "e-1");
-        assert_eq!(key::parse_webhook_log(&pk), Some(("client#1", "e-1")));
+    fn an_endpoints_log_is_spread_over_its_shards_whose_first_is_the_old_partition() {
+        let shards: std::collections::BTreeSet<usize> =
+            (0..1000).map(|_| super::webhook_log_shard(&format!("evt_msg_{}_2", uuid::Uuid::new_v4()))).collect();
+        assert_eq!(shards.len(), super::WEBHOOK_LOG_SHARDS, "{shards:?}");
+        assert_eq!(super::webhook_log_shard("evt_otp_r1_verified"), super::webhook_log_shard("evt_otp_r1_verified"));
+        assert_eq!(key::webhook_log("c1", "e-1", 0), "CLIENT#c1#WEBHOOK#e-1", "deliveries recorded before are found");
+        let partitions: std::collections::BTreeSet<String> =
+            (0..super::WEBHOOK_LOG_SHARDS).map(|shard| key::webhook_log("c1", "e-1", shard)).collect();
+        assert_eq!(partitions.len(), super::WEBHOOK_LOG_SHARDS, "each shard is a partition of its own");
+    }
+
+    #[test]
+    fn a_webhook_log_partition_names_its_client_endpoint_and_shard() {
+        let pk = key::webhook_log("client#1", "e-1", 0);
+        assert_eq!(key::parse_webhook_log(&pk), Some(("client#1", "e-1", 0)));
+        assert_eq!(key::parse_webhook_log(&key::webhook_log("client#1", "e-1", 31)), Some(("client#1", "e-1", 31)));
+        assert_eq!(key::parse_webhook_log("CLIENT#c#WEBHOOK#e#0"), None, "shard 0 has no suffix");
+        assert_eq!(key::parse_webhook_log("CLIENT#c#WEBHOOK#e#x"), None);
         assert_eq!(key::parse_message(&key::client("c1"), &key::message("m1")), Some(("c1".into(), "m1".into())));
         assert_eq!(key::parse_message("CLIENT#c1#PURSE#2", "MSG#m1"), None, "a purse's partition is not a client's");
         assert_eq!(key::parse_message("CLIENT#c1", "OTP#m1"), None);

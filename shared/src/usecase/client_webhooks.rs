@@ -237,6 +237,7 @@ pub async fn record(deps: &Deps, changes: &[Change]) -> Result<(Recorded, Vec<Qu
                         client_id: event.client_id.clone(),
                         endpoint_id: endpoint.endpoint_id.clone(),
                         delivery: crate::store::schema::key::delivery(&event.at, &event.event_id),
+                        log_shard: crate::store::schema::webhook_log_shard(&event.event_id),
                     },
                     lease: rfc3339_millis(lease),
                 });

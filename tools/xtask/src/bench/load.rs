@@ -17,11 +17,32 @@ fn loopback_client(n: usize) -> Result<reqwest::Client, String> {
     reqwest::Client::builder().local_address(std::net::IpAddr::V4(ip)).build().map_err(|e| e.to_string())
 }
 
-fn rate_and_percentiles(mut latencies: Vec<Duration>, seconds: f64, errors: usize) -> Value {
+/// What a failed request answered: its status and the body's `errorMessage` (docs/api.md, "Errors"), or the
+/// transport's failure.
+async fn refusal(reply: reqwest::Result<reqwest::Response>) -> String {
+    let response = match reply {
+        Ok(response) => response,
+        Err(e) if e.is_timeout() => return "timeout".to_owned(),
+        Err(_) => return "no answer".to_owned(),
+    };
+    let status = response.status().as_u16();
+    let body: Value = response.json().await.unwrap_or_default();
+    match body["errorMessage"].as_str() {
+        // The cooldown's sentence and WhatsApp's messages are text, not codes: their first words say which.
+        Some(message) => format!("{status} {}", message.chars().take(40).collect::<String>()),
+        None => status.to_string(),
+    }
+}
+
+/// Failed requests by what they answered, in a stable order.
+type Errors = std::collections::BTreeMap<String, usize>;
+
+fn rate_and_percentiles(mut latencies: Vec<Duration>, seconds: f64, errors: Errors) -> Value {
     latencies.sort();
     json!({
         "requests": latencies.len(),
-        "errors": errors,
+        "errors": errors.values().sum::<usize>(),
+        "errorsBy": errors,
         "perSecond": latencies.len() as f64 / seconds,
         "seconds": seconds,
         "latencyMs": { "p50": percentile(&latencies, 0.5), "p90": percentile(&latencies, 0.9), "p99": percentile(&latencies, 0.99) },
@@ -40,7 +61,7 @@ pub async fn load_run(api_url: &str, aws_url: &str, api_key: &str) -> Result<Val
     for worker in 0..LOAD_CLIENTS {
         let (api_url, api_key) = (api_url.to_owned(), api_key.to_owned());
         tasks.push(tokio::spawn(async move {
-            let (mut latencies, mut errors, mut sent) = (Vec::new(), 0usize, 0usize);
+            let (mut latencies, mut errors, mut sent) = (Vec::new(), Errors::new(), 0usize);
             let mut client = loopback_client(worker * 100)?;
             while Instant::now() < deadline {
                 if sent % 50 == 49 {
@@ -57,18 +78,20 @@ pub async fn load_run(api_url: &str, aws_url: &str, api_key: &str) -> Result<Val
                     .await;
                 match reply {
                     Ok(response) if response.status().is_success() => latencies.push(started.elapsed()),
-                    _ => errors += 1,
+                    reply => *errors.entry(refusal(reply).await).or_default() += 1,
                 }
                 sent += 1;
             }
             Ok::<_, String>((latencies, errors))
         }));
     }
-    let (mut latencies, mut errors) = (Vec::new(), 0);
+    let (mut latencies, mut errors) = (Vec::new(), Errors::new());
     for task in tasks {
         let (l, e) = task.await.map_err(|e| e.to_string())??;
         latencies.extend(l);
-        errors += e;
+        for (answer, count) in e {
+            *errors.entry(answer).or_default() += count;
+        }
     }
     // The run lasts until the last request sent before the deadline is answered.
     let elapsed = started.elapsed().as_secs_f64();
@@ -110,7 +133,7 @@ pub async fn load_run(api_url: &str, aws_url: &str, api_key: &str) -> Result<Val
     for task in tasks {
         emulator.extend(task.await.map_err(|e| e.to_string())?);
     }
-    let ceiling = rate_and_percentiles(emulator, (LOAD_SECONDS / 2) as f64, 0);
+    let ceiling = rate_and_percentiles(emulator, (LOAD_SECONDS / 2) as f64, Errors::new());
     Ok(
         json!({ "clients": LOAD_CLIENTS, "seconds": LOAD_SECONDS, "sendMessage": send, "emulatorBusy": busy, "emulatorGetItem": ceiling }),
     )

@@ -218,14 +218,19 @@ pub fn markdown(report: &Value) -> String {
     out.push_str(&requests_table(report));
     let load = &report["load"];
     let line = |v: &Value| {
+        let by: Vec<String> = v["errorsBy"]
+            .as_object()
+            .map(|by| by.iter().map(|(answer, n)| format!("{n} × {answer}")).collect())
+            .unwrap_or_default();
         format!(
-            "{:.0}/s, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms ({} requests, {} errors)",
+            "{:.0}/s, p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms ({} requests, {} errors{})",
             f(&v["perSecond"]),
             f(&v["latencyMs"]["p50"]),
             f(&v["latencyMs"]["p90"]),
             f(&v["latencyMs"]["p99"]),
             v["requests"],
             v["errors"],
+            if by.is_empty() { String::new() } else { format!(": {}", by.join(", ")) },
         )
     };
     out.push_str(&format!(

@@ -49,7 +49,7 @@ impl Meter {
     }
 
     /// The write units each item and index partition received from `app` so far: item → (writes, units).
-    async fn items(&self, app: &str) -> Result<BTreeMap<String, (f64, f64)>, String> {
+    pub async fn items(&self, app: &str) -> Result<BTreeMap<String, (f64, f64)>, String> {
         let request = self.http.get(format!("{}/_local/requests?app={app}", self.aws_url));
         let reply = json_reply(request, "the emulator's request meter").await?;
         Ok(reply["items"]
@@ -180,7 +180,7 @@ pub fn item_kind(item: &str) -> String {
 }
 
 /// Per kind of item: write units per invocation, and how many items of the kind the invocations wrote.
-fn item_kinds(after: &BTreeMap<String, (f64, f64)>, before: &BTreeMap<String, (f64, f64)>, per: f64) -> Value {
+pub fn item_kinds(after: &BTreeMap<String, (f64, f64)>, before: &BTreeMap<String, (f64, f64)>, per: f64) -> Value {
     let mut kinds: BTreeMap<String, (f64, usize)> = BTreeMap::new();
     for (item, (_, units)) in after {
         let added = units - before.get(item).map_or(0.0, |(_, units)| *units);

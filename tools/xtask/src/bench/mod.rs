@@ -519,6 +519,7 @@ pub async fn bench() -> Result<(), String> {
     let webhooks = webhooks::delivery_run(
         &env,
         (&api_url, &whatsapp_url),
+        &meter,
         &hooks_client,
         &hooks_key,
         &format!("bench-hooks-{run_id}"),
@@ -559,7 +560,9 @@ pub async fn bench() -> Result<(), String> {
     );
     let unstripped: Vec<&str> =
         FUNCTIONS.into_iter().filter(|f| build::stripped(&release.join(f)) != Some(true)).collect();
-    let ceiling = ceiling::ceiling(&send_ok["items"]);
+    let mut ceiling = ceiling::ceiling(&send_ok["items"]);
+    let per_client = ceiling["perClient"].as_f64().unwrap_or(0.0);
+    ceiling["webhooks"] = ceiling::webhook_ceiling(&webhooks["writeUnitsPerEvent"], per_client);
     let mut budgets = report::budgets(&functions, floor_init);
     if let Some(checks) = budgets.as_array_mut() {
         checks.extend(report::request_budgets(&requests, &dollars, &ceiling));

@@ -72,6 +72,12 @@ pub fn request_budgets(requests: &[Value], dollars: &Value, ceiling: &Value) -> 
         "value": per_client,
         "holds": per_client >= 1_000.0,
     }));
+    let with_webhooks = f(&ceiling["webhooks"]["perClientWithWebhooks"]);
+    checks.push(json!({
+        "budget": "one client with an endpoint for its three statuses: at least 1,000 sends a second without a throttled item",
+        "value": with_webhooks,
+        "holds": with_webhooks >= 1_000.0,
+    }));
     checks
 }
 
@@ -346,6 +352,49 @@ fn ceiling_table(report: &Value) -> String {
         f(&ceiling["perClient"]),
         f(&ceiling["perSubscription"]),
         f(&ceiling["perClientFromOneAddress"]),
+    ));
+    out.push_str(&webhook_ceiling_table(report));
+    out
+}
+
+/// The client webhook events' share of the ceiling: what each kind of item received per delivered event.
+fn webhook_ceiling_table(report: &Value) -> String {
+    let hooks = &report["ceiling"]["webhooks"];
+    let mut out = String::from(
+        "
+Write units one delivered client webhook event gives each kind of item (measured), and what the shared ones \
+         allow:\n\n| kind of item | write units per event | items of the kind written | spread over | events/s | \
+         shared by |\n| --- | --- | --- | --- | --- | --- |\n",
+    );
+    for item in report["webhooks"]["writeUnitsPerEvent"].as_array().into_iter().flatten() {
+        let kind = item["kind"].as_str().unwrap_or_default();
+        let shared = hooks["kinds"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|k| k["kind"].as_str().unwrap_or_default().split(" + ").any(|part| part == kind));
+        let (spread, events, by) = match shared {
+            Some(k) => (
+                k["items"].to_string(),
+                format!("{:.0} ({})", f(&k["eventsPerSecond"]), k["kind"].as_str().unwrap_or_default()),
+                k["sharedBy"].as_str().unwrap_or_default().to_owned(),
+            ),
+            None => ("each event its own".to_owned(), "—".to_owned(), "—".to_owned()),
+        };
+        out.push_str(&format!(
+            "| {kind} | {:.2} | {} | {spread} | {events} | {by} |\n",
+            f(&item["writeUnitsPerCall"]),
+            item["itemsWritten"],
+        ));
+    }
+    out.push_str(&format!(
+        "\nThe run's {} events went to {} partitions of the endpoint's log. With an endpoint for the {:.0} statuses of \
+         every send: {:.0} events a second, so {:.0} sends a second for one client.\n",
+        super::webhooks::EVENTS,
+        report["webhooks"]["logPartitionsWritten"],
+        f(&hooks["eventsPerSend"]),
+        f(&hooks["eventsPerSecondPerEndpoint"]),
+        f(&hooks["perClientWithWebhooks"]),
     ));
     out
 }

@@ -24,6 +24,9 @@ pub fn budgets(functions: &[Value], floor_init: f64) -> Value {
         let rss = result["peakRssMb"].as_f64().unwrap_or(f64::MAX);
         if name == "send-message" {
             checks.push(json!({"budget": "warm SendMessage CPU outside awaits < 1 ms (the handler's polls, mean per invocation)", "value": cpu / 1000.0, "holds": cpu < 1000.0}));
+            // Issue 18 asks the same of the median (docs/performance.md, "Issue 18").
+            let median = result["handlerCpuUs"]["median"].as_f64().unwrap_or(f64::MAX);
+            checks.push(json!({"budget": "warm SendMessage CPU outside awaits < 1 ms median (the handler's polls)", "value": median / 1000.0, "holds": median < 1000.0}));
         }
         checks.push(json!({"budget": format!("{name}: init < 1.5x the floor's"), "value": init / floor_init, "holds": init < 1.5 * floor_init}));
         checks.push(json!({"budget": format!("{name}: peak RSS < 40 MB"), "value": rss, "holds": rss < 40.0}));
@@ -407,11 +410,15 @@ mod tests {
     fn budgets_compare_against_the_floor_and_the_limits() {
         let functions = [
             json!({"function": "bench-floor", "initMs": {"median": 4.0}}),
-            json!({"function": "send-message", "initMs": {"median": 5.0}, "handlerCpuUs": {"mean": 1500.0}, "cpuPerInvocationUs": 900.0, "peakRssMb": 20.0}),
+            json!({"function": "send-message", "initMs": {"median": 5.0}, "handlerCpuUs": {"mean": 1500.0, "median": 900.0}, "cpuPerInvocationUs": 900.0, "peakRssMb": 20.0}),
         ];
         let checks = budgets(&functions, 4.0);
         let holds: Vec<bool> = checks.as_array().into_iter().flatten().map(|c| c["holds"] == true).collect();
-        assert_eq!(holds, [false, true, true], "CPU 1.5 ms misses; init 1.25x and 20 MB hold");
+        assert_eq!(
+            holds,
+            [false, true, true, true],
+            "CPU 1.5 ms mean misses, 0.9 ms median holds; init 1.25x and 20 MB hold"
+        );
     }
 
     #[test]

@@ -270,6 +270,22 @@ impl LogShard<'_> {
     }
 }
 
+/// How many shards of an endpoint's log are read at once: each read in flight holds a connection of its own, and
+/// 32 at once would open 32 (each with its TLS handshake) for one page of the dashboard.
+const SHARDS_READ_AT_ONCE: usize = 8;
+
+/// What `read` finds in every shard of an endpoint's log, [`SHARDS_READ_AT_ONCE`] shards at a time; the first
+/// error ends it.
+async fn every_shard<T, Read>(read: impl Fn(usize) -> Read) -> Result<Vec<T>, StoreError>
+where
+    Read: Future<Output = Result<Vec<T>, StoreError>>,
+{
+    use futures::{StreamExt, TryStreamExt};
+    let found: Vec<Vec<T>> =
+        futures::stream::iter(0..WEBHOOK_LOG_SHARDS).map(read).buffered(SHARDS_READ_AT_ONCE).try_collect().await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
 /// The newest `limit` of log entries read from several shards, by their sort keys (time first): each shard's
 /// newest `limit` hold the newest `limit` of all.
 fn newest_first<T>(entries: impl Iterator<Item = T>, sort_key: impl Fn(&T) -> String, limit: usize) -> Vec<T> {
@@ -750,12 +766,12 @@ impl DynamoStore {
         since: Option<&str>,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        let shards = (0..WEBHOOK_LOG_SHARDS).map(|shard| {
+        let found = every_shard(|shard| {
             let at = LogShard { client_id, endpoint_id, shard };
             self.query_deliveries(at, since, None, false, limit)
-        });
-        let found = futures::future::try_join_all(shards).await?;
-        Ok(newest_first(found.into_iter().flatten(), |d| d.reference.delivery.clone(), limit))
+        })
+        .await?;
+        Ok(newest_first(found.into_iter(), |d| d.reference.delivery.clone(), limit))
     }
 
     /// An endpoint's deliveries of events at or after `since`, oldest first, at most `limit` (every shard, merged).
@@ -766,11 +782,11 @@ impl DynamoStore {
         since: &str,
         limit: usize,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
-        let shards = (0..WEBHOOK_LOG_SHARDS).map(|shard| {
+        let mut found = every_shard(|shard| {
             let at = LogShard { client_id, endpoint_id, shard };
             self.query_deliveries(at, Some(since), None, true, limit)
-        });
-        let mut found: Vec<_> = futures::future::try_join_all(shards).await?.into_iter().flatten().collect();
+        })
+        .await?;
         found.sort_by(|a, b| a.reference.delivery.cmp(&b.reference.delivery));
         found.truncate(limit);
         Ok(found)
@@ -849,7 +865,7 @@ impl DynamoStore {
         limit: i32,
     ) -> Result<Vec<AttemptRecord>, StoreError> {
         const OP: &str = "Query webhook attempts";
-        let shards = (0..WEBHOOK_LOG_SHARDS).map(|shard| async move {
+        let found = every_shard(|shard| async move {
             let at = LogShard { client_id, endpoint_id, shard };
             let out = self
                 .prefix_query(at.partition(), key::ATTEMPT_PREFIX)
@@ -859,10 +875,10 @@ impl DynamoStore {
                 .await
                 .in_operation(OP)?;
             out.items().iter().map(|item| attempt_from_item(item, OP)).collect::<Result<Vec<_>, StoreError>>()
-        });
-        let found = futures::future::try_join_all(shards).await?.into_iter().flatten();
+        })
+        .await?;
         let sort_key = |a: &AttemptRecord| key::attempt(&a.at, &a.event_id, a.attempt);
-        Ok(newest_first(found, sort_key, usize::try_from(limit).unwrap_or_default()))
+        Ok(newest_first(found.into_iter(), sort_key, usize::try_from(limit).unwrap_or_default()))
     }
 }
 

@@ -1,5 +1,6 @@
 //! Client webhooks in the table (docs/data-model.md, Client webhooks): endpoints in the client's partition, and per
-//! endpoint a partition of deliveries (one per event) and of attempts (the 30-day log). A delivery moves only by
+//! endpoint a log of deliveries (one per event) and attempts (30 days) spread over 32 partitions by the event's id
+//! (`schema::webhook_log_shard`), read back shard by shard and merged. A delivery moves only by
 //! writes conditioned on its state and attempt count, so two workers holding the same queue message record one
 //! outcome; a due delivery is found through `pending-index` (its shard of bucket `WEBHOOK`, `pendingSince` = when it
 //! is due).
@@ -758,7 +759,7 @@ impl DynamoStore {
     }
 
     /// An endpoint's deliveries of events at or after `since` (all of them when `None`), newest first, at most
-    /// `limit`: every shard of its log read at once, merged by sort key (the event's time first).
+    /// `limit`: every shard of its log read, merged by sort key (the event's time first).
     pub async fn deliveries(
         &self,
         client_id: &str,

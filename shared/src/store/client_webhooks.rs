@@ -802,8 +802,9 @@ impl DynamoStore {
         endpoint_id: &str,
         event_id: &str,
     ) -> Result<Option<DeliveryRecord>, StoreError> {
-        let shard = webhook_log_shard(event_id);
-        for shard in [shard, 0].into_iter().take(if shard == 0 { 1 } else { 2 }) {
+        let own = webhook_log_shard(event_id);
+        let shards: &[usize] = if own == 0 { &[0] } else { &[own, 0] };
+        for &shard in shards {
             let at = LogShard { client_id, endpoint_id, shard };
             if let Some(found) = self.query_deliveries(at, None, Some(event_id), false, 1).await?.into_iter().next() {
                 return Ok(Some(found));

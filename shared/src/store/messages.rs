@@ -299,8 +299,7 @@ impl DynamoStore {
         cutoff: time::OffsetDateTime,
         limit: i32,
     ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
-        let buckets: Vec<String> =
-            (0..schema::PENDING_SHARDS).map(|shard| schema::pending_shard(base, shard)).collect();
+        let buckets: Vec<String> = (0..schema::PENDING_SHARDS).map(|shard| schema::shard_name(base, shard)).collect();
         let pages = futures::future::try_join_all(
             buckets.iter().map(|bucket| self.pending_before(operation, bucket, cutoff, limit)),
         )

@@ -20,11 +20,12 @@ pub const PENDING_SHARDS: usize = 8;
 /// The `pendingBucket` of `base` (`PENDING` or `FALLBACK`) for a message: shard 0 is `base` itself (every entry
 /// before the shards existed is there), shard `n` is `<base>#<n>`, chosen by the message's id.
 pub fn pending_bucket(base: &str, message_id: &str) -> String {
-    pending_shard(base, crate::domain::spread_over(message_id, PENDING_SHARDS))
+    shard_name(base, crate::domain::spread_over(message_id, PENDING_SHARDS))
 }
 
-/// The `pendingBucket` of shard `shard` of `base`.
-pub fn pending_shard(base: &str, shard: usize) -> String {
+/// The name of shard `shard` of what `base` names (a `pendingBucket`, an endpoint's log partition): shard 0 is `base`
+/// itself, so that what was written before the shards existed is in shard 0; shard `n` is `<base>#<n>`.
+pub fn shard_name(base: &str, shard: usize) -> String {
     match shard {
         0 => base.to_owned(),
         shard => format!("{base}#{shard}"),
@@ -46,7 +47,7 @@ pub const WEBHOOK_SHARDS: usize = 8;
 /// The `pendingBucket` of a delivery, chosen by its sort key: shard 0 is `WEBHOOK` itself (every delivery recorded
 /// before the shards existed is there), shard `n` is `WEBHOOK#<n>`.
 pub fn webhook_bucket(delivery_sort_key: &str) -> String {
-    pending_shard(PENDING_WEBHOOKS_BUCKET, crate::domain::spread_over(delivery_sort_key, WEBHOOK_SHARDS))
+    shard_name(PENDING_WEBHOOKS_BUCKET, crate::domain::spread_over(delivery_sort_key, WEBHOOK_SHARDS))
 }
 /// How many partitions one endpoint's log (its deliveries and their attempts) is spread over. Each event an endpoint
 /// receives writes about 5 units to its log (the delivery recorded, then the attempt's transaction), and one partition
@@ -347,10 +348,7 @@ pub mod key {
     /// reaches another client's deliveries. Shard 0 is the partition every delivery recorded before the log was
     /// spread is in; shard `n` ends in `#<n>`.
     pub fn webhook_log(client_id: &str, endpoint_id: &str, shard: usize) -> String {
-        match shard {
-            0 => format!("CLIENT#{client_id}#{WEBHOOK_PREFIX}{endpoint_id}"),
-            shard => format!("CLIENT#{client_id}#{WEBHOOK_PREFIX}{endpoint_id}#{shard}"),
-        }
+        super::shard_name(&format!("CLIENT#{client_id}#{WEBHOOK_PREFIX}{endpoint_id}"), shard)
     }
     /// The client, endpoint and shard of a [`webhook_log`] partition (endpoint ids never contain `#`).
     pub fn parse_webhook_log(pk: &str) -> Option<(&str, &str, usize)> {
@@ -397,8 +395,8 @@ mod tests {
 
     #[test]
     fn pending_entries_are_spread_over_shards_whose_first_is_the_old_bucket() {
-        assert_eq!(super::pending_shard("PENDING", 0), "PENDING", "entries written before the shards are found");
-        assert_eq!(super::pending_shard("FALLBACK", 3), "FALLBACK#3");
+        assert_eq!(super::shard_name("PENDING", 0), "PENDING", "entries written before the shards are found");
+        assert_eq!(super::shard_name("FALLBACK", 3), "FALLBACK#3");
         let buckets: std::collections::BTreeSet<_> =
             (0..200).map(|_| super::pending_bucket("PENDING", &uuid::Uuid::new_v4().to_string())).collect();
         assert_eq!(buckets.len(), super::PENDING_SHARDS, "{buckets:?}");

@@ -433,7 +433,7 @@ pub async fn enqueue_due(deps: &Deps) -> Result<usize, WebhookDeliveryError> {
     let mut oldest: Option<time::OffsetDateTime> = None;
     let mut first_error = None;
     for shard in 0..crate::store::schema::WEBHOOK_SHARDS {
-        let bucket = crate::store::schema::pending_shard(crate::store::schema::PENDING_WEBHOOKS_BUCKET, shard);
+        let bucket = crate::store::schema::shard_name(crate::store::schema::PENDING_WEBHOOKS_BUCKET, shard);
         match enqueue_due_in(deps, &bucket, now).await {
             Ok((claimed, oldest_in_shard)) => {
                 total += claimed;

@@ -21,16 +21,19 @@ const SHARED: [(&str, usize, &str); 4] = [
     ("pending-index / FALLBACK", 8, "every client with the fallback on"),
 ];
 
+/// The write units per call that `items` (rows of `cost::item_kinds`) give `kind`, if it was written.
+fn units_per_call(items: &Value, kind: &str) -> Option<f64> {
+    items
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|row| row["kind"] == kind)
+        .and_then(|row| row["writeUnitsPerCall"].as_f64())
+}
+
 /// The ceiling of sends a second, from the happy path's `items` (per kind: write units per call).
 pub fn ceiling(items: &Value) -> Value {
-    let per_call = |kind: &str| {
-        items
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|row| row["kind"] == kind)
-            .and_then(|row| row["writeUnitsPerCall"].as_f64())
-    };
+    let per_call = |kind: &str| units_per_call(items, kind);
     let mut kinds = Vec::new();
     for (kind, spread, shared_by) in SHARED {
         let Some(units) = per_call(kind) else { continue };
@@ -74,17 +77,9 @@ pub const EVENTS_PER_SEND: f64 = 3.0;
 /// (`per_event`: kind → units), and what it leaves of one client's `sends_per_second` when an endpoint of theirs
 /// wants the three statuses of every send.
 pub fn webhook_ceiling(per_event: &Value, sends_per_second: f64) -> Value {
-    let units_of = |kind: &str| {
-        per_event
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|row| row["kind"] == kind)
-            .and_then(|row| row["writeUnitsPerCall"].as_f64())
-    };
     let mut kinds = Vec::new();
     for (parts, spread, shared_by) in WEBHOOK_SHARED {
-        let units: f64 = parts.iter().filter_map(|kind| units_of(kind)).sum();
+        let units: f64 = parts.iter().filter_map(|kind| units_per_call(per_event, kind)).sum();
         if units <= 0.0 {
             continue;
         }

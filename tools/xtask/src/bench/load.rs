@@ -74,8 +74,9 @@ pub async fn load_run(api_url: &str, aws_url: &str, api_key: &str) -> Result<Val
             let mut address = address_of(worker, 0);
             let mut client = loopback_client(address)?;
             while Instant::now() < deadline {
-                if address_of(worker, sent) != address {
-                    address = address_of(worker, sent);
+                let due = address_of(worker, sent);
+                if due != address {
+                    address = due;
                     client = loopback_client(address)?;
                 }
                 let phone = format!("+96656{:03}{:04}", worker, sent % 10_000);

@@ -364,8 +364,7 @@ fn ceiling_table(report: &Value) -> String {
 fn webhook_ceiling_table(report: &Value) -> String {
     let hooks = &report["ceiling"]["webhooks"];
     let mut out = String::from(
-        "
-Write units one delivered client webhook event gives each kind of item (measured), and what the shared ones \
+        "\nWrite units one delivered client webhook event gives each kind of item (measured), and what the shared ones \
          allow:\n\n| kind of item | write units per event | items of the kind written | spread over | events/s | \
          shared by |\n| --- | --- | --- | --- | --- | --- |\n",
     );

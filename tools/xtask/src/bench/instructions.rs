@@ -6,7 +6,9 @@
 //! - **A warm SendMessage**: only inside the handler's polls (`Measured::poll` of `shared/src/handler_cpu.rs`, never
 //!   inlined for this), in the `profiling` build (release code with symbols). Two processes handle `FEW` and
 //!   `MANY` sends; the difference divided by `MANY - FEW` is one warm send, its cold first one cancelled out, as
-//!   long as the two made the same once-a-minute refreshes (checked with the emulator's request meter).
+//!   long as the two made the same once-a-minute refreshes (checked with the emulator's request meter). The same
+//!   two files, annotated inclusively, give the AWS SDK's share of that send ([`SDK_PARTS`]): what the 1.2 M budget
+//!   cannot go below while the requests go through the SDK (docs/performance.md, "Budgets not met").
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -57,6 +59,14 @@ pub async fn init(name: &str, binary: &Path, env: &[(String, String)]) -> Result
 /// Requests one counted process made, as the emulator's meter counted them: (service, action) → requests.
 pub type Asked = BTreeMap<(String, String), f64>;
 
+/// The parts of a warm send the report names, by the function whose inclusive count is theirs: the SDK's
+/// orchestrator of a request (serializing it, its endpoint and user agent, signing, parsing the answer), and within
+/// it the signing.
+pub const SDK_PARTS: [(&str, &str); 2] = [
+    ("the AWS SDK's orchestrator", "aws_smithy_runtime::client::orchestrator::invoke_with_stop_point"),
+    ("its signing", "aws_smithy_runtime::client::orchestrator::auth::sign_request"),
+];
+
 /// How many times the pair of processes is run at most before the figure is reported as it is.
 const ATTEMPTS: usize = 3;
 
@@ -71,6 +81,9 @@ pub struct WarmCount {
     pub attempts: usize,
     pub few: Asked,
     pub many: Asked,
+    /// Instructions per warm invocation inside each of [`SDK_PARTS`], in its order (`None`: not found, say if the
+    /// SDK renamed its orchestrator).
+    pub sdk_parts: Vec<Option<f64>>,
 }
 
 /// Instructions inside the handler's polls per warm invocation of `binary` (a `profiling` build), from two processes
@@ -116,7 +129,14 @@ pub async fn warm_handler(
         let clean = only_the_invocations_differ(&few, &many, extra);
         if clean || attempt == ATTEMPTS {
             let per_invocation = counts[1].saturating_sub(counts[0]) as f64 / extra as f64;
-            return Ok(WarmCount { per_invocation, clean, attempts: attempt, few, many });
+            let few_parts = annotated_parts(&out_file(name, "few"));
+            let many_parts = annotated_parts(&out_file(name, "many"));
+            let sdk_parts = few_parts
+                .iter()
+                .zip(&many_parts)
+                .map(|(few, many)| Some(many.as_ref()?.saturating_sub(*few.as_ref()?) as f64 / extra as f64))
+                .collect();
+            return Ok(WarmCount { per_invocation, clean, attempts: attempt, few, many, sdk_parts });
         }
         eprintln!("xtask: one of the counted processes refreshed something the other did not; counting again");
     }
@@ -158,6 +178,37 @@ async fn finish(name: &str, mut child: tokio::process::Child, out: &Path) -> Res
     total(&text).ok_or(format!("{}: no totals line", out.display()))
 }
 
+/// The inclusive count of each of [`SDK_PARTS`] in one callgrind output file, read by `callgrind_annotate`.
+fn annotated_parts(out: &Path) -> Vec<Option<u64>> {
+    let annotated = std::process::Command::new("callgrind_annotate")
+        .args(["--inclusive=yes", "--threshold=100"])
+        .arg(out)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).into_owned())
+        .unwrap_or_default();
+    SDK_PARTS.iter().map(|(_, function)| inclusive(&annotated, function)).collect()
+}
+
+/// The inclusive count of `function` in `callgrind_annotate --inclusive=yes` output: the largest among the lines
+/// naming it or one of its closures (`<file>:<function>[::{{closure}}…] [<object>]`). Its closures nest, and the
+/// outermost includes the others; lines that only mention it inside another name (`drop_in_place<…>`) are not its.
+pub fn inclusive(annotated: &str, function: &str) -> Option<u64> {
+    let named = format!(":{function}");
+    annotated
+        .lines()
+        .filter_map(|line| {
+            let (count, rest) = line.trim_start().split_once(' ')?;
+            let name = rest.split_once(&named)?.1;
+            let name = name.split(" [").next().unwrap_or(name);
+            if !(name.is_empty() || name.starts_with("::{{closure}}")) {
+                return None;
+            }
+            count.replace(',', "").parse::<u64>().ok()
+        })
+        .max()
+}
+
 /// The `totals:` (or `summary:`) line of a callgrind output file: the instructions (`Ir`) counted.
 pub fn total(callgrind_out: &str) -> Option<u64> {
     callgrind_out
@@ -169,7 +220,7 @@ pub fn total(callgrind_out: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Asked, only_the_invocations_differ, total};
+    use super::{Asked, inclusive, only_the_invocations_differ, total};
 
     fn asked(requests: &[(&str, f64)]) -> Asked {
         requests.iter().map(|(action, n)| (("dynamodb".to_owned(), (*action).to_owned()), *n)).collect()
@@ -194,5 +245,25 @@ mod tests {
         assert_eq!(total("events: Ir\nfl=x\n0 12\ntotals: 2500123\n"), Some(2_500_123));
         assert_eq!(total("events: Ir\nsummary: 42\n"), Some(42));
         assert_eq!(total("events: Ir\n"), None);
+    }
+
+    #[test]
+    fn a_function_inclusive_count_is_its_outermost_line() {
+        let annotated = "\
+--------------------------------------------------------------------------------
+Ir                  file:function
+--------------------------------------------------------------------------------
+24,311,547 (100.0%)  PROGRAM TOTALS
+16,637,799 (68.83%)  /r/aws-smithy-runtime/src/client/orchestrator.rs:aws_smithy_runtime::client::orchestrator::invoke_with_stop_point::{{closure}}::{{closure}}::{{closure}} [/t/send-message]
+15,000,000 (61.00%)  /r/aws-smithy-runtime/src/client/timeout.rs:aws_smithy_runtime::client::orchestrator::invoke_with_stop_point::{{closure}}::{{closure}}::{{closure}}::{{closure}} [/t/send-message]
+99,999,999 (99.00%)  /rustc/x/library/core/src/ptr/mod.rs:core::ptr::drop_in_place<aws_smithy_runtime::client::orchestrator::invoke_with_stop_point::{{closure}}> [/t/send-message]
+88,888,888 (88.00%)  /r/x.rs:aws_smithy_runtime::client::orchestrator::invoke_with_stop_point_elsewhere [/t/send-message]
+ 9,248,497 (38.26%)  /r/aws-smithy-runtime/src/client/orchestrator/auth.rs:aws_smithy_runtime::client::orchestrator::auth::sign_request [/t/send-message]
+";
+        let orchestrator = "aws_smithy_runtime::client::orchestrator::invoke_with_stop_point";
+        assert_eq!(inclusive(annotated, orchestrator), Some(16_637_799), "the outermost of its own lines");
+        let signing = "aws_smithy_runtime::client::orchestrator::auth::sign_request";
+        assert_eq!(inclusive(annotated, signing), Some(9_248_497));
+        assert_eq!(inclusive(annotated, "aws_smithy_runtime::client::orchestrator::try_op"), None);
     }
 }

@@ -502,6 +502,11 @@ pub async fn bench() -> Result<(), String> {
             }))
             .collect::<Vec<_>>(),
         "warmSendMessageHandler": warm_send.per_invocation,
+        "warmSendMessageSdk": instructions::SDK_PARTS
+            .iter()
+            .zip(&warm_send.sdk_parts)
+            .map(|((part, function), n)| json!({ "part": part, "function": function, "instructions": n }))
+            .collect::<Vec<_>>(),
         "warmSendMessageCount": {
             "onlyTheSendsDiffer": warm_send.clean,
             "attempts": warm_send.attempts,
